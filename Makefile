@@ -1,0 +1,78 @@
+# Vitrine — developer commands. `make help` lists them.
+
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+PIP := $(PYTHON) -m pip
+RUFF := $(VENV)/bin/ruff
+PYTEST := $(VENV)/bin/pytest
+MANAGE := $(PYTHON) manage.py
+# Settings used by `make test` for `check` and `makemigrations --check` (pytest reads pyproject).
+TEST_SETTINGS := marketplace.settings.test
+PYTEST_ARGS ?=
+
+# `make run`: the dev site talks to a local fake Stripe (localstripe) with dummy test keys.
+LOCALSTRIPE_PORT ?= 8420
+RUN_ADDR ?= 127.0.0.1:8000
+LOCAL_WEBHOOK_SECRET := whsec_vitrine_local
+STRIPE_ENV := STRIPE_API_BASE=http://127.0.0.1:$(LOCALSTRIPE_PORT) \
+	STRIPE_SECRET_KEY=sk_test_vitrine_local \
+	STRIPE_PUBLISHABLE_KEY=pk_test_vitrine_local \
+	STRIPE_WEBHOOK_SECRET=$(LOCAL_WEBHOOK_SECRET)
+
+.DEFAULT_GOAL := help
+.PHONY: help venv run demo test lint format bench clean
+
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  %-8s %s\n", $$1, $$2}'
+
+$(PYTHON):
+	python3 -m venv $(VENV)
+
+# Re-install only when a requirements file is newer than the stamp.
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(PYTHON)
+	$(PIP) install --disable-pip-version-check -q -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed ## Create .venv and install requirements-dev.txt (when changed)
+
+run: venv ## Migrate, load demo data, start localstripe and the dev server on 127.0.0.1:8000
+	$(MANAGE) migrate --noinput
+	$(MANAGE) load_demo
+	@$(PYTHON) scripts/localstripe_server.py --port $(LOCALSTRIPE_PORT) \
+		--webhook-url http://$(RUN_ADDR)/stripe/webhook/ \
+		--webhook-secret $(LOCAL_WEBHOOK_SECRET) & ls_pid=$$!; \
+	trap 'kill $$ls_pid 2>/dev/null; wait $$ls_pid 2>/dev/null' EXIT; \
+	trap 'exit 130' INT TERM; \
+	$(STRIPE_ENV) $(MANAGE) runserver $(RUN_ADDR)
+
+demo: venv ## Migrate and load the demo data (shops, designers, items, logins)
+	$(MANAGE) migrate --noinput
+	$(MANAGE) load_demo
+
+test: venv ## Lint, Django checks, migration check, then pytest (all must pass)
+	$(RUFF) check .
+	$(RUFF) format --check .
+	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(MANAGE) check
+	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(MANAGE) makemigrations --check --dry-run
+	@DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(PYTEST) $(PYTEST_ARGS) || { rc=$$?; \
+		if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): failing" >&2; fi; \
+		exit $$rc; }
+
+lint: venv ## ruff check + ruff format --check (and pip-audit when installed)
+	$(RUFF) check .
+	$(RUFF) format --check .
+	@if [ -x $(VENV)/bin/pip-audit ]; then $(VENV)/bin/pip-audit -r requirements.txt; \
+	else echo "lint: pip-audit not installed, dependency audit skipped"; fi
+
+format: venv ## Format with ruff and apply ruff's safe fixes
+	$(RUFF) format .
+	$(RUFF) check --fix .
+
+bench: venv ## Run the performance benchmark (bench/run.py)
+	@if [ -f bench/run.py ]; then $(PYTHON) bench/run.py; \
+	else echo "bench: no benchmark yet (bench/run.py does not exist)"; fi
+
+clean: ## Remove caches, screenshots and collected static files (keeps .venv and db.sqlite3)
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
+	rm -rf .pytest_cache .ruff_cache e2e/screenshots staticfiles

@@ -1,0 +1,97 @@
+"""Fixtures shared by every test package (app tests and e2e/).
+
+``localstripe`` starts a private localstripe server (a fake Stripe API) for the test session.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+LOCALSTRIPE_LAUNCHER = ROOT / "scripts" / "localstripe_server.py"
+LOCALSTRIPE_START_TIMEOUT = 30.0
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # Declared here (the root conftest) so the option exists however pytest is invoked.
+    parser.addoption(
+        "--screenshots",
+        action="store_true",
+        default=False,
+        help="e2e: save a screenshot of every browser test, not only failing ones "
+        "(same as E2E_SCREENSHOTS=1)",
+    )
+
+
+def _wait_for_localstripe(proc: subprocess.Popen, log_path: Path) -> str:
+    """Return the base URL once the server prints its ready line and answers HTTP."""
+    deadline = time.monotonic() + LOCALSTRIPE_START_TIMEOUT
+    url = None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"localstripe exited with {proc.returncode}:\n{log_path.read_text()}"
+            )
+        if url is None:
+            for line in log_path.read_text().splitlines():
+                if line.startswith("LOCALSTRIPE_READY "):
+                    url = line.split()[1]
+        if url is not None:
+            try:
+                # The Stripe.js shim needs no API key: a cheap liveness probe.
+                with urllib.request.urlopen(f"{url}/js.stripe.com/v3/", timeout=2) as resp:
+                    if resp.status == 200:
+                        return url
+            except (urllib.error.URLError, OSError):
+                pass
+        time.sleep(0.05)
+    raise RuntimeError(
+        f"localstripe did not answer within {LOCALSTRIPE_START_TIMEOUT:.0f}s:\n"
+        f"{log_path.read_text()}"
+    )
+
+
+@pytest.fixture(scope="session")
+def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL (``http://127.0.0.1:<port>``) of a localstripe server private to this session.
+
+    The server runs in a subprocess on a free loopback port, with its state in memory only
+    (``--memory``): it never reads or writes localstripe's shared ``/tmp/localstripe.pickle``,
+    so every test session starts empty and parallel sessions don't interfere. Within a session
+    the state is shared by all tests (object ids are random, so tests don't collide); a test
+    that needs an empty store can ``DELETE {url}/_config/data``.
+
+    Point the Stripe client at it with the URL as API base and any ``sk_test_...`` key. Signed
+    webhooks: ``POST {url}/_config/webhooks/<name>`` with ``url=`` and ``secret=``; they are
+    delivered about a second after the event.
+    """
+    workdir = tmp_path_factory.mktemp("localstripe")
+    log_path = workdir / "localstripe.log"
+    env = {**os.environ, "TMPDIR": str(workdir)}
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, str(LOCALSTRIPE_LAUNCHER), "--port", "0", "--memory"],
+            cwd=workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield _wait_for_localstripe(proc, log_path)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,99 @@
+"""Browser-test infrastructure: Playwright (sync API) driving the system Chromium.
+
+Fixtures:
+- ``browser`` (session): headless Chromium from ``$CHROMIUM_PATH`` or /usr/bin/chromium.
+  Missing Chromium skips the test, unless ``E2E_REQUIRED=1`` (as in CI), where it fails.
+- ``page``: a fresh browser context and page per test. On failure a screenshot is saved to
+  e2e/screenshots/<test name>.png; with ``--screenshots`` or ``E2E_SCREENSHOTS=1`` always.
+- Use pytest-django's ``live_server`` for the site and the root ``localstripe`` fixture for
+  payments.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread; Django's async-safety check
+# would then refuse ORM calls made by the test itself (fixtures, assertions).
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+SCREENSHOT_DIR = Path(__file__).resolve().parent / "screenshots"
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DEFAULT_TIMEOUT_MS = 15_000  # Playwright's 30 s default makes a broken journey slow to fail
+
+
+def _e2e_required() -> bool:
+    return os.environ.get("E2E_REQUIRED") == "1"
+
+
+def _unavailable(reason: str) -> None:
+    if _e2e_required():
+        pytest.fail(f"{reason} (E2E_REQUIRED=1, so browser tests may not be skipped)")
+    pytest.skip(f"{reason}; install Debian's chromium or set CHROMIUM_PATH")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    # Keep each phase's report on the item so the ``page`` fixture can see if the test failed.
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+@pytest.fixture(scope="session")
+def browser():
+    path = os.environ.get("CHROMIUM_PATH") or DEFAULT_CHROMIUM
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        _unavailable(f"Chromium not found at {path}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed")
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def _screenshot_name(node: pytest.Item) -> str:
+    return re.sub(r"[^\w.-]+", "_", node.name).strip("_") + ".png"
+
+
+@pytest.fixture
+def page(browser, request: pytest.FixtureRequest) -> Iterator:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        report = getattr(request.node, "rep_call", None)
+        failed = report is not None and report.failed
+        always = (
+            request.config.getoption("--screenshots") or os.environ.get("E2E_SCREENSHOTS") == "1"
+        )
+        if failed or always:
+            SCREENSHOT_DIR.mkdir(exist_ok=True)
+            target = SCREENSHOT_DIR / _screenshot_name(request.node)
+            try:
+                page.screenshot(path=str(target), full_page=True)
+            except Exception as exc:  # a crashed page must not hide the test's own failure
+                print(f"could not save screenshot {target}: {exc}")
+        context.close()

@@ -1,0 +1,132 @@
+"""Checks that the test infrastructure itself works: localstripe and the browser.
+
+These need no Django models; they guard the fixtures every payment and journey test uses.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlencode, urlsplit
+from urllib.request import urlopen
+
+import pytest
+import stripe
+
+TEST_KEY = "sk_test_vitrine_infra"
+
+
+@pytest.fixture
+def stripe_client(localstripe: str) -> stripe.StripeClient:
+    return stripe.StripeClient(TEST_KEY, base_addresses={"api": localstripe}, max_network_retries=0)
+
+
+def test_localstripe_is_private_and_loopback_only(localstripe: str) -> None:
+    assert urlsplit(localstripe).hostname == "127.0.0.1"
+
+
+def test_localstripe_payment_intent_create_and_confirm(stripe_client: stripe.StripeClient) -> None:
+    ref = f"VT-{uuid.uuid4().hex[:8]}"
+    intent = stripe_client.v1.payment_intents.create(
+        params={
+            "amount": 12_345,
+            "currency": "gbp",
+            "payment_method": "pm_card_visa",
+            "metadata": {"order_ref": ref},
+        },
+        options={"idempotency_key": f"order-{ref}-intent"},
+    )
+    assert intent.id.startswith("pi_")
+    assert intent.status == "requires_confirmation"
+
+    confirmed = stripe_client.v1.payment_intents.confirm(intent.id)
+    assert confirmed.status == "succeeded"
+
+    fetched = stripe_client.v1.payment_intents.retrieve(intent.id)
+    assert (fetched.status, fetched.amount, fetched.currency) == ("succeeded", 12_345, "gbp")
+    assert fetched.metadata.to_dict() == {"order_ref": ref}
+
+
+def test_localstripe_declined_card_raises_card_error(stripe_client: stripe.StripeClient) -> None:
+    # In localstripe only card 4000000000000341 (pm_card_chargeCustomerFail) is declined at
+    # charge time; pm_card_visa_chargeDeclined (…0002) is declined only when attached.
+    intent = stripe_client.v1.payment_intents.create(
+        params={"amount": 500, "currency": "gbp", "payment_method": "pm_card_chargeCustomerFail"}
+    )
+    with pytest.raises(stripe.CardError):
+        stripe_client.v1.payment_intents.confirm(intent.id)
+    assert stripe_client.v1.payment_intents.retrieve(intent.id).status == (
+        "requires_payment_method"
+    )
+
+
+def test_localstripe_webhook_signature_verifies_with_stripe_library(
+    localstripe: str, stripe_client: stripe.StripeClient
+) -> None:
+    received: queue.Queue[tuple[bytes, str]] = queue.Queue()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.put((body, self.headers.get("Stripe-Signature", "")))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        secret = f"whsec_{uuid.uuid4().hex}"
+        config = urlencode(
+            {
+                "url": f"http://127.0.0.1:{server.server_port}/",
+                "secret": secret,
+                "events[0]": "payment_intent.succeeded",
+            }
+        ).encode()
+        name = f"infra-{uuid.uuid4().hex[:8]}"
+        with urlopen(f"{localstripe}/_config/webhooks/{name}", data=config, timeout=5) as resp:
+            assert resp.status == 200
+        intent = stripe_client.v1.payment_intents.create(
+            params={
+                "amount": 2_000,
+                "currency": "gbp",
+                "payment_method": "pm_card_visa",
+                "confirm": True,
+            }
+        )
+        # localstripe delivers ~1 s after the event, to the endpoints registered at delivery
+        # time, so events of earlier tests may arrive here too: wait for ours.
+        while True:
+            body, signature = received.get(timeout=10)
+            event = stripe.Webhook.construct_event(body, signature, secret)
+            assert event.type == "payment_intent.succeeded"
+            if event.data.object.id == intent.id:
+                break
+        obj = event.data.object
+        assert (obj.id, obj.status, obj.amount, obj.currency) == (
+            intent.id,
+            "succeeded",
+            2_000,
+            "gbp",
+        )
+        with pytest.raises(stripe.SignatureVerificationError):
+            stripe.Webhook.construct_event(body, signature, "whsec_wrong")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.e2e
+def test_browser_runs_localstripe_stripe_js_shim(page, localstripe: str) -> None:
+    page.set_content(
+        f'<!doctype html><title>infra</title><script src="{localstripe}/js.stripe.com/v3/">'
+        "</script><h1>Vitrine e2e</h1>"
+    )
+    assert page.locator("h1").inner_text() == "Vitrine e2e"
+    assert page.evaluate("typeof Stripe") == "function"

@@ -1,0 +1,78 @@
+from django.db import models
+
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel
+from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
+from wagtail.images.models import AbstractImage, AbstractRendition, Image
+from wagtail.models import Page
+
+
+class CustomImage(AbstractImage):
+    """The site's image model: swappable from the first migration. `description` is the alt text."""
+
+    admin_form_fields = Image.admin_form_fields
+
+    class Meta(AbstractImage.Meta):
+        verbose_name = "image"
+        verbose_name_plural = "images"
+
+
+class CustomRendition(AbstractRendition):
+    image = models.ForeignKey(CustomImage, related_name="renditions", on_delete=models.CASCADE)
+
+    class Meta:
+        unique_together = (("image", "filter_spec", "focal_point_key"),)
+
+
+class HomePage(Page):
+    """The site root at `/`. Editors keep the welcome text and hero picture; the rest is live data."""
+
+    hero_heading = models.CharField(max_length=120, default="One-of-a-kind designer pieces")
+    hero_text = models.TextField(
+        max_length=400,
+        blank=True,
+        help_text="A sentence or two under the heading. Plain text.",
+    )
+    hero_image = models.ForeignKey(
+        "home.CustomImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    content_panels = [
+        *Page.content_panels,
+        MultiFieldPanel(
+            [FieldPanel("hero_heading"), FieldPanel("hero_text"), FieldPanel("hero_image")],
+            heading="Hero",
+        ),
+    ]
+
+    max_count = 1
+    parent_page_types = ["wagtailcore.Page"]
+    subpage_types = [
+        "vendors.ShopIndexPage",
+        "products.DesignerIndexPage",
+        "policies.PolicyPage",
+    ]
+
+    def get_context(self, request, *args, **kwargs):
+        from products import selectors as product_selectors
+        from vendors import selectors as vendor_selectors
+
+        context = super().get_context(request, *args, **kwargs)
+        context["latest_items"] = product_selectors.items_latest(limit=8)
+        context["featured_shops"] = vendor_selectors.shops_live(limit=6)
+        context["featured_designers"] = product_selectors.designers_with_counts()[:10]
+        return context
+
+
+@register_setting(icon="site")
+class SiteFooterSettings(BaseSiteSetting):
+    """Contact details shown in the footer of every page."""
+
+    customer_service_email = models.EmailField(blank=True)
+    tagline = models.CharField(
+        max_length=200, blank=True, default="Independent designer shops, one checkout."
+    )
+
+    panels = [FieldPanel("customer_service_email"), FieldPanel("tagline")]
+
+    class Meta:
+        verbose_name = "footer"

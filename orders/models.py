@@ -1,0 +1,1 @@
+# Orders, cart and payments arrive with the checkout issue.

@@ -1,0 +1,207 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from modelcluster.fields import ParentalKey
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel
+from wagtail.contrib.routable_page.models import RoutablePageMixin, path
+from wagtail.fields import RichTextField
+from wagtail.models import Orderable, Page
+from wagtail.search import index
+
+from vendors.models import VENDOR_RICH_TEXT_FEATURES
+
+
+class Designer(index.Indexed, models.Model):
+    """A designer or brand (snippet). Shoppers browse by designer at `/designers/<slug>/`."""
+
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    logo = models.ForeignKey(
+        "home.CustomImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    bio = models.TextField(blank=True)
+
+    panels = [FieldPanel("name"), FieldPanel("slug"), FieldPanel("logo"), FieldPanel("bio")]
+    search_fields = [index.SearchField("name"), index.AutocompleteField("name")]
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_url(self) -> str:
+        return f"/designers/{self.slug}/"
+
+
+class Category(index.Indexed, models.Model):
+    """A kind of item (snippet), optionally nested: Bags › Clutches."""
+
+    name = models.CharField(max_length=80)
+    slug = models.SlugField(max_length=80, unique=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+
+    panels = [FieldPanel("name"), FieldPanel("slug"), FieldPanel("parent")]
+    search_fields = [index.SearchField("name"), index.AutocompleteField("name")]
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parent", "name"], name="category_unique_name_in_parent"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.parent} › {self.name}" if self.parent_id else self.name
+
+    def clean(self):
+        ancestor = self.parent
+        while ancestor is not None:
+            if ancestor.pk == self.pk:
+                raise ValidationError({"parent": "A category cannot sit inside itself."})
+            ancestor = ancestor.parent
+
+
+class ItemPage(Page):
+    """`/shops/<shop>/<item>/`: one item for sale, under its ShopPage. The shop's staff edit it."""
+
+    class Condition(models.TextChoices):
+        NEW = "new", "New"
+        PRISTINE = "pristine", "Pristine"
+        EXCELLENT = "excellent", "Excellent"
+        VERY_GOOD = "very_good", "Very good"
+        GOOD = "good", "Good"
+
+    designer = models.ForeignKey(Designer, on_delete=models.PROTECT, related_name="items")
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="items")
+    condition = models.CharField(max_length=10, choices=Condition.choices)
+    price = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        validators=[MinValueValidator(0)],
+        help_text=f"In {settings.VITRINE_CURRENCY}.",
+    )
+    quantity = models.PositiveIntegerField(
+        default=1, help_text="How many you have. At 0 the item shows as sold."
+    )
+    description = RichTextField(blank=True, features=VENDOR_RICH_TEXT_FEATURES)
+    size = models.CharField(max_length=60, blank=True)
+    material = models.CharField(max_length=80, blank=True)
+    colour = models.CharField(max_length=60, blank=True)
+    year = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1850), MaxValueValidator(2100)]
+    )
+
+    content_panels = [
+        *Page.content_panels,
+        FieldRowPanel([FieldPanel("designer"), FieldPanel("category")]),
+        FieldRowPanel([FieldPanel("condition"), FieldPanel("price"), FieldPanel("quantity")]),
+        InlinePanel("gallery_images", label="Gallery", min_num=0),
+        FieldPanel("description"),
+        MultiFieldPanel(
+            [
+                FieldRowPanel([FieldPanel("size"), FieldPanel("material")]),
+                FieldRowPanel([FieldPanel("colour"), FieldPanel("year")]),
+            ],
+            heading="Details",
+        ),
+    ]
+
+    search_fields = [
+        *Page.search_fields,
+        index.SearchField("description"),
+        index.RelatedFields("designer", [index.SearchField("name")]),
+        index.FilterField("designer_id"),
+        index.FilterField("category_id"),
+        index.FilterField("condition"),
+        index.FilterField("price"),
+        index.FilterField("quantity"),
+        index.FilterField("first_published_at"),
+    ]
+
+    parent_page_types = ["vendors.ShopPage"]
+    subpage_types = []
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gte=0), name="item_quantity_gte_0"),
+            models.CheckConstraint(condition=models.Q(price__gte=0), name="item_price_gte_0"),
+        ]
+        indexes = [
+            models.Index(fields=["price"], name="item_price_idx"),
+            models.Index(fields=["condition"], name="item_condition_idx"),
+        ]
+
+    @property
+    def is_sold(self) -> bool:
+        return self.quantity == 0
+
+    def get_context(self, request, *args, **kwargs):
+        from . import selectors
+
+        context = super().get_context(request, *args, **kwargs)
+        context.update(selectors.item_detail(item=self, request=request))
+        return context
+
+
+class ItemImage(Orderable):
+    """One picture in an item's gallery; the first is the cover on item cards."""
+
+    item = ParentalKey(ItemPage, on_delete=models.CASCADE, related_name="gallery_images")
+    image = models.ForeignKey("home.CustomImage", on_delete=models.CASCADE, related_name="+")
+    alt_text = models.CharField(
+        max_length=250,
+        blank=True,
+        help_text="Describe the picture for people who cannot see it. "
+        "Leave empty to use the image's own description.",
+    )
+
+    panels = [FieldPanel("image"), FieldPanel("alt_text")]
+
+    @property
+    def alt(self) -> str:
+        return self.alt_text or self.image.default_alt_text or self.item.title
+
+
+class DesignerIndexPage(RoutablePageMixin, Page):
+    """`/designers/` lists designers; `/designers/<slug>/` lists one designer's items in all shops."""
+
+    intro = models.TextField(blank=True, max_length=500)
+
+    content_panels = [*Page.content_panels, FieldPanel("intro")]
+
+    max_count = 1
+    parent_page_types = ["home.HomePage"]
+    subpage_types = []
+
+    @path("")
+    def designer_list(self, request):
+        from . import selectors
+
+        return self.render(
+            request, context_overrides={"designers": selectors.designers_with_counts()}
+        )
+
+    @path("<slug:slug>/")
+    def designer_detail(self, request, slug):
+        from django.shortcuts import get_object_or_404
+
+        from . import selectors
+
+        designer = get_object_or_404(Designer, slug=slug)
+        return self.render(
+            request,
+            template="products/designer_page.html",
+            context_overrides={
+                "designer": designer,
+                "items_page": selectors.paginate(
+                    request, selectors.items_for_designer(designer=designer)
+                ),
+            },
+        )

@@ -1,0 +1,177 @@
+"""Item search with filters and facet counts (`/search/`).
+
+Full-text matching uses Wagtail search (FTS5 on SQLite, full-text search on PostgreSQL); filters,
+facets and sorting run in the ORM over the matching ids, so every count has one query.
+"""
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.paginator import Page as PaginatorPage
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, QueryDict
+
+from vendors.models import ShopPage
+
+from . import selectors
+from .models import ItemPage
+
+MAX_QUERY_LENGTH = 200  # longer queries are cut, not refused
+SLUG_RE = re.compile(r"^[-a-z0-9_]{1,120}$")
+SORTS = {
+    "relevance": "Best match",
+    "newest": "Newest",
+    "price_asc": "Price, low to high",
+    "price_desc": "Price, high to low",
+}
+ORDER_BY = {
+    "newest": ("-first_published_at", "-pk"),
+    "price_asc": ("price", "pk"),
+    "price_desc": ("-price", "-pk"),
+}
+
+
+def _slug(value: str | None) -> str:
+    value = (value or "").strip().lower()
+    return value if SLUG_RE.match(value) else ""
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """The shopper's query, cleaned: anything unknown or malformed is dropped, never an error."""
+
+    q: str = ""
+    designer: str = ""
+    category: str = ""
+    condition: str = ""
+    shop: str = ""
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    sort: str = "newest"
+
+    @classmethod
+    def from_querydict(cls, data: QueryDict) -> "SearchFilters":
+        q = " ".join((data.get("q") or "")[: MAX_QUERY_LENGTH * 2].split())[:MAX_QUERY_LENGTH]
+        condition = data.get("condition") or ""
+        sort = data.get("sort") or ""
+        if sort not in SORTS or (sort == "relevance" and not q):
+            sort = "relevance" if q else "newest"
+        return cls(
+            q=q,
+            designer=_slug(data.get("designer")),
+            category=_slug(data.get("category")),
+            condition=condition if condition in ItemPage.Condition.values else "",
+            shop=_slug(data.get("shop")),
+            min_price=selectors.parse_decimal(data.get("min_price")),
+            max_price=selectors.parse_decimal(data.get("max_price")),
+            sort=sort,
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        return not any([self.q, self.designer, self.category, self.condition, self.shop]) and (
+            self.min_price is None and self.max_price is None
+        )
+
+
+@dataclass
+class SearchResult:
+    filters: SearchFilters
+    page: PaginatorPage
+    facets: dict[str, list[dict]] = field(default_factory=dict)
+    shops: list[ShopPage] = field(default_factory=list)
+
+
+def _filter_conditions(filters: SearchFilters, shops: dict[str, ShopPage]) -> dict[str, Q]:
+    """One Q per facet, so each facet can be counted with every other filter applied."""
+    conditions: dict[str, Q] = {}
+    if filters.designer:
+        conditions["designer"] = Q(designer__slug=filters.designer)
+    if filters.category:
+        conditions["category"] = Q(category__slug=filters.category) | Q(
+            category__parent__slug=filters.category
+        )
+    if filters.condition:
+        conditions["condition"] = Q(condition=filters.condition)
+    if filters.shop:
+        shop = shops.get(filters.shop)
+        conditions["shop"] = Q(path__startswith=shop.path) if shop else Q(pk__in=[])
+    price = Q()
+    if filters.min_price is not None:
+        price &= Q(price__gte=filters.min_price)
+    if filters.max_price is not None:
+        price &= Q(price__lte=filters.max_price)
+    if price:
+        conditions["price"] = price
+    return conditions
+
+
+def _apply(queryset: QuerySet, conditions: dict[str, Q], *, without: str = "") -> QuerySet:
+    for name, condition in conditions.items():
+        if name != without:
+            queryset = queryset.filter(condition)
+    return queryset
+
+
+def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult:
+    shops_list = list(
+        ShopPage.objects.live().order_by("title").only("title", "slug", "path", "url_path", "depth")
+    )
+    shops = {shop.slug: shop for shop in shops_list}
+    conditions = _filter_conditions(filters, shops)
+
+    base = selectors.items_live()
+    if filters.q:
+        # A plain queryset of the matches (ranked when sorting by relevance), so the ORM can
+        # filter, count and order it. The backend compiles it to one query with a subquery.
+        base = base.search(
+            filters.q, operator="and", order_by_relevance=filters.sort == "relevance"
+        ).get_queryset()
+
+    filtered = _apply(base, conditions)
+    if filters.sort != "relevance":
+        filtered = filtered.order_by(*ORDER_BY[filters.sort])
+    page = selectors.paginate(request, selectors.with_card_data(filtered))
+
+    facets = {
+        "designer": [
+            {"value": row["designer__slug"], "label": row["designer__name"], "count": row["n"]}
+            for row in _apply(base, conditions, without="designer")
+            .values("designer__slug", "designer__name")
+            .annotate(n=Count("pk"))
+            .order_by("designer__name")
+        ],
+        "category": [
+            {"value": row["category__slug"], "label": row["category__name"], "count": row["n"]}
+            for row in _apply(base, conditions, without="category")
+            .values("category__slug", "category__name")
+            .annotate(n=Count("pk"))
+            .order_by("category__name")
+        ],
+        "condition": [
+            {
+                "value": row["condition"],
+                "label": ItemPage.Condition(row["condition"]).label,
+                "count": row["n"],
+            }
+            for row in _apply(base, conditions, without="condition")
+            .values("condition")
+            .annotate(n=Count("pk"))
+            .order_by("condition")
+        ],
+    }
+    shop_counts = dict(
+        _apply(base, conditions, without="shop")
+        .annotate(shop_path=selectors.shop_path_expression())
+        .order_by()
+        .values_list("shop_path")
+        .annotate(n=Count("pk"))
+        .values_list("shop_path", "n")
+    )
+    facets["shop"] = [
+        {"value": shop.slug, "label": shop.title, "count": shop_counts[shop.path]}
+        for shop in shops_list
+        if shop.path in shop_counts
+    ]
+    return SearchResult(filters=filters, page=page, facets=facets, shops=shops_list)

@@ -1,0 +1,159 @@
+"""Reads of the catalogue. Every function returns querysets/values with a constant query count."""
+
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core.paginator import Page as PaginatorPage
+from django.core.paginator import Paginator
+from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models.functions import Length, Substr
+from django.http import HttpRequest
+
+from wagtail.models import Page
+
+from home.models import CustomRendition
+from vendors.models import ShopPage
+
+from .models import Category, Designer, ItemImage, ItemPage
+
+STEPLEN = Page.steplen
+
+
+def _renditions() -> Prefetch:
+    return Prefetch("image__renditions", queryset=CustomRendition.objects.all())
+
+
+def with_card_data(items: QuerySet[ItemPage]) -> QuerySet[ItemPage]:
+    """What an item card needs, in three queries whatever the number of cards."""
+    cover = (
+        ItemImage.objects.order_by("sort_order", "pk")
+        .select_related("image")
+        .prefetch_related(_renditions())
+    )
+    return items.select_related("designer").prefetch_related(
+        Prefetch("gallery_images", queryset=cover[:1], to_attr="cover_images")
+    )
+
+
+def items_live() -> QuerySet[ItemPage]:
+    return ItemPage.objects.live()
+
+
+def items_latest(*, limit: int) -> list[ItemPage]:
+    items = list(
+        with_card_data(items_live().filter(quantity__gt=0)).order_by("-first_published_at")[:limit]
+    )
+    return attach_shops(items)
+
+
+def items_for_shop(*, shop: ShopPage) -> QuerySet[ItemPage]:
+    """A shop's items, available first, newest first."""
+    return with_card_data(
+        items_live()
+        .child_of(shop)
+        .order_by(F("quantity").desc(nulls_last=True), "-first_published_at", "pk")
+    )
+
+
+def items_for_designer(*, designer: Designer) -> QuerySet[ItemPage]:
+    return with_card_data(
+        items_live().filter(designer=designer).order_by("-first_published_at", "pk")
+    )
+
+
+def attach_shops(items: Iterable[ItemPage]) -> list[ItemPage]:
+    """Set `item.shop` on each item from its parent path, in one query for the lot."""
+    items = list(items)
+    parent_paths = {item.path[:-STEPLEN] for item in items}
+    shops = {
+        shop.path: shop
+        for shop in ShopPage.objects.filter(path__in=parent_paths).only(
+            "title", "slug", "url_path", "path", "depth", "phone_number", "phone_orders"
+        )
+    }
+    for item in items:
+        item.shop = shops.get(item.path[:-STEPLEN])
+    return items
+
+
+def paginate(
+    request: HttpRequest, queryset: QuerySet, per_page: int | None = None
+) -> PaginatorPage:
+    """A page of results; a bad or out-of-range `?page=` falls back to the first or last page."""
+    paginator = Paginator(queryset, per_page or settings.VITRINE_ITEMS_PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    page.object_list = attach_shops(page.object_list)
+    return page
+
+
+def item_detail(*, item: ItemPage, request: HttpRequest) -> dict:
+    """The context of an item page: gallery with renditions, designer, category, shop, JSON-LD."""
+    gallery = list(
+        item.gallery_images.select_related("image")
+        .prefetch_related(_renditions())
+        .order_by("sort_order", "pk")
+    )
+    category = Category.objects.select_related("parent").get(pk=item.category_id)
+    shop = ShopPage.objects.get(path=item.path[:-STEPLEN])
+    return {
+        "gallery": gallery,
+        "designer": item.designer,
+        "category": category,
+        "shop": shop,
+        "phone_number": shop.published_phone_number,
+        "json_ld": item_json_ld(item=item, shop=shop, gallery=gallery, request=request),
+    }
+
+
+CONDITION_SCHEMA = {ItemPage.Condition.NEW: "https://schema.org/NewCondition"}
+
+
+def item_json_ld(*, item: ItemPage, shop: ShopPage, gallery: list[ItemImage], request) -> dict:
+    """schema.org Product data. Never includes the shop's phone number: see the page for that."""
+    images = [
+        request.build_absolute_uri(photo.image.get_rendition("max-1200x1200").url)
+        for photo in gallery[:5]
+    ]
+    data = {
+        "@context": "https://schema.org",
+        "@type": "Product",
+        "name": item.title,
+        "url": request.build_absolute_uri(item.url),
+        "brand": {"@type": "Brand", "name": item.designer.name},
+        "itemCondition": CONDITION_SCHEMA.get(item.condition, "https://schema.org/UsedCondition"),
+        "offers": {
+            "@type": "Offer",
+            "price": str(item.price),
+            "priceCurrency": settings.VITRINE_CURRENCY,
+            "availability": "https://schema.org/SoldOut"
+            if item.is_sold
+            else "https://schema.org/InStock",
+            "seller": {"@type": "Organization", "name": shop.title},
+        },
+    }
+    if images:
+        data["image"] = images
+    return data
+
+
+def designers_with_counts() -> QuerySet[Designer]:
+    """Designers with the number of live items each, for `/designers/` and the home page."""
+    return Designer.objects.annotate(
+        item_count=Count("items", filter=Q(items__live=True))
+    ).order_by("name")
+
+
+def parse_decimal(value: str | None) -> Decimal | None:
+    if not value:
+        return None
+    try:
+        amount = Decimal(value)
+    except (InvalidOperation, ValueError):
+        return None
+    return amount if amount.is_finite() and amount >= 0 else None
+
+
+def shop_path_expression():
+    """SQL for an item's parent (shop) path, used to filter and count by shop."""
+    return Substr("path", 1, Length("path") - STEPLEN)

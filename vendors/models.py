@@ -1,0 +1,161 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from wagtail.admin.panels import FieldPanel, HelpPanel, MultiFieldPanel
+from wagtail.fields import RichTextField
+from wagtail.models import Page
+from wagtail.search import index
+
+from phonenumber_field.modelfields import PhoneNumberField
+
+# Vendor-edited rich text: formatting and links only. No embeds, no raw HTML, no images.
+VENDOR_RICH_TEXT_FEATURES = ["bold", "italic", "ol", "ul", "link"]
+
+
+def default_commission_rate() -> Decimal:
+    return settings.VITRINE_DEFAULT_COMMISSION_RATE
+
+
+class Vendor(models.Model):
+    """The business behind a shop. Staff manage it; its ShopPage is what shoppers see."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+
+    name = models.CharField(max_length=120, unique=True)
+    contact_email = models.EmailField()
+    commission_rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=default_commission_rate,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+        help_text="Share of each sale kept by Vitrine, e.g. 0.15 for 15%.",
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    requires_moderation = models.BooleanField(
+        default=False,
+        help_text="Edits by this vendor go live only after an editor approves them.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(commission_rate__gte=0) & models.Q(commission_rate__lte=1),
+                name="vendor_commission_rate_0_1",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ShopIndexPage(Page):
+    """`/shops/`: lists every live shop. One per site, under the HomePage; editors keep the intro."""
+
+    intro = models.TextField(blank=True, max_length=500)
+
+    content_panels = [*Page.content_panels, FieldPanel("intro")]
+
+    max_count = 1
+    parent_page_types = ["home.HomePage"]
+    subpage_types = ["vendors.ShopPage"]
+
+    def get_context(self, request, *args, **kwargs):
+        from . import selectors
+
+        context = super().get_context(request, *args, **kwargs)
+        context["shops"] = selectors.shops_live()
+        return context
+
+
+class ShopPage(Page):
+    """`/shops/<shop>/`: one per Vendor, under the ShopIndexPage. The vendor's staff edit it."""
+
+    vendor = models.OneToOneField(Vendor, on_delete=models.PROTECT, related_name="shop")
+    logo = models.ForeignKey(
+        "home.CustomImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    banner = models.ForeignKey(
+        "home.CustomImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    intro = models.CharField(max_length=300, blank=True, help_text="One or two plain sentences.")
+    story = RichTextField(blank=True, features=VENDOR_RICH_TEXT_FEATURES)
+    address = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=80, blank=True)
+
+    phone_number = PhoneNumberField(
+        blank=True,
+        help_text="For phone orders. International format, e.g. +44 20 7946 0958.",
+    )
+    phone_orders = models.BooleanField(
+        "publish phone number",
+        default=False,
+        help_text="Show the number on the shop's item pages so shoppers can order by phone.",
+    )
+    phone_hours = models.CharField(
+        max_length=120, blank=True, help_text="When someone answers, e.g. Mon–Fri 10:00–18:00."
+    )
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("intro"),
+        FieldPanel("story"),
+        MultiFieldPanel([FieldPanel("logo"), FieldPanel("banner")], heading="Pictures"),
+        MultiFieldPanel([FieldPanel("address"), FieldPanel("city")], heading="Where"),
+        MultiFieldPanel(
+            [
+                HelpPanel(
+                    content="The number is shown on your item pages only when "
+                    "“publish phone number” is ticked."
+                ),
+                FieldPanel("phone_number"),
+                FieldPanel("phone_orders"),
+                FieldPanel("phone_hours"),
+            ],
+            heading="Phone orders",
+        ),
+    ]
+
+    search_fields = [*Page.search_fields, index.SearchField("intro"), index.FilterField("city")]
+
+    parent_page_types = ["vendors.ShopIndexPage"]
+    subpage_types = ["products.ItemPage"]
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(phone_orders=True, phone_number=""),
+                name="shop_published_phone_needs_number",
+            )
+        ]
+
+    def clean(self):
+        super().clean()
+        if self.phone_orders and not self.phone_number:
+            raise ValidationError(
+                {"phone_number": "Add a phone number, or untick “publish phone number”."}
+            )
+
+    @property
+    def published_phone_number(self):
+        """The shop's phone number, or None unless the shop publishes it."""
+        if self.phone_orders and self.phone_number:
+            return self.phone_number
+        return None
+
+    def get_context(self, request, *args, **kwargs):
+        from products import selectors as product_selectors
+
+        context = super().get_context(request, *args, **kwargs)
+        context["items_page"] = product_selectors.paginate(
+            request, product_selectors.items_for_shop(shop=self)
+        )
+        return context
