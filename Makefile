@@ -12,6 +12,7 @@ PYTEST_ARGS ?=
 
 # `make run`: the dev site talks to a local fake Stripe (localstripe) with dummy test keys.
 LOCALSTRIPE_PORT ?= 8420
+LOCALSTRIPE_ARGS ?=  # e.g. --fresh to discard the saved localstripe state
 RUN_ADDR ?= 127.0.0.1:8000
 LOCAL_WEBHOOK_SECRET := whsec_vitrine_local
 STRIPE_ENV := STRIPE_API_BASE=http://127.0.0.1:$(LOCALSTRIPE_PORT) \
@@ -39,7 +40,7 @@ venv: $(VENV)/.installed ## Create .venv and install requirements-dev.txt (when 
 run: venv ## Migrate, load demo data, start localstripe and the dev server on 127.0.0.1:8000
 	$(MANAGE) migrate --noinput
 	$(MANAGE) load_demo
-	@$(PYTHON) scripts/localstripe_server.py --port $(LOCALSTRIPE_PORT) \
+	@$(PYTHON) scripts/localstripe_server.py --port $(LOCALSTRIPE_PORT) $(LOCALSTRIPE_ARGS) \
 		--webhook-url http://$(RUN_ADDR)/stripe/webhook/ \
 		--webhook-secret $(LOCAL_WEBHOOK_SECRET) & ls_pid=$$!; \
 	trap 'kill $$ls_pid 2>/dev/null; wait $$ls_pid 2>/dev/null' EXIT; \

@@ -76,7 +76,8 @@ def elided_page_range(page_obj, on_each_side: int = 1, on_ends: int = 1):
 
 @register.filter
 def is_ellipsis(value) -> bool:
-    return isinstance(value, str) and not value.isdigit()
+    """True for the `…` gaps of `elided_page_range` (page numbers are ints; the gap is lazy text)."""
+    return not isinstance(value, int)
 
 
 @register.simple_tag
