@@ -1,9 +1,13 @@
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.http import Http404
 
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.images.models import AbstractImage, AbstractRendition, Image
 from wagtail.models import Page
+
+from .page_mixins import ViewRestrictionShortcutMixin
 
 
 class CustomImage(AbstractImage):
@@ -23,7 +27,7 @@ class CustomRendition(AbstractRendition):
         unique_together = (("image", "filter_spec", "focal_point_key"),)
 
 
-class HomePage(Page):
+class HomePage(ViewRestrictionShortcutMixin, Page):
     """The site root at `/`. Editors keep the welcome text and hero picture; the rest is live data."""
 
     hero_heading = models.CharField(max_length=120, default="One-of-a-kind designer pieces")
@@ -51,6 +55,34 @@ class HomePage(Page):
         "products.DesignerIndexPage",
         "policies.PolicyPage",
     ]
+
+    def route(self, request, path_components):
+        """Find a descendant by its full URL path in one query instead of one per level.
+
+        Falls back to Wagtail's walk when no page has that exact path (e.g. the routable
+        `/designers/<slug>/`), so each page type still decides how its own URL is served.
+        """
+        if path_components:
+            # The deepest page whose URL is a prefix of the request's; it routes the rest
+            # (a routable page such as `/designers/<slug>/` handles its own sub-paths).
+            prefixes = [
+                self.url_path + "/".join(path_components[:length]) + "/"
+                for length in range(1, len(path_components) + 1)
+            ]
+            found = (
+                Page.objects.filter(url_path__in=prefixes, path__startswith=self.path)
+                .order_by("-depth")
+                .values_list("pk", "content_type_id", "depth")
+                .first()
+            )
+            if found is not None:
+                pk, content_type_id, depth = found
+                model = ContentType.objects.get_for_id(content_type_id).model_class()
+                related = getattr(model, "route_select_related", ())
+                page = model._default_manager.select_related(*related).get(pk=pk)
+                return page.route(request, path_components[depth - self.depth :])
+            raise Http404
+        return super().route(request, path_components)
 
     def get_context(self, request, *args, **kwargs):
         from products import selectors as product_selectors

@@ -5,6 +5,8 @@ from wagtail.admin.panels import FieldPanel
 from wagtail.fields import StreamField
 from wagtail.models import Page
 
+from home.page_mixins import ViewRestrictionShortcutMixin
+
 POLICY_RICH_TEXT_FEATURES = ["h2", "h3", "bold", "italic", "ol", "ul", "link"]
 
 
@@ -16,7 +18,7 @@ class PolicyBody(blocks.StreamBlock):
     list = blocks.ListBlock(blocks.CharBlock(max_length=400), label="Bulleted list")
 
 
-class PolicyPage(Page):
+class PolicyPage(ViewRestrictionShortcutMixin, Page):
     """`/privacy/`, `/security/`, `/terms/`: a policy under the HomePage. Editors keep them."""
 
     summary = models.TextField(max_length=600, help_text="A short, plain-language summary.")

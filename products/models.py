@@ -10,6 +10,7 @@ from wagtail.fields import RichTextField
 from wagtail.models import Orderable, Page
 from wagtail.search import index
 
+from home.page_mixins import ViewRestrictionShortcutMixin
 from vendors.models import VENDOR_RICH_TEXT_FEATURES
 
 
@@ -68,7 +69,7 @@ class Category(index.Indexed, models.Model):
             ancestor = ancestor.parent
 
 
-class ItemPage(Page):
+class ItemPage(ViewRestrictionShortcutMixin, Page):
     """`/shops/<shop>/<item>/`: one item for sale, under its ShopPage. The shop's staff edit it."""
 
     class Condition(models.TextChoices):
@@ -127,6 +128,7 @@ class ItemPage(Page):
 
     parent_page_types = ["vendors.ShopPage"]
     subpage_types = []
+    route_select_related = ["designer", "category__parent"]  # see HomePage.route
 
     class Meta:
         constraints = [
@@ -169,7 +171,7 @@ class ItemImage(Orderable):
         return self.alt_text or self.image.default_alt_text or self.item.title
 
 
-class DesignerIndexPage(RoutablePageMixin, Page):
+class DesignerIndexPage(ViewRestrictionShortcutMixin, RoutablePageMixin, Page):
     """`/designers/` lists designers; `/designers/<slug>/` lists one designer's items in all shops."""
 
     intro = models.TextField(blank=True, max_length=500)
@@ -201,7 +203,9 @@ class DesignerIndexPage(RoutablePageMixin, Page):
             context_overrides={
                 "designer": designer,
                 "items_page": selectors.paginate(
-                    request, selectors.items_for_designer(designer=designer)
+                    request,
+                    selectors.items_for_designer(designer=designer),
+                    pictures_of=[(designer, "logo")],
                 ),
             },
         )

@@ -6,16 +6,16 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.core.paginator import Page as PaginatorPage
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Length, Substr
 from django.http import HttpRequest
 
 from wagtail.models import Page
 
-from home.models import CustomRendition
+from home.models import CustomImage, CustomRendition
 from vendors.models import ShopPage
 
-from .models import Category, Designer, ItemImage, ItemPage
+from .models import Designer, ItemImage, ItemPage
 
 STEPLEN = Page.steplen
 
@@ -25,15 +25,47 @@ def _renditions() -> Prefetch:
 
 
 def with_card_data(items: QuerySet[ItemPage]) -> QuerySet[ItemPage]:
-    """What an item card needs, in three queries whatever the number of cards."""
-    cover = (
-        ItemImage.objects.order_by("sort_order", "pk")
-        .select_related("image")
-        .prefetch_related(_renditions())
+    """Annotate what an item card needs; `attach_cards` completes it after slicing."""
+    first_photo = ItemImage.objects.filter(item=OuterRef("pk")).order_by("sort_order", "pk")
+    return items.select_related("designer").annotate(
+        cover_image_id=Subquery(first_photo.values("image_id")[:1]),
+        cover_alt=Subquery(first_photo.values("alt_text")[:1]),
     )
-    return items.select_related("designer").prefetch_related(
-        Prefetch("gallery_images", queryset=cover[:1], to_attr="cover_images")
+
+
+def attach_cards(
+    items: Iterable[ItemPage],
+    *,
+    shop: ShopPage | None = None,
+    pictures_of: Iterable[tuple[object, str]] = (),
+) -> list[ItemPage]:
+    """Give each card its shop and cover picture (with renditions): three queries in all.
+
+    On a shop's own page pass `shop`. Other pictures on the page, as (object, image field)
+    pairs such as `(designer, "logo")`, are loaded by the same two image queries.
+    """
+    items = list(items)
+    if shop is None:
+        attach_shops(items)
+    else:
+        for item in items:
+            item.shop = shop
+    pictures_of = list(pictures_of)
+    image_ids = {item.cover_image_id for item in items if getattr(item, "cover_image_id", None)}
+    image_ids |= {getattr(owner, f"{field}_id") for owner, field in pictures_of} - {None}
+    images = (
+        CustomImage.objects.filter(pk__in=image_ids).prefetch_renditions().in_bulk()
+        if image_ids
+        else {}
     )
+    for item in items:
+        image = images.get(getattr(item, "cover_image_id", None))
+        item.cover_images = (
+            [ItemImage(item=item, image=image, alt_text=item.cover_alt or "")] if image else []
+        )
+    for owner, field in pictures_of:
+        setattr(owner, field, images.get(getattr(owner, f"{field}_id")))
+    return items
 
 
 def items_live() -> QuerySet[ItemPage]:
@@ -41,10 +73,8 @@ def items_live() -> QuerySet[ItemPage]:
 
 
 def items_latest(*, limit: int) -> list[ItemPage]:
-    items = list(
-        with_card_data(items_live().filter(quantity__gt=0)).order_by("-first_published_at")[:limit]
-    )
-    return attach_shops(items)
+    items = with_card_data(items_live().filter(quantity__gt=0)).order_by("-first_published_at")
+    return attach_cards(items[:limit])
 
 
 def items_for_shop(*, shop: ShopPage) -> QuerySet[ItemPage]:
@@ -78,12 +108,16 @@ def attach_shops(items: Iterable[ItemPage]) -> list[ItemPage]:
 
 
 def paginate(
-    request: HttpRequest, queryset: QuerySet, per_page: int | None = None
+    request: HttpRequest,
+    queryset: QuerySet,
+    *,
+    shop: ShopPage | None = None,
+    pictures_of: Iterable[tuple[object, str]] = (),
 ) -> PaginatorPage:
-    """A page of results; a bad or out-of-range `?page=` falls back to the first or last page."""
-    paginator = Paginator(queryset, per_page or settings.VITRINE_ITEMS_PER_PAGE)
+    """A page of item cards; a bad or out-of-range `?page=` gives the first or last page."""
+    paginator = Paginator(queryset, settings.VITRINE_ITEMS_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
-    page.object_list = attach_shops(page.object_list)
+    page.object_list = attach_cards(page.object_list, shop=shop, pictures_of=pictures_of)
     return page
 
 
@@ -94,12 +128,11 @@ def item_detail(*, item: ItemPage, request: HttpRequest) -> dict:
         .prefetch_related(_renditions())
         .order_by("sort_order", "pk")
     )
-    category = Category.objects.select_related("parent").get(pk=item.category_id)
     shop = ShopPage.objects.get(path=item.path[:-STEPLEN])
     return {
         "gallery": gallery,
         "designer": item.designer,
-        "category": category,
+        "category": item.category,
         "shop": shop,
         "phone_number": shop.published_phone_number,
         "json_ld": item_json_ld(item=item, shop=shop, gallery=gallery, request=request),
@@ -139,9 +172,12 @@ def item_json_ld(*, item: ItemPage, shop: ShopPage, gallery: list[ItemImage], re
 
 def designers_with_counts() -> QuerySet[Designer]:
     """Designers with the number of live items each, for `/designers/` and the home page."""
-    return Designer.objects.annotate(
-        item_count=Count("items", filter=Q(items__live=True))
-    ).order_by("name")
+    return (
+        Designer.objects.select_related("logo")
+        .prefetch_related("logo__renditions")
+        .annotate(item_count=Count("items", filter=Q(items__live=True)))
+        .order_by("name")
+    )
 
 
 def parse_decimal(value: str | None) -> Decimal | None:

@@ -12,6 +12,8 @@ from wagtail.search import index
 
 from phonenumber_field.modelfields import PhoneNumberField
 
+from home.page_mixins import ViewRestrictionShortcutMixin
+
 # Vendor-edited rich text: formatting and links only. No embeds, no raw HTML, no images.
 VENDOR_RICH_TEXT_FEATURES = ["bold", "italic", "ol", "ul", "link"]
 
@@ -42,6 +44,23 @@ class Vendor(models.Model):
         default=False,
         help_text="Edits by this vendor go live only after an editor approves them.",
     )
+    # The admin group and image collection that `vendor_onboard` made for this vendor's staff.
+    group = models.OneToOneField(
+        "auth.Group",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    collection = models.OneToOneField(
+        "wagtailcore.Collection",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -57,7 +76,7 @@ class Vendor(models.Model):
         return self.name
 
 
-class ShopIndexPage(Page):
+class ShopIndexPage(ViewRestrictionShortcutMixin, Page):
     """`/shops/`: lists every live shop. One per site, under the HomePage; editors keep the intro."""
 
     intro = models.TextField(blank=True, max_length=500)
@@ -76,7 +95,7 @@ class ShopIndexPage(Page):
         return context
 
 
-class ShopPage(Page):
+class ShopPage(ViewRestrictionShortcutMixin, Page):
     """`/shops/<shop>/`: one per Vendor, under the ShopIndexPage. The vendor's staff edit it."""
 
     vendor = models.OneToOneField(Vendor, on_delete=models.PROTECT, related_name="shop")
@@ -156,6 +175,9 @@ class ShopPage(Page):
 
         context = super().get_context(request, *args, **kwargs)
         context["items_page"] = product_selectors.paginate(
-            request, product_selectors.items_for_shop(shop=self)
+            request,
+            product_selectors.items_for_shop(shop=self),
+            shop=self,
+            pictures_of=[(self, "logo"), (self, "banner")],
         )
         return context

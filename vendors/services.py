@@ -1,28 +1,63 @@
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
 from django.db import transaction
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
 
-from wagtail.models import Collection, GroupCollectionPermission, GroupPagePermission
+from wagtail.models import (
+    Collection,
+    GroupCollectionPermission,
+    GroupPagePermission,
+    Workflow,
+    WorkflowPage,
+)
 
 from .models import ShopIndexPage, ShopPage, Vendor
 
 User = get_user_model()
 
-PAGE_PERMISSIONS = ["add_page", "change_page", "publish_page"]
-MODERATED_PAGE_PERMISSIONS = ["add_page", "change_page"]
+REVIEW_WORKFLOW_NAME = "Vendor content review"
+PAGE_PERMISSIONS = {"add_page", "change_page", "publish_page"}
+MODERATED_PAGE_PERMISSIONS = {"add_page", "change_page"}
 # Wagtail checks image rights against wagtailimages.Image, even with a custom image model.
 IMAGE_PERMISSIONS = ["add_image", "choose_image", "change_image"]
 
 
-def vendor_group_name(vendor: Vendor) -> str:
-    return f"Vendor: {vendor.name}"
-
-
 def _permission(app_label: str, codename: str) -> Permission:
     return Permission.objects.get(content_type__app_label=app_label, codename=codename)
+
+
+def _sync_access(vendor: Vendor) -> None:
+    """Make the vendor group's rights match the vendor's status and moderation setting."""
+    group, shop = vendor.group, vendor.shop
+    access_admin = _permission("wagtailadmin", "access_admin")
+    if vendor.status == Vendor.Status.SUSPENDED:
+        group.permissions.remove(access_admin)
+    else:
+        group.permissions.add(access_admin)
+
+    wanted = MODERATED_PAGE_PERMISSIONS if vendor.requires_moderation else PAGE_PERMISSIONS
+    GroupPagePermission.objects.filter(group=group).exclude(
+        page=shop, permission__codename__in=wanted
+    ).delete()
+    for codename in wanted:
+        GroupPagePermission.objects.get_or_create(
+            group=group, page=shop, permission=_permission("wagtailcore", codename)
+        )
+
+    if vendor.requires_moderation:
+        WorkflowPage.objects.update_or_create(
+            page=shop, defaults={"workflow": Workflow.objects.get(name=REVIEW_WORKFLOW_NAME)}
+        )
+    else:
+        WorkflowPage.objects.filter(page=shop).delete()
 
 
 @transaction.atomic
@@ -39,8 +74,9 @@ def vendor_onboard(
 ) -> Vendor:
     """Create a vendor with its shop page, admin group, image collection and first staff user.
 
-    Everything or nothing: one transaction. The group may only touch the shop's own subtree and
-    collection; whether it may publish depends on `requires_moderation`.
+    Everything or nothing: one transaction. The group may touch only the shop's own subtree and
+    collection; whether it may publish or only submit for review depends on `requires_moderation`.
+    A staff user created without a password is emailed a link to set one.
     """
     vendor = Vendor(
         name=name,
@@ -51,31 +87,84 @@ def vendor_onboard(
     if commission_rate is not None:
         vendor.commission_rate = commission_rate
     vendor.full_clean()
+    vendor.group = Group.objects.create(name=f"Vendor: {name}")
+    vendor.collection = Collection.get_first_root_node().add_child(name=name)
     vendor.save()
 
-    shop_index = ShopIndexPage.objects.get()
-    shop = shop_index.add_child(instance=ShopPage(title=name, slug=slugify(name), vendor=vendor))
-
-    group = Group.objects.create(name=vendor_group_name(vendor))
-    group.permissions.add(_permission("wagtailadmin", "access_admin"))
-    codenames = MODERATED_PAGE_PERMISSIONS if requires_moderation else PAGE_PERMISSIONS
-    for codename in codenames:
-        GroupPagePermission.objects.create(
-            group=group, page=shop, permission=_permission("wagtailcore", codename)
-        )
-
-    collection = Collection.get_first_root_node().add_child(name=name)
+    ShopIndexPage.objects.get().add_child(
+        instance=ShopPage(title=name, slug=slugify(name), vendor=vendor)
+    )
     for codename in IMAGE_PERMISSIONS:
         GroupCollectionPermission.objects.create(
-            group=group, collection=collection, permission=_permission("wagtailimages", codename)
+            group=vendor.group,
+            collection=vendor.collection,
+            permission=_permission("wagtailimages", codename),
         )
+    _sync_access(vendor)
+    vendor_add_staff(
+        vendor=vendor, email=staff_email, username=staff_username, password=staff_password
+    )
+    return vendor
 
-    user = User(username=staff_username or staff_email, email=staff_email)
-    if staff_password:
-        user.set_password(staff_password)
+
+@transaction.atomic
+def vendor_add_staff(
+    *, vendor: Vendor, email: str, username: str | None = None, password: str | None = None
+) -> User:
+    """Give a person admin access to this vendor's shop (and nothing else)."""
+    user = User(username=username or email, email=email)
+    if password:
+        user.set_password(password)
     else:
         user.set_unusable_password()
     user.full_clean()
     user.save()
-    user.groups.add(group)
+    user.groups.add(vendor.group)
+    if not password:
+        transaction.on_commit(lambda: _send_invitation(user=user, vendor=vendor))
+    return user
+
+
+def _send_invitation(*, user: User, vendor: Vendor) -> None:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    path = reverse("wagtailadmin_password_reset_confirm", args=[uid, token])
+    send_mail(
+        subject=f"Your shop {vendor.name} on Vitrine",
+        message=(
+            f"Hello,\n\nYou can now manage {vendor.name} on Vitrine. Choose a password here:\n"
+            f"{settings.WAGTAILADMIN_BASE_URL}{path}\n\nThen sign in at "
+            f"{settings.WAGTAILADMIN_BASE_URL}/admin/ with the username {user.get_username()}.\n"
+        ),
+        from_email=None,
+        recipient_list=[user.email],
+    )
+
+
+@transaction.atomic
+def vendor_update(
+    *,
+    vendor: Vendor,
+    status: str | None = None,
+    requires_moderation: bool | None = None,
+    commission_rate: Decimal | None = None,
+    contact_email: str | None = None,
+) -> Vendor:
+    """Change a vendor's terms or standing; admin rights and review follow at once.
+
+    Suspension removes the staff's admin access but unpublishes nothing: the shop stays visible,
+    marked as not taking orders, until staff reactivate or close it deliberately.
+    """
+    vendor = Vendor.objects.select_for_update().get(pk=vendor.pk)
+    for field, value in {
+        "status": status,
+        "requires_moderation": requires_moderation,
+        "commission_rate": commission_rate,
+        "contact_email": contact_email,
+    }.items():
+        if value is not None:
+            setattr(vendor, field, value)
+    vendor.full_clean()
+    vendor.save()
+    _sync_access(vendor)
     return vendor

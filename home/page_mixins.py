@@ -1,0 +1,35 @@
+"""Behaviour shared by every page type of the site."""
+
+from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from wagtail.models import PageViewRestriction
+
+ANY_RESTRICTION_CACHE_KEY = "pages:any-view-restriction"
+
+
+def any_view_restriction_exists() -> bool:
+    exists = cache.get(ANY_RESTRICTION_CACHE_KEY)
+    if exists is None:
+        exists = PageViewRestriction.objects.exists()
+        cache.set(ANY_RESTRICTION_CACHE_KEY, exists, 300)
+    return exists
+
+
+@receiver([post_save, post_delete], sender=PageViewRestriction)
+def _forget_view_restrictions(**kwargs):
+    cache.delete(ANY_RESTRICTION_CACHE_KEY)
+
+
+class ViewRestrictionShortcutMixin:
+    """Skip Wagtail's two view-restriction queries per request while the site has none.
+
+    Wagtail checks the page and its ancestors for privacy settings on every request. Almost
+    always there are none; the flag is cleared whenever a restriction is saved or deleted.
+    """
+
+    def get_view_restrictions(self):
+        if not any_view_restriction_exists():
+            return PageViewRestriction.objects.none()
+        return super().get_view_restrictions()
