@@ -1,4 +1,4 @@
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from .models import ShopPage
 
@@ -32,3 +32,34 @@ def shops_live(*, limit: int | None = None) -> QuerySet[ShopPage] | list[ShopPag
     for shop in shops:
         shop.available_count = counts.get(shop.path, 0)
     return shops
+
+
+def vendor_dashboard(*, vendor) -> dict:
+    """Numbers for the vendor's admin home: what is live, sold and waiting for review."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.db.models import CharField
+    from django.db.models.functions import Cast
+
+    from wagtail.models import Page, WorkflowState
+
+    from products.models import ItemPage
+
+    shop = vendor.shop
+    items = ItemPage.objects.child_of(shop)
+    counts = items.aggregate(
+        for_sale=Count("pk", filter=Q(live=True, quantity__gt=0)),
+        sold=Count("pk", filter=Q(quantity=0)),
+        drafts=Count("pk", filter=Q(live=False)),
+    )
+    page_ids = ItemPage.objects.descendant_of(shop, inclusive=False).annotate(
+        key=Cast("pk", CharField())
+    )
+    awaiting = (
+        WorkflowState.objects.active()
+        .filter(
+            Q(object_id__in=page_ids.values("key")) | Q(object_id=str(shop.pk)),
+            base_content_type=ContentType.objects.get_for_model(Page),
+        )
+        .count()
+    )
+    return {"vendor": vendor, "shop": shop, "awaiting_review": awaiting, **counts}

@@ -1,7 +1,10 @@
 from wagtail import hooks
+from wagtail.admin.ui.components import Component
 from wagtail.admin.viewsets.model import ModelViewSet
 
+from . import selectors
 from .models import Vendor
+from .permissions import vendor_for_user
 from .views import VendorEditView, VendorOnboardView
 
 
@@ -26,3 +29,38 @@ class VendorViewSet(ModelViewSet):
 @hooks.register("register_admin_viewset")
 def register_vendor_viewset():
     return VendorViewSet("vendors")
+
+
+@hooks.register("construct_page_chooser_queryset")
+def limit_page_chooser_to_own_shop(pages, request):
+    vendor = vendor_for_user(request.user)
+    if vendor is None:
+        return pages
+    return pages.descendant_of(vendor.shop, inclusive=True)
+
+
+@hooks.register("construct_reports_menu")
+def hide_reports_from_vendors(request, menu_items):
+    if vendor_for_user(request.user) is not None:
+        menu_items[:] = []
+    elif not request.user.is_superuser:
+        # Page-type usage names the last edited page of every type, across all shops.
+        menu_items[:] = [item for item in menu_items if item.name != "page-types-usage"]
+
+
+class VendorDashboardPanel(Component):
+    template_name = "vendors/admin/dashboard_panel.html"
+    order = 50
+
+    def __init__(self, vendor):
+        self.vendor = vendor
+
+    def get_context_data(self, parent_context=None):
+        return selectors.vendor_dashboard(vendor=self.vendor)
+
+
+@hooks.register("construct_homepage_panels")
+def add_vendor_dashboard(request, panels):
+    vendor = vendor_for_user(request.user)
+    if vendor is not None:
+        panels.insert(0, VendorDashboardPanel(vendor))

@@ -1,0 +1,47 @@
+"""Who is a vendor, and which admin areas a vendor may use at all."""
+
+from django.contrib.auth.models import AnonymousUser
+
+from .models import Vendor
+
+# Vendors may reach only these admin URL namespaces / names; everything else in /admin/ is
+# refused before Wagtail's own checks run. A new admin area is therefore closed to vendors
+# until it is added here, and Wagtail's object permissions still apply inside these areas.
+VENDOR_ADMIN_ALLOWED = (
+    "wagtailadmin_home",
+    "wagtailadmin_account",
+    "wagtailadmin_login",
+    "wagtailadmin_logout",
+    "wagtailadmin_password_reset",
+    "wagtailadmin_javascript_catalog",
+    "wagtailadmin_sprite",
+    "wagtailadmin_dismissibles",
+    "wagtailadmin_editing_sessions",
+    "wagtailadmin_tag_autocomplete",
+    "wagtailadmin_block_preview",
+    "wagtailadmin_pages",
+    "wagtailadmin_explore",
+    "wagtailadmin_choose_page",
+    "wagtail_bulk_action",
+    "wagtailimages",
+    "wagtailimages_chooser",
+    "wagtailsnippetchoosers_products_designer",
+    "wagtailsnippetchoosers_products_category",
+)
+
+
+def vendor_for_user(user) -> Vendor | None:
+    """The vendor whose staff this user is, or None (superusers are never treated as vendors)."""
+    if isinstance(user, AnonymousUser) or not user.is_authenticated or user.is_superuser:
+        return None
+    if not hasattr(user, "_vendor_cache"):
+        user._vendor_cache = Vendor.objects.filter(group__user=user).select_related("shop").first()
+    return user._vendor_cache
+
+
+def vendor_may_use(view_name: str) -> bool:
+    """Whether a vendor may reach the admin view named `view_name` (namespace:name)."""
+    return any(
+        view_name == allowed or view_name.startswith((f"{allowed}:", f"{allowed}_"))
+        for allowed in VENDOR_ADMIN_ALLOWED
+    )
