@@ -243,7 +243,7 @@ def _shops(logins: list[DemoLogin]) -> list[ShopPage]:
                 requires_moderation=seed == 1,
             )
             shop = vendor.shop
-            collection = Collection.objects.get(name=name)
+            collection = vendor.collection
             shop.logo = _image(
                 title=f"{name} logo",
                 data=demo_images.logo_image(
@@ -269,17 +269,22 @@ def _shops(logins: list[DemoLogin]) -> list[ShopPage]:
 
 
 def _items(shops, designers, categories, *, per_shop: int) -> int:
-    rng = random.Random(2026)
     created = 0
     for shop_index, shop in enumerate(shops):
-        collection = Collection.objects.get(name=shop.vendor.name)
+        collection = shop.vendor.collection
         existing = set(ItemPage.objects.child_of(shop).values_list("slug", flat=True))
         for n in range(per_shop):
+            # One generator per item: re-runs draw the same titles whatever was skipped.
+            rng = random.Random(shop_index * 1000 + n)
             category, shape, nouns = categories[(shop_index * 3 + n) % len(categories)]
             designer = designers[(shop_index + n * 7) % len(designers)]
             colour = rng.choice(COLOURS)
-            material = rng.choice(MATERIALS)
+            material = rng.choice([m for m in MATERIALS if colour not in m])
             title = f"{colour.title()} {material} {rng.choice(nouns)}"
+            # Draw every random value before skipping an existing item, so a second run
+            # sees the same sequence (and the same slugs) as the first.
+            condition, price = rng.choice(CONDITIONS), Decimal(rng.choice(PRICES))
+            size, year = rng.choice(SIZES), rng.randint(1978, 2025)
             slug = slugify(f"{designer.name} {title} {shop_index}{n}")
             if slug in existing:
                 continue
@@ -299,18 +304,18 @@ def _items(shops, designers, categories, *, per_shop: int) -> int:
                 slug=slug,
                 designer=designer,
                 category=category,
-                condition=rng.choice(CONDITIONS),
-                price=Decimal(rng.choice(PRICES)),
+                condition=condition,
+                price=price,
                 quantity=0 if n == per_shop - 1 else 1,
                 description=(
                     f"<p>A {colour} {material} piece by {designer.name}. "
                     f"{'Unworn, with its original packaging.' if n % 4 == 0 else 'Gently used and cared for; see the photographs for every detail.'}"
                     "</p><p>Checked by the shop before listing. Ships insured within two working days.</p>"
                 ),
-                size=rng.choice(SIZES),
+                size=size,
                 material=material.title(),
                 colour=colour.title(),
-                year=rng.randint(1978, 2025),
+                year=year,
                 first_published_at=timezone.now() - timedelta(days=per_shop * shop_index + n),
             )
             for photo in photos:

@@ -15,7 +15,7 @@ from django.http import HttpRequest, QueryDict
 from vendors.models import ShopPage
 
 from . import selectors
-from .models import ItemPage
+from .models import Category, Designer, ItemPage
 
 MAX_QUERY_LENGTH = 200  # longer queries are cut, not refused
 SLUG_RE = re.compile(r"^[-a-z0-9_]{1,120}$")
@@ -25,6 +25,7 @@ SORTS = {
     "price_asc": "Price, low to high",
     "price_desc": "Price, high to low",
 }
+CONDITION_ORDER = list(ItemPage.Condition.values)  # best first
 ORDER_BY = {
     "newest": ("-first_published_at", "-pk"),
     "price_asc": ("price", "pk"),
@@ -52,7 +53,10 @@ class SearchFilters:
 
     @classmethod
     def from_querydict(cls, data: QueryDict) -> "SearchFilters":
-        q = " ".join((data.get("q") or "")[: MAX_QUERY_LENGTH * 2].split())[:MAX_QUERY_LENGTH]
+        raw = (data.get("q") or "")[: MAX_QUERY_LENGTH * 2]
+        # Control characters (NUL above all: PostgreSQL refuses it) become spaces.
+        raw = "".join(ch if ch.isprintable() else " " for ch in raw)
+        q = " ".join(raw.split())[:MAX_QUERY_LENGTH]
         condition = data.get("condition") or ""
         sort = data.get("sort") or ""
         if sort not in SORTS or (sort == "relevance" and not q):
@@ -122,11 +126,13 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
     conditions = _filter_conditions(filters, shops)
 
     base = selectors.items_live()
-    if filters.q:
+    # A `"` reaches SQLite FTS5 unescaped and ends its phrase: a 500 (wagtail/wagtail#13227).
+    terms = filters.q.replace('"', " ").strip()
+    if terms:
         # A plain queryset of the matches (ranked when sorting by relevance), so the ORM can
         # filter, count and order it. The backend compiles it to one query with a subquery.
         base = base.search(
-            filters.q, operator="and", order_by_relevance=filters.sort == "relevance"
+            terms, operator="and", order_by_relevance=filters.sort == "relevance"
         ).get_queryset()
 
     filtered = _apply(base, conditions)
@@ -158,9 +164,10 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
             for row in _apply(base, conditions, without="condition")
             .values("condition")
             .annotate(n=Count("pk"))
-            .order_by("condition")
+            .order_by()
         ],
     }
+    facets["condition"].sort(key=lambda row: CONDITION_ORDER.index(row["value"]))
     shop_counts = dict(
         _apply(base, conditions, without="shop")
         .annotate(shop_path=selectors.shop_path_expression())
@@ -174,4 +181,21 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
         for shop in shops_list
         if shop.path in shop_counts
     ]
+    _keep_selected(facets, filters, shops)
     return SearchResult(filters=filters, page=page, facets=facets, shops=shops_list)
+
+
+def _keep_selected(facets: dict, filters: SearchFilters, shops: dict[str, ShopPage]) -> None:
+    """A chosen filter stays listed (count 0) even when nothing matches it any more."""
+    labels = {
+        "designer": lambda slug: Designer.objects.filter(slug=slug).values_list("name", flat=True),
+        "category": lambda slug: Category.objects.filter(slug=slug).values_list("name", flat=True),
+        "condition": lambda value: [ItemPage.Condition(value).label],
+        "shop": lambda slug: [shops[slug].title] if slug in shops else [],
+    }
+    for name, label in labels.items():
+        selected = getattr(filters, name)
+        if selected and selected not in {row["value"] for row in facets[name]}:
+            found = list(label(selected))
+            if found:
+                facets[name].append({"value": selected, "label": found[0], "count": 0})

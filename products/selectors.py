@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.core.paginator import Page as PaginatorPage
 from django.core.paginator import Paginator
-from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Case, Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Length, Substr
 from django.http import HttpRequest
 
@@ -18,6 +18,8 @@ from vendors.models import ShopPage
 from .models import Designer, ItemImage, ItemPage
 
 STEPLEN = Page.steplen
+# Sold pieces stay visible, after the ones still for sale.
+SOLD_LAST = Case(When(quantity=0, then=Value(1)), default=Value(0))
 
 
 def _renditions() -> Prefetch:
@@ -80,15 +82,13 @@ def items_latest(*, limit: int) -> list[ItemPage]:
 def items_for_shop(*, shop: ShopPage) -> QuerySet[ItemPage]:
     """A shop's items, available first, newest first."""
     return with_card_data(
-        items_live()
-        .child_of(shop)
-        .order_by(F("quantity").desc(nulls_last=True), "-first_published_at", "pk")
+        items_live().child_of(shop).order_by(SOLD_LAST, "-first_published_at", "pk")
     )
 
 
 def items_for_designer(*, designer: Designer) -> QuerySet[ItemPage]:
     return with_card_data(
-        items_live().filter(designer=designer).order_by("-first_published_at", "pk")
+        items_live().filter(designer=designer).order_by(SOLD_LAST, "-first_published_at", "pk")
     )
 
 
@@ -175,9 +175,13 @@ def designers_with_counts() -> QuerySet[Designer]:
     return (
         Designer.objects.select_related("logo")
         .prefetch_related("logo__renditions")
-        .annotate(item_count=Count("items", filter=Q(items__live=True)))
+        .annotate(item_count=Count("items", filter=Q(items__live=True, items__quantity__gt=0)))
         .order_by("name")
     )
+
+
+MAX_PRICE = Decimal("99999999.99")
+CENT = Decimal("0.01")
 
 
 def parse_decimal(value: str | None) -> Decimal | None:
@@ -187,7 +191,10 @@ def parse_decimal(value: str | None) -> Decimal | None:
         amount = Decimal(value)
     except (InvalidOperation, ValueError):
         return None
-    return amount if amount.is_finite() and amount >= 0 else None
+    if not amount.is_finite() or amount < 0:
+        return None
+    # Within ItemPage.price (10 digits, 2 places): PostgreSQL refuses a literal like 1e999999.
+    return min(amount, MAX_PRICE).quantize(CENT)
 
 
 def shop_path_expression():

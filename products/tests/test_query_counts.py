@@ -1,0 +1,91 @@
+"""Public pages cost a fixed number of queries, whatever the number of items (QUALITY.md: ≤ 12).
+
+Each page is requested once to warm up (renditions generated, caches filled), then measured; the
+catalogue then grows from 10 to 100 items and the page is measured again.
+"""
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+import pytest
+
+from products.factories import CategoryFactory, DesignerFactory, ItemPageFactory
+from vendors.factories import ShopPageFactory
+
+MAX_QUERIES = 12
+
+
+class Catalogue:
+    def __init__(self):
+        self.shops = [ShopPageFactory(), ShopPageFactory(phone=True)]
+        self.designers = [DesignerFactory() for _ in range(4)]
+        parent = CategoryFactory(name="Bags")
+        self.categories = [parent, CategoryFactory(name="Clutches", parent=parent)]
+        self.count = 0
+        # The measured item: its gallery stays the same size while the catalogue grows.
+        self.item = self.add(1, gallery=3)[0]
+
+    def add(self, n, **kwargs):
+        items = []
+        for _ in range(n):
+            i = self.count
+            self.count += 1
+            items.append(
+                ItemPageFactory(
+                    parent=self.shops[i % 2],
+                    designer=self.designers[i % 4],
+                    category=self.categories[i % 2],
+                    quantity=0 if i % 7 == 3 else 1,
+                    **{"gallery": 1, **kwargs},
+                )
+            )
+        return items
+
+    def grow_to(self, total):
+        self.add(total - self.count)
+
+
+def _queries(client, url):
+    client.get(url)  # warm-up: renditions, site root paths, footer cache
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return [q["sql"] for q in ctx.captured_queries]
+
+
+def _report(label, queries):
+    return f"{label}: {len(queries)} queries\n" + "\n".join(
+        f"  {n}. {sql[:300]}" for n, sql in enumerate(queries, 1)
+    )
+
+
+def _urls(catalogue):
+    designer = catalogue.designers[0]
+    return {
+        "home": "/",
+        "shop": catalogue.shops[0].url,
+        "item": catalogue.item.url,
+        "designers": "/designers/",
+        "designer": f"/designers/{designer.slug}/",
+        "search": "/search/",
+        "search_q": "/search/?q=Item&category=bags&sort=price_asc&min_price=10",
+    }
+
+
+@pytest.mark.django_db
+def test_query_counts_constant_and_at_most_12(client, site_tree, capsys):
+    catalogue = Catalogue()
+    catalogue.grow_to(10)
+    small = {name: _queries(client, url) for name, url in _urls(catalogue).items()}
+    catalogue.grow_to(100)
+    large = {name: _queries(client, url) for name, url in _urls(catalogue).items()}
+
+    report = "\n".join(_report(f"{name} (100 items)", large[name]) for name in large)
+    with capsys.disabled():
+        print("\n" + "  ".join(f"{n}={len(small[n])}/{len(large[n])}" for n in small))
+    problems = [
+        f"{name}: {len(small[name])} queries with 10 items, {len(large[name])} with 100"
+        for name in small
+        if len(small[name]) != len(large[name]) or len(large[name]) > MAX_QUERIES
+    ]
+    assert problems == [], "\n".join(problems) + "\n\n" + report

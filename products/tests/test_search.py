@@ -1,0 +1,319 @@
+"""`/search/`: full-text matching, filters, facets, sorting, and hostile input."""
+
+import time
+from decimal import Decimal
+
+from django.http import QueryDict
+from django.test import RequestFactory
+
+import pytest
+
+from products.factories import CategoryFactory, DesignerFactory, ItemPageFactory
+from products.search import SearchFilters, item_search
+from vendors.factories import ShopPageFactory
+
+
+class World:
+    """Two shops, two designers, Bags › Clutches plus Watches, a spread of prices and conditions."""
+
+    def __init__(self):
+        self.lune = ShopPageFactory(vendor__name="Maison Lune")
+        self.salon = ShopPageFactory(vendor__name="Second Salon")
+        self.aubert = DesignerFactory(name="Maison Aubert")
+        self.holm = DesignerFactory(name="Linnea Holm")
+        self.bags = CategoryFactory(name="Bags")
+        self.clutches = CategoryFactory(name="Clutches", parent=self.bags)
+        self.watches = CategoryFactory(name="Watches")
+        make = ItemPageFactory
+        self.tote = make(
+            title="Cognac leather tote",
+            parent=self.lune,
+            designer=self.aubert,
+            category=self.bags,
+            condition="excellent",
+            price=Decimal("650.00"),
+            description="<p>Hand-stitched edges, brass feet.</p>",
+        )
+        self.clutch = make(
+            title="Beaded evening clutch",
+            parent=self.salon,
+            designer=self.aubert,
+            category=self.clutches,
+            condition="new",
+            price=Decimal("245.00"),
+            description="<p>Glass beads on silk, a zebrawood clasp.</p>",
+        )
+        self.watch = make(
+            title="Steel dress watch",
+            parent=self.lune,
+            designer=self.holm,
+            category=self.watches,
+            condition="very_good",
+            price=Decimal("1490.00"),
+            description="<p>Serviced this year.</p>",
+        )
+        self.wallet = make(
+            title="Navy card holder",
+            parent=self.salon,
+            designer=self.holm,
+            category=self.bags,
+            condition="excellent",
+            price=Decimal("1150.00"),
+            quantity=0,
+        )
+        self.all = [self.tote, self.clutch, self.watch, self.wallet]
+
+    def key_of(self, title: str) -> str:
+        """ "tote", "clutch", "watch" or "wallet" for an item's title."""
+        return next(
+            k for k in ("tote", "clutch", "watch", "wallet") if getattr(self, k).title == title
+        )
+
+
+@pytest.fixture
+def world(site_tree):
+    return World()
+
+
+def search(client, **params):
+    response = client.get("/search/", params)
+    assert response.status_code == 200
+    return response
+
+
+def titles(response) -> list[str]:
+    return [item.title for item in response.context["result"].page.object_list]
+
+
+def facet(response, name) -> dict[str, int]:
+    return {row["value"]: row["count"] for row in response.context["result"].facets[name]}
+
+
+# --- Full-text matching ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("tote", {"Cognac leather tote"}),  # title
+        ("Linnea", {"Steel dress watch", "Navy card holder"}),  # designer name
+        ("zebrawood", {"Beaded evening clutch"}),  # description
+        ("aubert clutch", {"Beaded evening clutch"}),  # all words must match
+        ("nothing-like-this", set()),
+    ],
+)
+def test_text_query_matches_title_designer_and_description(client, world, q, expected):
+    assert set(titles(search(client, q=q))) == expected
+
+
+@pytest.mark.django_db
+def test_saving_an_item_updates_the_index(client, world):
+    """The database backend indexes on save (django-tasks runs the task immediately in tests)."""
+    assert titles(search(client, q="ostrich")) == []
+    world.tote.description = "<p>Ostrich leather.</p>"
+    world.tote.save()
+    assert titles(search(client, q="ostrich")) == ["Cognac leather tote"]
+    new = ItemPageFactory(title="Quilted ostrich bag", parent=world.lune)
+    assert set(titles(search(client, q="ostrich"))) == {"Cognac leather tote", new.title}
+
+
+@pytest.mark.django_db
+def test_unpublished_items_are_not_found(client, world):
+    world.tote.unpublish()
+    assert titles(search(client, q="tote")) == []
+    assert "Cognac leather tote" not in titles(search(client))
+
+
+@pytest.mark.django_db
+def test_empty_query_lists_everything(client, world):
+    response = search(client)
+    assert set(titles(response)) == {item.title for item in world.all}
+    assert response.context["result"].page.paginator.count == 4
+
+
+# --- Filters -----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"designer": "maison-aubert"}, {"tote", "clutch"}),
+        ({"category": "clutches"}, {"clutch"}),
+        ({"category": "bags"}, {"tote", "clutch", "wallet"}),  # parent includes children
+        ({"condition": "excellent"}, {"tote", "wallet"}),
+        ({"shop": "maison-lune"}, {"tote", "watch"}),
+        ({"min_price": "1000"}, {"watch", "wallet"}),
+        ({"max_price": "650"}, {"tote", "clutch"}),
+        ({"min_price": "300", "max_price": "1200.50"}, {"tote", "wallet"}),
+        ({"designer": "linnea-holm", "shop": "second-salon"}, {"wallet"}),
+        ({"q": "leather", "designer": "maison-aubert"}, {"tote"}),
+        ({"category": "bags", "condition": "new", "max_price": "300"}, {"clutch"}),
+    ],
+)
+def test_filters(client, world, params, expected):
+    assert {world.key_of(t) for t in titles(search(client, **params))} == expected
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("price_asc", ["clutch", "tote", "wallet", "watch"]),
+        ("price_desc", ["watch", "wallet", "tote", "clutch"]),
+        ("newest", ["wallet", "watch", "clutch", "tote"]),
+        ("", ["wallet", "watch", "clutch", "tote"]),  # default without a query
+    ],
+)
+def test_sort(client, world, sort, expected):
+    assert [world.key_of(t) for t in titles(search(client, sort=sort))] == expected
+
+
+# --- Facets ------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_facet_counts_without_filters(client, world):
+    response = search(client)
+    assert facet(response, "designer") == {"maison-aubert": 2, "linnea-holm": 2}
+    assert facet(response, "category") == {"bags": 2, "clutches": 1, "watches": 1}
+    assert facet(response, "condition") == {"excellent": 2, "new": 1, "very_good": 1}
+    assert facet(response, "shop") == {"maison-lune": 2, "second-salon": 2}
+
+
+@pytest.mark.django_db
+def test_each_facet_counts_with_the_other_filters_applied(client, world):
+    response = search(client, designer="maison-aubert", shop="maison-lune")
+    assert titles(response) == ["Cognac leather tote"]
+    # The designer facet ignores the designer filter but applies the shop filter ...
+    assert facet(response, "designer") == {"maison-aubert": 1, "linnea-holm": 1}
+    # ... and the shop facet ignores the shop filter but applies the designer filter.
+    assert facet(response, "shop") == {"maison-lune": 1, "second-salon": 1}
+    # Other facets apply both.
+    assert facet(response, "condition") == {"excellent": 1}
+    assert facet(response, "category") == {"bags": 1}
+
+
+@pytest.mark.django_db
+def test_facets_follow_the_text_query_and_price(client, world):
+    response = search(client, q="leather", max_price="700")
+    assert facet(response, "designer") == {"maison-aubert": 1}
+    response = search(client, min_price="1000")
+    assert facet(response, "designer") == {"linnea-holm": 2}
+    assert facet(response, "condition") == {"excellent": 1, "very_good": 1}
+
+
+# --- The selector directly ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_item_search_selector(world):
+    request = RequestFactory().get("/search/")
+    filters = SearchFilters.from_querydict(QueryDict("q=beaded&condition=new&sort=price_desc"))
+    assert filters.sort == "price_desc"
+    result = item_search(request=request, filters=filters)
+    assert [item.title for item in result.page.object_list] == ["Beaded evening clutch"]
+    assert result.page.object_list[0].shop.pk == world.salon.pk
+
+
+def test_filters_drop_malformed_values():
+    filters = SearchFilters.from_querydict(
+        QueryDict(
+            "designer=../../etc/passwd&category=<b>&shop=a'%3B+DROP+TABLE&condition=mint"
+            "&min_price=abc&max_price=-5&sort=bogus"
+        )
+    )
+    assert filters == SearchFilters()
+    assert filters.is_empty
+    for price in ("NaN", "Infinity", "-Infinity", "--1", "0x10", " ", "1,000", "£5"):
+        assert SearchFilters.from_querydict(QueryDict(f"min_price={price}")).min_price is None
+    assert SearchFilters.from_querydict(QueryDict("q=tote&sort=bogus")).sort == "relevance"
+    assert SearchFilters.from_querydict(QueryDict("sort=relevance")).sort == "newest"
+
+
+# --- Hostile and odd input ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"min_price": "abc", "max_price": "--"},
+        {"min_price": "NaN", "max_price": "Infinity"},
+        {"sort": "bogus"},
+        {"sort": "-price; DROP TABLE wagtailcore_page"},
+        {"designer": "x" * 500},
+        {"designer": "'; DROP TABLE products_designer; --"},
+        {"category": "../../../etc/passwd"},
+        {"shop": "%00"},
+        {"condition": "mint"},
+        {"page": "abc"},
+        {"page": "-1"},
+        {"page": "99999999999999999999"},
+    ],
+)
+def test_malformed_input_is_ignored(client, world, params):
+    response = search(client, **params)
+    assert len(titles(response)) == 4, f"{params} should be ignored, not filter"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("amount", ["1e999999", "99999999999999999999999", "1e-999999"])
+def test_out_of_range_prices_are_not_an_error(client, world, amount):
+    """Prices beyond the column's range (10 digits) must not reach the database as-is."""
+    assert len(titles(search(client, max_price=amount))) in (0, 4)
+    assert len(titles(search(client, min_price=amount))) in (0, 4)
+
+
+@pytest.mark.django_db
+def test_unknown_but_well_formed_slugs_match_nothing(client, world):
+    assert titles(search(client, shop="no-such-shop")) == []
+    assert titles(search(client, designer="no-such-designer")) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "q",
+    [
+        '"unbalanced',
+        "tote AND OR NOT",
+        "tote*",
+        "NEAR(tote leather)",
+        "col:tote",
+        "^tote",
+        "-tote",
+        "(((",
+        "%_%",
+        "\\",
+        "🙂 tote",
+        "tote\x00",
+    ],
+)
+def test_query_syntax_is_not_an_error(client, world, q):
+    """Known upstream: wagtail/wagtail#13227 (a `"` reaches SQLite FTS5 unescaped)."""
+    search(client, q=q)
+
+
+@pytest.mark.django_db
+def test_ten_thousand_character_query_is_fast(client, world):
+    q = ("leather tote " * 800)[:10_000]
+    search(client, q=q)  # warm-up (first FTS query compiles)
+    started = time.perf_counter()
+    response = search(client, q=q)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 1.0, f"10,000-character search took {elapsed:.2f}s"
+    assert len(response.context["filters"].q) <= 200
+    many_words = " ".join(f"w{n}" for n in range(2_500))[:10_000]
+    started = time.perf_counter()
+    search(client, q=many_words)
+    assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.django_db
+def test_query_is_escaped_in_the_page(client, world):
+    payload = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
+    html = search(client, q=payload).content.decode()
+    assert "<script>alert(1)" not in html
+    assert "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

@@ -1,0 +1,54 @@
+"""`/designers/` and `/designers/<slug>/`: items by designer across shops."""
+
+import pytest
+
+from products.factories import DesignerFactory, ItemPageFactory
+from vendors.factories import ShopPageFactory
+
+
+@pytest.mark.django_db
+def test_designer_index_counts_items_for_sale(client, site_tree):
+    aubert = DesignerFactory(name="Maison Aubert")
+    DesignerFactory(name="Linnea Holm")
+    ItemPageFactory(designer=aubert)
+    ItemPageFactory(designer=aubert, sold=True)
+    ItemPageFactory(designer=aubert).unpublish()
+    response = client.get("/designers/")
+    assert response.status_code == 200
+    counts = {d.name: d.item_count for d in response.context["designers"]}
+    # Sold and unpublished pieces are not "for sale": only the first counts.
+    assert counts == {"Linnea Holm": 0, "Maison Aubert": 1}
+    assert "/designers/maison-aubert/" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_designer_page_lists_items_from_every_shop(client, site_tree):
+    aubert = DesignerFactory(name="Maison Aubert")
+    a = ItemPageFactory(designer=aubert, parent=ShopPageFactory())
+    b = ItemPageFactory(designer=aubert, parent=ShopPageFactory(), with_image=True)
+    other = ItemPageFactory()
+    response = client.get("/designers/maison-aubert/")
+    assert response.status_code == 200
+    assert response.context["designer"] == aubert
+    listed = {item.pk for item in response.context["items_page"].object_list}
+    assert listed == {a.pk, b.pk}
+    html = response.content.decode()
+    assert a.url in html and b.url in html and other.url not in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["abc", "999", "-3", ""])
+def test_designer_page_bad_page_numbers(client, site_tree, page):
+    designer = DesignerFactory()
+    ItemPageFactory(designer=designer)
+    response = client.get(f"/designers/{designer.slug}/", {"page": page})
+    assert response.status_code == 200
+    assert response.context["items_page"].number == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path", ["/designers/no-such/", "/designers/%3Cscript%3E/", "/designers/a/b/"]
+)
+def test_unknown_designer_is_404(client, site_tree, path):
+    assert client.get(path).status_code == 404
