@@ -95,3 +95,44 @@ def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+# --- Site tree fixtures (app tests) -------------------------------------------------------------
+
+
+class SiteTree:
+    """The fixed part of the page tree, as `home.services.site_ensure_structure()` builds it."""
+
+    def __init__(self, home, shop_index, designer_index, site):
+        self.home = home
+        self.shop_index = shop_index
+        self.designer_index = designer_index
+        self.site = site
+
+
+@pytest.fixture
+def site_tree(db) -> SiteTree:
+    """HomePage at `/` (the default Site), `/shops/` and `/designers/`: factories build below it."""
+    from wagtail.models import Site
+
+    from home.services import site_ensure_structure
+    from products.models import DesignerIndexPage
+    from vendors.models import ShopIndexPage
+
+    home = site_ensure_structure()
+    return SiteTree(
+        home=home,
+        shop_index=ShopIndexPage.objects.get(),
+        designer_index=DesignerIndexPage.objects.get(),
+        site=Site.objects.get(is_default_site=True),
+    )
+
+
+@pytest.fixture
+def clear_cache() -> Iterator[None]:
+    """An empty default cache before and after the test (locmem outlives a test otherwise)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -281,8 +281,6 @@ def _items(shops, designers, categories, *, per_shop: int) -> int:
             colour = rng.choice(COLOURS)
             material = rng.choice([m for m in MATERIALS if colour not in m])
             title = f"{colour.title()} {material} {rng.choice(nouns)}"
-            # Draw every random value before skipping an existing item, so a second run
-            # sees the same sequence (and the same slugs) as the first.
             condition, price = rng.choice(CONDITIONS), Decimal(rng.choice(PRICES))
             size, year = rng.choice(SIZES), rng.randint(1978, 2025)
             slug = slugify(f"{designer.name} {title} {shop_index}{n}")

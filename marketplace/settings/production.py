@@ -1,11 +1,16 @@
 """Production: refuses to start without its secrets; HTTPS only."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
 from .base import env, env_bool, env_list, require_env
 
 DEBUG = False
 SECRET_KEY = require_env("SECRET_KEY")
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS") or require_env("ALLOWED_HOSTS").split(",")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
+if not ALLOWED_HOSTS:
+    # Also refuses "," or " ": a list of empty names would otherwise pass as configured.
+    raise ImproperlyConfigured("The environment variable ALLOWED_HOSTS must list the site's hosts.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 DATABASES["default"]["CONN_MAX_AGE"] = int(env("DB_CONN_MAX_AGE", "60"))  # noqa: F405

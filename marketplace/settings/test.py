@@ -17,3 +17,4 @@ STORAGES = {
 MEDIA_ROOT = BASE_DIR / ".test-media"
 WAGTAILADMIN_BASE_URL = "http://testserver"
 SERVE_MEDIA = True
+WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests
