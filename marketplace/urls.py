@@ -14,6 +14,7 @@ urlpatterns = [
     path("sitemap.xml", sitemap, name="sitemap"),
     path("robots.txt", home_views.robots_txt, name="robots_txt"),
     path("", include("products.urls")),
+    path("", include("orders.urls")),
 ]
 
 if settings.SERVE_MEDIA:

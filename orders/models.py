@@ -1,1 +1,232 @@
-# Orders, cart and payments arrive with the checkout issue.
+import secrets
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from phonenumber_field.modelfields import PhoneNumberField
+
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out on the phone
+
+
+def new_order_reference() -> str:
+    return "VT-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+
+
+class Cart(models.Model):
+    """A shopper's cart. Anonymous carts are found through an id in the server-side session."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="cart",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Cart {self.pk}"
+
+
+class CartItem(models.Model):
+    """One item in a cart. Items are one-of-a-kind, so a cart holds each at most once."""
+
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
+    item = models.ForeignKey("products.ItemPage", on_delete=models.CASCADE, related_name="+")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["added_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "item"], name="cart_item_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} in cart {self.cart_id}"
+
+
+class Order(models.Model):
+    """One checkout: one payment, one or more shops. The shipping address is a snapshot."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Awaiting payment"
+        PAID = "paid", "Paid"
+        CANCELLED = "cancelled", "Cancelled"
+        REFUNDED = "refunded", "Refunded"
+
+    class Channel(models.TextChoices):
+        WEB = "web", "Website"
+        PHONE = "phone", "Phone order"
+
+    reference = models.CharField(max_length=12, unique=True, default=new_order_reference)
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="orders",
+    )
+    email = models.EmailField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    channel = models.CharField(max_length=5, choices=Channel.choices, default=Channel.WEB)
+    currency = models.CharField(max_length=3)
+    subtotal = models.DecimalField(max_digits=12, decimal_places=2)
+    shipping_total = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+
+    shipping_name = models.CharField(max_length=150)
+    shipping_line1 = models.CharField(max_length=150)
+    shipping_line2 = models.CharField(max_length=150, blank=True)
+    shipping_city = models.CharField(max_length=100)
+    shipping_postcode = models.CharField(max_length=20)
+    shipping_country = models.CharField(max_length=2)
+    shipping_phone = PhoneNumberField(blank=True)
+
+    cart = models.ForeignKey(
+        Cart, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+    stripe_customer_id = models.CharField(max_length=64, blank=True)
+    payment_intent_id = models.CharField(max_length=64, blank=True, db_index=True)
+    payment_attempts = models.PositiveSmallIntegerField(default=0)
+    payment_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(total__gte=0), name="order_total_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_payable(self) -> bool:
+        return self.status == self.Status.PENDING
+
+
+class VendorOrder(models.Model):
+    """One shop's part of an Order: what it must send, and what it is owed."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Awaiting payment"
+        PAID = "paid", "Paid – to send"
+        SHIPPED = "shipped", "Shipped"
+        DELIVERED = "delivered", "Delivered"
+        CANCELLED = "cancelled", "Cancelled"
+        REFUNDED = "refunded", "Refunded"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="vendor_orders")
+    vendor = models.ForeignKey(
+        "vendors.Vendor", on_delete=models.PROTECT, related_name="vendor_orders"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    subtotal = models.DecimalField(max_digits=12, decimal_places=2)
+    commission_rate = models.DecimalField(max_digits=5, decimal_places=4)
+    commission = models.DecimalField(max_digits=12, decimal_places=2)
+    carrier = models.CharField(max_length=60, blank=True)
+    tracking_number = models.CharField(max_length=80, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-order__created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "vendor"], name="one_vendor_order_per_shop"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order.reference} · {self.vendor}"
+
+    @property
+    def payout_amount(self):
+        return self.subtotal - self.commission
+
+
+class OrderLine(models.Model):
+    """An item bought, with its title and price as they were at checkout."""
+
+    vendor_order = models.ForeignKey(VendorOrder, on_delete=models.CASCADE, related_name="lines")
+    item = models.ForeignKey(
+        "products.ItemPage", null=True, on_delete=models.SET_NULL, related_name="order_lines"
+    )
+    title = models.CharField(max_length=255)
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+    quantity = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def line_total(self):
+        return self.unit_price * self.quantity
+
+
+class Reservation(models.Model):
+    """Stock held for an unpaid order. Available = quantity − active, unexpired reservations."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Held"
+        CONSUMED = "consumed", "Sold"
+        RELEASED = "released", "Released"
+
+    item = models.ForeignKey("products.ItemPage", on_delete=models.CASCADE, related_name="+")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="reservations")
+    quantity = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["item", "status", "expires_at"], name="reservation_active_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × item {self.item_id} for {self.order_id} ({self.status})"
+
+
+class StripeEvent(models.Model):
+    """Each Stripe event id is handled once: the unique id is the lock."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
+
+
+class PayoutEntry(models.Model):
+    """The ledger of what each shop is owed and what was paid out, per vendor order."""
+
+    class Kind(models.TextChoices):
+        EARNED = "earned", "Earned (sale minus commission)"
+        REVERSED = "reversed", "Reversed (refund)"
+        TRANSFERRED = "transferred", "Transferred to the shop"
+
+    vendor_order = models.ForeignKey(
+        VendorOrder, on_delete=models.PROTECT, related_name="payout_entries"
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    stripe_transfer_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["vendor_order", "kind"], name="one_payout_entry_of_each_kind"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.amount}"

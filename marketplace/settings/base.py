@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "taggit",
     "django_filters",
     "phonenumber_field",
+    "django_tasks",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -100,6 +101,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "wagtail.contrib.settings.context_processors.settings",
                 "home.context_processors.site_navigation",
+                "orders.context_processors.cart",
             ],
         },
     },
@@ -187,6 +189,32 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Vitrine <orders@vitrine.example>
 VITRINE_CURRENCY = env("VITRINE_CURRENCY", "GBP")
 VITRINE_DEFAULT_COMMISSION_RATE = Decimal(env("VITRINE_DEFAULT_COMMISSION_RATE", "0.15"))
 VITRINE_ITEMS_PER_PAGE = 24
+VITRINE_SHIPPING_COUNTRIES = [
+    ("GB", "United Kingdom"),
+    ("IE", "Ireland"),
+    ("FR", "France"),
+    ("DE", "Germany"),
+    ("IT", "Italy"),
+    ("ES", "Spain"),
+    ("NL", "Netherlands"),
+    ("BE", "Belgium"),
+    ("US", "United States"),
+]
+VITRINE_RESERVATION_MINUTES = int(env("VITRINE_RESERVATION_MINUTES", "15"))
+
+# Stripe: test keys and localstripe (STRIPE_API_BASE) in development; real keys in production.
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "")
+STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", "")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_API_BASE = env("STRIPE_API_BASE", "")
+STRIPE_JS_URL = (
+    f"{STRIPE_API_BASE}/js.stripe.com/v3/" if STRIPE_API_BASE else "https://js.stripe.com/v3/"
+)
+
+# Background work (emails): run at once by default; a database-backed worker in production.
+TASKS = {
+    "default": {"BACKEND": env("TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")}
+}
 
 PHONENUMBER_DEFAULT_REGION = env("PHONENUMBER_DEFAULT_REGION", "GB")
 PHONENUMBER_DB_FORMAT = "E164"

@@ -1,0 +1,125 @@
+"""Order-status emails: rendered from templates/emails/, sent as background tasks after commit.
+
+`send()` never raises: a mail server problem is logged and never fails a checkout or webhook.
+"""
+
+import logging
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+from django_tasks import task
+
+logger = logging.getLogger(__name__)
+
+# kind → (subject, headline, message). Subjects carry the order reference, never personal data.
+SHOPPER_MESSAGES = {
+    "placed": (
+        "We've received your order {ref}",
+        "Thank you, we have your order",
+        "Your pieces are held for you while you pay. Once payment goes through, each shop "
+        "prepares its part and we email you when it ships.",
+    ),
+    "paid": (
+        "Order {ref} is confirmed",
+        "Payment received: your order is confirmed",
+        "Each shop below now prepares your pieces. You will hear from us when they ship.",
+    ),
+    "payment_failed": (
+        "Payment for order {ref} did not go through",
+        "Your payment did not go through",
+        "Nothing was charged. You can try again with another card from the link below.",
+    ),
+    "cancelled": (
+        "Order {ref} was cancelled",
+        "Your order was cancelled",
+        "Nothing was charged and the pieces are back on sale.",
+    ),
+    "refunded": (
+        "Order {ref} was refunded",
+        "Your refund is on its way",
+        "The full amount goes back to the card you paid with; banks usually take 5–10 days.",
+    ),
+    "refunded_sold_meanwhile": (
+        "Order {ref}: refunded, a piece sold while you paid",
+        "Sorry: a piece sold while you were paying",
+        "Your hold on it had expired and another shopper bought it first. We have refunded "
+        "the whole payment; it goes back to your card within 5–10 days.",
+    ),
+    "refunded_not_payable": (
+        "Order {ref}: payment refunded",
+        "We have refunded your payment",
+        "This order had already been closed when your payment arrived, so we refunded it in "
+        "full. Nothing else is needed from you.",
+    ),
+    "shipped": (
+        "Part of order {ref} has shipped",
+        "On its way",
+        "{shop} has sent your pieces.",
+    ),
+    "delivered": (
+        "Part of order {ref} was delivered",
+        "Delivered",
+        "{shop} marked your pieces as delivered. We hope you love them.",
+    ),
+    "vendor_refunded": (
+        "Part of order {ref} was refunded",
+        "A refund from {shop}",
+        "{shop} refunded the pieces below; the money goes back to your card within 5–10 days.",
+    ),
+}
+
+
+def _send(*, to: str, subject: str, template: str, context: dict) -> None:
+    text = render_to_string(f"emails/{template}.txt", context)
+    html = render_to_string(f"emails/{template}.html", context)
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to])
+    message.attach_alternative(html, "text/html")
+    message.send()
+
+
+@task()
+def send_order_email(*, kind: str, order_id: int, vendor_order_id: int | None = None) -> None:
+    from .models import Order, VendorOrder
+
+    order = Order.objects.prefetch_related("vendor_orders__lines", "vendor_orders__vendor").get(
+        pk=order_id
+    )
+    vendor_order = (
+        VendorOrder.objects.select_related("vendor").get(pk=vendor_order_id)
+        if vendor_order_id
+        else None
+    )
+    shop = vendor_order.vendor.name if vendor_order else ""
+    subject, headline, message = SHOPPER_MESSAGES[kind]
+    context = {
+        "order": order,
+        "vendor_orders": [vendor_order] if vendor_order else order.vendor_orders.all(),
+        "headline": headline.format(shop=shop),
+        "message": message.format(shop=shop),
+        "kind": kind,
+        "site_url": settings.WAGTAILADMIN_BASE_URL,
+    }
+    _send(
+        to=order.email,
+        subject=subject.format(ref=order.reference),
+        template="order_status",
+        context=context,
+    )
+    if kind == "paid":
+        for each in order.vendor_orders.all():
+            _send(
+                to=each.vendor.contact_email,
+                subject=f"New order {order.reference}: please send",
+                template="vendor_order",
+                context={"order": order, "vendor_order": each, "site_url": context["site_url"]},
+            )
+
+
+def send(*, kind: str, order_id: int, vendor_order_id: int | None = None) -> None:
+    """Queue an order email. Failures are logged with the order id, never raised."""
+    try:
+        send_order_email.enqueue(kind=kind, order_id=order_id, vendor_order_id=vendor_order_id)
+    except Exception:
+        logger.exception("could not queue %s email for order %s", kind, order_id)

@@ -1,0 +1,576 @@
+"""Writes for carts, orders, stock and payments. Every function is keyword-only and atomic.
+
+Stock rule: an item's availability is its quantity minus its active, unexpired reservations.
+Checkout locks the items' rows in primary-key order (so two carts holding the same items in
+any order cannot deadlock), re-checks availability and reserves. Payment turns reservations
+into sales; expiry, failure and cancellation release them.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from products.models import ItemPage
+from vendors.models import ShopPage, Vendor
+
+from . import emails, stripe_api
+from .models import (
+    Cart,
+    CartItem,
+    Order,
+    OrderLine,
+    PayoutEntry,
+    Reservation,
+    StripeEvent,
+    VendorOrder,
+)
+from .money import quantize
+
+logger = logging.getLogger(__name__)
+
+CART_SESSION_KEY = "cart_id"
+
+
+class ItemsUnavailable(Exception):
+    """Some items sold (or were withdrawn) before this shopper could have them."""
+
+    def __init__(self, titles: list[str]):
+        self.titles = titles
+        listed = ", ".join(f"“{title}”" for title in titles)
+        super().__init__(f"Sorry, {listed} has just sold." if len(titles) == 1 else
+                         f"Sorry, these have just sold: {listed}.")  # fmt: skip
+        self.shopper_message = str(self)
+
+
+@dataclass(frozen=True)
+class ShippingAddress:
+    name: str
+    line1: str
+    city: str
+    postcode: str
+    country: str
+    line2: str = ""
+    phone: str = ""
+
+
+# --- Cart -------------------------------------------------------------------------------------
+
+
+def cart_for_request(request, *, create: bool = False) -> Cart | None:
+    """The shopper's cart: the account's when signed in, else the one named in the session."""
+    user = request.user
+    if user.is_authenticated:
+        cart = Cart.objects.filter(user=user).first()
+        if cart is None and create:
+            cart = Cart.objects.create(user=user)
+        return cart
+    cart_id = request.session.get(CART_SESSION_KEY)
+    cart = Cart.objects.filter(pk=cart_id, user__isnull=True).first() if cart_id else None
+    if cart is None and create:
+        cart = Cart.objects.create()
+        request.session[CART_SESSION_KEY] = cart.pk
+    return cart
+
+
+def _buyable(items) -> tuple[list[ItemPage], list[str]]:
+    """Split items into those a shopper can buy now and notices about the rest."""
+    items = list(items)
+    reserved = reserved_quantities(item_ids=[item.pk for item in items])
+    shops = {
+        shop.path: shop
+        for shop in ShopPage.objects.filter(
+            path__in={item.path[: -ShopPage.steplen] for item in items}
+        ).select_related("vendor")
+    }
+    buyable, notices = [], []
+    for item in items:
+        shop = shops.get(item.path[: -ShopPage.steplen])
+        if not item.live:
+            notices.append(f"“{item.title}” is no longer for sale and was removed from your cart.")
+        elif item.quantity - reserved.get(item.pk, 0) <= 0:
+            if item.quantity <= 0:
+                notices.append(f"“{item.title}” has sold and was removed from your cart.")
+            else:
+                notices.append(
+                    f"“{item.title}” is being bought by someone else right now and was removed "
+                    "from your cart. If their payment does not go through it will be back soon."
+                )
+        elif shop is None or shop.vendor.status != Vendor.Status.ACTIVE:
+            notices.append(f"“{item.title}”: this shop is not taking orders at the moment.")
+        else:
+            buyable.append(item)
+    return buyable, notices
+
+
+@transaction.atomic
+def cart_add(*, request, item_id: int) -> tuple[bool, str]:
+    """Put an item in the cart. Returns (added, message for the shopper)."""
+    item = ItemPage.objects.filter(pk=item_id).first()
+    if item is None:
+        return False, "That item could not be found."
+    buyable, notices = _buyable([item])
+    if not buyable:
+        return False, notices[0].replace(" and was removed from your cart", "")
+    cart = cart_for_request(request, create=True)
+    _, created = CartItem.objects.get_or_create(cart=cart, item=item)
+    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+    if not created:
+        return True, f"“{item.title}” is already in your cart."
+    return True, f"“{item.title}” was added to your cart."
+
+
+@transaction.atomic
+def cart_remove(*, request, item_id: int) -> bool:
+    cart = cart_for_request(request)
+    if cart is None:
+        return False
+    deleted, _ = CartItem.objects.filter(cart=cart, item_id=item_id).delete()
+    return bool(deleted)
+
+
+@transaction.atomic
+def cart_prune(*, cart: Cart) -> list[str]:
+    """Drop sold, withdrawn or unbuyable items from the cart; return a notice for each."""
+    lines = list(cart.lines.select_related("item"))
+    buyable, notices = _buyable(line.item for line in lines)
+    keep = {item.pk for item in buyable}
+    CartItem.objects.filter(cart=cart).exclude(item_id__in=keep).delete()
+    return notices
+
+
+@transaction.atomic
+def cart_merge_into_account(*, user, anonymous_cart_id: int | None) -> None:
+    """At login, move what the shopper put in the cart while signed out into the account's."""
+    if not anonymous_cart_id:
+        return
+    anonymous = Cart.objects.filter(pk=anonymous_cart_id, user__isnull=True).first()
+    if anonymous is None:
+        return
+    account_cart, _ = Cart.objects.get_or_create(user=user)
+    have = set(account_cart.lines.values_list("item_id", flat=True))
+    for line in anonymous.lines.exclude(item_id__in=have):
+        CartItem.objects.create(cart=account_cart, item_id=line.item_id)
+    anonymous.delete()
+
+
+# --- Stock ------------------------------------------------------------------------------------
+
+
+def _active_reservations(now=None):
+    return Reservation.objects.filter(
+        status=Reservation.Status.ACTIVE, expires_at__gt=now or timezone.now()
+    )
+
+
+def reserved_quantities(*, item_ids, exclude_order: Order | None = None) -> dict[int, int]:
+    reservations = _active_reservations().filter(item_id__in=item_ids)
+    if exclude_order is not None:
+        reservations = reservations.exclude(order=exclude_order)
+    return dict(
+        reservations.values_list("item_id")
+        .annotate(total=Sum("quantity"))
+        .values_list("item_id", "total")
+    )
+
+
+def _lock_items(item_ids) -> dict[int, ItemPage]:
+    """Lock the items' rows in primary-key order: a fixed order means no deadlocks."""
+    items = ItemPage.objects.select_for_update(of=("self",)).filter(pk__in=item_ids).order_by("pk")
+    return {item.pk: item for item in items}
+
+
+def _expiry():
+    return timezone.now() + timedelta(minutes=settings.VITRINE_RESERVATION_MINUTES)
+
+
+@transaction.atomic
+def reservation_release_expired() -> int:
+    """Release reservations whose time is up (availability already ignores them)."""
+    return Reservation.objects.filter(
+        status=Reservation.Status.ACTIVE, expires_at__lte=timezone.now()
+    ).update(status=Reservation.Status.RELEASED)
+
+
+def _release(order: Order) -> None:
+    order.reservations.filter(status=Reservation.Status.ACTIVE).update(
+        status=Reservation.Status.RELEASED
+    )
+
+
+def _reserve_again(order: Order) -> None:
+    """Hold the order's items again before a new payment attempt, if nobody bought them."""
+    lines = list(OrderLine.objects.filter(vendor_order__order=order))
+    held = {reservation.item_id for reservation in _active_reservations().filter(order=order)}
+    missing = [line for line in lines if line.item_id not in held]
+    if not missing:
+        order.reservations.filter(status=Reservation.Status.ACTIVE).update(expires_at=_expiry())
+        return
+    items = _lock_items([line.item_id for line in lines if line.item_id])
+    reserved = reserved_quantities(item_ids=list(items), exclude_order=order)
+    gone = [
+        line.title
+        for line in missing
+        if line.item_id not in items
+        or not items[line.item_id].live
+        or items[line.item_id].quantity - reserved.get(line.item_id, 0) < line.quantity
+    ]
+    if gone:
+        raise ItemsUnavailable(gone)
+    order.reservations.filter(status=Reservation.Status.ACTIVE).update(expires_at=_expiry())
+    Reservation.objects.bulk_create(
+        Reservation(item_id=line.item_id, order=order, quantity=line.quantity, expires_at=_expiry())
+        for line in missing
+    )
+
+
+# --- Checkout ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def order_place(*, cart: Cart, customer, email: str, address: ShippingAddress) -> Order:
+    """Create the order from the cart, holding every item for the reservation window.
+
+    Prices, quantities and currency come from the database only. Raises ItemsUnavailable
+    (nothing written, the cart untouched) when any item sold in the meantime.
+    """
+    item_ids = list(cart.lines.values_list("item_id", flat=True))
+    if not item_ids:
+        raise ItemsUnavailable([])
+    items = _lock_items(item_ids)
+    buyable, _notices = _buyable(items.values())
+    unavailable = [items[pk].title for pk in item_ids if pk in items and items[pk] not in buyable]
+    unavailable += ["an item"] * len([pk for pk in item_ids if pk not in items])
+    if unavailable:
+        raise ItemsUnavailable(unavailable)
+
+    shops = {
+        shop.path: shop
+        for shop in ShopPage.objects.filter(
+            path__in={item.path[: -ShopPage.steplen] for item in buyable}
+        ).select_related("vendor")
+    }
+    by_vendor: dict[int, list[ItemPage]] = {}
+    for item in buyable:
+        by_vendor.setdefault(shops[item.path[: -ShopPage.steplen]].vendor_id, []).append(item)
+    subtotal = sum((item.price for item in buyable), Decimal("0"))
+
+    order = Order(
+        cart=cart,
+        customer=customer if customer and customer.is_authenticated else None,
+        email=email,
+        currency=settings.VITRINE_CURRENCY,
+        subtotal=subtotal,
+        total=subtotal,
+        shipping_name=address.name,
+        shipping_line1=address.line1,
+        shipping_line2=address.line2,
+        shipping_city=address.city,
+        shipping_postcode=address.postcode,
+        shipping_country=address.country,
+        shipping_phone=address.phone,
+    )
+    order.full_clean()
+    order.save()
+    vendors = Vendor.objects.in_bulk(list(by_vendor))
+    for vendor_id, vendor_items in by_vendor.items():
+        vendor = vendors[vendor_id]
+        vendor_subtotal = sum((item.price for item in vendor_items), Decimal("0"))
+        vendor_order = VendorOrder.objects.create(
+            order=order,
+            vendor=vendor,
+            subtotal=vendor_subtotal,
+            commission_rate=vendor.commission_rate,
+            commission=quantize(vendor_subtotal * vendor.commission_rate),
+        )
+        OrderLine.objects.bulk_create(
+            OrderLine(vendor_order=vendor_order, item=item, title=item.title, unit_price=item.price)
+            for item in vendor_items
+        )
+    Reservation.objects.bulk_create(
+        Reservation(item=item, order=order, quantity=1, expires_at=_expiry()) for item in buyable
+    )
+    transaction.on_commit(lambda: emails.send(kind="placed", order_id=order.pk))
+    return order
+
+
+@dataclass(frozen=True)
+class PaymentOutcome:
+    status: str  # "paid", "processing" or "requires_action"
+    client_secret: str = ""
+
+
+def order_pay(*, order: Order, card_token: str) -> PaymentOutcome:
+    """Charge the shopper's card (a Stripe.js token) for the order, once.
+
+    The order row is locked for the whole attempt, so a double-click waits and then finds the
+    order paid. Raises CardDeclined (shopper can try another card), ItemsUnavailable, or
+    PaymentServiceError; the order and its cart are kept in every case.
+    """
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.status == Order.Status.PAID:
+            return PaymentOutcome("paid")
+        if not order.is_payable:
+            raise stripe_api.PaymentServiceError(f"order {order.reference} is {order.status}")
+        if order.payment_intent_id:
+            intent = stripe_api.payment_intent_retrieve(payment_intent_id=order.payment_intent_id)
+            if intent.status in {"succeeded", "processing"}:
+                return _settle(order=order, intent=intent)
+        _reserve_again(order)
+        order.payment_attempts += 1
+        attempt = f"{order.reference}-{order.payment_attempts}"
+        if not order.stripe_customer_id:
+            order.stripe_customer_id = _stripe_customer_for(order)
+        order.save(update_fields=["payment_attempts", "stripe_customer_id"])
+
+    # Stripe calls happen outside the lock's transaction but each is idempotent per attempt.
+    try:
+        card_id = stripe_api.customer_add_card(
+            customer_id=order.stripe_customer_id,
+            card_token=card_token,
+            idempotency_key=f"{attempt}-card",
+        )
+        intent = stripe_api.payment_intent_create_and_confirm(
+            amount=order.total,
+            currency=order.currency,
+            customer_id=order.stripe_customer_id,
+            payment_method_id=card_id,
+            order_reference=order.reference,
+            idempotency_key=f"{attempt}-payment-intent",
+        )
+    except stripe_api.CardDeclined as declined:
+        Order.objects.filter(pk=order.pk).update(payment_error=declined.shopper_message)
+        raise
+    Order.objects.filter(pk=order.pk).update(payment_intent_id=intent.id, payment_error="")
+    if intent.status == "requires_action":
+        return PaymentOutcome("requires_action", client_secret=intent.client_secret)
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        return _settle(order=locked, intent=intent)
+
+
+def _stripe_customer_for(order: Order) -> str:
+    customer = order.customer
+    if customer is not None and getattr(customer, "stripe_customer_id", ""):
+        return customer.stripe_customer_id
+    customer_id = stripe_api.customer_create(
+        email=order.email, idempotency_key=f"{order.reference}-customer"
+    )
+    if customer is not None and hasattr(customer, "stripe_customer_id"):
+        type(customer).objects.filter(pk=customer.pk).update(stripe_customer_id=customer_id)
+    return customer_id
+
+
+def _settle(*, order: Order, intent: stripe_api.PaymentIntentInfo) -> PaymentOutcome:
+    if intent.status == "succeeded":
+        order_mark_paid(payment_intent=intent)
+        return PaymentOutcome("paid")
+    return PaymentOutcome("processing")
+
+
+@transaction.atomic
+def order_confirm_from_stripe(*, order: Order) -> Order:
+    """The return page asks Stripe (never the query string) and settles what it learns."""
+    if order.status == Order.Status.PENDING and order.payment_intent_id:
+        intent = stripe_api.payment_intent_retrieve(payment_intent_id=order.payment_intent_id)
+        if intent.status == "succeeded":
+            order_mark_paid(payment_intent=intent)
+    order.refresh_from_db()
+    return order
+
+
+@transaction.atomic
+def order_mark_paid(*, payment_intent: stripe_api.PaymentIntentInfo) -> Order | None:
+    """Move an order to paid, exactly once, whichever path (webhook or return page) comes first.
+
+    Locks the order row; a second caller finds it paid and does nothing. If an item sold while
+    the shopper paid (their hold had expired), the payment is refunded and the shopper told.
+    """
+    order = (
+        Order.objects.select_for_update().filter(reference=payment_intent.order_reference).first()
+    )
+    if order is None:
+        logger.error("payment %s names no known order", payment_intent.id)
+        return None
+    if order.status == Order.Status.PAID:
+        return order
+    if payment_intent.amount != order.total or payment_intent.currency != order.currency:
+        logger.error(
+            "order %s: payment %s is for %s %s, order total %s %s: not marked paid",
+            order.reference, payment_intent.id, payment_intent.amount,
+            payment_intent.currency, order.total, order.currency,
+        )  # fmt: skip
+        return order
+    if order.status != Order.Status.PENDING:
+        _refund_whole(order=order, payment_intent_id=payment_intent.id, reason="not_payable")
+        return order
+
+    lines = list(OrderLine.objects.filter(vendor_order__order=order))
+    items = _lock_items([line.item_id for line in lines if line.item_id])
+    held = dict(
+        _active_reservations()
+        .filter(order=order)
+        .values_list("item_id")
+        .annotate(total=Sum("quantity"))
+        .values_list("item_id", "total")
+    )
+    reserved_by_others = reserved_quantities(item_ids=list(items), exclude_order=order)
+    gone = [
+        line
+        for line in lines
+        if line.item_id not in items
+        or (
+            held.get(line.item_id, 0) < line.quantity
+            and items[line.item_id].quantity - reserved_by_others.get(line.item_id, 0)
+            < line.quantity
+        )
+    ]
+    if gone:
+        order.payment_intent_id = payment_intent.id
+        order.save(update_fields=["payment_intent_id"])
+        _refund_whole(order=order, payment_intent_id=payment_intent.id, reason="sold_meanwhile")
+        return order
+
+    for line in lines:
+        ItemPage.objects.filter(pk=line.item_id).update(quantity=F("quantity") - line.quantity)
+    order.reservations.filter(status=Reservation.Status.ACTIVE).update(
+        status=Reservation.Status.CONSUMED
+    )
+    order.status = Order.Status.PAID
+    order.paid_at = timezone.now()
+    order.payment_intent_id = payment_intent.id
+    order.payment_error = ""
+    order.save(update_fields=["status", "paid_at", "payment_intent_id", "payment_error"])
+    for vendor_order in order.vendor_orders.all():
+        vendor_order.status = VendorOrder.Status.PAID
+        vendor_order.save(update_fields=["status"])
+        PayoutEntry.objects.create(
+            vendor_order=vendor_order,
+            kind=PayoutEntry.Kind.EARNED,
+            amount=vendor_order.payout_amount,
+        )
+    # The items are sold: out of this shopper's cart (and anyone else's).
+    CartItem.objects.filter(item_id__in=[line.item_id for line in lines]).delete()
+    transaction.on_commit(lambda: emails.send(kind="paid", order_id=order.pk))
+    return order
+
+
+def _refund_whole(*, order: Order, payment_intent_id: str, reason: str) -> None:
+    stripe_api.refund_create(
+        payment_intent_id=payment_intent_id,
+        amount=order.total,
+        currency=order.currency,
+        idempotency_key=f"{order.reference}-refund-{reason}",
+    )
+    _release(order)
+    order.status = Order.Status.REFUNDED
+    order.save(update_fields=["status"])
+    order.vendor_orders.update(status=VendorOrder.Status.CANCELLED)
+    transaction.on_commit(lambda: emails.send(kind=f"refunded_{reason}", order_id=order.pk))
+
+
+@transaction.atomic
+def order_payment_failed(*, payment_intent: stripe_api.PaymentIntentInfo) -> None:
+    """A failed payment frees the items; the order stays open so the shopper can try again."""
+    order = (
+        Order.objects.select_for_update()
+        .filter(reference=payment_intent.order_reference, status=Order.Status.PENDING)
+        .first()
+    )
+    if order is None:
+        return
+    _release(order)
+    order.payment_error = "Your payment did not go through. You can try again with another card."
+    order.save(update_fields=["payment_error"])
+    transaction.on_commit(lambda: emails.send(kind="payment_failed", order_id=order.pk))
+
+
+@transaction.atomic
+def order_cancel(*, order: Order, reason: str = "cancelled") -> Order:
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status != Order.Status.PENDING:
+        return order
+    _release(order)
+    order.status = Order.Status.CANCELLED
+    order.save(update_fields=["status"])
+    order.vendor_orders.update(status=VendorOrder.Status.CANCELLED)
+    transaction.on_commit(lambda: emails.send(kind="cancelled", order_id=order.pk))
+    return order
+
+
+@transaction.atomic
+def order_payment_canceled(*, payment_intent: stripe_api.PaymentIntentInfo) -> None:
+    order = Order.objects.filter(reference=payment_intent.order_reference).first()
+    if order is not None and order.payment_intent_id in {"", payment_intent.id}:
+        order_cancel(order=order)
+
+
+@transaction.atomic
+def order_refunded_at_stripe(*, payment_intent_id: str, amount_refunded: Decimal) -> None:
+    """A refund made at Stripe (dashboard or ours): a full refund closes the whole order."""
+    order = Order.objects.select_for_update().filter(payment_intent_id=payment_intent_id).first()
+    if order is None or order.status == Order.Status.REFUNDED or amount_refunded < order.total:
+        return
+    order.status = Order.Status.REFUNDED
+    order.save(update_fields=["status"])
+    for vendor_order in order.vendor_orders.exclude(status=VendorOrder.Status.REFUNDED):
+        vendor_order.status = VendorOrder.Status.REFUNDED
+        vendor_order.save(update_fields=["status"])
+        PayoutEntry.objects.get_or_create(
+            vendor_order=vendor_order,
+            kind=PayoutEntry.Kind.REVERSED,
+            defaults={"amount": -vendor_order.payout_amount},
+        )
+    transaction.on_commit(lambda: emails.send(kind="refunded", order_id=order.pk))
+
+
+# --- Webhooks ---------------------------------------------------------------------------------
+
+
+def _on_payment_succeeded(data: dict) -> None:
+    order_mark_paid(payment_intent=stripe_api.payment_intent_from_event(data))
+
+
+def _on_payment_failed(data: dict) -> None:
+    order_payment_failed(payment_intent=stripe_api.payment_intent_from_event(data))
+
+
+def _on_payment_canceled(data: dict) -> None:
+    order_payment_canceled(payment_intent=stripe_api.payment_intent_from_event(data))
+
+
+def _on_charge_refunded(data: dict) -> None:
+    from .money import from_minor_units
+
+    if data.get("payment_intent"):
+        order_refunded_at_stripe(
+            payment_intent_id=data["payment_intent"],
+            amount_refunded=from_minor_units(int(data["amount_refunded"]), data["currency"]),
+        )
+
+
+WEBHOOK_HANDLERS = {
+    "payment_intent.succeeded": _on_payment_succeeded,
+    "payment_intent.payment_failed": _on_payment_failed,
+    "payment_intent.canceled": _on_payment_canceled,
+    "charge.refunded": _on_charge_refunded,
+}
+
+
+def stripe_event_handle(*, event: dict) -> bool:
+    """Handle a verified event once. Returns False when this event id was already handled."""
+    handler = WEBHOOK_HANDLERS.get(event["type"])
+    try:
+        with transaction.atomic():
+            StripeEvent.objects.create(event_id=event["id"], type=event["type"])
+            if handler is not None:
+                handler(event["data"]["object"])
+    except IntegrityError:
+        return False
+    return True

@@ -1,0 +1,177 @@
+"""Cart and checkout views. They parse input, call one service, and render what it returns."""
+
+import logging
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import selectors, services, stripe_api
+from .forms import CheckoutForm
+from .models import Order
+
+logger = logging.getLogger(__name__)
+
+APOLOGY = (
+    "Sorry, something went wrong on our side while taking your payment. Nothing was charged "
+    "twice and your order is kept: please try again in a moment, or contact us quoting {ref}."
+)
+
+
+def _item_id(request: HttpRequest) -> int | None:
+    try:
+        return int(request.POST.get("item", ""))
+    except ValueError:
+        return None
+
+
+def _back(request: HttpRequest, fallback: str = "/cart/") -> str:
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return fallback
+
+
+@never_cache
+@require_GET
+def cart_detail(request: HttpRequest) -> HttpResponse:
+    cart = services.cart_for_request(request)
+    if cart is not None:
+        for notice in services.cart_prune(cart=cart):
+            messages.warning(request, notice)
+    return render(request, "orders/cart.html", {"cart": selectors.cart_summary(cart=cart)})
+
+
+@never_cache
+@require_POST
+def cart_add(request: HttpRequest) -> HttpResponse:
+    item_id = _item_id(request)
+    if item_id is None:
+        return HttpResponseBadRequest("Which item? Send item=<page id>.")
+    added, message = services.cart_add(request=request, item_id=item_id)
+    (messages.success if added else messages.error)(request, message)
+    return redirect(_back(request))
+
+
+@never_cache
+@require_POST
+def cart_remove(request: HttpRequest) -> HttpResponse:
+    item_id = _item_id(request)
+    if item_id is None:
+        return HttpResponseBadRequest("Which item? Send item=<page id>.")
+    if services.cart_remove(request=request, item_id=item_id):
+        messages.success(request, "Removed from your cart.")
+    return redirect(_back(request))
+
+
+def _remember_order(request: HttpRequest, order: Order) -> None:
+    """Let this browser session (a guest) come back to its own order's pay and done pages."""
+    refs = request.session.get("checkout_orders", [])
+    request.session["checkout_orders"] = [*refs[-9:], order.reference]
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def checkout(request: HttpRequest) -> HttpResponse:
+    cart = services.cart_for_request(request)
+    notices = services.cart_prune(cart=cart) if cart is not None else []
+    for notice in notices:
+        messages.warning(request, notice)
+    summary = selectors.cart_summary(cart=cart)
+    if not summary.count:
+        if not notices:
+            messages.info(request, "Your cart is empty.")
+        return redirect("/cart/")
+
+    initial = {"email": request.user.email} if request.user.is_authenticated else {}
+    form = CheckoutForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = services.order_place(
+                cart=cart,
+                customer=request.user,
+                email=form.cleaned_data["email"],
+                address=form.shipping_address(),
+            )
+        except services.ItemsUnavailable as error:
+            messages.error(request, error.shopper_message)
+            return redirect("/cart/")
+        _remember_order(request, order)
+        return redirect(f"/checkout/pay/{order.reference}/")
+    return render(request, "orders/checkout.html", {"form": form, "cart": summary})
+
+
+def _order_or_404(request: HttpRequest, reference: str) -> Order:
+    order = selectors.order_for_shopper(request=request, reference=reference)
+    if order is None:
+        raise Http404("No such order in this session.")
+    return order
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def pay(request: HttpRequest, reference: str) -> HttpResponse:
+    order = _order_or_404(request, reference)
+    if order.status == Order.Status.PAID:
+        return redirect(f"/checkout/done/{order.reference}/")
+    context = {
+        "order": order,
+        "stripe_js_url": settings.STRIPE_JS_URL,
+        "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        "error": order.payment_error,
+    }
+    if not order.is_payable:
+        context["error"] = "This order is closed and can no longer be paid."
+        return render(request, "orders/pay.html", context, status=410)
+    if request.method == "POST":
+        token = request.POST.get("card_token", "")
+        if not token.startswith("tok_"):
+            context["error"] = "Please enter your card details."
+            return render(request, "orders/pay.html", context, status=400)
+        try:
+            outcome = services.order_pay(order=order, card_token=token)
+        except stripe_api.CardDeclined as declined:
+            context["error"] = declined.shopper_message
+            return render(request, "orders/pay.html", context, status=402)
+        except services.ItemsUnavailable as error:
+            context["error"] = error.shopper_message
+            return render(request, "orders/pay.html", context, status=409)
+        except stripe_api.PaymentServiceError:
+            logger.exception("payment failed for order %s", order.reference)
+            context["error"] = APOLOGY.format(ref=order.reference)
+            return render(request, "orders/pay.html", context, status=502)
+        if outcome.status == "requires_action":
+            context["client_secret"] = outcome.client_secret
+            return render(request, "orders/pay.html", context)
+        return redirect(f"/checkout/done/{order.reference}/")
+    return render(request, "orders/pay.html", context)
+
+
+@never_cache
+@require_GET
+def done(request: HttpRequest, reference: str) -> HttpResponse:
+    order = _order_or_404(request, reference)
+    try:
+        order = services.order_confirm_from_stripe(order=order)
+    except stripe_api.PaymentServiceError:
+        logger.exception("could not confirm order %s with Stripe", order.reference)
+    return render(request, "orders/done.html", {"order": order})
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    """Stripe's events: the source of truth for payments. The only CSRF-exempt view."""
+    try:
+        event = stripe_api.webhook_event(
+            payload=request.body, signature=request.headers.get("Stripe-Signature")
+        )
+    except stripe_api.InvalidWebhook:
+        return HttpResponseBadRequest("invalid signature")
+    handled = services.stripe_event_handle(event=event)
+    return HttpResponse("ok" if handled else "already handled")
