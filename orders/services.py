@@ -574,3 +574,130 @@ def stripe_event_handle(*, event: dict) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+# --- Order desk (a shop fulfils its part) -----------------------------------------------------
+
+
+class TransitionNotAllowed(Exception):
+    """The vendor order is not in a state where this step makes sense."""
+
+
+def _lock_vendor_order(vendor_order: VendorOrder) -> VendorOrder:
+    return (
+        VendorOrder.objects.select_for_update()
+        .select_related("order", "vendor")
+        .get(pk=vendor_order.pk)
+    )
+
+
+@transaction.atomic
+def vendor_order_ship(
+    *, vendor_order: VendorOrder, carrier: str, tracking_number: str
+) -> VendorOrder:
+    """Mark a shop's part shipped with tracking, and pay the shop out if it has Stripe Connect."""
+    vendor_order = _lock_vendor_order(vendor_order)
+    if vendor_order.status != VendorOrder.Status.PAID:
+        raise TransitionNotAllowed(
+            f"Only paid orders can be shipped (this one is {vendor_order.get_status_display().lower()})."
+        )
+    vendor_order.status = VendorOrder.Status.SHIPPED
+    vendor_order.carrier = carrier.strip()
+    vendor_order.tracking_number = tracking_number.strip()
+    vendor_order.shipped_at = timezone.now()
+    vendor_order.full_clean()
+    vendor_order.save()
+    try:
+        payout_transfer(vendor_order=vendor_order)
+    except stripe_api.PaymentServiceError:
+        # Shipping is recorded regardless; the ledger still shows the payout as owed.
+        logger.exception("order %s: payout transfer failed", vendor_order.order.reference)
+    transaction.on_commit(
+        lambda: emails.send(
+            kind="shipped", order_id=vendor_order.order_id, vendor_order_id=vendor_order.pk
+        )
+    )
+    return vendor_order
+
+
+@transaction.atomic
+def vendor_order_deliver(*, vendor_order: VendorOrder) -> VendorOrder:
+    vendor_order = _lock_vendor_order(vendor_order)
+    if vendor_order.status != VendorOrder.Status.SHIPPED:
+        raise TransitionNotAllowed("Only shipped orders can be marked delivered.")
+    vendor_order.status = VendorOrder.Status.DELIVERED
+    vendor_order.delivered_at = timezone.now()
+    vendor_order.save(update_fields=["status", "delivered_at"])
+    transaction.on_commit(
+        lambda: emails.send(
+            kind="delivered", order_id=vendor_order.order_id, vendor_order_id=vendor_order.pk
+        )
+    )
+    return vendor_order
+
+
+@transaction.atomic
+def vendor_order_refund(*, vendor_order: VendorOrder) -> VendorOrder:
+    """Refund one shop's part to the shopper's card and put its pieces back on sale."""
+    vendor_order = _lock_vendor_order(vendor_order)
+    order = vendor_order.order
+    if vendor_order.status not in {
+        VendorOrder.Status.PAID,
+        VendorOrder.Status.SHIPPED,
+        VendorOrder.Status.DELIVERED,
+    }:
+        raise TransitionNotAllowed("Only paid orders can be refunded.")
+    stripe_api.refund_create(
+        payment_intent_id=order.payment_intent_id,
+        amount=vendor_order.subtotal,
+        currency=order.currency,
+        idempotency_key=f"{order.reference}-refund-{vendor_order.pk}",
+    )
+    lines = list(vendor_order.lines.all())
+    _lock_items([line.item_id for line in lines if line.item_id])
+    for line in lines:
+        if line.item_id:
+            ItemPage.objects.filter(pk=line.item_id).update(quantity=F("quantity") + line.quantity)
+    vendor_order.status = VendorOrder.Status.REFUNDED
+    vendor_order.save(update_fields=["status"])
+    PayoutEntry.objects.get_or_create(
+        vendor_order=vendor_order,
+        kind=PayoutEntry.Kind.REVERSED,
+        defaults={"amount": -vendor_order.payout_amount},
+    )
+    if not order.vendor_orders.exclude(status=VendorOrder.Status.REFUNDED).exists():
+        Order.objects.filter(pk=order.pk).update(status=Order.Status.REFUNDED)
+    transaction.on_commit(
+        lambda: emails.send(
+            kind="vendor_refunded", order_id=order.pk, vendor_order_id=vendor_order.pk
+        )
+    )
+    return vendor_order
+
+
+def payout_transfer(*, vendor_order: VendorOrder) -> PayoutEntry | None:
+    """Transfer the shop's share to its Stripe Connect account, once (separate charges and
+    transfers, grouped by the order reference). Shops without an account are paid manually
+    from the ledger."""
+    vendor = vendor_order.vendor
+    if not vendor.stripe_account_id:
+        return None
+    existing = PayoutEntry.objects.filter(
+        vendor_order=vendor_order, kind=PayoutEntry.Kind.TRANSFERRED
+    ).first()
+    if existing is not None:
+        return existing
+    order = vendor_order.order
+    transfer_id = stripe_api.transfer_create(
+        amount=vendor_order.payout_amount,
+        currency=order.currency,
+        destination_account=vendor.stripe_account_id,
+        transfer_group=order.reference,
+        idempotency_key=f"{order.reference}-transfer-{vendor_order.pk}",
+    )
+    return PayoutEntry.objects.create(
+        vendor_order=vendor_order,
+        kind=PayoutEntry.Kind.TRANSFERRED,
+        amount=vendor_order.payout_amount,
+        stripe_transfer_id=transfer_id,
+    )

@@ -30,4 +30,10 @@ class VendorOnboardForm(WagtailAdminModelForm):
 class VendorEditForm(WagtailAdminModelForm):
     class Meta:
         model = Vendor
-        fields = ["contact_email", "commission_rate", "requires_moderation", "status"]
+        fields = [
+            "contact_email",
+            "commission_rate",
+            "requires_moderation",
+            "status",
+            "stripe_account_id",
+        ]

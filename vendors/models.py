@@ -44,6 +44,12 @@ class Vendor(models.Model):
         default=False,
         help_text="Edits by this vendor go live only after an editor approves them.",
     )
+    stripe_account_id = models.CharField(
+        "Stripe Connect account",
+        max_length=64,
+        blank=True,
+        help_text="acct_… Payouts are transferred here when an order ships; empty: paid manually.",
+    )
     # The admin group and image collection that `vendor_onboard` made for this vendor's staff.
     group = models.OneToOneField(
         "auth.Group",

@@ -27,6 +27,8 @@ VENDOR_ADMIN_ALLOWED = (
     "wagtailimages_chooser",
     "wagtailsnippetchoosers_products_designer",
     "wagtailsnippetchoosers_products_category",
+    "orders_vendororder_modeladmin",  # the order desk: filtered to the vendor's own orders
+    "orders_phoneorder",  # recording phone orders for their own shop
 )
 
 

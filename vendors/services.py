@@ -149,6 +149,7 @@ def vendor_update(
     requires_moderation: bool | None = None,
     commission_rate: Decimal | None = None,
     contact_email: str | None = None,
+    stripe_account_id: str | None = None,
 ) -> Vendor:
     """Change a vendor's terms or standing; admin rights and review follow at once.
 
@@ -161,6 +162,7 @@ def vendor_update(
         "requires_moderation": requires_moderation,
         "commission_rate": commission_rate,
         "contact_email": contact_email,
+        "stripe_account_id": stripe_account_id,
     }.items():
         if value is not None:
             setattr(vendor, field, value)

@@ -40,4 +40,5 @@ class VendorEditView(generic.EditView):
             requires_moderation=data["requires_moderation"],
             commission_rate=data["commission_rate"],
             contact_email=data["contact_email"],
+            stripe_account_id=data["stripe_account_id"],
         )

@@ -30,6 +30,7 @@ import pytest
 
 from home.factories import ImageFactory
 from home.models import CustomImage, SiteFooterSettings
+from orders.models import Order, OrderLine, VendorOrder
 from products.factories import CategoryFactory, DesignerFactory
 from products.models import ItemPage
 from vendors.models import Vendor
@@ -52,6 +53,7 @@ class World:
     b_revision: Revision
     b_workflow_state: WorkflowState
     b_task_state: TaskState
+    b_vendor_order: VendorOrder
 
 
 def _item(shop, title, *, designer, category, publish=True, user=None):
@@ -93,6 +95,7 @@ def world(site_tree, clear_cache) -> World:
     # B's draft waits in the review workflow: its workflow and task states exist.
     workflow_state = Workflow.objects.get(name="Vendor content review").start(b_draft, b_user)
     b_image = ImageFactory(title=f"Bravo {MARK} photo", collection=b.collection)
+    b_vendor_order = _paid_vendor_order(b, b_item)
     return World(
         a_user=a_user,
         a_shop=a.shop,
@@ -106,7 +109,37 @@ def world(site_tree, clear_cache) -> World:
         b_revision=b_item.latest_revision,
         b_workflow_state=workflow_state,
         b_task_state=workflow_state.current_task_state,
+        b_vendor_order=b_vendor_order,
     )
+
+
+def _paid_vendor_order(vendor, item) -> VendorOrder:
+    """A paid order for B's item, with a shopper's address B's staff may see and A may not."""
+    order = Order.objects.create(
+        email=f"shopper-{MARK}@example.com",
+        status=Order.Status.PAID,
+        currency="GBP",
+        subtotal=item.price,
+        total=item.price,
+        shipping_name=f"Shopper {MARK}",
+        shipping_line1="1 Bravo Street",
+        shipping_city="London",
+        shipping_postcode="N1 1AA",
+        shipping_country="GB",
+        payment_intent_id="pi_bravo",
+    )
+    vendor_order = VendorOrder.objects.create(
+        order=order,
+        vendor=vendor,
+        status=VendorOrder.Status.PAID,
+        subtotal=item.price,
+        commission_rate=vendor.commission_rate,
+        commission=item.price * vendor.commission_rate,
+    )
+    OrderLine.objects.create(
+        vendor_order=vendor_order, item=item, title=item.title, unit_price=item.price
+    )
+    return vendor_order
 
 
 def admin_patterns():
@@ -161,6 +194,8 @@ def _candidates(view_name: str, param: str, w: World) -> list[str]:
         return ["original"]
     if param == "object_id":
         return [w.b_draft.pk]
+    if param == "instance_pk":
+        return [w.b_vendor_order.pk]
     if param in {"pk", "doc_id", "document_id", "uploaded_file_id", "redirect_id", "session_id"}:
         namespace = view_name.split(":")[0]
         by_namespace = {
@@ -241,6 +276,8 @@ def snapshot(w: World) -> dict:
             WorkflowState.objects.filter(pk=w.b_workflow_state.pk).values_list()
         ),
         "task_state": list(TaskState.objects.filter(pk=w.b_task_state.pk).values_list()),
+        "vendor_order": list(VendorOrder.objects.filter(pk=w.b_vendor_order.pk).values_list()),
+        "order": list(Order.objects.filter(pk=w.b_vendor_order.order_id).values_list()),
     }
 
 

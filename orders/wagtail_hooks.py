@@ -1,0 +1,5 @@
+from wagtail_modeladmin.options import modeladmin_register
+
+from .desk import VendorOrderAdmin
+
+modeladmin_register(VendorOrderAdmin)
