@@ -53,6 +53,12 @@ SHOPPER_MESSAGES = {
         "This order had already been closed when your payment arrived, so we refunded it in "
         "full. Nothing else is needed from you.",
     ),
+    "phone_order": (
+        "Your order {ref}: pay securely online",
+        "Thank you for your call",
+        "{shop} has put these pieces aside for you. To complete your order, pay securely with "
+        "the link below; your card details go only to our payment provider, never to the shop.",
+    ),
     "shipped": (
         "Part of order {ref} has shipped",
         "On its way",
@@ -82,6 +88,7 @@ def _send(*, to: str, subject: str, template: str, context: dict) -> None:
 @task()
 def send_order_email(*, kind: str, order_id: int, vendor_order_id: int | None = None) -> None:
     from .models import Order, VendorOrder
+    from .services import pay_link_token
 
     order = Order.objects.prefetch_related("vendor_orders__lines", "vendor_orders__vendor").get(
         pk=order_id
@@ -92,6 +99,8 @@ def send_order_email(*, kind: str, order_id: int, vendor_order_id: int | None = 
         else None
     )
     shop = vendor_order.vendor.name if vendor_order else ""
+    if not shop and order.channel == Order.Channel.PHONE:
+        shop = order.vendor_orders.all()[0].vendor.name
     subject, headline, message = SHOPPER_MESSAGES[kind]
     context = {
         "order": order,
@@ -100,6 +109,11 @@ def send_order_email(*, kind: str, order_id: int, vendor_order_id: int | None = 
         "message": message.format(shop=shop),
         "kind": kind,
         "site_url": settings.WAGTAILADMIN_BASE_URL,
+        # Works on any device, unlike the checkout pages tied to the shopper's session.
+        "pay_url": f"{settings.WAGTAILADMIN_BASE_URL}/pay/{pay_link_token(order=order)}/"
+        if order.is_payable
+        else "",
+        "hold_hours": settings.VITRINE_PHONE_ORDER_HOLD_HOURS,
     }
     _send(
         to=order.email,

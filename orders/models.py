@@ -88,6 +88,15 @@ class Order(models.Model):
     cart = models.ForeignKey(
         Cart, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
     )
+    # Phone orders: who took the call and what was said (seen by that shop and site staff).
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    call_note = models.TextField(blank=True, max_length=2000)
     stripe_customer_id = models.CharField(max_length=64, blank=True)
     payment_intent_id = models.CharField(max_length=64, blank=True, db_index=True)
     payment_attempts = models.PositiveSmallIntegerField(default=0)

@@ -12,6 +12,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
@@ -185,7 +186,10 @@ def _lock_items(item_ids) -> dict[int, ItemPage]:
     return {item.pk: item for item in items}
 
 
-def _expiry():
+def _expiry(order: Order):
+    """When a hold ends: minutes for a web checkout, longer for a phone order's emailed link."""
+    if order.channel == Order.Channel.PHONE:
+        return timezone.now() + timedelta(hours=settings.VITRINE_PHONE_ORDER_HOLD_HOURS)
     return timezone.now() + timedelta(minutes=settings.VITRINE_RESERVATION_MINUTES)
 
 
@@ -209,7 +213,9 @@ def _reserve_again(order: Order) -> None:
     held = {reservation.item_id for reservation in _active_reservations().filter(order=order)}
     missing = [line for line in lines if line.item_id not in held]
     if not missing:
-        order.reservations.filter(status=Reservation.Status.ACTIVE).update(expires_at=_expiry())
+        order.reservations.filter(status=Reservation.Status.ACTIVE).update(
+            expires_at=_expiry(order)
+        )
         return
     items = _lock_items([line.item_id for line in lines if line.item_id])
     reserved = reserved_quantities(item_ids=list(items), exclude_order=order)
@@ -222,9 +228,11 @@ def _reserve_again(order: Order) -> None:
     ]
     if gone:
         raise ItemsUnavailable(gone)
-    order.reservations.filter(status=Reservation.Status.ACTIVE).update(expires_at=_expiry())
+    order.reservations.filter(status=Reservation.Status.ACTIVE).update(expires_at=_expiry(order))
     Reservation.objects.bulk_create(
-        Reservation(item_id=line.item_id, order=order, quantity=line.quantity, expires_at=_expiry())
+        Reservation(
+            item_id=line.item_id, order=order, quantity=line.quantity, expires_at=_expiry(order)
+        )
         for line in missing
     )
 
@@ -239,7 +247,50 @@ def order_place(*, cart: Cart, customer, email: str, address: ShippingAddress) -
     Prices, quantities and currency come from the database only. Raises ItemsUnavailable
     (nothing written, the cart untouched) when any item sold in the meantime.
     """
-    item_ids = list(cart.lines.values_list("item_id", flat=True))
+    order = _order_create(
+        item_ids=list(cart.lines.values_list("item_id", flat=True)),
+        email=email,
+        address=address,
+        cart=cart,
+        customer=customer if customer and customer.is_authenticated else None,
+    )
+    transaction.on_commit(lambda: emails.send(kind="placed", order_id=order.pk))
+    return order
+
+
+@transaction.atomic
+def phone_order_record(
+    *, vendor: Vendor, recorded_by, item_ids: list[int], email: str,
+    address: ShippingAddress, note: str = "",
+) -> Order:  # fmt: skip
+    """A shop records an order taken by phone: the pieces are held and the shopper is emailed
+    a payment link. The shop never handles card numbers."""
+    shop = vendor.shop
+    if not shop.published_phone_number:
+        raise PhoneOrdersClosed("Turn on phone orders (and publish a number) on your shop first.")
+    own = set(ItemPage.objects.child_of(shop).filter(pk__in=item_ids).values_list("pk", flat=True))
+    if not item_ids or own != set(item_ids):
+        raise ItemsUnavailable(["an item that is not in your shop"])
+    order = _order_create(
+        item_ids=item_ids,
+        email=email,
+        address=address,
+        channel=Order.Channel.PHONE,
+        call_note=note,
+        recorded_by=recorded_by,
+    )
+    transaction.on_commit(lambda: emails.send(kind="phone_order", order_id=order.pk))
+    return order
+
+
+class PhoneOrdersClosed(Exception):
+    """The shop does not publish a phone number, so it does not take phone orders."""
+
+
+def _order_create(
+    *, item_ids: list[int], email: str, address: ShippingAddress, **order_fields
+) -> Order:
+    """Lock, re-check and hold the items; write the order, its shop parts and lines."""
     if not item_ids:
         raise ItemsUnavailable([])
     items = _lock_items(item_ids)
@@ -261,8 +312,6 @@ def order_place(*, cart: Cart, customer, email: str, address: ShippingAddress) -
     subtotal = sum((item.price for item in buyable), Decimal("0"))
 
     order = Order(
-        cart=cart,
-        customer=customer if customer and customer.is_authenticated else None,
         email=email,
         currency=settings.VITRINE_CURRENCY,
         subtotal=subtotal,
@@ -274,6 +323,7 @@ def order_place(*, cart: Cart, customer, email: str, address: ShippingAddress) -
         shipping_postcode=address.postcode,
         shipping_country=address.country,
         shipping_phone=address.phone,
+        **order_fields,
     )
     order.full_clean()
     order.save()
@@ -293,9 +343,9 @@ def order_place(*, cart: Cart, customer, email: str, address: ShippingAddress) -
             for item in vendor_items
         )
     Reservation.objects.bulk_create(
-        Reservation(item=item, order=order, quantity=1, expires_at=_expiry()) for item in buyable
+        Reservation(item=item, order=order, quantity=1, expires_at=_expiry(order))
+        for item in buyable
     )
-    transaction.on_commit(lambda: emails.send(kind="placed", order_id=order.pk))
     return order
 
 
@@ -701,3 +751,36 @@ def payout_transfer(*, vendor_order: VendorOrder) -> PayoutEntry | None:
         amount=vendor_order.payout_amount,
         stripe_transfer_id=transfer_id,
     )
+
+
+# --- Payment links (phone orders and emails) --------------------------------------------------
+
+PAY_LINK_SALT = "vitrine.orders.pay-link"
+
+
+class PayLinkInvalid(Exception):
+    def __init__(self, message: str, order: Order | None = None):
+        super().__init__(message)
+        self.order = order
+
+
+def pay_link_token(*, order: Order) -> str:
+    """A signed, expiring token naming the order, for `/pay/<token>/` links in emails."""
+    return signing.dumps({"ref": order.reference}, salt=PAY_LINK_SALT, compress=True)
+
+
+def pay_link_order(*, token: str) -> Order:
+    """The payable order a link names. Refuses tampered, expired or already used links."""
+    max_age = timedelta(hours=settings.VITRINE_PHONE_ORDER_HOLD_HOURS)
+    try:
+        data = signing.loads(token, salt=PAY_LINK_SALT, max_age=max_age)
+    except signing.SignatureExpired as error:
+        raise PayLinkInvalid("This payment link has expired.") from error
+    except signing.BadSignature as error:
+        raise PayLinkInvalid("This payment link is not valid.") from error
+    order = Order.objects.filter(reference=data.get("ref")).first()
+    if order is None:
+        raise PayLinkInvalid("This payment link is not valid.")
+    if not order.is_payable:
+        raise PayLinkInvalid("This payment link has already been used.", order=order)
+    return order

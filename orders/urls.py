@@ -10,5 +10,6 @@ urlpatterns = [
     path("checkout/", views.checkout, name="checkout"),
     path("checkout/pay/<str:reference>/", views.pay, name="pay"),
     path("checkout/done/<str:reference>/", views.done, name="done"),
+    path("pay/<str:token>/", views.pay_link, name="pay_link"),
     path("stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
 ]

@@ -79,7 +79,9 @@ def _remember_order(request: HttpRequest, order: Order) -> None:
 @require_http_methods(["GET", "POST"])
 def checkout(request: HttpRequest) -> HttpResponse:
     cart = services.cart_for_request(request)
-    notices = services.cart_prune(cart=cart) if cart is not None else []
+    # On GET, sold pieces drop out with a notice. On POST the shopper confirms what they saw,
+    # so nothing is dropped silently: order_place refuses and they go back to the cart.
+    notices = services.cart_prune(cart=cart) if cart is not None and request.method == "GET" else []
     for notice in notices:
         messages.warning(request, notice)
     summary = selectors.cart_summary(cart=cart)
@@ -161,6 +163,21 @@ def done(request: HttpRequest, reference: str) -> HttpResponse:
     except stripe_api.PaymentServiceError:
         logger.exception("could not confirm order %s with Stripe", order.reference)
     return render(request, "orders/done.html", {"order": order})
+
+
+@never_cache
+@require_GET
+def pay_link(request: HttpRequest, token: str) -> HttpResponse:
+    """An emailed payment link: opens this order's payment page in any browser."""
+    try:
+        order = services.pay_link_order(token=token)
+    except services.PayLinkInvalid as error:
+        if error.order is not None and error.order.status == Order.Status.PAID:
+            _remember_order(request, error.order)
+            return redirect(f"/checkout/done/{error.order.reference}/")
+        return render(request, "orders/pay_link_invalid.html", {"message": str(error)}, status=410)
+    _remember_order(request, order)
+    return redirect(f"/checkout/pay/{order.reference}/")
 
 
 @csrf_exempt

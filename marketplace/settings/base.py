@@ -201,6 +201,8 @@ VITRINE_SHIPPING_COUNTRIES = [
     ("US", "United States"),
 ]
 VITRINE_RESERVATION_MINUTES = int(env("VITRINE_RESERVATION_MINUTES", "15"))
+# A phone order's pieces are held while the shopper finds the emailed payment link.
+VITRINE_PHONE_ORDER_HOLD_HOURS = int(env("VITRINE_PHONE_ORDER_HOLD_HOURS", "48"))
 
 # Stripe: test keys and localstripe (STRIPE_API_BASE) in development; real keys in production.
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "")
