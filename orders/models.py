@@ -151,6 +151,20 @@ class VendorOrder(models.Model):
     def __str__(self) -> str:
         return f"{self.order.reference} · {self.vendor}"
 
+    SHOPPER_LABELS = {
+        Status.PENDING: "Awaiting payment",
+        Status.PAID: "Being prepared",
+        Status.SHIPPED: "Shipped",
+        Status.DELIVERED: "Delivered",
+        Status.CANCELLED: "Cancelled",
+        Status.REFUNDED: "Refunded",
+    }
+
+    @property
+    def shopper_status(self) -> str:
+        """The status in the shopper's words (the desk's labels speak to the shop)."""
+        return self.SHOPPER_LABELS[self.status]
+
     @property
     def payout_amount(self):
         return self.subtotal - self.commission
