@@ -209,3 +209,17 @@ def payment_intent_from_event(data_object: dict) -> PaymentIntentInfo:
         currency=currency,
         order_reference=(data_object.get("metadata") or {}).get("order_reference", ""),
     )
+
+
+def payment_intents_succeeded(*, since_timestamp: int | None = None) -> list[PaymentIntentInfo]:
+    """Every succeeded PaymentIntent (newer than `since_timestamp`), for reconciliation."""
+    try:
+        pages = _client().v1.payment_intents.list({"limit": 100}).auto_paging_iter()
+        return [
+            _info(intent)
+            for intent in pages
+            if intent.status == "succeeded"
+            and (since_timestamp is None or intent.created >= since_timestamp)
+        ]
+    except stripe.StripeError as error:
+        raise PaymentServiceError(str(error)) from error
