@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from home import page_cache
 from products.models import ItemPage
 from vendors.models import ShopPage, Vendor
 
@@ -508,6 +509,7 @@ def order_mark_paid(*, payment_intent: stripe_api.PaymentIntentInfo) -> Order | 
     # The items are sold: out of this shopper's cart (and anyone else's).
     CartItem.objects.filter(item_id__in=[line.item_id for line in lines]).delete()
     transaction.on_commit(lambda: emails.send(kind="paid", order_id=order.pk))
+    transaction.on_commit(page_cache.bump)  # shop pages now show these pieces as sold
     return order
 
 
@@ -715,6 +717,7 @@ def vendor_order_refund(*, vendor_order: VendorOrder) -> VendorOrder:
         kind=PayoutEntry.Kind.REVERSED,
         defaults={"amount": -vendor_order.payout_amount},
     )
+    transaction.on_commit(page_cache.bump)  # back on sale
     if not order.vendor_orders.exclude(status=VendorOrder.Status.REFUNDED).exists():
         Order.objects.filter(pk=order.pk).update(status=Order.Status.REFUNDED)
     transaction.on_commit(

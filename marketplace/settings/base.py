@@ -75,6 +75,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before sessions and auth: a cache hit for a cookie-less visitor skips them entirely.
+    "home.page_cache.AnonymousPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -189,6 +191,8 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Vitrine <orders@vitrine.example>
 VITRINE_CURRENCY = env("VITRINE_CURRENCY", "GBP")
 VITRINE_DEFAULT_COMMISSION_RATE = Decimal(env("VITRINE_DEFAULT_COMMISSION_RATE", "0.15"))
 VITRINE_ITEMS_PER_PAGE = 24
+# Whole-page cache for first-time anonymous visitors (0 turns it off).
+VITRINE_PAGE_CACHE_SECONDS = int(env("VITRINE_PAGE_CACHE_SECONDS", "300"))
 VITRINE_SHIPPING_COUNTRIES = [
     ("GB", "United Kingdom"),
     ("IE", "Ireland"),

@@ -18,3 +18,4 @@ MEDIA_ROOT = BASE_DIR / ".test-media"
 WAGTAILADMIN_BASE_URL = "http://testserver"
 SERVE_MEDIA = True
 WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests
+VITRINE_PAGE_CACHE_SECONDS = 0  # tests that need it turn it on

@@ -1,0 +1,100 @@
+"""Whole-page cache for anonymous shoppers on browsing pages.
+
+Only a first-time visitor's GET (no cookies at all) of a listed page is served from or stored in
+the cache, and only a response that sets no cookie and is not private: anything personal (a
+cart, messages, a CSRF form) has a cookie or sets one, so it is never cached. Every cached entry
+carries the site's content generation; publishing or unpublishing a page, editing the catalogue
+or selling a piece moves the generation on, so a vendor's edit shows at once.
+"""
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+from django.utils.cache import patch_vary_headers
+
+from wagtail.signals import page_published, page_unpublished
+
+GENERATION_KEY = "pagecache:generation"
+# Pages worth caching whole; item pages carry an add-to-cart form (a CSRF token) and are not.
+CACHEABLE_PREFIXES = ("/shops/", "/designers/", "/privacy/", "/security/", "/terms/")
+
+
+def generation() -> int:
+    value = cache.get(GENERATION_KEY)
+    if value is None:
+        cache.add(GENERATION_KEY, 1, None)
+        value = cache.get(GENERATION_KEY, 1)
+    return value
+
+
+def bump() -> None:
+    """Invalidate every cached page (content, prices or stock changed)."""
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:
+        cache.set(GENERATION_KEY, 2, None)
+
+
+def _key(request) -> str:
+    return f"pagecache:{generation()}:{request.get_host()}:{request.get_full_path()}"
+
+
+def _eligible(request) -> bool:
+    if settings.VITRINE_PAGE_CACHE_SECONDS <= 0 or request.method not in ("GET", "HEAD"):
+        return False
+    if request.COOKIES or request.META.get("HTTP_AUTHORIZATION"):
+        return False
+    path = request.path
+    if path != "/" and not path.startswith(CACHEABLE_PREFIXES):
+        return False
+    # Only the page number may vary; other query strings would let anyone fill the cache.
+    return set(request.GET) <= {"page"}
+
+
+class AnonymousPageCacheMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not _eligible(request):
+            return self.get_response(request)
+        key = _key(request)
+        cached = cache.get(key)
+        if cached is not None:
+            cached["X-Page-Cache"] = "hit"
+            return cached
+        response = self.get_response(request)
+        cache_control = response.get("Cache-Control", "")
+        if (
+            response.status_code == 200
+            and not response.cookies
+            and not response.streaming
+            and "private" not in cache_control
+            and "no-store" not in cache_control
+        ):
+            # The cached copy keeps its Content-Security-Policy header, so the script nonce in
+            # the HTML still matches the header it is served with.
+            patch_vary_headers(response, ["Cookie"])
+            response["X-Page-Cache"] = "miss"
+            cache.set(key, response, settings.VITRINE_PAGE_CACHE_SECONDS)
+        return response
+
+
+@receiver(page_published)
+@receiver(page_unpublished)
+def _page_changed(**kwargs):
+    bump()
+
+
+def _connect_model_signals():
+    from products.models import Category, Designer
+    from vendors.models import Vendor
+
+    for model in (Designer, Category, Vendor):
+        post_save.connect(_model_changed, sender=model, dispatch_uid=f"pagecache-save-{model}")
+        post_delete.connect(_model_changed, sender=model, dispatch_uid=f"pagecache-del-{model}")
+
+
+def _model_changed(**kwargs):
+    bump()
