@@ -16,6 +16,7 @@ from vendors.models import ShopPage
 
 from . import selectors
 from .models import Category, Designer, ItemPage
+from .text_search import text_matches
 
 MAX_QUERY_LENGTH = 200  # longer queries are cut, not refused
 SLUG_RE = re.compile(r"^[-a-z0-9_]{1,120}$")
@@ -125,20 +126,22 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
     shops = {shop.slug: shop for shop in shops_list}
     conditions = _filter_conditions(filters, shops)
 
-    base = selectors.items_live()
-    # A `"` reaches SQLite FTS5 unescaped and ends its phrase: a 500 (wagtail/wagtail#13227).
-    terms = filters.q.replace('"', " ").strip()
-    if terms:
-        # A plain queryset of the matches (ranked when sorting by relevance), so the ORM can
-        # filter, count and order it. The backend compiles it to one query with a subquery.
-        base = base.search(
-            terms, operator="and", order_by_relevance=filters.sort == "relevance"
-        ).get_queryset()
+    base, ranks = selectors.items_live(), None
+    if filters.q:
+        base, ranks = text_matches(base, filters.q, ranked=filters.sort == "relevance")
 
     filtered = _apply(base, conditions)
     if filters.sort != "relevance":
-        filtered = filtered.order_by(*ORDER_BY[filters.sort])
-    page = selectors.paginate(request, selectors.with_card_data(filtered))
+        page = selectors.paginate(
+            request,
+            selectors.with_card_data(filtered.order_by(*ORDER_BY[filters.sort])),
+            shops=shops_list,
+        )
+    elif ranks is not None:
+        ids = sorted(filtered.values_list("pk", flat=True), key=lambda pk: (ranks.get(pk, 0), -pk))
+        page = selectors.paginate_ids(request, ids, shops=shops_list)
+    else:
+        page = selectors.paginate(request, selectors.with_card_data(filtered), shops=shops_list)
 
     facets = {
         "designer": [

@@ -38,20 +38,16 @@ def with_card_data(items: QuerySet[ItemPage]) -> QuerySet[ItemPage]:
 def attach_cards(
     items: Iterable[ItemPage],
     *,
-    shop: ShopPage | None = None,
+    shops: Iterable[ShopPage] = (),
     pictures_of: Iterable[tuple[object, str]] = (),
 ) -> list[ItemPage]:
-    """Give each card its shop and cover picture (with renditions): three queries in all.
+    """Give each card its shop and cover picture (with renditions): three queries at most.
 
-    On a shop's own page pass `shop`. Other pictures on the page, as (object, image field)
-    pairs such as `(designer, "logo")`, are loaded by the same two image queries.
+    Pass the `shops` the page already has (a shop's own page, search's shop list). Other
+    pictures on the page, as (object, image field) pairs such as `(designer, "logo")`, come
+    with the same two image queries.
     """
-    items = list(items)
-    if shop is None:
-        attach_shops(items)
-    else:
-        for item in items:
-            item.shop = shop
+    items = attach_shops(items, known=shops)
     pictures_of = list(pictures_of)
     image_ids = {item.cover_image_id for item in items if getattr(item, "cover_image_id", None)}
     image_ids |= {getattr(owner, f"{field}_id") for owner, field in pictures_of} - {None}
@@ -92,16 +88,19 @@ def items_for_designer(*, designer: Designer) -> QuerySet[ItemPage]:
     )
 
 
-def attach_shops(items: Iterable[ItemPage]) -> list[ItemPage]:
-    """Set `item.shop` on each item from its parent path, in one query for the lot."""
+def attach_shops(items: Iterable[ItemPage], *, known: Iterable[ShopPage] = ()) -> list[ItemPage]:
+    """Set `item.shop` on each item from its parent path: shops the caller already has are
+    used as they are, the rest come in one query."""
     items = list(items)
-    parent_paths = {item.path[:-STEPLEN] for item in items}
-    shops = {
-        shop.path: shop
-        for shop in ShopPage.objects.filter(path__in=parent_paths).only(
-            "title", "slug", "url_path", "path", "depth", "phone_number", "phone_orders"
+    shops = {shop.path: shop for shop in known}
+    missing = {item.path[:-STEPLEN] for item in items} - set(shops)
+    if missing:
+        shops.update(
+            (shop.path, shop)
+            for shop in ShopPage.objects.filter(path__in=missing).only(
+                "title", "slug", "url_path", "path", "depth", "phone_number", "phone_orders"
+            )
         )
-    }
     for item in items:
         item.shop = shops.get(item.path[:-STEPLEN])
     return items
@@ -111,13 +110,26 @@ def paginate(
     request: HttpRequest,
     queryset: QuerySet,
     *,
-    shop: ShopPage | None = None,
+    shops: Iterable[ShopPage] = (),
     pictures_of: Iterable[tuple[object, str]] = (),
 ) -> PaginatorPage:
     """A page of item cards; a bad or out-of-range `?page=` gives the first or last page."""
     paginator = Paginator(queryset, settings.VITRINE_ITEMS_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
-    page.object_list = attach_cards(page.object_list, shop=shop, pictures_of=pictures_of)
+    page.object_list = attach_cards(page.object_list, shops=shops, pictures_of=pictures_of)
+    return page
+
+
+def paginate_ids(
+    request: HttpRequest, ids: list[int], *, shops: Iterable[ShopPage] = ()
+) -> PaginatorPage:
+    """Paginate an ordered list of item ids (e.g. by relevance), loading only that page."""
+    paginator = Paginator(ids, settings.VITRINE_ITEMS_PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    cards = with_card_data(ItemPage.objects.filter(pk__in=list(page.object_list))).in_bulk()
+    page.object_list = attach_cards(
+        (cards[pk] for pk in page.object_list if pk in cards), shops=shops
+    )
     return page
 
 

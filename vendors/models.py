@@ -183,7 +183,7 @@ class ShopPage(ViewRestrictionShortcutMixin, Page):
         context["items_page"] = product_selectors.paginate(
             request,
             product_selectors.items_for_shop(shop=self),
-            shop=self,
+            shops=[self],
             pictures_of=[(self, "logo"), (self, "banner")],
         )
         return context

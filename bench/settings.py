@@ -1,0 +1,17 @@
+"""Benchmark settings: production settings, plain HTTP on loopback, plus a baseline view."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "bench-only-" + "k" * 50)
+os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
+
+from marketplace.settings.production import *  # noqa: E402,F403
+from marketplace.settings.production import BASE_DIR, TEMPLATES  # noqa: E402
+
+ROOT_URLCONF = "bench.urls"
+TEMPLATES[0]["DIRS"] = [*TEMPLATES[0]["DIRS"], BASE_DIR / "bench" / "templates"]
+# Loopback without TLS: the HTTPS-only switches would redirect every request.
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
