@@ -460,7 +460,7 @@ GENERATED_SHOP_PREFIX = "Atelier No."
 def load_catalogue(*, items: int, shops: int) -> int:
     """Grow the demo into a large generated catalogue (benchmarks): `items` pieces over `shops`
     extra shops, created in bulk. Running it again tops up to the same numbers."""
-    from django.db import transaction
+    from django.db import connection, transaction
 
     from .bulk import bulk_add_children, search_index_bulk
     from .progress import progress
@@ -540,4 +540,6 @@ def load_catalogue(*, items: int, shops: int) -> int:
     search_index_bulk(
         ItemPage, ItemPage.objects.filter(slug__startswith="gen-"), desc="Search index"
     )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # fresh planner statistics after a bulk load
     return created
