@@ -10,46 +10,11 @@ import re
 import pytest
 
 from orders.models import Order
-from products.factories import CategoryFactory, DesignerFactory, ItemPageFactory
-from vendors.services import vendor_onboard
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+from .conftest import PASSWORD
 
-PASSWORD = "a-long-vendor-passphrase"
-
-
-@pytest.fixture
-def stripe_live(settings, localstripe):
-    settings.STRIPE_API_BASE = localstripe
-    settings.STRIPE_SECRET_KEY = "sk_test_e2e"
-    settings.STRIPE_PUBLISHABLE_KEY = "pk_test_e2e"
-    settings.STRIPE_JS_URL = f"{localstripe}/js.stripe.com/v3/"
-    return settings
-
-
-@pytest.fixture
-def marketplace(site_tree):
-    aubert = DesignerFactory(name="Maison Aubert", slug="maison-aubert")
-    bags, watches = CategoryFactory(name="Bags", slug="bags"), CategoryFactory(name="Watches")
-    lune = vendor_onboard(name="Maison Lune", contact_email="hello@lune.example",
-                          staff_email="staff@lune.example", staff_username="lune",
-                          staff_password=PASSWORD)  # fmt: skip
-    salon = vendor_onboard(name="Second Salon", contact_email="hello@salon.example",
-                           staff_email="staff@salon.example", staff_username="salon",
-                           staff_password=PASSWORD)  # fmt: skip
-    lune.shop.phone_number, lune.shop.phone_orders = "+442079460958", True
-    lune.shop.phone_hours = "Tue–Sat 10:00–18:00"
-    lune.shop.save_revision().publish()
-    # Salon stores a number but does not publish it: it must never appear.
-    salon.shop.phone_number, salon.shop.phone_orders = "+441615550123", False
-    salon.shop.save_revision().publish()
-    tote = ItemPageFactory(parent=lune.shop, title="Cognac leather tote", designer=aubert,
-                           category=bags, price="1250.00", with_image=True)  # fmt: skip
-    clutch = ItemPageFactory(parent=salon.shop, title="Ivory silk clutch", designer=aubert,
-                             category=bags, price="640.00", with_image=True)  # fmt: skip
-    ItemPageFactory(parent=salon.shop, title="Steel dress watch", designer=aubert,
-                    category=watches, price="900.00")  # fmt: skip
-    return {"tote": tote, "clutch": clutch}
+# serialized_rollback: the page tree root and groups that migrations create survive the flush.
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def assert_accessible(page):

@@ -1,0 +1,41 @@
+"""Steps a person takes, shared by the browser journeys."""
+
+import re
+
+from .conftest import PASSWORD
+
+
+def add_to_cart(page, base: str, item) -> None:
+    page.goto(base + item.url)
+    page.get_by_role("button", name="Add to cart").click()
+    page.wait_for_url(re.compile(r"/cart/$"))
+
+
+def fill_checkout(page, email: str = "ada@example.com") -> None:
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Full name").fill("Ada Lovelace")
+    page.get_by_label("Address", exact=True).fill("12 St James's Square")
+    page.get_by_label("Town or city").fill("London")
+    page.get_by_label("Postcode").fill("SW1Y 4JH")
+    page.get_by_role("button", name="Continue to payment").click()
+
+
+def pay(page, number: str) -> None:
+    card = page.locator("#card-element")
+    card.get_by_placeholder("number").fill(number)
+    card.get_by_placeholder("exp_month").fill("12")
+    card.get_by_placeholder("exp_year").fill("30")
+    card.get_by_placeholder("cvc").fill("123")
+    page.get_by_role("button", name=re.compile(r"^Pay ")).click()
+
+
+def admin_login(browser, base: str, username: str, password: str = PASSWORD):
+    """A separate person in a separate browser, signed in to the admin."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(base + "/admin/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/admin/$"))
+    return context, page
