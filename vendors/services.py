@@ -24,6 +24,7 @@ from .models import ShopIndexPage, ShopPage, Vendor
 User = get_user_model()
 
 REVIEW_WORKFLOW_NAME = "Vendor content review"
+EDITORS_GROUP_NAME = "Editors"  # made by home's data migration; they approve moderated shops
 PAGE_PERMISSIONS = {"add_page", "change_page", "publish_page"}
 MODERATED_PAGE_PERMISSIONS = {"add_page", "change_page"}
 # Wagtail checks image rights against wagtailimages.Image, even with a custom image model.
@@ -58,6 +59,16 @@ def _sync_access(vendor: Vendor) -> None:
         )
     else:
         WorkflowPage.objects.filter(page=shop).delete()
+
+    # Wagtail publishes an approved revision as the approving editor, checking their publish
+    # right on the page: without it every approval fails. Editors get it on moderated shops only.
+    editors = Group.objects.filter(name=EDITORS_GROUP_NAME).first()
+    if editors is not None:
+        publish = _permission("wagtailcore", "publish_page")
+        if vendor.requires_moderation:
+            GroupPagePermission.objects.get_or_create(group=editors, page=shop, permission=publish)
+        else:
+            GroupPagePermission.objects.filter(group=editors, page=shop).delete()
 
 
 @transaction.atomic

@@ -3,6 +3,7 @@ from wagtail.admin.ui.components import Component
 from wagtail.admin.viewsets.model import ModelViewSet
 
 from . import selectors
+from .forms import VendorEditForm, VendorOnboardForm
 from .models import Vendor
 from .permissions import vendor_for_user
 from .views import VendorEditView, VendorOnboardView
@@ -21,9 +22,12 @@ class VendorViewSet(ModelViewSet):
     list_display = ["name", "status", "commission_rate", "requires_moderation", "created_at"]
     list_filter = ["status", "requires_moderation"]
     search_fields = ["name", "contact_email"]
-    form_fields = ["contact_email", "commission_rate", "requires_moderation", "status"]
     inspect_view_enabled = False
     copy_view_enabled = False
+
+    def get_form_class(self, for_update=False):
+        # The viewset passes its form class to both views, overriding their own `form_class`.
+        return VendorEditForm if for_update else VendorOnboardForm
 
 
 @hooks.register("register_admin_viewset")
