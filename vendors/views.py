@@ -1,13 +1,11 @@
 from wagtail.admin.views import generic
 
 from . import services
-from .forms import VendorEditForm, VendorOnboardForm
 
 
 class VendorOnboardView(generic.CreateView):
-    """Staff onboard a vendor: shop page, group, collection and staff user in one go."""
-
-    form_class = VendorOnboardForm
+    """Staff onboard a vendor: shop page, group, collection and staff user in one go.
+    (The form, VendorOnboardForm, comes from VendorViewSet.get_form_class.)"""
 
     def get_panel(self):
         return None
@@ -25,9 +23,8 @@ class VendorOnboardView(generic.CreateView):
 
 
 class VendorEditView(generic.EditView):
-    """Changes go through the service so admin rights and review follow the new settings."""
-
-    form_class = VendorEditForm
+    """Changes go through the service so admin rights and review follow the new settings.
+    (The form, VendorEditForm, comes from VendorViewSet.get_form_class.)"""
 
     def get_panel(self):
         return None
