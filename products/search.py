@@ -5,11 +5,12 @@ facets and sorting run in the ORM over the matching ids, so every count has one 
 """
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.paginator import Page as PaginatorPage
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, QueryDict
 
 from vendors.models import ShopPage
@@ -101,7 +102,7 @@ def _filter_conditions(filters: SearchFilters, shops: dict[str, ShopPage]) -> di
         conditions["condition"] = Q(condition=filters.condition)
     if filters.shop:
         shop = shops.get(filters.shop)
-        conditions["shop"] = Q(path__startswith=shop.path) if shop else Q(pk__in=[])
+        conditions["shop"] = selectors.in_shop(shop) if shop else Q(pk__in=[])
     price = Q()
     if filters.min_price is not None:
         price &= Q(price__gte=filters.min_price)
@@ -130,62 +131,124 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
     if filters.q:
         base, ranks = text_matches(base, filters.q, ranked=filters.sort == "relevance")
 
+    counted = selectors.memoised(
+        f"search:{_cache_key(filters)}", lambda: _count(base, filters, shops_list)
+    )
     filtered = _apply(base, conditions)
     if filters.sort != "relevance":
         page = selectors.paginate(
             request,
             selectors.with_card_data(filtered.order_by(*ORDER_BY[filters.sort])),
             shops=shops_list,
+            count=counted["total"],
         )
     elif ranks is not None:
         ids = sorted(filtered.values_list("pk", flat=True), key=lambda pk: (ranks.get(pk, 0), -pk))
         page = selectors.paginate_ids(request, ids, shops=shops_list)
     else:
-        page = selectors.paginate(request, selectors.with_card_data(filtered), shops=shops_list)
-
-    facets = {
-        "designer": [
-            {"value": row["designer__slug"], "label": row["designer__name"], "count": row["n"]}
-            for row in _apply(base, conditions, without="designer")
-            .values("designer__slug", "designer__name")
-            .annotate(n=Count("pk"))
-            .order_by("designer__name")
-        ],
-        "category": [
-            {"value": row["category__slug"], "label": row["category__name"], "count": row["n"]}
-            for row in _apply(base, conditions, without="category")
-            .values("category__slug", "category__name")
-            .annotate(n=Count("pk"))
-            .order_by("category__name")
-        ],
-        "condition": [
-            {
-                "value": row["condition"],
-                "label": ItemPage.Condition(row["condition"]).label,
-                "count": row["n"],
-            }
-            for row in _apply(base, conditions, without="condition")
-            .values("condition")
-            .annotate(n=Count("pk"))
-            .order_by()
-        ],
-    }
-    facets["condition"].sort(key=lambda row: CONDITION_ORDER.index(row["value"]))
-    shop_counts = dict(
-        _apply(base, conditions, without="shop")
-        .annotate(shop_path=selectors.shop_path_expression())
-        .order_by()
-        .values_list("shop_path")
-        .annotate(n=Count("pk"))
-        .values_list("shop_path", "n")
-    )
-    facets["shop"] = [
-        {"value": shop.slug, "label": shop.title, "count": shop_counts[shop.path]}
-        for shop in shops_list
-        if shop.path in shop_counts
-    ]
+        page = selectors.paginate(
+            request,
+            selectors.with_card_data(filtered),
+            shops=shops_list,
+            count=counted["total"],
+        )
+    facets = counted["facets"]
     _keep_selected(facets, filters, shops)
     return SearchResult(filters=filters, page=page, facets=facets, shops=shops_list)
+
+
+def _cache_key(filters: SearchFilters) -> str:
+    """The filters that change counts (not the sort), hashed: the query may be long."""
+    import hashlib
+
+    fields = (filters.q.lower(), filters.designer, filters.category, filters.condition,
+              filters.shop, filters.min_price, filters.max_price)  # fmt: skip
+    return hashlib.sha256(repr(fields).encode()).hexdigest()[:32]
+
+
+FACETS = ("designer", "category", "condition", "shop")
+
+
+def _count(base: QuerySet, filters: SearchFilters, shops_list: list[ShopPage]) -> dict:
+    """Facet counts (each with every other filter applied) and the total, from one query.
+
+    The matching items' facet columns are read once and counted here: four GROUP BY queries
+    over the same matches cost four times as much at 100,000 items.
+    """
+    price = Q()
+    if filters.min_price is not None:
+        price &= Q(price__gte=filters.min_price)
+    if filters.max_price is not None:
+        price &= Q(price__lte=filters.max_price)
+    rows = list(
+        base.filter(price)
+        .annotate(shop_path=selectors.shop_path_expression())
+        .order_by()
+        .values_list(
+            "designer__slug",
+            "designer__name",
+            "category__slug",
+            "category__name",
+            "category__parent__slug",
+            "condition",
+            "shop_path",
+        )  # fmt: skip
+    )
+    shop_by_path = {shop.path: shop for shop in shops_list}
+    chosen_shop = next((s.path for s in shops_list if s.slug == filters.shop), None)
+    tests = {
+        "designer": lambda row: row[0] == filters.designer,
+        "category": lambda row: filters.category in (row[2], row[4]),
+        "condition": lambda row: row[5] == filters.condition,
+        "shop": lambda row: row[6] == chosen_shop,
+    }
+    active = {name: test for name, test in tests.items() if getattr(filters, name)}
+
+    def passes(row, without=""):
+        return all(test(row) for name, test in active.items() if name != without)
+
+    counts = {name: Counter() for name in FACETS}
+    labels: dict[str, dict] = {name: {} for name in FACETS}
+    total = 0
+    for row in rows:
+        keys = {"designer": row[0], "category": row[2], "condition": row[5], "shop": row[6]}
+        for name in FACETS:
+            if passes(row, without=name):
+                counts[name][keys[name]] += 1
+        labels["designer"][row[0]] = row[1]
+        labels["category"][row[2]] = row[3]
+        total += passes(row)
+
+    def facet(name, label_of, order):
+        return sorted(
+            (
+                {"value": value, "label": label_of(value), "count": n}
+                for value, n in counts[name].items()
+                if label_of(value) is not None
+            ),
+            key=order,
+        )
+
+    return {
+        "total": total,
+        "facets": {
+            "designer": facet("designer", labels["designer"].get, lambda r: r["label"]),
+            "category": facet("category", labels["category"].get, lambda r: r["label"]),
+            "condition": facet(
+                "condition",
+                lambda value: ItemPage.Condition(value).label,
+                lambda r: CONDITION_ORDER.index(r["value"]),
+            ),
+            "shop": [
+                {"value": shop_by_path[path].slug, "label": shop_by_path[path].title, "count": n}
+                for path, n in sorted(
+                    counts["shop"].items(),
+                    key=lambda kv: shop_by_path[kv[0]].title if kv[0] in shop_by_path else "",
+                )
+                if path in shop_by_path
+            ],
+        },
+    }
 
 
 def _keep_selected(facets: dict, filters: SearchFilters, shops: dict[str, ShopPage]) -> None:
