@@ -139,3 +139,36 @@ def marketplace(site_tree):
     ItemPageFactory(parent=salon.shop, title="Steel dress watch", designer=aubert,
                     category=watches, price="900.00")  # fmt: skip
     return {"tote": tote, "clutch": clutch, "lune": lune, "salon": salon}
+
+
+@pytest.fixture(scope="session")
+def _migrated_data(django_db_setup, django_db_blocker):
+    """What the migrations put in the test database (root page, locale, groups, workflows),
+    serialized before any browser starts."""
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        return connection.creation.serialize_db_to_string()
+
+
+@pytest.fixture(autouse=True)
+def _restore_migrated_data(request, _migrated_data):
+    """Browser tests need a real transaction, so their data is flushed after each test, and
+    with it what the migrations made. Django's own serialized rollback does not always restore
+    it here (the connection the test sees after Playwright has run can be a fresh one without
+    the serialized copy), so restore it explicitly when it is missing."""
+    if "transactional_db" not in request.fixturenames and "live_server" not in request.fixturenames:
+        return
+    from django.db import connection
+
+    from wagtail.models import Page
+
+    request.getfixturevalue("transactional_db")
+    if not Page.objects.exists():
+        from django.core.management import call_command
+
+        # Content types were recreated by the flush's post_migrate, with other ids: start clean.
+        call_command("flush", verbosity=0, interactive=False, inhibit_post_migrate=True)
+        connection.creation.deserialize_db_from_string(_migrated_data)
+    # Let Django's own teardown of this test restore it too.
+    connection._test_serialized_contents = _migrated_data

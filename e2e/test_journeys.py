@@ -8,7 +8,6 @@ from orders.models import Order
 
 from .steps import add_to_cart, admin_login, fill_checkout, pay
 
-# serialized_rollback: the page tree root and groups that migrations create survive the flush.
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 

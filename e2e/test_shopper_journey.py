@@ -13,7 +13,6 @@ from orders.models import Order
 
 from .conftest import PASSWORD
 
-# serialized_rollback: the page tree root and groups that migrations create survive the flush.
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
