@@ -1,0 +1,409 @@
+"""Writes for accounts: sign-up, email and password changes, addresses, mailing consent,
+newsletters, erasure and the PII access audit. Keyword-only, atomic; mail goes after commit."""
+
+import logging
+import secrets
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from orders import stripe_api
+from orders.models import Order
+
+from . import tokens
+from .models import Address, ConsentRecord, PiiAccessLog, User, UserSession
+
+logger = logging.getLogger(__name__)
+
+CONSENT_TOPICS = [topic.value for topic in ConsentRecord.Topic]
+
+
+# --- Mail ---------------------------------------------------------------------------------------
+
+
+def _send(*, to: str, subject: str, template: str, context: dict, headers: dict | None = None):
+    context = {"site_url": settings.WAGTAILADMIN_BASE_URL, **context}
+    message = EmailMultiAlternatives(
+        subject,
+        render_to_string(f"emails/{template}.txt", context),
+        settings.DEFAULT_FROM_EMAIL,
+        [to],
+        headers=headers or {},
+    )
+    message.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")
+    message.send()
+
+
+def _send_verification(*, user: User) -> None:
+    _send(
+        to=user.email,
+        subject="Please confirm your email address",
+        template="account_verify_email",
+        context={
+            "user": user,
+            "verify_url": f"{settings.WAGTAILADMIN_BASE_URL}/account/verify-email/"
+            f"{tokens.verification_token(user=user)}/",
+            "days": settings.VITRINE_EMAIL_VERIFICATION_DAYS,
+        },
+    )
+
+
+# --- Sign-up, verification, profile -------------------------------------------------------------
+
+
+@transaction.atomic
+def user_signup(
+    *,
+    first_name: str,
+    last_name: str,
+    email: str,
+    username: str,
+    password: str,
+    phone=None,
+    promotional_emails: bool = False,
+) -> User:
+    """Create a shopper's account; the address is verified by an emailed link.
+
+    Every mailing preference's starting value goes into the consent ledger (source: sign-up).
+    """
+    user = User(
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        email=email.strip(),
+        username=username.strip(),
+        phone=phone or "",
+        promotional_emails=promotional_emails,
+    )
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    ConsentRecord.objects.bulk_create(
+        ConsentRecord(
+            user=user,
+            topic=topic,
+            old_value=None,
+            new_value=getattr(user, topic),
+            source=ConsentRecord.Source.SIGNUP,
+        )
+        for topic in CONSENT_TOPICS
+    )
+    transaction.on_commit(lambda: _send_verification(user=user))
+    return user
+
+
+def verification_resend(*, user: User) -> None:
+    if user.email and not user.email_verified:
+        _send_verification(user=user)
+
+
+@transaction.atomic
+def email_verify(*, token: str) -> User:
+    """Mark the address in the token verified. Raises tokens.InvalidToken."""
+    user_id, email = tokens.read_verification_token(token)
+    user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
+    if user is None or user.email.lower() != email:
+        raise tokens.InvalidToken("the account or its address changed")
+    if user.email_verified_at is None:
+        user.email_verified_at = timezone.now()
+        user.save(update_fields=["email_verified_at"])
+    return user
+
+
+@transaction.atomic
+def profile_update(*, user: User, first_name: str, last_name: str, phone=None) -> User:
+    user.first_name = first_name.strip()
+    user.last_name = last_name.strip()
+    user.phone = phone or ""
+    user.full_clean()
+    user.save(update_fields=["first_name", "last_name", "phone"])
+    return user
+
+
+@transaction.atomic
+def email_change(*, user: User, new_email: str) -> User:
+    """Change the sign-in address (the view has checked the password); it must be verified
+    again, and the old address is told, in case this was not its owner."""
+    old_email = user.email
+    user.email = new_email.strip()
+    user.email_verified_at = None
+    user.full_clean()
+    user.save(update_fields=["email", "email_verified_at"])
+
+    def notify():
+        if old_email:
+            _send(
+                to=old_email,
+                subject="Your Vitrine email address was changed",
+                template="account_email_changed",
+                context={"user": user, "new_email": user.email},
+            )
+        _send_verification(user=user)
+
+    transaction.on_commit(notify)
+    return user
+
+
+# --- Sessions and passwords ---------------------------------------------------------------------
+
+
+def _session_store() -> type[SessionBase]:
+    return import_string(f"{settings.SESSION_ENGINE}.SessionStore")
+
+
+@transaction.atomic
+def session_record_login(*, user: User, session_key: str | None) -> None:
+    """Remember which session is this user's, so it can be ended from elsewhere later."""
+    if not session_key or user.pk is None:
+        return
+    UserSession.objects.update_or_create(session_key=session_key, defaults={"user": user})
+    cutoff = timezone.now() - timezone.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    UserSession.objects.filter(user=user, created_at__lt=cutoff).delete()
+
+
+def session_forget(*, session_key: str) -> None:
+    UserSession.objects.filter(session_key=session_key).delete()
+
+
+@transaction.atomic
+def sessions_end(*, user: User, keep_session_key: str | None = None) -> int:
+    """Delete the user's sessions from the server (all, or all but the current one)."""
+    store = _session_store()
+    rows = UserSession.objects.filter(user=user)
+    if keep_session_key:
+        rows = rows.exclude(session_key=keep_session_key)
+    keys = list(rows.values_list("session_key", flat=True))
+    for key in keys:
+        store(session_key=key).delete()
+    rows.delete()
+    return len(keys)
+
+
+@transaction.atomic
+def password_change(*, user: User, new_password: str, keep_session_key: str | None) -> User:
+    """Set a new password and end every other session (their auth hash no longer matches
+    either; deleting them also frees the server-side data at once)."""
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    sessions_end(user=user, keep_session_key=keep_session_key)
+    return user
+
+
+# --- Address book -------------------------------------------------------------------------------
+
+
+def _clear_other_defaults(*, address: Address) -> None:
+    others = Address.objects.filter(user_id=address.user_id).exclude(pk=address.pk)
+    if address.is_default_shipping:
+        others.filter(is_default_shipping=True).update(is_default_shipping=False)
+    if address.is_default_billing:
+        others.filter(is_default_billing=True).update(is_default_billing=False)
+
+
+@transaction.atomic
+def address_save(*, user: User, address: Address) -> Address:
+    """Save a new or edited address of `user`'s. The first address becomes both defaults;
+    choosing a default takes it from the address that had it (one of each per user)."""
+    if address.pk is not None and address.user_id != user.pk:
+        raise Address.DoesNotExist("not this user's address")
+    address.user = user
+    list(User.objects.select_for_update().filter(pk=user.pk))  # one writer per address book
+    if not Address.objects.filter(user=user).exclude(pk=address.pk).exists():
+        address.is_default_shipping = address.is_default_billing = True
+    _clear_other_defaults(address=address)
+    address.full_clean()
+    address.save()
+    return address
+
+
+@transaction.atomic
+def address_set_default(*, user: User, address: Address, kind: str) -> Address:
+    if address.user_id != user.pk or kind not in {"shipping", "billing"}:
+        raise Address.DoesNotExist("not this user's address")
+    list(User.objects.select_for_update().filter(pk=user.pk))
+    setattr(address, f"is_default_{kind}", True)
+    _clear_other_defaults(address=address)
+    address.save(update_fields=[f"is_default_{kind}", "updated_at"])
+    return address
+
+
+@transaction.atomic
+def address_delete(*, user: User, address: Address) -> None:
+    if address.user_id != user.pk:
+        raise Address.DoesNotExist("not this user's address")
+    address.delete()
+
+
+# --- Mailing preferences and the consent ledger -------------------------------------------------
+
+
+@transaction.atomic
+def preferences_update(
+    *, user: User, changes: dict[str, bool], source: str, changed_by: User | None = None
+) -> list[ConsentRecord]:
+    """Apply preference changes and record each actual change in the consent ledger."""
+    unknown = set(changes) - set(CONSENT_TOPICS)
+    if unknown:
+        raise ValueError(f"unknown preferences: {sorted(unknown)}")
+    user = User.objects.select_for_update().get(pk=user.pk)
+    records = []
+    for topic, new_value in changes.items():
+        old_value = getattr(user, topic)
+        if old_value == bool(new_value):
+            continue
+        setattr(user, topic, bool(new_value))
+        records.append(
+            ConsentRecord(
+                user=user,
+                topic=topic,
+                old_value=old_value,
+                new_value=bool(new_value),
+                source=source,
+                changed_by=changed_by,
+            )
+        )
+    if records:
+        user.save(update_fields=[record.topic for record in records])
+        ConsentRecord.objects.bulk_create(records)
+    return records
+
+
+def unsubscribe(*, token: str) -> tuple[User | None, str]:
+    """One-click unsubscribe from the token's topic, at once. Idempotent; raises InvalidToken.
+
+    Returns the user (None if the account no longer exists) and the topic.
+    """
+    user_id, topic = tokens.read_unsubscribe_token(token)
+    user = User.objects.filter(pk=user_id).first()
+    if user is not None:
+        preferences_update(
+            user=user, changes={topic: False}, source=ConsentRecord.Source.UNSUBSCRIBE
+        )
+    return user, topic
+
+
+def newsletter_send(
+    *,
+    subject: str,
+    body: str,
+    topic: str = "promotional_emails",
+    progress: Callable[[int, int, User], None] | None = None,
+) -> int:
+    """Send a mailing to every verified, opted-in account; returns how many were sent.
+
+    Each message carries its own unsubscribe link (visible, and in List-Unsubscribe with
+    List-Unsubscribe-Post for one-click, RFC 8058). A failure for one address is logged and
+    the run goes on.
+    """
+    from .selectors import newsletter_recipients
+
+    recipients = list(newsletter_recipients(topic=topic))
+    sent = 0
+    for index, user in enumerate(recipients, start=1):
+        url = tokens.unsubscribe_url(user=user, topic=topic)
+        try:
+            _send(
+                to=user.email,
+                subject=subject,
+                template="account_newsletter",
+                context={"user": user, "body": body, "unsubscribe_url": url, "topic": topic},
+                headers={
+                    "List-Unsubscribe": f"<{url}>",
+                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                },
+            )
+            sent += 1
+        except Exception:
+            logger.exception("newsletter: could not send to user %s", user.pk)
+        if progress is not None:
+            progress(index, len(recipients), user)
+    return sent
+
+
+# --- PII access audit ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def pii_access_record(*, customer: User, viewer: User, what: str, path: str) -> PiiAccessLog:
+    return PiiAccessLog.objects.create(
+        customer=customer,
+        viewer=viewer,
+        viewer_name=viewer.get_full_name() or viewer.get_username(),
+        what=what[:100],
+        path=path[:255],
+    )
+
+
+# --- Erasure ------------------------------------------------------------------------------------
+
+
+def account_erase(*, user: User) -> User:
+    """Erase a shopper's personal data; safe to run again (a second run changes nothing).
+
+    - Stripe Customers (the account's and its orders') are deleted first, outside the database
+      transaction: Stripe cannot roll back, and a customer already gone counts as deleted, so a
+      failure here leaves the account untouched and the erasure can simply be retried.
+    - The account is kept as an anonymous, inactive row: name, email, username, phone and
+      password replaced. Its consent ledger stays attached to it as anonymous evidence of what
+      consent existed when, and the PII access log stays too (it names staff, not the customer).
+    - Addresses and sessions are deleted.
+    - Orders stay for accounting with their totals, lines, shops and country, but the
+      shipping name, address, email, phone and call note are blanked and the link to the
+      account removed.
+    """
+    customer_ids = {user.stripe_customer_id} if user.stripe_customer_id else set()
+    customer_ids |= set(
+        Order.objects.filter(customer=user)
+        .exclude(stripe_customer_id="")
+        .values_list("stripe_customer_id", flat=True)
+    )
+    for customer_id in sorted(customer_ids):
+        stripe_api.customer_delete(customer_id=customer_id)
+    return _erase_records(user=user)
+
+
+@transaction.atomic
+def _erase_records(*, user: User) -> User:
+    user = User.objects.select_for_update().get(pk=user.pk)
+    Order.objects.filter(Q(customer=user)).update(
+        customer=None,
+        email="",
+        shipping_name="",
+        shipping_line1="",
+        shipping_line2="",
+        shipping_city="",
+        shipping_postcode="",
+        shipping_phone="",
+        call_note="",
+        stripe_customer_id="",
+    )
+    Address.objects.filter(user=user).delete()
+    sessions_end(user=user)
+    preferences_update(
+        user=user,
+        changes={topic: False for topic in CONSENT_TOPICS},
+        source=ConsentRecord.Source.ERASURE,
+    )
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    for model in (AccessAttempt, AccessFailureLog, AccessLog):
+        model.objects.filter(username__in={user.username, user.username.lower()}).delete()
+    if user.erased_at is None:
+        user.username = f"erased-{secrets.token_hex(8)}"
+        user.erased_at = timezone.now()
+    user.refresh_from_db(fields=["order_status_emails", "promotional_emails", "catalogue_mailings"])
+    user.first_name = user.last_name = user.email = user.stripe_customer_id = ""
+    user.phone = ""
+    user.email_verified_at = None
+    user.is_active = False
+    user.set_unusable_password()
+    user.save()
+    user.groups.clear()
+    user.user_permissions.clear()
+    return user

@@ -1,0 +1,322 @@
+"""Export, erasure, need-to-know access with its audit log, and no personal data in cookies."""
+
+import base64
+import json
+import urllib.error
+import urllib.request
+
+from django.contrib.auth.models import Group
+from django.contrib.sessions.models import Session
+from django.test import Client
+
+import pytest
+
+from accounts import services
+from accounts.factories import AddressFactory, UserFactory
+from accounts.models import Address, ConsentRecord, PiiAccessLog, User, UserSession
+from orders import stripe_api
+from orders.models import Order
+from products.factories import ItemPageFactory
+from vendors.factories import ShopPageFactory
+
+from .conftest import PASSWORD, make_order
+
+pytestmark = pytest.mark.django_db
+
+
+# --- Export --------------------------------------------------------------------------------------
+
+
+def test_export_is_a_json_download_of_everything_we_hold(signed_in, shopper):
+    AddressFactory(user=shopper, line1="7 Own Street")
+    order = make_order(customer=shopper)
+    services.preferences_update(user=shopper, changes={"promotional_emails": True}, source="form")
+    services.pii_access_record(
+        customer=shopper,
+        viewer=UserFactory(first_name="Cas", last_name="Agent"),
+        what="customer record",
+        path="/admin/customers/1/",
+    )
+    response = signed_in.get("/account/export/")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/json")
+    assert response["Content-Disposition"].startswith('attachment; filename="vitrine-account-')
+    data = json.loads(response.content)
+    assert data["profile"]["email"] == "ada@example.com" and data["profile"]["username"] == "ada"
+    assert data["addresses"][0]["line1"] == "7 Own Street"
+    (exported,) = data["orders"]
+    assert exported["reference"] == order.reference and exported["total"] == "100.00"
+    assert exported["shops"][0]["lines"][0]["title"].startswith("Piece from")
+    assert {"what": "promotional_emails", "old": False, "new": True, "how": "form"}.items() <= data[
+        "consents"
+    ][0].items()
+    assert data["access_log"][0]["who"] == "Cas Agent"
+    assert data["preferences"]["promotional_emails"] is True
+
+
+def test_export_holds_nobody_elses_data(signed_in, other):
+    AddressFactory(user=other, line1="1 Secret Lane")
+    make_order(customer=other)
+    body = signed_in.get("/account/export/").content.decode()
+    assert "Secret Lane" not in body and "grace" not in body
+
+
+# --- Erasure -------------------------------------------------------------------------------------
+
+
+def _customer_exists(base_url: str, customer_id: str) -> bool:
+    request = urllib.request.Request(f"{base_url}/v1/customers/{customer_id}")
+    request.add_header("Authorization", "Basic " + base64.b64encode(b"sk_test_vitrine:").decode())
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return not json.loads(response.read()).get("deleted", False)
+    except urllib.error.HTTPError as error:
+        assert error.code == 404
+        return False
+
+
+def test_erasure_needs_the_password(signed_in, shopper):
+    response = signed_in.post("/account/delete/", {"password": "wrong", "confirm": "on"})
+    assert response.status_code == 200 and "not your password" in response.content.decode()
+    shopper.refresh_from_db()
+    assert shopper.email == "ada@example.com" and shopper.is_active
+
+
+def test_erasure_removes_personal_data_keeps_accounts_and_deletes_stripe_customer(
+    shopper, stripe_settings, localstripe
+):
+    customer_id = stripe_api.customer_create(
+        email=shopper.email, idempotency_key=f"erase-{shopper.pk}"
+    )
+    User.objects.filter(pk=shopper.pk).update(stripe_customer_id=customer_id, phone="+447911123456")
+    assert _customer_exists(localstripe, customer_id)
+    AddressFactory(user=shopper)
+    order = make_order(customer=shopper, stripe_customer_id=customer_id, call_note="rang at 3")
+    services.preferences_update(user=shopper, changes={"promotional_emails": True}, source="form")
+    here, laptop = Client(), Client()
+    for client in (here, laptop):
+        assert (
+            client.post("/account/login/", {"username": "ada", "password": PASSWORD}).status_code
+            == 302
+        )
+    assert UserSession.objects.filter(user=shopper).count() == 2
+
+    response = here.post("/account/delete/", {"password": PASSWORD, "confirm": "on"})
+    assert response.status_code == 302 and response["Location"] == "/"
+
+    user = User.objects.get(pk=shopper.pk)
+    assert user.erased_at and not user.is_active and not user.has_usable_password()
+    assert (
+        user.first_name,
+        user.last_name,
+        user.email,
+        str(user.phone),
+        user.stripe_customer_id,
+    ) == ("", "", "", "", "")
+    assert user.username.startswith("erased-") and "ada" not in user.username
+    assert not Address.objects.filter(user=user).exists()
+    assert not UserSession.objects.exists()
+    assert not any("_auth_user_id" in session.get_decoded() for session in Session.objects.all())
+    assert laptop.get("/account/").status_code == 302
+
+    order.refresh_from_db()
+    assert order.total == 100 and order.vendor_orders.get().lines.count() == 1
+    assert order.customer is None and order.shipping_country == "GB"
+    assert (order.email, order.shipping_name, order.shipping_line1, order.shipping_city,
+            order.shipping_postcode, str(order.shipping_phone), order.call_note,
+            order.stripe_customer_id) == ("", "", "", "", "", "", "", "")  # fmt: skip
+    assert not _customer_exists(localstripe, customer_id)
+
+    # Consent history kept, anonymous: the account row it points to holds no personal data.
+    assert ConsentRecord.objects.filter(user=user, source="erasure", new_value=False).count() == 2
+    assert not user.promotional_emails and not user.order_status_emails
+    assert (
+        Client().post("/account/login/", {"username": "ada", "password": PASSWORD}).status_code
+        == 200
+    )
+
+    # Safe to run again: nothing changes, Stripe's "already gone" is fine.
+    again = services.account_erase(user=user)
+    assert again.username == user.username and again.erased_at == user.erased_at
+    assert ConsentRecord.objects.filter(user=user, source="erasure").count() == 2
+
+
+def test_erasure_stops_before_touching_data_when_stripe_is_unreachable(
+    signed_in, shopper, settings
+):
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens
+    settings.STRIPE_SECRET_KEY = "sk_test_vitrine"
+    User.objects.filter(pk=shopper.pk).update(stripe_customer_id="cus_unreachable")
+    response = signed_in.post("/account/delete/", {"password": PASSWORD, "confirm": "on"})
+    assert response.status_code == 302 and response["Location"] == "/account/delete/"
+    shopper.refresh_from_db()
+    assert shopper.email == "ada@example.com" and shopper.erased_at is None
+
+
+# --- Need-to-know access to customer records -----------------------------------------------------
+
+
+@pytest.fixture
+def agent(db):
+    user = UserFactory(username="cas", first_name="Cas", last_name="Agent", is_staff=True)
+    user.groups.add(Group.objects.get(name="Customer service"))
+    return user
+
+
+def test_customer_service_group_is_created_with_the_permission():
+    group = Group.objects.get(name="Customer service")
+    codenames = set(group.permissions.values_list("codename", flat=True))
+    assert {"access_admin", "view_customer_pii"} <= codenames
+    assert not codenames & {"add_user", "change_user", "delete_user"}
+    assert not Group.objects.filter(
+        name="Editors", permissions__codename="view_customer_pii"
+    ).exists()
+
+
+def test_customer_service_views_are_logged_and_the_customer_sees_the_log(client, agent, shopper):
+    AddressFactory(user=shopper, line1="7 Own Street")
+    client.force_login(agent)
+    listing = client.get("/admin/customers/")
+    assert listing.status_code == 200 and "ada" in listing.content.decode()
+    assert not PiiAccessLog.objects.exists()  # the list shows usernames only
+    record = client.get(f"/admin/customers/{shopper.pk}/")
+    assert record.status_code == 200
+    assert (
+        "ada@example.com" in record.content.decode() and "7 Own Street" in record.content.decode()
+    )
+    entry = PiiAccessLog.objects.get()
+    assert (entry.customer, entry.viewer, entry.viewer_name) == (shopper, agent, "Cas Agent")
+    assert entry.path == f"/admin/customers/{shopper.pk}/" and entry.created_at
+
+    mine = Client()
+    mine.force_login(shopper)
+    page = mine.get("/account/access-log/").content.decode()
+    assert "Cas Agent" in page and "customer record" in page
+
+
+def test_staff_record_an_opt_out_in_the_ledger(client, agent, shopper):
+    services.preferences_update(user=shopper, changes={"promotional_emails": True}, source="form")
+    client.force_login(agent)
+    client.post(f"/admin/customers/{shopper.pk}/unsubscribe/")
+    shopper.refresh_from_db()
+    assert not shopper.promotional_emails
+    record = ConsentRecord.objects.filter(source="admin").get()
+    assert record.changed_by == agent and record.get_source_display() == "Staff in the admin"
+
+
+def test_editors_cannot_list_or_open_customers(client, shopper):
+    editor = UserFactory(username="ed", is_staff=True)
+    editor.groups.add(Group.objects.get(name="Editors"))
+    client.force_login(editor)
+    assert client.get("/admin/").status_code == 200  # they do have the admin
+    for path in [
+        "/admin/customers/",
+        f"/admin/customers/{shopper.pk}/",
+        "/admin/users/",
+        f"/admin/users/edit/{shopper.pk}/",
+    ]:
+        response = client.get(path)
+        assert response.status_code in (302, 403), path
+        assert "ada@example.com" not in response.content.decode()
+    assert not PiiAccessLog.objects.exists()
+    assert "/admin/customers/" not in client.get("/admin/").content.decode()
+
+
+def test_vendors_cannot_list_customers(client, shopper, site_tree):
+    from vendors.services import vendor_add_staff
+
+    shop = ShopPageFactory()
+    shop.vendor.group = Group.objects.create(name="Vendor: test shop")
+    shop.vendor.save()
+
+    vendor_user = vendor_add_staff(
+        vendor=shop.vendor, email="staff@shop.example", username="shopstaff", password=PASSWORD
+    )
+    client.force_login(vendor_user)
+    for path in [
+        "/admin/customers/",
+        f"/admin/customers/{shopper.pk}/",
+        "/admin/users/",
+        f"/admin/users/edit/{shopper.pk}/",
+    ]:
+        response = client.get(path)
+        assert response.status_code in (302, 403), path
+        assert "ada@example.com" not in response.content.decode()
+
+
+def test_admins_opening_a_customer_in_the_user_editor_is_logged(client, shopper):
+    admin = UserFactory(username="root", superuser=True)
+    client.force_login(admin)
+    assert client.get(f"/admin/users/edit/{shopper.pk}/").status_code == 200
+    assert PiiAccessLog.objects.get().customer == shopper
+
+
+# --- Cookies -------------------------------------------------------------------------------------
+
+
+def test_no_cookie_ever_carries_personal_data(site_tree):
+    shop = ShopPageFactory(title="Maison Lune", vendor__name="Maison Lune")
+    item = ItemPageFactory(parent=shop, title="Cognac tote", price="1250.00")
+    client = Client()
+    personal = [
+        "ada",
+        "lovelace",
+        "ada@example.com",
+        "st james",
+        "sw1y",
+        "7911",
+        "447911123456",
+        "london",
+    ]
+    seen = []
+
+    def collect(response):
+        for morsel in response.cookies.values():
+            seen.append((morsel.key, morsel.value))
+            if morsel.value and morsel.key != "csrftoken":
+                assert morsel["httponly"], morsel.key
+
+    collect(client.get("/account/signup/"))
+    collect(
+        client.post(
+            "/account/signup/",
+            {
+                "first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",
+                "username": "ada", "phone": "07911 123456",
+                "password1": "analytical engine notes", "password2": "analytical engine notes",
+            },
+        )
+    )  # fmt: skip
+    collect(client.post("/account/logout/"))
+    collect(client.get("/account/login/"))
+    collect(
+        client.post(
+            "/account/login/",
+            {"username": "ada@example.com", "password": "analytical engine notes"},
+        )
+    )
+    collect(client.post("/cart/add/", {"item": item.pk}))
+    collect(client.get("/checkout/"))
+    collect(
+        client.post(
+            "/checkout/",
+            {
+                "email": "ada@example.com", "name": "Ada Lovelace", "line1": "12 St James's Square",
+                "line2": "", "city": "London", "postcode": "SW1Y 4JH", "country": "GB",
+                "phone": "07911 123456",
+            },
+        )
+    )  # fmt: skip
+    assert Order.objects.count() == 1
+    assert {key for key, _ in seen} <= {"sessionid", "csrftoken", "messages"} and "sessionid" in {
+        k for k, _ in seen
+    }
+    for key, value in seen:
+        lowered = value.lower()
+        for word in personal:
+            assert word not in lowered, (key, word)
+        if key == "sessionid" and value:  # empty when logout deletes the cookie
+            assert (
+                len(value) == 32 and value.isalnum()
+            )  # an opaque key, the data stays on the server
+    assert "messages" not in {key for key, _ in seen}  # messages are stored server-side too
