@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class PoliciesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "policies"
+
+    def ready(self):
+        from . import signals  # noqa: F401

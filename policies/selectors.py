@@ -1,6 +1,18 @@
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.core.paginator import Page as PaginatorPage
+from django.core.paginator import Paginator
+from django.db.models import Max, OuterRef, QuerySet, Subquery
+from django.http import HttpRequest
 
-from .models import PolicyPage
+from . import diff
+from .models import (
+    HomePageTestimonial,
+    PolicyAcknowledgement,
+    PolicyChange,
+    PolicyPage,
+    Testimonial,
+)
 
 FOOTER_CACHE_KEY = "policies:footer"
 
@@ -15,3 +27,141 @@ def policies_for_footer() -> list[dict]:
         ]
         cache.set(FOOTER_CACHE_KEY, links, 300)
     return links
+
+
+# --- Policy history ------------------------------------------------------------------------------
+
+
+def policy_history(*, page: PolicyPage) -> QuerySet[PolicyChange]:
+    """Every published version of a policy, newest first (drafts are never recorded)."""
+    return PolicyChange.objects.filter(page=page).defer("body").order_by("-revision_id")
+
+
+def policy_latest_change(*, page: PolicyPage) -> PolicyChange | None:
+    return policy_history(page=page).first()
+
+
+def policy_change(*, page: PolicyPage, revision_id: int) -> PolicyChange | None:
+    """The published version of *this* page with that revision id (None for another page's)."""
+    return PolicyChange.objects.filter(page=page, revision_id=revision_id).first()
+
+
+def policy_change_before(*, change: PolicyChange) -> PolicyChange | None:
+    return (
+        PolicyChange.objects.filter(page_id=change.page_id, revision_id__lt=change.revision_id)
+        .order_by("-revision_id")
+        .first()
+    )
+
+
+def policy_diff(*, old: PolicyChange, new: PolicyChange) -> list[diff.DiffRow]:
+    return diff.policy_diff(old, new)
+
+
+# --- Changed-policy notices ----------------------------------------------------------------------
+
+
+def policy_notices_for_user(*, user) -> list[dict]:
+    """Live policies changed since this signed-in user last acknowledged them.
+
+    A user is asked about a policy once it has more than one published version and the newest
+    is newer than both the version they last dismissed and (if they never dismissed one) their
+    sign-up: a new account has already seen the current text.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return []
+    latest = PolicyChange.objects.filter(page=OuterRef("pk")).order_by("-revision_id")
+    pages = (
+        PolicyPage.objects.live()
+        .annotate(
+            newest_revision_id=Subquery(latest.values("revision_id")[:1]),
+            newest_published_at=Subquery(latest.values("published_at")[:1]),
+            oldest_revision_id=Subquery(
+                PolicyChange.objects.filter(page=OuterRef("pk"))
+                .order_by("revision_id")
+                .values("revision_id")[:1]
+            ),
+        )
+        .filter(newest_revision_id__isnull=False)
+        .order_by("path")
+        .only("title", "url_path", "path")
+    )
+    acknowledged = dict(
+        PolicyAcknowledgement.objects.filter(user=user)
+        .values("page_id")
+        .annotate(revision_id=Max("revision_id"))
+        .values_list("page_id", "revision_id")
+    )
+    notices = []
+    for page in pages:
+        if page.newest_revision_id == page.oldest_revision_id:
+            continue
+        seen = acknowledged.get(page.pk)
+        if seen is not None:
+            changed = seen < page.newest_revision_id
+        else:
+            changed = user.date_joined < page.newest_published_at
+        if changed:
+            url = page.url
+            notices.append(
+                {
+                    "title": page.title,
+                    "revision_id": page.newest_revision_id,
+                    "published_at": page.newest_published_at,
+                    "diff_url": f"{url}history/{page.newest_revision_id}/",
+                }
+            )
+    return notices
+
+
+def policy_acknowledgements_for_user(*, user) -> QuerySet[PolicyAcknowledgement]:
+    """The user's ledger of acknowledged policy versions (for the account data export)."""
+    return PolicyAcknowledgement.objects.filter(user=user).select_related("page")
+
+
+def policy_material_change_recipients() -> QuerySet:
+    """Who is told about a material policy change: every active account with an email.
+
+    A material change is a legal notice about the terms people hold their account under, not
+    marketing, so it goes to all account holders whatever their promotional-email choice.
+    Guests without an account have no continuing relationship to notify.
+    """
+    return get_user_model().objects.filter(is_active=True).exclude(email="").order_by("pk")
+
+
+# --- Testimonials --------------------------------------------------------------------------------
+
+
+def testimonials_published() -> QuerySet[Testimonial]:
+    return (
+        Testimonial.objects.filter(live=True)
+        .select_related("vendor__shop", "item")
+        .order_by("-date", "-pk")
+    )
+
+
+def testimonials_page(*, request: HttpRequest, per_page: int = 24) -> PaginatorPage:
+    return Paginator(testimonials_published(), per_page).get_page(request.GET.get("page"))
+
+
+def testimonials_for_home(*, home, limit: int = 3) -> list[Testimonial]:
+    """The editors' picks for the home page, in their order; without picks, the latest."""
+    picked = [
+        pick.testimonial
+        for pick in HomePageTestimonial.objects.filter(page=home, testimonial__live=True)
+        .select_related("testimonial__vendor__shop", "testimonial__item")
+        .order_by("sort_order", "pk")[:limit]
+    ]
+    return picked or list(testimonials_published()[:limit])
+
+
+def testimonials_for_user(*, user) -> QuerySet[Testimonial]:
+    """The testimonials a shopper submitted about their own orders (draft or published), for
+    their account page, where they can withdraw them."""
+    if not getattr(user, "is_authenticated", False):
+        return Testimonial.objects.none()
+    return (
+        Testimonial.objects.filter(vendor_order__order__customer=user)
+        .select_related("vendor", "vendor_order__order")
+        .order_by("-created_at")
+    )

@@ -1,0 +1,104 @@
+"""Policy and testimonial emails: rendered from templates/emails/, sent as background tasks
+after commit (the pattern of orders.emails). Queueing never raises: failures are logged."""
+
+import logging
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.template.loader import render_to_string
+
+from django_tasks import task
+
+logger = logging.getLogger(__name__)
+
+
+def _message(*, to: str, subject: str, template: str, context: dict) -> EmailMultiAlternatives:
+    text = render_to_string(f"emails/{template}.txt", context)
+    html = render_to_string(f"emails/{template}.html", context)
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to])
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+@task()
+def send_policy_change_email_task(*, change_id: int) -> int:
+    """Tell every account holder about a material policy change, one message each (nobody
+    sees anyone else's address). Returns how many were sent."""
+    from .models import PolicyChange
+    from .selectors import policy_change_before, policy_material_change_recipients
+
+    change = PolicyChange.objects.select_related("page").get(pk=change_id)
+    site_url = settings.WAGTAILADMIN_BASE_URL
+    context = {
+        "change": change,
+        "previous": policy_change_before(change=change),
+        "diff_url": f"{site_url}{change.get_url()}",
+        "policy_url": f"{site_url}{change.page.url}",
+        "site_url": site_url,
+    }
+    subject = f"We have updated our {change.title.lower()}"
+    sent = 0
+    with get_connection() as connection:
+        for user in policy_material_change_recipients().iterator():
+            message = _message(
+                to=user.email,
+                subject=subject,
+                template="policy_change",
+                context={**context, "user": user},
+            )
+            message.connection = connection
+            try:
+                message.send()
+                sent += 1
+            except Exception:
+                logger.exception("policy change %s: could not email user %s", change_id, user.pk)
+    return sent
+
+
+def send_policy_change_emails(*, change_id: int) -> None:
+    try:
+        send_policy_change_email_task.enqueue(change_id=change_id)
+    except Exception:
+        logger.exception("could not queue the emails for policy change %s", change_id)
+
+
+@task()
+def send_testimonial_invitation_task(*, vendor_order_id: int) -> None:
+    """Invite the shopper of a delivered vendor order to write a testimonial."""
+    from orders.models import VendorOrder
+
+    from .services import (
+        testimonial_invitation_sent,
+        testimonial_link_max_age,
+        testimonial_link_token,
+    )
+
+    vendor_order = VendorOrder.objects.select_related("order", "vendor").get(pk=vendor_order_id)
+    if vendor_order.status != VendorOrder.Status.DELIVERED:
+        return
+    site_url = settings.WAGTAILADMIN_BASE_URL
+    token = testimonial_link_token(vendor_order=vendor_order)
+    message = _message(
+        to=vendor_order.order.email,
+        subject=f"How was your order {vendor_order.order.reference} from {vendor_order.vendor.name}?",
+        template="testimonial_invitation",
+        context={
+            "vendor_order": vendor_order,
+            "order": vendor_order.order,
+            "shop": vendor_order.vendor.name,
+            "lines": vendor_order.lines.all(),
+            "submit_url": f"{site_url}/testimonials/submit/{token}/",
+            "days": testimonial_link_max_age().days,
+            "site_url": site_url,
+        },
+    )
+    message.send()
+    testimonial_invitation_sent(vendor_order_id=vendor_order.pk)
+
+
+def send_testimonial_invitation(*, vendor_order_id: int) -> None:
+    """Queue the testimonial invitation for a delivered vendor order; never raises."""
+    try:
+        send_testimonial_invitation_task.enqueue(vendor_order_id=vendor_order_id)
+    except Exception:
+        logger.exception("could not queue the testimonial invitation for %s", vendor_order_id)

@@ -1,0 +1,97 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import services
+from .forms import TestimonialSubmitForm
+from .models import PolicyChange, Testimonial
+
+
+def _link_invalid(request: HttpRequest, error: Exception) -> HttpResponse:
+    return render(
+        request,
+        "policies/testimonial_link_invalid.html",
+        {"message": str(error), "days": services.testimonial_link_max_age().days},
+        status=410,
+    )
+
+
+def _next_url(request: HttpRequest, default: str) -> str:
+    candidate = request.POST.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return default
+
+
+@require_POST
+def policy_acknowledge(request: HttpRequest) -> HttpResponse:
+    """Dismiss the changed-policy notice for one published version (signed-in users)."""
+    if not request.user.is_authenticated:
+        return HttpResponseForbidden("Sign in to dismiss this notice.")
+    try:
+        change = PolicyChange.objects.select_related("page").get(
+            revision_id=int(request.POST.get("revision", ""))
+        )
+    except (ValueError, PolicyChange.DoesNotExist) as error:
+        raise Http404("No such policy version.") from error
+    services.policy_acknowledge(user=request.user, change=change)
+    return redirect(_next_url(request, change.page.url))
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def testimonial_submit(request: HttpRequest, token: str) -> HttpResponse:
+    """The emailed verified-buyer link: a form whose result waits for an editor's approval."""
+    try:
+        vendor_order = services.testimonial_link_vendor_order(token=token)
+    except services.TestimonialLinkInvalid as error:
+        return _link_invalid(request, error)
+    order = vendor_order.order
+    first, _, rest = order.shipping_name.strip().partition(" ")
+    form = TestimonialSubmitForm(
+        request.POST or None,
+        items=services.testimonial_items(vendor_order=vendor_order),
+        initial={
+            "display_name": f"{first} {rest[:1]}.".strip() if rest else first,
+            "location": order.shipping_city,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.testimonial_submit(token=token, **form.cleaned_data)
+        except services.TestimonialLinkInvalid as error:
+            return _link_invalid(request, error)
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            return redirect("policies:testimonial_thanks")
+    return render(
+        request,
+        "policies/testimonial_submit.html",
+        {"form": form, "vendor_order": vendor_order, "shop": vendor_order.vendor},
+    )
+
+
+@require_GET
+def testimonial_thanks(request: HttpRequest) -> HttpResponse:
+    return render(request, "policies/testimonial_thanks.html")
+
+
+@require_POST
+def testimonial_withdraw(request: HttpRequest, testimonial_id: int) -> HttpResponse:
+    """Delete one of your own testimonials (only the shopper whose order it names may)."""
+    if not request.user.is_authenticated:
+        return HttpResponseForbidden("Sign in to withdraw a testimonial.")
+    try:
+        services.testimonial_withdraw(user=request.user, testimonial_id=testimonial_id)
+    except Testimonial.DoesNotExist as error:
+        raise Http404("No such testimonial of yours.") from error
+    messages.success(request, "Your testimonial has been withdrawn and deleted.")
+    return redirect(_next_url(request, "/testimonials/"))
