@@ -23,5 +23,21 @@ SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SESSION_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SECURE = True
+CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
+# Load balancers probe over plain HTTP inside the private network: no redirect for them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^readyz/$"]
+# Browsers upgrade any stray http:// subresource to https:// on the live site.
+CONTENT_SECURITY_POLICY["DIRECTIVES"]["upgrade-insecure-requests"] = True  # noqa: F405
+
+# Background work (order emails, Wagtail's index updates) is stored in the database and run by
+# `python manage.py db_worker` (django-tasks-db); TASKS_BACKEND can still choose another.
+TASKS = {
+    "default": {"BACKEND": env("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")},
+}
+
+# One JSON object per log line (marketplace.logging.JsonFormatter); LOG_FORMAT=plain for humans.
+LOGGING["handlers"]["console"]["formatter"] = env("LOG_FORMAT", "json")  # noqa: F405

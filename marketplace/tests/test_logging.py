@@ -1,0 +1,132 @@
+"""Structured logs: one JSON object per line with request id and order reference, no PII."""
+
+import io
+import json
+import logging
+import re
+from unittest import mock
+
+import pytest
+
+from marketplace.logging import JsonFormatter, RequestIdFilter, request_id_var
+
+SHOPPER = {
+    "email": "ada.lovelace@example.com",
+    "name": "Ada Lovelace",
+    "line1": "12 St James's Square",
+    "line2": "",
+    "city": "London",
+    "postcode": "SW1Y 4JH",
+    "country": "GB",
+    "phone": "020 7946 0123",
+}
+
+
+@pytest.fixture
+def json_log():
+    """Everything the `orders` and `marketplace` loggers write, as the production handler would."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestIdFilter())
+    loggers = [logging.getLogger(name) for name in ("orders", "marketplace")]
+    for logger in loggers:
+        logger.addHandler(handler)
+    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    for logger in loggers:
+        logger.removeHandler(handler)
+
+
+def test_formatter_writes_one_json_object_with_the_fixed_fields():
+    record = logging.LogRecord("orders.views", logging.ERROR, __file__, 1, "order %s failed",
+                               ("VT-ABC",), None)  # fmt: skip
+    record.order_reference = "VT-ABC"
+    record.email = "ada@example.com"  # an `extra` nobody allowed: never written
+    token = request_id_var.set("req-1")
+    try:
+        line = JsonFormatter().format(record)
+    finally:
+        request_id_var.reset(token)
+    assert "\n" not in line
+    entry = json.loads(line)
+    assert set(entry) == {"time", "level", "logger", "message", "request_id", "order_reference"}
+    assert entry["level"] == "ERROR" and entry["logger"] == "orders.views"
+    assert entry["message"] == "order VT-ABC failed"
+    assert entry["request_id"] == "req-1" and entry["order_reference"] == "VT-ABC"
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$", entry["time"])
+    assert "ada@example.com" not in line
+
+
+def test_exceptions_stay_on_one_line():
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), True)
+        import sys
+
+        record.exc_info = sys.exc_info()
+    line = JsonFormatter().format(record)
+    assert "\n" not in line and "ValueError: boom" in json.loads(line)["exception"]
+
+
+@pytest.mark.django_db
+def test_an_order_log_line_has_the_reference_and_request_id_but_no_personal_data(
+    client, site_tree, json_log
+):
+    from orders import stripe_api
+    from orders.models import Order
+    from products.factories import ItemPageFactory
+
+    item = ItemPageFactory(title="Cognac tote", price="1250.00")
+    client.post("/cart/add/", {"item": item.pk})
+    response = client.post("/checkout/", SHOPPER)
+    assert response.status_code == 302, response.content
+    order = Order.objects.get()
+    with mock.patch(
+        "orders.services.order_pay", side_effect=stripe_api.PaymentServiceError("Stripe is down")
+    ):
+        response = client.post(
+            f"/checkout/pay/{order.reference}/",
+            {"card_token": "tok_visa"},
+            headers={"X-Request-ID": "req-from-the-proxy"},
+        )
+    assert response.status_code == 502
+    assert response["X-Request-ID"] == "req-from-the-proxy"
+
+    entries = [entry for entry in json_log() if entry["logger"] == "orders.views"]
+    assert len(entries) == 1
+    entry = entries[0]
+    assert entry["order_reference"] == order.reference
+    assert entry["request_id"] == "req-from-the-proxy"
+    assert entry["level"] == "ERROR"
+    everything = json.dumps(json_log())
+    for value in ("ada.lovelace", "Lovelace", "St James", "SW1Y", "7946"):
+        assert value not in everything
+
+
+def test_production_logging_config_uses_the_json_formatter():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = (
+        "import django, logging; django.setup(); "
+        "logging.getLogger('orders.views').error('order %s', 'VT-1', "
+        "extra={'order_reference': 'VT-1'})"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=Path(__file__).resolve().parents[2],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DJANGO_SETTINGS_MODULE": "marketplace.settings.production",
+            "SECRET_KEY": "x" * 50,
+            "ALLOWED_HOSTS": "vitrine.example",
+        },  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    entry = json.loads(result.stderr.strip().splitlines()[-1])
+    assert entry["order_reference"] == "VT-1" and entry["request_id"] is None
