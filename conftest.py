@@ -136,3 +136,49 @@ def clear_cache() -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(scope="session")
+def _migrated_data(django_db_setup, django_db_blocker):
+    """What the migrations put in the test database (root page, locale, groups, workflows),
+    serialized before any browser starts."""
+    from django.db import connection
+
+    # pytest-django's copy, taken when the database was created: transactional tests outside
+    # e2e/ (orders, marketplace) may already have run and flushed the database by now.
+    serialized = getattr(connection, "_test_serialized_contents", None)
+    if serialized:
+        return serialized
+    with django_db_blocker.unblock():
+        return connection.creation.serialize_db_to_string()
+
+
+@pytest.fixture(autouse=True)
+def _restore_migrated_data(request, _migrated_data):
+    """Transactional tests (browsers, threads, other processes) have their data flushed after
+    each test, and with it what the migrations made. Django's own serialized rollback does not
+    always restore it (the connection a test sees after Playwright has run can be a fresh one
+    without the serialized copy, and a test without serialized_rollback flushes it for the
+    next), so restore it explicitly when it is missing."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = marker is not None and (
+        marker.kwargs.get("transaction") or (marker.args and marker.args[0])
+    )
+    if not transactional and "live_server" not in request.fixturenames:
+        return
+    from django.db import connection
+
+    from wagtail.models import Page
+
+    request.getfixturevalue("transactional_db")
+    if not Page.objects.exists():
+        from django.core.management import call_command
+
+        # Content types were recreated by the flush's post_migrate, with other ids: start clean.
+        # No sequence reset (PostgreSQL): restored rows keep their ids, new rows come after them.
+        call_command(
+            "flush", verbosity=0, interactive=False, inhibit_post_migrate=True, reset_sequences=False
+        )
+        connection.creation.deserialize_db_from_string(_migrated_data)
+    # Let Django's own teardown of this test restore it too.
+    connection._test_serialized_contents = _migrated_data

@@ -34,6 +34,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 DEFAULT_TIMEOUT_MS = 15_000  # Playwright's 30 s default makes a broken journey slow to fail
+# Every Content-Security-Policy violation, in any frame of the page, is reported to the test.
+CSP_WATCH = """document.addEventListener('securitypolicyviolation', (e) => {
+  window.__e2eCspViolation && window.__e2eCspViolation(
+    `${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} on ${e.documentURI}`);
+}, true);"""
 
 
 def _e2e_required() -> bool:
@@ -80,6 +85,9 @@ def _screenshot_name(node: pytest.Item) -> str:
 def page(browser, request: pytest.FixtureRequest) -> Iterator:
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    csp_violations: list[str] = []
+    context.expose_binding("__e2eCspViolation", lambda _source, text: csp_violations.append(text))
+    context.add_init_script(CSP_WATCH)
     page = context.new_page()
     try:
         yield page
@@ -97,6 +105,8 @@ def page(browser, request: pytest.FixtureRequest) -> Iterator:
             except Exception as exc:  # a crashed page must not hide the test's own failure
                 print(f"could not save screenshot {target}: {exc}")
         context.close()
+        if csp_violations and not failed:
+            pytest.fail(f"Content-Security-Policy violations: {csp_violations}")
 
 
 # --- Shared journey data ------------------------------------------------------------------------
@@ -139,36 +149,3 @@ def marketplace(site_tree):
     ItemPageFactory(parent=salon.shop, title="Steel dress watch", designer=aubert,
                     category=watches, price="900.00")  # fmt: skip
     return {"tote": tote, "clutch": clutch, "lune": lune, "salon": salon}
-
-
-@pytest.fixture(scope="session")
-def _migrated_data(django_db_setup, django_db_blocker):
-    """What the migrations put in the test database (root page, locale, groups, workflows),
-    serialized before any browser starts."""
-    from django.db import connection
-
-    with django_db_blocker.unblock():
-        return connection.creation.serialize_db_to_string()
-
-
-@pytest.fixture(autouse=True)
-def _restore_migrated_data(request, _migrated_data):
-    """Browser tests need a real transaction, so their data is flushed after each test, and
-    with it what the migrations made. Django's own serialized rollback does not always restore
-    it here (the connection the test sees after Playwright has run can be a fresh one without
-    the serialized copy), so restore it explicitly when it is missing."""
-    if "transactional_db" not in request.fixturenames and "live_server" not in request.fixturenames:
-        return
-    from django.db import connection
-
-    from wagtail.models import Page
-
-    request.getfixturevalue("transactional_db")
-    if not Page.objects.exists():
-        from django.core.management import call_command
-
-        # Content types were recreated by the flush's post_migrate, with other ids: start clean.
-        call_command("flush", verbosity=0, interactive=False, inhibit_post_migrate=True)
-        connection.creation.deserialize_db_from_string(_migrated_data)
-    # Let Django's own teardown of this test restore it too.
-    connection._test_serialized_contents = _migrated_data

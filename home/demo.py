@@ -12,10 +12,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from wagtail.models import Collection, GroupPagePermission
+from wagtail.models import Collection
 from wagtail.rich_text import RichText
 
-from policies.models import PolicyPage
+from policies.models import PolicyPage, Testimonial, TestimonialIndexPage
+from policies.services import editors_grant_page_rights
 from products.models import Category, Designer, ItemImage, ItemPage
 from vendors.models import ShopIndexPage, ShopPage, Vendor
 from vendors.services import vendor_onboard
@@ -35,7 +36,7 @@ class DemoLogin:
 
 
 SUPERUSER = DemoLogin("Site admin (everything)", "admin", "vitrine-admin-2026")
-EDITOR = DemoLogin("Editor (home, policies)", "editor", "vitrine-editor-2026")
+EDITOR = DemoLogin("Editor (site content)", "editor", "vitrine-editor-2026")
 
 SHOPS = [
     # name, city, address, phone, publish phone, hours, staff login
@@ -182,15 +183,8 @@ def _editor() -> User:
         Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin")
     )
     user.groups.add(group)
-    for policy in PolicyPage.objects.all():
-        for codename in ["change_page", "publish_page"]:
-            GroupPagePermission.objects.get_or_create(
-                group=group,
-                page=policy,
-                permission=Permission.objects.get(
-                    content_type__app_label="wagtailcore", codename=codename
-                ),
-            )
+    for page in [*PolicyPage.objects.all(), *TestimonialIndexPage.objects.all()]:
+        editors_grant_page_rights(page=page)
     return user
 
 
@@ -423,17 +417,129 @@ POLICIES = [
 ]
 
 
+# A second published version of the privacy policy, so its public history has a diff.
+PRIVACY_UPDATE = {
+    "note": "Added how testimonials work: your consent, the name shown, and withdrawal.",
+    "effective_from": date(2026, 12, 1),
+    "blocks": [
+        ("heading", "Testimonials"),
+        (
+            "paragraph",
+            "<p>After a delivery we may email you a link to tell other shoppers how it went. "
+            "We publish your words only if you tick the consent box, only after an editor has "
+            "read them, and only with the name and place you choose. You can withdraw a "
+            "testimonial from your account at any time, and deleting your account deletes "
+            "it.</p>",
+        ),
+    ],
+    "replace": (
+        "Unsubscribing takes effect at once: no waiting period.",
+        "Unsubscribing takes effect at once, from the link in any email or from your "
+        "account preferences.",
+    ),
+}
+
+
+def _blocks(blocks) -> list:
+    return [(kind, RichText(value) if kind == "paragraph" else value) for kind, value in blocks]
+
+
 def _policies(home: HomePage) -> None:
     for title, slug, summary, blocks in POLICIES:
-        if PolicyPage.objects.filter(slug=slug).exists():
-            continue
-        body = [(kind, value) for kind, value in blocks]
-        page = PolicyPage(title=title, slug=slug, summary=summary, effective_from=date(2026, 11, 1))
-        page.body = [
-            (kind, RichText(value) if kind == "paragraph" else value) for kind, value in body
-        ]
-        home.add_child(instance=page)
-        page.save_revision().publish()
+        page = PolicyPage.objects.filter(slug=slug).first()
+        if page is None:
+            page = PolicyPage(
+                title=title,
+                slug=slug,
+                summary=summary,
+                effective_from=date(2026, 11, 1),
+                change_note="First published version.",
+            )
+            page.body = _blocks(blocks)
+            home.add_child(instance=page)
+            page.save_revision().publish()
+        editors_grant_page_rights(page=page)
+        if slug == "privacy" and page.changes.count() < 2:
+            old, new = PRIVACY_UPDATE["replace"]
+            updated = [
+                (
+                    kind,
+                    [new if entry == old else entry for entry in value]
+                    if kind == "list"
+                    else value,
+                )
+                for kind, value in blocks
+            ]
+            page = page.specific.get_latest_revision_as_object()
+            page.body = _blocks(updated + PRIVACY_UPDATE["blocks"])
+            page.effective_from = PRIVACY_UPDATE["effective_from"]
+            page.change_note = PRIVACY_UPDATE["note"]
+            page.save_revision().publish()
+
+
+# quote, name shown, place, shop index (None: about Vitrine), days ago
+TESTIMONIALS = [
+    (
+        "The bag arrived wrapped in tissue with a handwritten note about its history. "
+        "It is exactly as the photographs showed, down to the tiny mark on the clasp.",
+        "Harriet M.",
+        "York",
+        0,
+        12,
+    ),
+    (
+        "I bought from two shops in one go and paid once. Both parcels came within the week, "
+        "each with its own tracking number.",
+        "Tomás R.",
+        "Glasgow",
+        None,
+        20,
+    ),
+    (
+        "I rang the shop to ask about the strap length and they measured it while I waited, "
+        "then sent me a payment link. No card details over the phone, which I liked.",
+        "Priya S.",
+        "Leicester",
+        2,
+        33,
+    ),
+    (
+        "The watch had been serviced before it was listed, and the shop told me exactly what "
+        "they had replaced. It keeps better time than my phone.",
+        "Jonas K.",
+        "Cardiff",
+        2,
+        47,
+    ),
+]
+
+
+def _testimonials(home: HomePage, shops: list[ShopPage]) -> None:
+    index = TestimonialIndexPage.objects.first()
+    if index is None:
+        index = TestimonialIndexPage(
+            title="Testimonials",
+            slug="testimonials",
+            intro="What shoppers tell us about the shops and about buying here. Every "
+            "testimonial is read by an editor and published with the writer's consent.",
+        )
+        home.add_child(instance=index)
+        index.save_revision().publish()
+    editors_grant_page_rights(page=index)
+    if Testimonial.objects.exists():
+        return
+    today = timezone.localdate()
+    for quote, name, place, shop_index, days_ago in TESTIMONIALS:
+        shop = shops[shop_index] if shop_index is not None else None
+        testimonial = Testimonial.objects.create(
+            quote=quote,
+            display_name=name,
+            location=place,
+            vendor=shop.vendor if shop else None,
+            date=today - timedelta(days=days_ago),
+            live=False,
+        )
+        testimonial.save_revision().publish()
 
 
 @transaction.atomic
@@ -451,6 +557,7 @@ def load_demo(*, items_per_shop: int = 10) -> list[DemoLogin]:
     categories = _categories()
     shops = _shops(logins)
     _items(shops, designers, categories, per_shop=items_per_shop)
+    _testimonials(home, shops)
     return logins
 
 
@@ -519,7 +626,7 @@ def load_catalogue(*, items: int, shops: int) -> int:
                         category=category,
                         condition=rng.choice(CONDITIONS),
                         price=Decimal(rng.choice(PRICES)),
-                        quantity=0 if n % 20 == 0 else 1,
+                        quantity=0 if rng.random() < 0.05 else 1,  # some sold
                         description=f"<p>A {colour} {material} piece, generated for benchmarks.</p>",
                         material=material.title(),
                         colour=colour.title(),

@@ -2,7 +2,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.http import Http404
 
-from wagtail.admin.panels import FieldPanel, MultiFieldPanel
+from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.images.models import AbstractImage, AbstractRendition, Image
 from wagtail.models import Page
@@ -46,6 +46,13 @@ class HomePage(ViewRestrictionShortcutMixin, Page):
             [FieldPanel("hero_heading"), FieldPanel("hero_text"), FieldPanel("hero_image")],
             heading="Hero",
         ),
+        InlinePanel(
+            "featured_testimonials",
+            heading="Testimonials on the home page",
+            label="Testimonial",
+            max_num=6,
+            help_text="Pick and order a few published testimonials; without picks, the latest three are shown.",
+        ),
     ]
 
     max_count = 1
@@ -54,7 +61,14 @@ class HomePage(ViewRestrictionShortcutMixin, Page):
         "vendors.ShopIndexPage",
         "products.DesignerIndexPage",
         "policies.PolicyPage",
+        "policies.TestimonialIndexPage",
     ]
+
+    def permissions_for_user(self, user):
+        # Editors edit this page only, not the shops below it (see policies.permissions).
+        from policies.permissions import HomePagePermissionTester
+
+        return HomePagePermissionTester(user, self)
 
     def route(self, request, path_components):
         """Find a descendant by its full URL path in one query instead of one per level.
@@ -85,6 +99,7 @@ class HomePage(ViewRestrictionShortcutMixin, Page):
         return super().route(request, path_components)
 
     def get_context(self, request, *args, **kwargs):
+        from policies import selectors as policy_selectors
         from products import selectors as product_selectors
         from vendors import selectors as vendor_selectors
 
@@ -92,6 +107,7 @@ class HomePage(ViewRestrictionShortcutMixin, Page):
         context["latest_items"] = product_selectors.items_latest(limit=8)
         context["featured_shops"] = vendor_selectors.shops_live(limit=6)
         context["featured_designers"] = product_selectors.designers_with_counts()[:10]
+        context["testimonials"] = policy_selectors.testimonials_for_home(home=self, limit=3)
         return context
 
 

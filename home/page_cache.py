@@ -73,8 +73,8 @@ class AnonymousPageCacheMiddleware:
             and "private" not in cache_control
             and "no-store" not in cache_control
         ):
-            # The cached copy keeps its Content-Security-Policy header, so the script nonce in
-            # the HTML still matches the header it is served with.
+            # Stored before the (outer) CSP middleware adds its header: every hit gets a fresh
+            # policy without a nonce, so no nonce is reused; scripts load as 'self' files.
             patch_vary_headers(response, ["Cookie"])
             response["X-Page-Cache"] = "miss"
             cache.set(key, response, settings.VITRINE_PAGE_CACHE_SECONDS)

@@ -77,6 +77,10 @@ SHOPPER_MESSAGES = {
 }
 
 
+# Progress updates a signed-in shopper may turn off at /account/preferences/.
+OPTIONAL_KINDS = {"shipped", "delivered"}
+
+
 def _send(*, to: str, subject: str, template: str, context: dict) -> None:
     text = render_to_string(f"emails/{template}.txt", context)
     html = render_to_string(f"emails/{template}.html", context)
@@ -90,14 +94,19 @@ def send_order_email(*, kind: str, order_id: int, vendor_order_id: int | None = 
     from .models import Order, VendorOrder
     from .services import pay_link_token
 
-    order = Order.objects.prefetch_related("vendor_orders__lines", "vendor_orders__vendor").get(
-        pk=order_id
+    order = (
+        Order.objects.select_related("customer")
+        .prefetch_related("vendor_orders__lines", "vendor_orders__vendor")
+        .get(pk=order_id)
     )
     vendor_order = (
         VendorOrder.objects.select_related("vendor").get(pk=vendor_order_id)
         if vendor_order_id
         else None
     )
+    customer = order.customer
+    if kind in OPTIONAL_KINDS and customer is not None and not customer.order_status_emails:
+        return  # the shopper turned shipping updates off; receipts and refunds always go
     shop = vendor_order.vendor.name if vendor_order else ""
     if not shop and order.channel == Order.Channel.PHONE:
         shop = order.vendor_orders.all()[0].vendor.name

@@ -20,10 +20,40 @@ POSTCODE_PATTERNS = {
 }
 
 
+def clean_postcode(*, country: str, postcode: str) -> tuple[str, str | None]:
+    """The postcode normalised for the country, and an error message if it is not valid there."""
+    postcode = (postcode or "").strip().upper()
+    pattern, example = POSTCODE_PATTERNS.get(country, (r"^[A-Z0-9 -]{2,12}$", "a postcode"))
+    if not re.match(pattern, postcode):
+        return postcode, f"Please enter {example}."
+    return postcode, None
+
+
+def clean_phone(*, country: str, raw: str):
+    """A phone number read in the country's format (or international), or an error message."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None, None
+    # A local number ("020 7946 0958") is read in the delivery country's format.
+    number = to_python(raw, region=country)
+    if number is None or not number.is_valid():
+        return None, "Please enter a valid phone number, or leave it empty."
+    return number, None
+
+
 class CheckoutForm(forms.Form):
     """Contact and shipping details. Prices and quantities are never taken from the shopper."""
 
     email = forms.EmailField(help_text="For your receipt and order updates.")
+    # Signed-in shoppers may pick one of their own saved addresses instead of typing one. Only
+    # their addresses are choices, so a forged id (someone else's address) is refused.
+    saved_address = forms.ModelChoiceField(
+        label="Deliver to",
+        queryset=None,
+        required=False,
+        empty_label="A new address",
+        widget=forms.RadioSelect,
+    )
     name = forms.CharField(label="Full name", max_length=150)
     line1 = forms.CharField(label="Address", max_length=150)
     line2 = forms.CharField(label="Address line 2 (optional)", max_length=150, required=False)
@@ -37,24 +67,44 @@ class CheckoutForm(forms.Form):
         help_text="Only for the courier if they cannot find you.",
     )
 
+    ADDRESS_FIELDS = ("name", "line1", "line2", "city", "postcode", "country", "phone")
+
+    def __init__(self, *args, addresses=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if addresses is None:
+            del self.fields["saved_address"]
+            return
+        self.fields["saved_address"].queryset = addresses
+        if self.is_bound and self.data.get(self.add_prefix("saved_address")):
+            for name in self.ADDRESS_FIELDS:
+                self.fields[name].required = False
+
     def clean(self):
         data = super().clean()
+        saved = data.get("saved_address")
+        if saved is not None:
+            for name in self.ADDRESS_FIELDS:
+                self._errors.pop(name, None)
+            data.update(
+                name=saved.name,
+                line1=saved.line1,
+                line2=saved.line2,
+                city=saved.city,
+                postcode=saved.postcode,
+                country=saved.country,
+                phone=saved.phone.as_e164 if saved.phone else "",
+            )
         country = data.get("country")
-        postcode = (data.get("postcode") or "").strip().upper()
-        if country and postcode:
-            pattern, example = POSTCODE_PATTERNS.get(country, (r"^[A-Z0-9 -]{2,12}$", "a postcode"))
-            if not re.match(pattern, postcode):
-                self.add_error("postcode", f"Please enter {example}.")
-            data["postcode"] = postcode
-        raw_phone = (data.get("phone") or "").strip()
+        if country and data.get("postcode"):
+            data["postcode"], error = clean_postcode(country=country, postcode=data["postcode"])
+            if error:
+                self.add_error("postcode", error)
+        raw_phone = data.get("phone")
         data["phone"] = None
         if country and raw_phone:
-            # A local number ("020 7946 0958") is read in the delivery country's format.
-            number = to_python(raw_phone, region=country)
-            if number is None or not number.is_valid():
-                self.add_error("phone", "Please enter a valid phone number, or leave it empty.")
-            else:
-                data["phone"] = number
+            data["phone"], error = clean_phone(country=country, raw=raw_phone)
+            if error:
+                self.add_error("phone", error)
         return data
 
     def shipping_address(self) -> ShippingAddress:

@@ -18,6 +18,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from home import page_cache
+from policies import emails as policy_emails
 from products.models import ItemPage
 from vendors.models import ShopPage, Vendor
 
@@ -359,10 +360,13 @@ class PaymentOutcome:
 def order_pay(*, order: Order, card_token: str) -> PaymentOutcome:
     """Charge the shopper's card (a Stripe.js token) for the order, once.
 
-    The order row is locked for the whole attempt, so a double-click waits and then finds the
-    order paid. Raises CardDeclined (shopper can try another card), ItemsUnavailable, or
-    PaymentServiceError; the order and its cart are kept in every case.
+    The order row stays locked through the Stripe calls, so a second click waits and then finds
+    the order paid. Each attempt has its own idempotency keys; an attempt that failed for a
+    reason other than the card is rolled back, so retrying replays the same keys and Stripe
+    answers with what it already did. Raises CardDeclined (another card may work),
+    ItemsUnavailable or PaymentServiceError; the order and its cart are kept in every case.
     """
+    declined = None
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.status == Order.Status.PAID:
@@ -378,32 +382,35 @@ def order_pay(*, order: Order, card_token: str) -> PaymentOutcome:
         attempt = f"{order.reference}-{order.payment_attempts}"
         if not order.stripe_customer_id:
             order.stripe_customer_id = _stripe_customer_for(order)
-        order.save(update_fields=["payment_attempts", "stripe_customer_id"])
-
-    # Stripe calls happen outside the lock's transaction but each is idempotent per attempt.
-    try:
-        card_id = stripe_api.customer_add_card(
-            customer_id=order.stripe_customer_id,
-            card_token=card_token,
-            idempotency_key=f"{attempt}-card",
-        )
-        intent = stripe_api.payment_intent_create_and_confirm(
-            amount=order.total,
-            currency=order.currency,
-            customer_id=order.stripe_customer_id,
-            payment_method_id=card_id,
-            order_reference=order.reference,
-            idempotency_key=f"{attempt}-payment-intent",
-        )
-    except stripe_api.CardDeclined as declined:
-        Order.objects.filter(pk=order.pk).update(payment_error=declined.shopper_message)
-        raise
-    Order.objects.filter(pk=order.pk).update(payment_intent_id=intent.id, payment_error="")
-    if intent.status == "requires_action":
-        return PaymentOutcome("requires_action", client_secret=intent.client_secret)
-    with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
-        return _settle(order=locked, intent=intent)
+        try:
+            card_id = stripe_api.customer_add_card(
+                customer_id=order.stripe_customer_id,
+                card_token=card_token,
+                idempotency_key=f"{attempt}-card",
+            )
+            intent = stripe_api.payment_intent_create_and_confirm(
+                amount=order.total,
+                currency=order.currency,
+                customer_id=order.stripe_customer_id,
+                payment_method_id=card_id,
+                order_reference=order.reference,
+                idempotency_key=f"{attempt}-payment-intent",
+            )
+        except stripe_api.CardDeclined as error:
+            # Kept (committed): the next card is a new attempt with new keys.
+            declined, order.payment_error = error, error.shopper_message
+            order.save(update_fields=["payment_attempts", "stripe_customer_id", "payment_error"])
+        else:
+            order.payment_intent_id, order.payment_error = intent.id, ""
+            order.save(
+                update_fields=[
+                    "payment_attempts", "stripe_customer_id", "payment_intent_id", "payment_error",
+                ]
+            )  # fmt: skip
+            if intent.status == "requires_action":
+                return PaymentOutcome("requires_action", client_secret=intent.client_secret)
+            return _settle(order=order, intent=intent)
+    raise declined
 
 
 def _stripe_customer_for(order: Order) -> str:
@@ -432,6 +439,10 @@ def order_confirm_from_stripe(*, order: Order) -> Order:
         intent = stripe_api.payment_intent_retrieve(payment_intent_id=order.payment_intent_id)
         if intent.status == "succeeded":
             order_mark_paid(payment_intent=intent)
+        elif intent.status == "canceled":
+            order_payment_canceled(payment_intent=intent)
+        elif intent.status == "requires_payment_method":  # failed: free the pieces, say so
+            order_payment_failed(payment_intent=intent)
     order.refresh_from_db()
     return order
 
@@ -447,7 +458,11 @@ def order_mark_paid(*, payment_intent: stripe_api.PaymentIntentInfo) -> Order | 
         Order.objects.select_for_update().filter(reference=payment_intent.order_reference).first()
     )
     if order is None:
-        logger.error("payment %s names no known order", payment_intent.id)
+        logger.error(
+            "payment %s names no known order",
+            payment_intent.id,
+            extra={"order_reference": payment_intent.order_reference},
+        )
         return None
     if order.status == Order.Status.PAID:
         return order
@@ -456,8 +471,11 @@ def order_mark_paid(*, payment_intent: stripe_api.PaymentIntentInfo) -> Order | 
             "order %s: payment %s is for %s %s, order total %s %s: not marked paid",
             order.reference, payment_intent.id, payment_intent.amount,
             payment_intent.currency, order.total, order.currency,
+            extra={"order_reference": order.reference},
         )  # fmt: skip
         return order
+    if order.status == Order.Status.REFUNDED and order.payment_intent_id == payment_intent.id:
+        return order  # this payment was refunded already (a repeated or second event)
     if order.status != Order.Status.PENDING:
         _refund_whole(order=order, payment_intent_id=payment_intent.id, reason="not_payable")
         return order
@@ -522,7 +540,8 @@ def _refund_whole(*, order: Order, payment_intent_id: str, reason: str) -> None:
     )
     _release(order)
     order.status = Order.Status.REFUNDED
-    order.save(update_fields=["status"])
+    order.payment_intent_id = payment_intent_id
+    order.save(update_fields=["status", "payment_intent_id"])
     order.vendor_orders.update(status=VendorOrder.Status.CANCELLED)
     transaction.on_commit(lambda: emails.send(kind=f"refunded_{reason}", order_id=order.pk))
 
@@ -535,12 +554,16 @@ def order_payment_failed(*, payment_intent: stripe_api.PaymentIntentInfo) -> Non
         .filter(reference=payment_intent.order_reference, status=Order.Status.PENDING)
         .first()
     )
-    if order is None:
+    # A late failure of an earlier attempt must not free the pieces a newer payment holds.
+    if order is None or order.payment_intent_id not in {"", payment_intent.id}:
         return
+    failed = "Your payment did not go through. You can try again with another card."
+    already_told = order.payment_error == failed  # webhook and return page: one email
     _release(order)
-    order.payment_error = "Your payment did not go through. You can try again with another card."
+    order.payment_error = failed
     order.save(update_fields=["payment_error"])
-    transaction.on_commit(lambda: emails.send(kind="payment_failed", order_id=order.pk))
+    if not already_told:
+        transaction.on_commit(lambda: emails.send(kind="payment_failed", order_id=order.pk))
 
 
 @transaction.atomic
@@ -663,7 +686,11 @@ def vendor_order_ship(
         payout_transfer(vendor_order=vendor_order)
     except stripe_api.PaymentServiceError:
         # Shipping is recorded regardless; the ledger still shows the payout as owed.
-        logger.exception("order %s: payout transfer failed", vendor_order.order.reference)
+        logger.exception(
+            "order %s: payout transfer failed",
+            vendor_order.order.reference,
+            extra={"order_reference": vendor_order.order.reference},
+        )
     transaction.on_commit(
         lambda: emails.send(
             kind="shipped", order_id=vendor_order.order_id, vendor_order_id=vendor_order.pk
@@ -684,6 +711,10 @@ def vendor_order_deliver(*, vendor_order: VendorOrder) -> VendorOrder:
         lambda: emails.send(
             kind="delivered", order_id=vendor_order.order_id, vendor_order_id=vendor_order.pk
         )
+    )
+    # The shopper may now write a verified-buyer testimonial (policies owns the invitation).
+    transaction.on_commit(
+        lambda: policy_emails.send_testimonial_invitation(vendor_order_id=vendor_order.pk)
     )
     return vendor_order
 

@@ -11,6 +11,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.selectors import addresses_for_user
+
 from . import selectors, services, stripe_api
 from .forms import CheckoutForm
 from .models import Order
@@ -90,8 +92,12 @@ def checkout(request: HttpRequest) -> HttpResponse:
             messages.info(request, "Your cart is empty.")
         return redirect("/cart/")
 
-    initial = {"email": request.user.email} if request.user.is_authenticated else {}
-    form = CheckoutForm(request.POST or None, initial=initial)
+    initial, addresses = {}, None
+    if request.user.is_authenticated:
+        addresses = addresses_for_user(user=request.user)
+        default = next((a for a in addresses if a.is_default_shipping), None)
+        initial = {"email": request.user.email, "saved_address": default}
+    form = CheckoutForm(request.POST or None, initial=initial, addresses=addresses)
     if request.method == "POST" and form.is_valid():
         try:
             order = services.order_place(
@@ -144,7 +150,11 @@ def pay(request: HttpRequest, reference: str) -> HttpResponse:
             context["error"] = error.shopper_message
             return render(request, "orders/pay.html", context, status=409)
         except stripe_api.PaymentServiceError:
-            logger.exception("payment failed for order %s", order.reference)
+            logger.exception(
+                "payment failed for order %s",
+                order.reference,
+                extra={"order_reference": order.reference},
+            )
             context["error"] = APOLOGY.format(ref=order.reference)
             return render(request, "orders/pay.html", context, status=502)
         if outcome.status == "requires_action":
@@ -161,7 +171,11 @@ def done(request: HttpRequest, reference: str) -> HttpResponse:
     try:
         order = services.order_confirm_from_stripe(order=order)
     except stripe_api.PaymentServiceError:
-        logger.exception("could not confirm order %s with Stripe", order.reference)
+        logger.exception(
+            "could not confirm order %s with Stripe",
+            order.reference,
+            extra={"order_reference": order.reference},
+        )
     return render(request, "orders/done.html", {"order": order})
 
 

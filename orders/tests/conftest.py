@@ -68,3 +68,116 @@ ADDRESS = {
     "country": "GB",
     "phone": "020 7946 0123",
 }
+
+
+# --- Helpers for webhook, stock, payment and privacy tests --------------------------------------
+
+
+def sign(payload: bytes, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
+    """A `Stripe-Signature` header as Stripe computes it: HMAC-SHA256 over "<t>.<payload>"."""
+    import hashlib
+    import hmac
+    import time
+
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(
+        secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256
+    ).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def event_body(event_type: str, data_object: dict, *, event_id: str | None = None) -> bytes:
+    """A Stripe event as bytes, in localstripe's (old API version) shape."""
+    import secrets
+    import time
+
+    return json.dumps(
+        {
+            "id": event_id or f"evt_{secrets.token_hex(8)}",
+            "object": "event",
+            "api_version": "2017-08-15",
+            "created": int(time.time()),
+            "livemode": False,
+            "type": event_type,
+            "data": {"object": data_object},
+        },
+        indent=2,
+        sort_keys=True,
+    ).encode()
+
+
+def intent_object(order, *, status="succeeded", pi_id="pi_test_vitrine", amount=None,
+                  currency=None) -> dict:  # fmt: skip
+    """A PaymentIntent as an event carries it, for `order` (amount in minor units)."""
+    from orders.money import to_minor_units
+
+    currency = currency or order.currency
+    return {
+        "id": pi_id,
+        "object": "payment_intent",
+        "amount": to_minor_units(order.total, currency) if amount is None else amount,
+        "currency": currency.lower(),
+        "status": status,
+        "metadata": {"order_reference": order.reference},
+    }
+
+
+def post_webhook(client, body: bytes, signature: str | None = "sign"):
+    """POST a webhook body; by default with a valid signature made now."""
+    headers = {}
+    if signature == "sign":
+        signature = sign(body)
+    if signature is not None:
+        headers["HTTP_STRIPE_SIGNATURE"] = signature
+    return client.generic(
+        "POST", "/stripe/webhook/", body, content_type="application/json", **headers
+    )
+
+
+def stripe_get(base_url: str, path: str) -> dict:
+    """GET from localstripe's API with the secret key, as our server would."""
+    request = urllib.request.Request(
+        f"{base_url}{path}", headers={"Authorization": "Bearer sk_test_vitrine"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def subjects(outbox) -> list[str]:
+    return [message.subject for message in outbox]
+
+
+@pytest.fixture
+def placed_order(client, two_shops):
+    """A guest's pending order for both shops' pieces (£2,050), placed through the views."""
+    from orders.models import Order
+
+    _, _, bag, watch = two_shops
+    client.post("/cart/add/", {"item": bag.pk})
+    client.post("/cart/add/", {"item": watch.pk})
+    client.post("/checkout/", ADDRESS)
+    return Order.objects.get()
+
+
+@pytest.fixture
+def new_client():
+    """Another browser: `new_client()` is a fresh django.test.Client."""
+    from django.test import Client
+
+    return Client
+
+
+@pytest.fixture
+def stripe_says_processing(monkeypatch):
+    """Stripe answers "processing" at confirm time; the charge completes just after, and only
+    the webhook (or the done page asking Stripe) learns of it. Calls through to localstripe."""
+    import dataclasses
+
+    from orders import stripe_api
+
+    real = stripe_api.payment_intent_create_and_confirm
+
+    def processing(**kwargs):
+        return dataclasses.replace(real(**kwargs), status="processing")
+
+    monkeypatch.setattr(stripe_api, "payment_intent_create_and_confirm", processing)

@@ -211,6 +211,8 @@ def _candidates(view_name: str, param: str, w: World) -> list[str]:
             "wagtailadmin_workflows": [w.b_workflow_state.workflow_id, w.b_task_state.task_id],
             "wagtailsettings": [SiteFooterSettings.for_site(Site.objects.get()).pk],
         }
+        if namespace.startswith("accounts_customer"):
+            return [w.b_user.pk]  # a customer record: B's staff member is someone's record too
         if namespace.startswith("wagtailsnippet"):
             from products.models import Category, Designer
 
