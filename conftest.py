@@ -177,7 +177,11 @@ def _restore_migrated_data(request, _migrated_data):
         # Content types were recreated by the flush's post_migrate, with other ids: start clean.
         # No sequence reset (PostgreSQL): restored rows keep their ids, new rows come after them.
         call_command(
-            "flush", verbosity=0, interactive=False, inhibit_post_migrate=True, reset_sequences=False
+            "flush",
+            verbosity=0,
+            interactive=False,
+            inhibit_post_migrate=True,
+            reset_sequences=False,
         )
         connection.creation.deserialize_db_from_string(_migrated_data)
     # Let Django's own teardown of this test restore it too.
