@@ -30,12 +30,19 @@ VISIBLE_STATUSES = [
 ]
 
 
+def desk_queryset_for_vendor(vendor):
+    """A shop's orders from payment on (before that they are only a hold on stock)."""
+    return VendorOrder.objects.select_related("order", "vendor").filter(
+        vendor=vendor, status__in=VISIBLE_STATUSES
+    )
+
+
 def desk_queryset(user):
     """The vendor orders this user may see: their shop's (vendors) or all (site staff)."""
-    orders = VendorOrder.objects.select_related("order", "vendor")
     vendor = vendor_for_user(user)
     if vendor is not None:
-        return orders.filter(vendor=vendor, status__in=VISIBLE_STATUSES)
+        return desk_queryset_for_vendor(vendor)
+    orders = VendorOrder.objects.select_related("order", "vendor")
     if user.is_superuser or user.has_perm("orders.view_vendororder"):
         return orders
     return orders.none()

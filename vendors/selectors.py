@@ -73,4 +73,13 @@ def vendor_dashboard(*, vendor) -> dict:
         )
         .count()
     )
-    return {"vendor": vendor, "shop": shop, "awaiting_review": awaiting, **counts}
+    from orders.desk import desk_queryset_for_vendor
+
+    recent_orders = list(desk_queryset_for_vendor(vendor).order_by("-order__created_at")[:5])
+    return {
+        "vendor": vendor,
+        "shop": shop,
+        "awaiting_review": awaiting,
+        "recent_orders": recent_orders,
+        **counts,
+    }

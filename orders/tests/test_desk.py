@@ -47,6 +47,8 @@ def test_vendor_sees_the_order_and_where_to_send_it(client, paid):
     page = client.get(desk("inspect", vendor_order)).content.decode()
     assert "Ada Lovelace" in page and "SW1Y 4JH" in page and "Cognac tote" in page
     assert "£850.00" in page  # payout after 15% commission
+    dashboard = client.get("/admin/").content.decode()
+    assert "Recent orders" in dashboard and order.reference in dashboard
 
 
 def test_ship_deliver_with_emails(client, paid, django_capture_on_commit_callbacks):
