@@ -150,6 +150,10 @@ PRICES = [
 SIZES = ["One size", "Small", "Medium", "Large", "EU 38", "EU 41", "IT 42", "36 mm", "Ring N"]
 
 
+def _a(word: str) -> str:
+    return "An" if word[:1].lower() in "aeiou" else "A"
+
+
 def _image(
     *, title: str, data: bytes, filename: str, collection: Collection, description: str
 ) -> CustomImage:
@@ -300,7 +304,7 @@ def _items(shops, designers, categories, *, per_shop: int) -> int:
                 price=price,
                 quantity=0 if n == per_shop - 1 else 1,
                 description=(
-                    f"<p>A {colour} {material} piece by {designer.name}. "
+                    f"<p>{_a(colour)} {colour} {material} piece by {designer.name}. "
                     f"{'Unworn, with its original packaging.' if n % 4 == 0 else 'Gently used and cared for; see the photographs for every detail.'}"
                     "</p><p>Checked by the shop before listing. Ships insured within two working days.</p>"
                 ),
@@ -627,7 +631,7 @@ def load_catalogue(*, items: int, shops: int) -> int:
                         condition=rng.choice(CONDITIONS),
                         price=Decimal(rng.choice(PRICES)),
                         quantity=0 if rng.random() < 0.05 else 1,  # some sold
-                        description=f"<p>A {colour} {material} piece, generated for benchmarks.</p>",
+                        description=f"<p>{_a(colour)} {colour} {material} piece, generated for benchmarks.</p>",
                         material=material.title(),
                         colour=colour.title(),
                         first_published_at=timezone.now() - timedelta(minutes=n),
