@@ -81,16 +81,19 @@ def cart_for_request(request, *, create: bool = False) -> Cart | None:
     return cart
 
 
+def _shops_of(items) -> dict[str, ShopPage]:
+    """The items' shops (with vendors), by tree path: one query."""
+    paths = {item.path[: -ShopPage.steplen] for item in items}
+    return {
+        shop.path: shop for shop in ShopPage.objects.filter(path__in=paths).select_related("vendor")
+    }
+
+
 def _buyable(items) -> tuple[list[ItemPage], list[str]]:
     """Split items into those a shopper can buy now and notices about the rest."""
     items = list(items)
     reserved = reserved_quantities(item_ids=[item.pk for item in items])
-    shops = {
-        shop.path: shop
-        for shop in ShopPage.objects.filter(
-            path__in={item.path[: -ShopPage.steplen] for item in items}
-        ).select_related("vendor")
-    }
+    shops = _shops_of(items)
     buyable, notices = [], []
     for item in items:
         shop = shops.get(item.path[: -ShopPage.steplen])
@@ -302,12 +305,7 @@ def _order_create(
     if unavailable:
         raise ItemsUnavailable(unavailable)
 
-    shops = {
-        shop.path: shop
-        for shop in ShopPage.objects.filter(
-            path__in={item.path[: -ShopPage.steplen] for item in buyable}
-        ).select_related("vendor")
-    }
+    shops = _shops_of(buyable)
     by_vendor: dict[int, list[ItemPage]] = {}
     for item in buyable:
         by_vendor.setdefault(shops[item.path[: -ShopPage.steplen]].vendor_id, []).append(item)

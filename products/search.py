@@ -132,7 +132,8 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
         base, ranks = text_matches(base, filters.q, ranked=filters.sort == "relevance")
 
     counted = selectors.memoised(
-        f"search:{_cache_key(filters)}", lambda: _count(base, filters, shops_list)
+        f"search:{_cache_key(filters)}",
+        lambda: _count(base.filter(conditions.get("price", Q())), filters, shops_list),
     )
     filtered = _apply(base, conditions)
     if filters.sort != "relevance":
@@ -171,18 +172,13 @@ FACETS = ("designer", "category", "condition", "shop")
 
 def _count(base: QuerySet, filters: SearchFilters, shops_list: list[ShopPage]) -> dict:
     """Facet counts (each with every other filter applied) and the total, from one query.
+    `base` is already narrowed by the price range, the one filter that is not a facet.
 
     The matching items' facet columns are read once and counted here: four GROUP BY queries
     over the same matches cost four times as much at 100,000 items.
     """
-    price = Q()
-    if filters.min_price is not None:
-        price &= Q(price__gte=filters.min_price)
-    if filters.max_price is not None:
-        price &= Q(price__lte=filters.max_price)
     rows = list(
-        base.filter(price)
-        .annotate(shop_path=selectors.shop_path_expression())
+        base.annotate(shop_path=selectors.shop_path_expression())
         .order_by()
         .values_list(
             "designer__slug",
