@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("orders.urls")),
     path("", include("accounts.urls")),
     path("", include("policies.urls")),
+    path("", include("saved.urls")),
 ]
 
 if settings.SERVE_MEDIA:

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "orders",
     "accounts",
     "policies",
+    "saved",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.routable_page",

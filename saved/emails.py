@@ -1,0 +1,72 @@
+"""Price-drop emails: rendered from templates/emails/, sent as background tasks after commit
+(the pattern of orders.emails). Queueing never raises: a failure is logged."""
+
+import logging
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+from django_tasks import task
+
+logger = logging.getLogger(__name__)
+
+
+@task()
+def send_price_drop_email(*, saved_item_id: int, old_price: str, new_price: str) -> bool:
+    """Tell one saver that a piece's price dropped from `old_price` to `new_price`.
+
+    Checked again when the task runs (it may run later, in a worker): nothing goes if the
+    alert was turned off, the address is no longer verified, the piece sold or was withdrawn,
+    or its price has since gone back up. Returns whether a message was sent.
+    """
+    from products.models import ItemPage
+
+    from .models import SavedItem
+    from .tokens import price_alert_unsubscribe_url
+
+    row = SavedItem.objects.select_related("user").filter(pk=saved_item_id).first()
+    if row is None or not row.price_alert:
+        return False
+    user = row.user
+    if not (user.is_active and user.email and user.email_verified):
+        return False
+    item = ItemPage.objects.live().filter(pk=row.item_id).first()
+    if item is None or item.is_sold or item.price >= Decimal(old_price):
+        return False
+    site_url = settings.WAGTAILADMIN_BASE_URL
+    unsubscribe_url = price_alert_unsubscribe_url(saved_item=row)
+    context = {
+        "user": user,
+        "item": item,
+        "old_price": Decimal(old_price),
+        "new_price": Decimal(new_price),
+        "item_url": f"{site_url}{item.url}",
+        "saved_url": f"{site_url}/account/saved/",
+        "unsubscribe_url": unsubscribe_url,
+        "site_url": site_url,
+    }
+    message = EmailMultiAlternatives(
+        f"Price drop: {item.title}",
+        render_to_string("emails/saved_price_drop.txt", context),
+        settings.DEFAULT_FROM_EMAIL,
+        [user.email],
+        # Opens the confirmation page: one click there stops this alert (no sign-in needed).
+        headers={"List-Unsubscribe": f"<{unsubscribe_url}>"},
+    )
+    message.attach_alternative(
+        render_to_string("emails/saved_price_drop.html", context), "text/html"
+    )
+    message.send()
+    return True
+
+
+def send_price_drop(*, saved_item_id: int, old_price: str, new_price: str) -> None:
+    """Queue a price-drop email. Failures are logged with the saved item's id, never raised."""
+    try:
+        send_price_drop_email.enqueue(
+            saved_item_id=saved_item_id, old_price=old_price, new_price=new_price
+        )
+    except Exception:
+        logger.exception("could not queue the price-drop email for saved item %s", saved_item_id)
