@@ -5,6 +5,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from orders.models import Order, OrderLine, VendorOrder
+from saved.selectors import saved_items_export
 
 from .models import Address, ConsentRecord, PiiAccessLog, User
 
@@ -173,6 +174,7 @@ def account_export(*, user) -> dict:
             for address in addresses_for_user(user=user)
         ],
         "orders": orders,
+        "saved_items": saved_items_export(user=user),
         "consents": [
             {
                 "what": record.topic,

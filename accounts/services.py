@@ -16,6 +16,7 @@ from django.utils.module_loading import import_string
 
 from orders import stripe_api
 from orders.models import Order
+from saved.services import saved_erase
 
 from . import tokens
 from .models import Address, ConsentRecord, PiiAccessLog, User, UserSession
@@ -352,7 +353,7 @@ def account_erase(*, user: User) -> User:
     - The account is kept as an anonymous, inactive row: name, email, username, phone and
       password replaced. Its consent ledger stays attached to it as anonymous evidence of what
       consent existed when, and the PII access log stays too (it names staff, not the customer).
-    - Addresses and sessions are deleted.
+    - Addresses, the saved list and sessions are deleted.
     - Orders stay for accounting with their totals, lines, shops and country, but the
       shipping name, address, email, phone and call note are blanked and the link to the
       account removed.
@@ -384,6 +385,7 @@ def _erase_records(*, user: User) -> User:
         stripe_customer_id="",
     )
     Address.objects.filter(user=user).delete()
+    saved_erase(user=user)
     sessions_end(user=user)
     preferences_update(
         user=user,
