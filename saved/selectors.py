@@ -8,6 +8,7 @@ from django.core.paginator import Page as PaginatorPage
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from products.models import ItemPage
 from products.selectors import paginate_ids
 
 from .models import SavedItem
@@ -67,8 +68,9 @@ def saved_list(*, request: HttpRequest) -> SavedList:
     """A page of the shopper's saved pieces as item cards, newest saved first.
 
     Sold and unpublished pieces stay (the card shows them as sold); deleted ones are gone.
-    Four queries whatever the number of items: the list, the page's items, their shops and
-    their pictures with renditions.
+    Five queries at most whatever the number of items: the list (and for a session list,
+    which of its pieces still exist), the page's items, their shops and their pictures with
+    renditions.
     """
     user = request.user
     rows = {}
@@ -82,6 +84,9 @@ def saved_list(*, request: HttpRequest) -> SavedList:
         ids = list(rows)
     else:
         ids = saved_ids_ordered(request=request)
+        if ids:  # a deleted piece leaves its id in the session: count only those that exist
+            existing = set(ItemPage.objects.filter(pk__in=ids).values_list("pk", flat=True))
+            ids = [pk for pk in ids if pk in existing]
     page = paginate_ids(request, ids)
     for item in page.object_list:
         item.saved_row = rows.get(item.pk)

@@ -76,17 +76,15 @@ def saved_remove(*, request, item_id: int) -> bool:
 def saved_merge_into_account(*, user, anonymous_ids: list[int] | None) -> int:
     """At sign-in, add what the shopper saved while signed out to the account's list.
 
-    Pieces still on Vitrine only (sold ones too), up to the list's limit; returns how many
-    were added.
+    Every piece that still exists (sold or withdrawn ones too: the list shows them as sold),
+    up to the list's limit; returns how many were added.
     """
     if not anonymous_ids or not isinstance(anonymous_ids, list):
         return 0
     wanted = [pk for pk in anonymous_ids if isinstance(pk, int)][:SAVED_LIMIT]
     have = set(SavedItem.objects.filter(user=user).values_list("item_id", flat=True))
     room = SAVED_LIMIT - len(have)
-    existing = set(
-        ItemPage.objects.live().public().filter(pk__in=wanted).values_list("pk", flat=True)
-    )
+    existing = set(ItemPage.objects.filter(pk__in=wanted).values_list("pk", flat=True))
     new = [pk for pk in wanted if pk in existing and pk not in have][: max(room, 0)]
     # Oldest first, so the newest anonymous save is also the account's newest.
     now = timezone.now()

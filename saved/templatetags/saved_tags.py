@@ -19,7 +19,7 @@ def _may_render_form(request) -> bool:
 @register.inclusion_tag("saved/_save_button.html", takes_context=True)
 def save_button(context, item, size: str = "card") -> dict:
     request = context.get("request")
-    if request is None:
+    if request is None or item.pk is None:  # an email, or an admin preview of a new page
         return {"item": None}
     next_url = request.get_full_path()
     if size == "card":

@@ -120,3 +120,17 @@ def test_anonymous_page_with_a_session_costs_no_more_queries(client, shop, tote,
         client.get(shop.url)
     # The session row is now read (the visitor has one); nothing per card.
     assert len(after) <= len(before) + 1, [q["sql"] for q in after.captured_queries]
+
+
+def test_no_heart_for_an_unsaved_page_or_without_a_request(rf, tote):
+    from django.template import Context, Template
+
+    from products.models import ItemPage
+
+    template = Template("{% load saved_tags %}{% save_button item %}")
+    request = rf.get("/")
+    assert (
+        template.render(Context({"item": ItemPage(title="Draft"), "request": request})).strip()
+        == ""
+    )
+    assert template.render(Context({"item": tote})).strip() == ""

@@ -30,18 +30,20 @@ def test_login_merges_the_anonymous_list(client, shopper, tote, clutch):
     assert "Cognac leather tote" in html and "Ivory silk clutch" in html
 
 
-def test_merge_keeps_the_account_list_and_skips_duplicates_and_withdrawn(
+def test_merge_keeps_the_account_list_skips_duplicates_and_deleted_pieces(
     client, shopper, tote, clutch, shop
 ):
     SavedItem.objects.create(user=shopper, item=tote)
-    gone = ItemPageFactory(parent=shop)
-    for item in (tote, clutch, gone):
+    withdrawn, deleted = ItemPageFactory(parent=shop), ItemPageFactory(parent=shop)
+    for item in (tote, clutch, withdrawn, deleted):
         client.post("/saved/add/", {"item": item.pk})
-    gone.unpublish()
+    withdrawn.unpublish()  # stays, shown as sold
+    deleted.delete()
     sign_in(client, shopper)
     assert set(SavedItem.objects.filter(user=shopper).values_list("item_id", flat=True)) == {
         tote.pk,
         clutch.pk,
+        withdrawn.pk,
     }
 
 

@@ -180,3 +180,9 @@ def test_the_task_rechecks_before_sending(alert_on, tote):
 def test_queue_is_safe_for_an_unpublished_item(alert_on, tote):
     tote.live = False
     assert services.price_drop_alerts_queue(item=tote) == 0
+
+
+@pytest.mark.parametrize("value", ["", "abc", "-1"])
+def test_alert_switch_with_a_forged_id_gives_a_message(signed_in, site_tree, value):
+    response = signed_in.post("/account/saved/alerts/", {"item": value, "alert": "on"})
+    assert response.status_code == 302 and response["Location"] == "/account/saved/"

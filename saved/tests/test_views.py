@@ -112,7 +112,9 @@ def test_anonymous_list_survives_a_deleted_piece(client, tote, clutch):
     client.post("/saved/add/", {"item": clutch.pk})
     clutch.delete()
     response = client.get("/saved/")
-    assert response.status_code == 200 and "Cognac leather tote" in response.content.decode()
+    html = response.content.decode()
+    assert response.status_code == 200 and "Cognac leather tote" in html
+    assert "1 piece saved" in html
 
 
 # --- Forged and odd input -----------------------------------------------------------------------
