@@ -105,6 +105,12 @@ def start_server() -> Server:
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
+            # gunicorn.conf.py (read from the working directory) recycles workers, which would
+            # reset their CPU counters mid-measurement, and logs every request.
+            "--max-requests",
+            "0",
+            "--access-logfile",
+            "/dev/null",
         ],  # fmt: skip
         cwd=ROOT,
         env={**env(), "DJANGO_SETTINGS_MODULE": "bench.settings"},

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Case, F, Value, When
 
 from modelcluster.fields import ParentalKey
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel
@@ -69,6 +70,10 @@ class Category(index.Indexed, models.Model):
             ancestor = ancestor.parent
 
 
+# Sold pieces stay visible, after the ones still for sale.
+SOLD_LAST = Case(When(quantity=0, then=Value(1)), default=Value(0))
+
+
 class ItemPage(ViewRestrictionShortcutMixin, Page):
     """`/shops/<shop>/<item>/`: one item for sale, under its ShopPage. The shop's staff edit it."""
 
@@ -98,6 +103,9 @@ class ItemPage(ViewRestrictionShortcutMixin, Page):
     year = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1850), MaxValueValidator(2100)]
     )
+    # A copy of `first_published_at` (which lives on Wagtail's page table), so that listings
+    # filter and sort on one table's indexes and stop after a page of rows.
+    listed_at = models.DateTimeField(null=True, editable=False)
 
     content_panels = [
         *Page.content_panels,
@@ -136,9 +144,26 @@ class ItemPage(ViewRestrictionShortcutMixin, Page):
             models.CheckConstraint(condition=models.Q(price__gte=0), name="item_price_gte_0"),
         ]
         indexes = [
-            models.Index(fields=["price"], name="item_price_idx"),
+            # Listings and search sort on these, the primary key breaking ties.
+            models.Index(fields=["price", "page_ptr"], name="item_price_idx"),
+            models.Index(fields=["listed_at", "page_ptr"], name="item_listed_idx"),
             models.Index(fields=["condition"], name="item_condition_idx"),
+            # A designer's page: available first, newest first (the order of items_for_designer).
+            models.Index(
+                F("designer"),
+                SOLD_LAST,
+                F("listed_at").desc(),
+                F("page_ptr"),
+                name="item_designer_listing_idx",
+            ),  # fmt: skip
         ]
+
+    def save(self, *args, **kwargs):
+        self.listed_at = self.first_published_at
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "first_published_at" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "listed_at"}
+        return super().save(*args, **kwargs)
 
     @property
     def is_sold(self) -> bool:
@@ -206,6 +231,7 @@ class DesignerIndexPage(ViewRestrictionShortcutMixin, RoutablePageMixin, Page):
                     request,
                     selectors.items_for_designer(designer=designer),
                     pictures_of=[(designer, "logo")],
+                    count=selectors.designer_counts().get(designer.pk, (0, 0))[0],
                 ),
             },
         )

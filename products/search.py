@@ -9,14 +9,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.paginator import Page as PaginatorPage
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, QueryDict
 
-from vendors.models import ShopPage
-
 from . import selectors
 from .models import Category, Designer, ItemPage
+from .selectors import ShopRef
 from .text_search import text_matches
 
 MAX_QUERY_LENGTH = 200  # longer queries are cut, not refused
@@ -29,9 +29,9 @@ SORTS = {
 }
 CONDITION_ORDER = list(ItemPage.Condition.values)  # best first
 ORDER_BY = {
-    "newest": ("-first_published_at", "-pk"),
-    "price_asc": ("price", "pk"),
-    "price_desc": ("-price", "-pk"),
+    "newest": ("-listed_at", "-page_ptr_id"),
+    "price_asc": ("price", "page_ptr_id"),
+    "price_desc": ("-price", "-page_ptr_id"),
 }
 
 
@@ -86,10 +86,10 @@ class SearchResult:
     filters: SearchFilters
     page: PaginatorPage
     facets: dict[str, list[dict]] = field(default_factory=dict)
-    shops: list[ShopPage] = field(default_factory=list)
+    shops: list[ShopRef] = field(default_factory=list)
 
 
-def _filter_conditions(filters: SearchFilters, shops: dict[str, ShopPage]) -> dict[str, Q]:
+def _filter_conditions(filters: SearchFilters, shops: dict[str, ShopRef]) -> dict[str, Q]:
     """One Q per facet, so each facet can be counted with every other filter applied."""
     conditions: dict[str, Q] = {}
     if filters.designer:
@@ -121,41 +121,63 @@ def _apply(queryset: QuerySet, conditions: dict[str, Q], *, without: str = "") -
 
 
 def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult:
-    shops_list = list(
-        ShopPage.objects.live().order_by("title").only("title", "slug", "path", "url_path", "depth")
-    )
+    shops_list = selectors.shop_refs()
     shops = {shop.slug: shop for shop in shops_list}
     conditions = _filter_conditions(filters, shops)
 
-    base, ranks = selectors.items_live(), None
+    base = selectors.items_live()
     if filters.q:
-        base, ranks = text_matches(base, filters.q, ranked=filters.sort == "relevance")
-
+        base, _ = text_matches(base, filters.q, ranked=False)
     counted = selectors.memoised(
         f"search:{_cache_key(filters)}",
         lambda: _count(base.filter(conditions.get("price", Q())), filters, shops_list),
+        timeout=INDEX_LAG_SECONDS,
     )
-    filtered = _apply(base, conditions)
-    if filters.sort != "relevance":
-        page = selectors.paginate(
-            request,
-            selectors.with_card_data(filtered.order_by(*ORDER_BY[filters.sort])),
-            shops=shops_list,
-            count=counted["total"],
+    if filters.sort == "relevance":
+        ids = selectors.memoised(
+            f"search-ranked:{_cache_key(filters)}",
+            lambda: _ranked_ids(filters, conditions),
+            timeout=INDEX_LAG_SECONDS,
         )
-    elif ranks is not None:
-        ids = sorted(filtered.values_list("pk", flat=True), key=lambda pk: (ranks.get(pk, 0), -pk))
-        page = selectors.paginate_ids(request, ids, shops=shops_list)
+        page = selectors.paginate_ids(request, ids)
     else:
+        items = selectors.items_live()
+        if filters.q:
+            items, _ = text_matches(
+                items, filters.q, ranked=False, probe=_probe(request, counted["total"])
+            )
         page = selectors.paginate(
             request,
-            selectors.with_card_data(filtered),
-            shops=shops_list,
+            selectors.with_card_data(_apply(items, conditions).order_by(*ORDER_BY[filters.sort])),
             count=counted["total"],
         )
     facets = counted["facets"]
     _keep_selected(facets, filters, shops)
     return SearchResult(filters=filters, page=page, facets=facets, shops=shops_list)
+
+
+# Search counts and rankings are kept per content generation, but at most this long: the text
+# index is updated by a background task, possibly after the publish that began the generation.
+INDEX_LAG_SECONDS = 60
+# Probe the text index row by row, in sort order, when a page of results should turn up
+# within this many rows; otherwise collect the (few) matches first and sort them.
+PROBE_ROWS = 5000
+
+
+def _probe(request: HttpRequest, matches: int) -> bool:
+    page = request.GET.get("page") or "1"
+    page = int(page) if page.isdigit() and len(page) < 6 else 1
+    rows_per_match = selectors.live_item_count() / max(matches, 1)
+    return rows_per_match * page * settings.VITRINE_ITEMS_PER_PAGE <= PROBE_ROWS
+
+
+def _ranked_ids(filters: SearchFilters, conditions: dict[str, Q]) -> list[int]:
+    """Every match's id, best first (ties: newest first); kept per content generation."""
+    matches, ranks = text_matches(selectors.items_live(), filters.q, ranked=True)
+    filtered = _apply(matches, conditions)
+    if ranks is None:  # the queryset comes ordered by relevance
+        return list(filtered.values_list("pk", flat=True))
+    return sorted(filtered.values_list("pk", flat=True), key=lambda pk: (ranks.get(pk, 0), -pk))
 
 
 def _cache_key(filters: SearchFilters) -> str:
@@ -170,7 +192,7 @@ def _cache_key(filters: SearchFilters) -> str:
 FACETS = ("designer", "category", "condition", "shop")
 
 
-def _count(base: QuerySet, filters: SearchFilters, shops_list: list[ShopPage]) -> dict:
+def _count(base: QuerySet, filters: SearchFilters, shops_list: list[ShopRef]) -> dict:
     """Facet counts (each with every other filter applied) and the total, from one query.
     `base` is already narrowed by the price range, the one filter that is not a facet.
 
@@ -247,7 +269,7 @@ def _count(base: QuerySet, filters: SearchFilters, shops_list: list[ShopPage]) -
     }
 
 
-def _keep_selected(facets: dict, filters: SearchFilters, shops: dict[str, ShopPage]) -> None:
+def _keep_selected(facets: dict, filters: SearchFilters, shops: dict[str, ShopRef]) -> None:
     """A chosen filter stays listed (count 0) even when nothing matches it any more."""
     labels = {
         "designer": lambda slug: Designer.objects.filter(slug=slug).values_list("name", flat=True),

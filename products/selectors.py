@@ -1,12 +1,13 @@
 """Reads of the catalogue. Every function returns querysets/values with a constant query count."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.paginator import Page as PaginatorPage
 from django.core.paginator import Paginator
-from django.db.models import Case, Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Length, Substr
 from django.http import HttpRequest
 
@@ -15,11 +16,9 @@ from wagtail.models import Page
 from home.models import CustomImage, CustomRendition
 from vendors.models import ShopPage
 
-from .models import Designer, ItemImage, ItemPage
+from .models import SOLD_LAST, Designer, ItemImage, ItemPage
 
 STEPLEN = Page.steplen
-# Sold pieces stay visible, after the ones still for sale.
-SOLD_LAST = Case(When(quantity=0, then=Value(1)), default=Value(0))
 
 
 def _renditions() -> Prefetch:
@@ -71,7 +70,7 @@ def items_live() -> QuerySet[ItemPage]:
 
 
 def items_latest(*, limit: int) -> list[ItemPage]:
-    items = with_card_data(items_live().filter(quantity__gt=0)).order_by("-first_published_at")
+    items = with_card_data(items_live().filter(quantity__gt=0)).order_by("-listed_at")
     return attach_cards(items[:limit])
 
 
@@ -84,13 +83,13 @@ def in_shop(shop: ShopPage) -> Q:
 def items_for_shop(*, shop: ShopPage) -> QuerySet[ItemPage]:
     """A shop's items, available first, newest first."""
     return with_card_data(
-        items_live().filter(in_shop(shop)).order_by(SOLD_LAST, "-first_published_at", "pk")
+        items_live().filter(in_shop(shop)).order_by(SOLD_LAST, "-listed_at", "page_ptr_id")
     )
 
 
 def items_for_designer(*, designer: Designer) -> QuerySet[ItemPage]:
     return with_card_data(
-        items_live().filter(designer=designer).order_by(SOLD_LAST, "-first_published_at", "pk")
+        items_live().filter(designer=designer).order_by(SOLD_LAST, "-listed_at", "page_ptr_id")
     )
 
 
@@ -192,35 +191,71 @@ def item_json_ld(*, item: ItemPage, shop: ShopPage, gallery: list[ItemImage], re
     return data
 
 
-def designers_with_counts() -> list[Designer]:
-    """Designers with the number of pieces for sale each, for `/designers/` and the home page.
+def designer_counts() -> dict[int, tuple[int, int]]:
+    """{designer id: (live pieces, pieces for sale)}, for `/designers/`, a designer's page and
+    the home page.
 
     Counting every item is the costly part (a third of a second at 100,000 items), so the
     counts are kept per content generation: computed once after each publish or sale.
     """
-    counts = memoised(
+    return memoised(
         "designer-counts",
-        lambda: dict(
-            items_live()
-            .filter(quantity__gt=0)
+        lambda: {
+            designer_id: (total, available)
+            for designer_id, total, available in items_live()
             .order_by()
             .values_list("designer_id")
-            .annotate(n=Count("pk"))
-            .values_list("designer_id", "n")
-        ),
+            .annotate(total=Count("pk"), available=Count("pk", filter=Q(quantity__gt=0)))
+            .values_list("designer_id", "total", "available")
+        },
     )
+
+
+@dataclass(frozen=True)
+class ShopRef:
+    """A live shop as search filters and counts by it: unlike hundreds of page objects, cheap
+    to build and to keep in the cache."""
+
+    slug: str
+    title: str
+    path: str
+    depth: int
+
+
+def shop_refs() -> list[ShopRef]:
+    """Every live shop, by title; kept per content generation."""
+    return memoised(
+        "shop-refs",
+        lambda: [
+            ShopRef(*row)
+            for row in ShopPage.objects.live()
+            .order_by("title")
+            .values_list("slug", "title", "path", "depth")
+        ],
+    )
+
+
+def live_item_count() -> int:
+    return sum(total for total, _ in designer_counts().values())
+
+
+def designers_with_counts() -> list[Designer]:
+    """Designers with the number of pieces for sale each."""
+    counts = designer_counts()
     designers = list(
         Designer.objects.select_related("logo")
         .prefetch_related("logo__renditions")
         .order_by("name")
     )
     for designer in designers:
-        designer.item_count = counts.get(designer.pk, 0)
+        designer.item_count = counts.get(designer.pk, (0, 0))[1]
     return designers
 
 
-def memoised(name: str, compute):
-    """A value computed once per content generation (see home.page_cache), shared by workers."""
+def memoised(name: str, compute, *, timeout: int = 3600):
+    """A value computed once per content generation (see home.page_cache), shared by workers.
+    A shorter `timeout` bounds how stale it can be when something it reads changes without a
+    publish (the search index is updated by a background task after the page is saved)."""
     from django.core.cache import cache
 
     from home.page_cache import generation
@@ -229,7 +264,7 @@ def memoised(name: str, compute):
     value = cache.get(key)
     if value is None:
         value = compute()
-        cache.set(key, value, 3600)
+        cache.set(key, value, timeout)
     return value
 
 

@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django import template
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 register = template.Library()
@@ -137,3 +137,22 @@ def ensure_selected(facets, selected):
     else:
         label = selected.replace("-", " ").replace("_", " ").capitalize()
     return [*facets, {"value": selected, "label": label, "count": 0}]
+
+
+@register.simple_tag
+def facet_options(facets, selected):
+    """A facet select's `<option>`s in one pass: the shop facet can list hundreds of shops,
+    which a template loop renders ten times slower."""
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{} ({})</option>',
+        (
+            (
+                facet["value"],
+                mark_safe(" selected") if facet["value"] == selected else "",
+                facet["label"],
+                facet["count"],
+            )
+            for facet in ensure_selected(facets, selected)
+        ),
+    )

@@ -109,13 +109,57 @@ def test_text_query_matches_title_designer_and_description(client, world, q, exp
 
 @pytest.mark.django_db
 def test_saving_an_item_updates_the_index(client, world):
-    """The database backend indexes on save (django-tasks runs the task immediately in tests)."""
+    """The database backend indexes on save (django-tasks runs the task immediately in tests);
+    publishing starts a new content generation, so no count or ranking is kept from before."""
     assert titles(search(client, q="ostrich")) == []
     world.tote.description = "<p>Ostrich leather.</p>"
-    world.tote.save()
+    world.tote.save_revision().publish()
     assert titles(search(client, q="ostrich")) == ["Cognac leather tote"]
     new = ItemPageFactory(title="Quilted ostrich bag", parent=world.lune)
+    new.save_revision().publish()
     assert set(titles(search(client, q="ostrich"))) == {"Cognac leather tote", new.title}
+    response = search(client, q="ostrich", sort="price_asc")
+    assert response.context["result"].page.paginator.count == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "leather", "sort": "price_asc"},
+        {"q": "leather", "sort": "price_desc", "category": "bags"},
+        {"q": "aubert", "sort": "newest"},
+        {"q": "clutch aubert", "sort": "newest", "shop": "second-salon"},
+        {"q": "nothing-like-this", "sort": "price_asc"},
+    ],
+)
+def test_probing_the_index_and_collecting_matches_agree(client, world, params, monkeypatch):
+    """Common words are tested row by row in sort order, rare ones collected first and sorted
+    (`products.search._probe`): both shapes of the query give the same page."""
+    from home import page_cache
+    from products import search as search_module
+
+    pages = {}
+    for name, rows in [("collect", 0), ("probe", 10**9)]:
+        monkeypatch.setattr(search_module, "PROBE_ROWS", rows)
+        page_cache.bump()
+        response = search(client, **params)
+        pages[name] = (titles(response), response.context["result"].page.paginator.count)
+    assert pages["probe"] == pages["collect"]
+
+
+@pytest.mark.django_db
+def test_publishing_sets_the_listing_date_once(world):
+    """`listed_at` copies the first publication: listings sort on it; a later edit keeps it."""
+    from products.models import ItemPage
+
+    item = ItemPage.objects.get(pk=world.tote.pk)
+    assert item.listed_at == item.first_published_at is not None
+    first = item.listed_at
+    item.price = Decimal("600.00")
+    item.save_revision().publish()
+    item.refresh_from_db()
+    assert item.listed_at == item.first_published_at == first
 
 
 @pytest.mark.django_db
