@@ -1,6 +1,11 @@
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from django.db.models import Count, Q, QuerySet
 
-from .models import ShopPage
+from orders.selectors import SalesFigures, sales_figures
+
+from .models import ShopPage, Vendor
 
 
 def _available_counts(shops: list[ShopPage]) -> dict[int, int]:
@@ -81,5 +86,23 @@ def vendor_dashboard(*, vendor) -> dict:
         "shop": shop,
         "awaiting_review": awaiting,
         "recent_orders": recent_orders,
+        "sales": sales_figures(vendor_ids=[vendor.pk])[vendor.pk],
         **counts,
     }
+
+
+@dataclass(frozen=True)
+class ShopSales:
+    vendor: Vendor
+    figures: SalesFigures
+
+
+def vendors_for_sales() -> QuerySet[Vendor]:
+    """Every shop, for the staff's sales overview (suspended and pending ones too)."""
+    return Vendor.objects.order_by("name", "pk")
+
+
+def sales_by_shop(*, vendors: Sequence[Vendor]) -> list[ShopSales]:
+    """Each shop's weekly sales and payout totals, in two queries for any number of shops."""
+    figures = sales_figures(vendor_ids=[vendor.pk for vendor in vendors])
+    return [ShopSales(vendor=vendor, figures=figures[vendor.pk]) for vendor in vendors]
