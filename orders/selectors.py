@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import DateField, F, Q, QuerySet, Sum, Value
+from django.db.models import DateField, Exists, F, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
@@ -183,3 +183,24 @@ def _sales(*, vendor_ids: set[int] | None, weeks: int, now) -> dict[int, SalesFi
             paid_out=paid_out,
         )
     return figures
+
+
+def payouts_due() -> QuerySet:
+    """Vendor orders whose payout can be transferred now: shipped or delivered, earned and
+    neither transferred nor reversed, for a shop with a Stripe Connect account (shops without
+    one are paid by hand from the ledger). Oldest first."""
+    entries = PayoutEntry.objects.filter(vendor_order=OuterRef("pk"))
+    return (
+        VendorOrder.objects.filter(
+            status__in=[VendorOrder.Status.SHIPPED, VendorOrder.Status.DELIVERED],
+            vendor__stripe_account_id__gt="",
+        )
+        .filter(Exists(entries.filter(kind=PayoutEntry.Kind.EARNED)))
+        .exclude(
+            Exists(
+                entries.filter(kind__in=[PayoutEntry.Kind.TRANSFERRED, PayoutEntry.Kind.REVERSED])
+            )
+        )
+        .select_related("order", "vendor")
+        .order_by("pk")
+    )
