@@ -96,6 +96,7 @@ def search_index_bulk(model, queryset, *, desc: str) -> None:
     ids = list(queryset.values_list("pk", flat=True))
     with progress(total=len(ids), desc=desc) as bar:
         for start in range(0, len(ids), BATCH):
-            chunk = list(model.objects.filter(pk__in=ids[start : start + BATCH]))
+            # With the related rows the index reads (a designer's name), not a query per item.
+            chunk = list(model.get_indexed_objects().filter(pk__in=ids[start : start + BATCH]))
             backend.add_bulk(model, chunk)
             bar.update(len(chunk))
