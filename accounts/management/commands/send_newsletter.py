@@ -8,6 +8,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts import selectors, services
+from home.progress import progress
 
 
 class Command(BaseCommand):
@@ -35,9 +36,9 @@ class Command(BaseCommand):
         if dry_run:
             return
 
-        def progress(done: int, total: int, user) -> None:
-            if done == total or done % 50 == 0:
-                self.stdout.write(f"  sent {done}/{total}")
-
-        sent = services.newsletter_send(subject=subject, body=body, topic=topic, progress=progress)
+        # A bar on a terminal, periodic plain lines in logs (home.progress), on stderr.
+        with progress(total=total, desc="Sending", stream=self.stderr._out) as bar:
+            sent = services.newsletter_send(
+                subject=subject, body=body, topic=topic, progress=lambda *_: bar.update(1)
+            )
         self.stdout.write(self.style.SUCCESS(f"Done: {sent} of {total} sent."))
