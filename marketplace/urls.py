@@ -16,6 +16,7 @@ urlpatterns = [
     path("robots.txt", home_views.robots_txt, name="robots_txt"),
     path("healthz/", health.healthz, name="healthz"),
     path("readyz/", health.readyz, name="readyz"),
+    path("api/v2/", include("api.urls")),
     path("", include("products.urls")),
     path("", include("orders.urls")),
     path("", include("accounts.urls")),

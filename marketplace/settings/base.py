@@ -48,11 +48,13 @@ INSTALLED_APPS = [
     "accounts",
     "policies",
     "saved",
+    "api",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.routable_page",
     "wagtail.contrib.settings",
     "wagtail.contrib.sitemaps",
+    "wagtail.api.v2",
     "wagtail.embeds",
     "wagtail.sites",
     "wagtail.users",
@@ -324,6 +326,8 @@ WAGTAIL_ALLOW_UNICODE_SLUGS = False
 WAGTAILEMBEDS_RESPONSIVE_HTML = True
 WAGTAIL_I18N_ENABLED = False
 WAGTAILAPI_BASE_URL = WAGTAILADMIN_BASE_URL
+# The public read API (/api/v2/, the `api` app): at most 50 objects per request.
+WAGTAILAPI_LIMIT_MAX = 50
 
 # Security headers (all environments; production adds HTTPS-only settings).
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -20,6 +20,12 @@ ALLOWED = {
     ("wagtail.admin.api.views", "PagesAdminAPIViewSet"): "DRF: CSRF enforced by SessionAuth",
     ("wagtail.images.api.admin.views", "ImagesAdminAPIViewSet"): "DRF, read-only",
     ("wagtail.documents.api.admin.views", "DocumentsAdminAPIViewSet"): "DRF, read-only",
+    # The public read API (/api/v2/): DRF, anonymous, GET and HEAD only (anything else is a 405,
+    # see api/tests/test_http.py).
+    ("api.endpoints", "APIRootView"): "DRF, read-only",
+    ("api.endpoints", "ShopsAPIViewSet"): "DRF, read-only",
+    ("api.endpoints", "ItemsAPIViewSet"): "DRF, read-only",
+    ("api.endpoints", "DesignersAPIViewSet"): "DRF, read-only",
 }
 
 
@@ -51,7 +57,11 @@ def test_only_the_stripe_webhook_and_known_api_views_are_csrf_exempt():
     exempt = exempt_routes()
     unexpected = {route: ident for route, ident in exempt.items() if ident not in ALLOWED}
     assert unexpected == {}
-    site_views = {route for route, ident in exempt.items() if not ident[0].startswith("wagtail")}
+    site_views = {
+        route
+        for route, ident in exempt.items()
+        if not ident[0].startswith(("wagtail", "api.endpoints"))
+    }
     assert site_views == {"stripe/webhook/"}
 
 
