@@ -83,14 +83,14 @@ class HomePage(ViewRestrictionShortcutMixin, Page):
                 self.url_path + "/".join(path_components[:length]) + "/"
                 for length in range(1, len(path_components) + 1)
             ]
-            found = (
+            found = list(
                 Page.objects.filter(url_path__in=prefixes, path__startswith=self.path)
                 .order_by("-depth")
-                .values_list("pk", "content_type_id", "depth")
-                .first()
+                .values_list("pk", "content_type_id", "depth", "live")
             )
-            if found is not None:
-                pk, content_type_id, depth = found
+            # Nothing is served under an unpublished page (an item of an unpublished shop).
+            if found and all(live for *_, live in found[1:]):
+                pk, content_type_id, depth, _ = found[0]
                 model = ContentType.objects.get_for_id(content_type_id).model_class()
                 related = getattr(model, "route_select_related", ())
                 page = model._default_manager.select_related(*related).get(pk=pk)

@@ -66,7 +66,18 @@ def attach_cards(
 
 
 def items_live() -> QuerySet[ItemPage]:
-    return ItemPage.objects.live()
+    """Live items of live shops: unpublishing a shop takes its items off the site too."""
+    items = ItemPage.objects.live()
+    for path, depth in hidden_shops():
+        items = items.exclude(path__gt=path, path__lt=path + "~", depth=depth + 1)
+    return items
+
+
+def hidden_shops() -> list[tuple[str, int]]:
+    """(path, depth) of unpublished shops, usually none; kept per content generation."""
+    return memoised(
+        "hidden-shops", lambda: list(ShopPage.objects.not_live().values_list("path", "depth"))
+    )
 
 
 def items_latest(*, limit: int) -> list[ItemPage]:

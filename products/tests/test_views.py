@@ -52,3 +52,25 @@ def test_designer_page_bad_page_numbers(client, site_tree, page):
 )
 def test_unknown_designer_is_404(client, site_tree, path):
     assert client.get(path).status_code == 404
+
+
+@pytest.mark.django_db
+def test_unpublishing_a_shop_takes_its_items_off_the_site(client, site_tree):
+    """Wagtail would still serve a live child of an unpublished page; a closed shop's pieces
+    must not stay on sale, in search or on a designer's page."""
+    aubert = DesignerFactory(name="Maison Aubert")
+    closing, open_shop = ShopPageFactory(), ShopPageFactory()
+    hidden = ItemPageFactory(title="Hidden tote", designer=aubert, parent=closing)
+    shown = ItemPageFactory(title="Shown tote", designer=aubert, parent=open_shop)
+    assert client.get(hidden.url).status_code == 200
+    hidden_url = hidden.url
+
+    closing.unpublish()  # the items themselves stay live
+
+    assert client.get(hidden_url).status_code == 404
+    assert client.get(shown.url).status_code == 200
+    for url in ["/search/?q=tote", "/designers/maison-aubert/", "/"]:
+        html = client.get(url).content.decode()
+        assert "Shown tote" in html and "Hidden tote" not in html, url
+    closing.save_revision().publish()
+    assert client.get(hidden_url).status_code == 200
