@@ -253,6 +253,8 @@ class ItemsAPIViewSet(PublicAPIViewSet):
     filter_backends = [filters.ItemFilter, filters.AllowlistOrdering]
     order_fields = ("id", "title", "price", "first_published_at")
     default_order = ("-first_published_at",)
+    # listed_at is first_published_at on the item's own table: the listing indexes sort on it.
+    order_columns = {"id": "page_ptr_id", "first_published_at": "listed_at"}
 
     public_meta_fields = [*PAGE_META_FIELDS]
     public_body_fields = [

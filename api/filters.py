@@ -184,6 +184,11 @@ class AllowlistOrdering(BaseFilterBackend):
                     raise BadRequestError(f"cannot order by '{term}': choose from {allowed}")
         if not any(term.removeprefix("-") == "id" for term in terms):
             terms.append("-id" if terms and terms[0].startswith("-") else "id")
-        return queryset.order_by(
-            *("pk" if t == "id" else "-pk" if t == "-id" else t for t in terms)
-        )
+        # The public names, mapped to the view's indexed columns where it has them.
+        columns = {"id": "pk", **getattr(view, "order_columns", {})}
+
+        def column(term: str) -> str:
+            name = term.removeprefix("-")
+            return term[: len(term) - len(name)] + columns.get(name, name)
+
+        return queryset.order_by(*map(column, terms))
