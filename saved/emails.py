@@ -21,7 +21,7 @@ def send_price_drop_email(*, saved_item_id: int, old_price: str, new_price: str)
     alert was turned off, the address is no longer verified, the piece sold or was withdrawn,
     or its price has since gone back up. Returns whether a message was sent.
     """
-    from products.models import ItemPage
+    from products.selectors import items_live
 
     from .models import SavedItem
     from .tokens import price_alert_unsubscribe_url
@@ -32,7 +32,7 @@ def send_price_drop_email(*, saved_item_id: int, old_price: str, new_price: str)
     user = row.user
     if not (user.is_active and user.email and user.email_verified):
         return False
-    item = ItemPage.objects.live().filter(pk=row.item_id).first()
+    item = items_live().filter(pk=row.item_id).first()
     if item is None or item.is_sold or item.price >= Decimal(old_price):
         return False
     site_url = settings.WAGTAILADMIN_BASE_URL

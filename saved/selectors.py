@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from products.models import ItemPage
-from products.selectors import paginate_ids
+from products.selectors import STEPLEN, hidden_shops, paginate_ids
 
 from .models import SavedItem
 
@@ -88,8 +88,13 @@ def saved_list(*, request: HttpRequest) -> SavedList:
             existing = set(ItemPage.objects.filter(pk__in=ids).values_list("pk", flat=True))
             ids = [pk for pk in ids if pk in existing]
     page = paginate_ids(request, ids)
+    closed = {path for path, _depth in hidden_shops()}
     for item in page.object_list:
         item.saved_row = rows.get(item.pk)
+        if closed and item.path[:-STEPLEN] in closed:
+            # Its shop is unpublished, so its page is gone: the card shows it as withdrawn
+            # (sold, no link), as for an unpublished piece. Display only: never saved.
+            item.live = False
     return SavedList(
         items_page=page,
         rows=rows,

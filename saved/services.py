@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from products.models import ItemPage
+from products.selectors import items_live
 
 from . import emails, tokens
 from .models import SavedItem
@@ -25,8 +26,9 @@ NOT_FOUND = "Sorry, that piece could not be found: it may have been taken off Vi
 
 
 def saveable_item(*, item_id: int) -> ItemPage | None:
-    """A live, public item: nothing else can be saved (forged or withdrawn ids give None)."""
-    return ItemPage.objects.live().public().filter(pk=item_id).only("pk", "title").first()
+    """A live, public item of a live shop: nothing else can be saved (forged or withdrawn ids
+    give None)."""
+    return items_live().public().filter(pk=item_id).only("pk", "title").first()
 
 
 @transaction.atomic
@@ -112,7 +114,7 @@ def price_alert_set(*, user, item_id: int, enabled: bool) -> tuple[bool, str]:
         return True, "We won't email you about this piece's price."
     if not (user.email and user.email_verified):
         return False, "Please confirm your email address first: then we can email you."
-    item = ItemPage.objects.live().filter(pk=item_id).only("pk", "price", "quantity").first()
+    item = items_live().filter(pk=item_id).only("pk", "price", "quantity").first()
     if item is None or item.is_sold:
         return False, "This piece has sold, so its price won't change."
     if not row.price_alert:
@@ -142,8 +144,8 @@ def price_drop_alerts_queue(*, item: ItemPage) -> int:
     price again sends nothing, and every actual drop is announced once. Sold or withdrawn
     pieces send nothing. Returns the number of emails queued (sent after commit).
     """
-    if not item.live or item.is_sold:
-        return 0
+    if not item.live or item.is_sold or not items_live().filter(pk=item.pk).exists():
+        return 0  # sold, or off the site (its shop is closed): its link would lead nowhere
     rows = list(price_alert_recipients(item=item).select_for_update(of=("self",)).order_by("pk"))
     if not rows:
         return 0

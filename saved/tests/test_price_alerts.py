@@ -186,3 +186,10 @@ def test_queue_is_safe_for_an_unpublished_item(alert_on, tote):
 def test_alert_switch_with_a_forged_id_gives_a_message(signed_in, site_tree, value):
     response = signed_in.post("/account/saved/alerts/", {"item": value, "alert": "on"})
     assert response.status_code == 302 and response["Location"] == "/account/saved/"
+
+
+def test_a_piece_of_a_closed_shop_sends_nothing(alert_on, tote, shop, publish_price):
+    shop.unpublish()
+    mail.outbox.clear()
+    publish_price(tote, "900.00")
+    assert mail.outbox == []

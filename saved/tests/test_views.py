@@ -227,3 +227,18 @@ def test_list_page_query_count_is_the_same_for_1_and_20_pieces(
         client.post("/saved/add/", {"item": item.pk})
     twenty = _count(client, url)
     assert one == twenty <= 12
+
+
+def test_pieces_of_a_closed_shop_show_as_withdrawn_and_cannot_be_saved(
+    signed_in, shopper, tote, clutch, shop
+):
+    SavedItem.objects.create(user=shopper, item=tote)
+    other_shop_piece = ItemPageFactory(title="Steel dress watch")
+    SavedItem.objects.create(user=shopper, item=other_shop_piece)
+    shop.unpublish()  # its pieces stay live, but are off the site
+    html = signed_in.get("/account/saved/").content.decode()
+    assert "Cognac leather tote" in html and f'href="{tote.url}"' not in html
+    assert html.count("badge--sold") == 1 and html.count('action="/cart/add/"') == 1
+    response = signed_in.post("/saved/add/", {"item": clutch.pk})
+    assert "could not be found" in message_texts(response)[-1]
+    assert not SavedItem.objects.filter(item=clutch).exists()
