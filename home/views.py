@@ -8,6 +8,8 @@ Disallow: /cart/
 Disallow: /checkout/
 Disallow: /account/
 Disallow: /search/
+Disallow: /saved/
+Disallow: /pay/
 Sitemap: {sitemap}
 """
 

@@ -28,5 +28,6 @@ def test_robots_txt(client):
     assert response["Content-Type"].startswith("text/plain")
     text = response.content.decode()
     assert "Sitemap: http://testserver/sitemap.xml" in text.splitlines()
-    assert "Disallow: /admin/" in text
+    for private in ["/admin/", "/cart/", "/checkout/", "/account/", "/saved/", "/pay/"]:
+        assert f"Disallow: {private}" in text.splitlines()
     assert client.post("/robots.txt").status_code == 405
