@@ -9,6 +9,7 @@ or selling a piece moves the generation on, so a vendor's edit shows at once.
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils.cache import patch_vary_headers
@@ -29,7 +30,16 @@ def generation() -> int:
 
 
 def bump() -> None:
-    """Invalidate every cached page (content, prices or stock changed)."""
+    """Invalidate every cached page and memoised count (content, prices or stock changed).
+
+    Once now, and again when the transaction commits: a request in between still reads the
+    old rows, and would otherwise keep them under the new generation.
+    """
+    _next_generation()
+    transaction.on_commit(_next_generation)
+
+
+def _next_generation() -> None:
     try:
         cache.incr(GENERATION_KEY)
     except ValueError:

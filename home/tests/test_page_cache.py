@@ -59,3 +59,16 @@ def test_visitors_with_cookies_and_personal_pages_are_never_cached(client, site_
         client.get(url)
         client.cookies.clear()
         assert "X-Page-Cache" not in client.get(url), url
+
+
+def test_a_count_memoised_before_the_commit_is_not_kept(
+    clear_cache, django_capture_on_commit_callbacks
+):
+    """Publishing bumps the generation inside its transaction; another request may memoise the
+    old rows under the new generation before the commit, so the commit bumps it again."""
+    from products.selectors import memoised
+
+    with django_capture_on_commit_callbacks(execute=True):
+        page_cache.bump()
+        assert memoised("probe", lambda: "before the commit") == "before the commit"
+    assert memoised("probe", lambda: "after the commit") == "after the commit"
