@@ -40,4 +40,6 @@ class Migration(migrations.Migration):
             model_name='itempage',
             index=models.Index(models.F('designer'), django.db.models.expressions.RawSQL('CASE WHEN quantity = 0 THEN 1 ELSE 0 END', [], output_field=models.IntegerField()), models.OrderBy(models.F('listed_at'), descending=True), models.F('page_ptr'), name='item_designer_listing_idx'),
         ),
+        # Planner statistics for the new indexes (SQLite has none until ANALYZE runs).
+        migrations.RunSQL("ANALYZE products_itempage", migrations.RunSQL.noop),
     ]
