@@ -70,6 +70,35 @@ def policy_notices_for_user(*, user) -> list[dict]:
     """
     if not getattr(user, "is_authenticated", False):
         return []
+    from products.selectors import memoised
+
+    changed = memoised("changed-policies", _changed_policies)
+    if not changed:  # the usual case: no query per page for signed-in shoppers
+        return []
+    acknowledged = dict(
+        PolicyAcknowledgement.objects.filter(user=user)
+        .values("page_id")
+        .annotate(revision_id=Max("revision_id"))
+        .values_list("page_id", "revision_id")
+    )
+    notices = []
+    for policy in changed:
+        seen = acknowledged.get(policy["page_id"])
+        if seen is not None:
+            is_new = seen < policy["revision_id"]
+        else:
+            is_new = user.date_joined < policy["published_at"]
+        if is_new:
+            notices.append({key: policy[key] for key in NOTICE_KEYS})
+    return notices
+
+
+NOTICE_KEYS = ("title", "revision_id", "published_at", "diff_url")
+
+
+def _changed_policies() -> list[dict]:
+    """Live policies with more than one published version, with their newest; the same for
+    every user, so kept per content generation (publishing a policy starts a new one)."""
     latest = PolicyChange.objects.filter(page=OuterRef("pk")).order_by("-revision_id")
     pages = (
         PolicyPage.objects.live()
@@ -86,32 +115,17 @@ def policy_notices_for_user(*, user) -> list[dict]:
         .order_by("path")
         .only("title", "url_path", "path")
     )
-    acknowledged = dict(
-        PolicyAcknowledgement.objects.filter(user=user)
-        .values("page_id")
-        .annotate(revision_id=Max("revision_id"))
-        .values_list("page_id", "revision_id")
-    )
-    notices = []
-    for page in pages:
-        if page.newest_revision_id == page.oldest_revision_id:
-            continue
-        seen = acknowledged.get(page.pk)
-        if seen is not None:
-            changed = seen < page.newest_revision_id
-        else:
-            changed = user.date_joined < page.newest_published_at
-        if changed:
-            url = page.url
-            notices.append(
-                {
-                    "title": page.title,
-                    "revision_id": page.newest_revision_id,
-                    "published_at": page.newest_published_at,
-                    "diff_url": f"{url}history/{page.newest_revision_id}/",
-                }
-            )
-    return notices
+    return [
+        {
+            "page_id": page.pk,
+            "title": page.title,
+            "revision_id": page.newest_revision_id,
+            "published_at": page.newest_published_at,
+            "diff_url": f"{page.url}history/{page.newest_revision_id}/",
+        }
+        for page in pages
+        if page.newest_revision_id != page.oldest_revision_id
+    ]
 
 
 def policy_acknowledgements_for_user(*, user) -> QuerySet[PolicyAcknowledgement]:
