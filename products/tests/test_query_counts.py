@@ -79,15 +79,19 @@ def test_query_counts_constant_and_at_most_12(client, site_tree, capsys):
     small = {name: _queries(client, url) for name, url in _urls(catalogue).items()}
     catalogue.grow_to(100)
     large = {name: _queries(client, url) for name, url in _urls(catalogue).items()}
+    _assert_same_and_at_most_12(small, large, sizes=("10", "100"), capsys=capsys)
 
-    report = "\n".join(_report(f"{name} (100 items)", large[name]) for name in large)
+
+def _assert_same_and_at_most_12(small, large, *, sizes, capsys):
     with capsys.disabled():
         print("\n" + "  ".join(f"{n}={len(small[n])}/{len(large[n])}" for n in small))
     problems = [
-        f"{name}: {len(small[name])} queries with 10 items, {len(large[name])} with 100"
+        f"{name}: {len(small[name])} queries with {sizes[0]} items, "
+        f"{len(large[name])} with {sizes[1]}"
         for name in small
         if len(small[name]) != len(large[name]) or len(large[name]) > MAX_QUERIES
     ]
+    report = "\n".join(_report(f"{name} ({sizes[1]} items)", large[name]) for name in large)
     assert problems == [], "\n".join(problems) + "\n\n" + report
 
 
@@ -150,13 +154,4 @@ def test_query_counts_same_for_1000_and_100000_items(client, site_tree, capsys):
     small = {name: _queries(client, url) for name, url in _urls(catalogue).items()}
     _bulk_items(catalogue, 100_000, images)
     large = {name: _queries(client, url) for name, url in _urls(catalogue).items()}
-
-    with capsys.disabled():
-        print("\n" + "  ".join(f"{n}={len(small[n])}/{len(large[n])}" for n in small))
-    problems = [
-        f"{name}: {len(small[name])} queries with 1,000 items, {len(large[name])} with 100,000"
-        for name in small
-        if len(small[name]) != len(large[name]) or len(large[name]) > MAX_QUERIES
-    ]
-    report = "\n".join(_report(f"{name} (100,000 items)", large[name]) for name in large)
-    assert problems == [], "\n".join(problems) + "\n\n" + report
+    _assert_same_and_at_most_12(small, large, sizes=("1,000", "100,000"), capsys=capsys)

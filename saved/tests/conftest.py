@@ -5,37 +5,14 @@ from decimal import Decimal
 import pytest
 
 from accounts.factories import UserFactory
+from accounts.tests.conftest import _fresh_state, shopper, signed_in  # noqa: F401 (fixtures)
 from products.factories import ItemPageFactory
 from vendors.factories import ShopPageFactory
-
-
-@pytest.fixture(autouse=True)
-def _fresh_state(clear_cache):
-    """No test sees another's cached fragments or django-axes failure counters."""
-    from axes.utils import reset
-
-    reset()
-    yield
-    reset()
-
-
-@pytest.fixture
-def shopper(db):
-    return UserFactory(
-        username="ada", email="ada@example.com", first_name="Ada", last_name="Lovelace",
-        verified=True,
-    )  # fmt: skip
 
 
 @pytest.fixture
 def unverified(db):
     return UserFactory(username="grace", email="grace@example.com", first_name="Grace")
-
-
-@pytest.fixture
-def signed_in(client, shopper):
-    client.force_login(shopper)
-    return client
 
 
 @pytest.fixture
