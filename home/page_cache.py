@@ -98,10 +98,13 @@ def _page_changed(**kwargs):
 
 
 def _connect_model_signals():
+    from wagtail.models import PageViewRestriction
+
     from products.models import Category, Designer
     from vendors.models import Vendor
 
-    for model in (Designer, Category, Vendor):
+    # A new or lifted view restriction changes what anonymous shoppers and the API may see.
+    for model in (Designer, Category, Vendor, PageViewRestriction):
         post_save.connect(_model_changed, sender=model, dispatch_uid=f"pagecache-save-{model}")
         post_delete.connect(_model_changed, sender=model, dispatch_uid=f"pagecache-del-{model}")
 

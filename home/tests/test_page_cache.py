@@ -72,3 +72,17 @@ def test_a_count_memoised_before_the_commit_is_not_kept(
         page_cache.bump()
         assert memoised("probe", lambda: "before the commit") == "before the commit"
     assert memoised("probe", lambda: "after the commit") == "after the commit"
+
+
+def test_restricting_a_page_starts_a_new_generation(site_tree):
+    from wagtail.models import PageViewRestriction
+
+    shop = ShopPageFactory()
+    before = page_cache.generation()
+    restriction = PageViewRestriction.objects.create(
+        page=shop, restriction_type=PageViewRestriction.LOGIN
+    )
+    assert page_cache.generation() > before
+    before = page_cache.generation()
+    restriction.delete()
+    assert page_cache.generation() > before
