@@ -107,7 +107,7 @@ def _buyable(items) -> tuple[list[ItemPage], list[str]]:
                     f"“{item.title}” is being bought by someone else right now and was removed "
                     "from your cart. If their payment does not go through it will be back soon."
                 )
-        elif shop is None or shop.vendor.status != Vendor.Status.ACTIVE:
+        elif shop is None or not shop.live or shop.vendor.status != Vendor.Status.ACTIVE:
             notices.append(f"“{item.title}”: this shop is not taking orders at the moment.")
         else:
             buyable.append(item)

@@ -137,6 +137,23 @@ def test_suspended_shops_piece_cannot_be_added_or_bought(client, two_shops):
     assert not CartItem.objects.filter(item__in=[bag, other_item]).exists()
 
 
+def test_a_closed_shops_piece_cannot_be_added_or_bought(client, two_shops):
+    """Unpublishing a shop (its items stay live) takes them out of carts and checkout."""
+    lune, _, bag, watch = two_shops
+    add(client, bag)
+    add(client, watch)
+    lune.refresh_from_db()
+    lune.unpublish()
+    response = add(client, bag, follow=True)
+    assert "“Cognac tote”: this shop is not taking orders at the moment." in flash(response)
+    assert response.context["cart"].count == 1
+    client.post("/checkout/", ADDRESS)
+    order = Order.objects.get()
+    assert [line.title for vo in order.vendor_orders.all() for line in vo.lines.all()] == [
+        "Steel watch"
+    ]
+
+
 def test_checkout_refuses_a_piece_sold_since_it_was_added(client, bag):
     add(client, bag)
     ItemPage.objects.filter(pk=bag.pk).update(quantity=0)
