@@ -4,7 +4,9 @@ pages (a constant number of queries) and the data export."""
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.paginator import Page as PaginatorPage
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -27,18 +29,38 @@ def saved_ids_ordered(*, request: HttpRequest) -> list[int]:
     """The shopper's saved item ids, newest first: the account's rows or the session's list."""
     user = request.user
     if user.is_authenticated:
-        return list(SavedItem.objects.filter(user=user).values_list("item_id", flat=True))
+        return account_saved_ids(user_id=user.pk)
     if settings.SESSION_COOKIE_NAME not in request.COOKIES:
         return []
     return session_saved_ids(request.session)
 
 
+def _account_key(user_id: int) -> str:
+    return f"saved-ids:{user_id}"
+
+
+def account_saved_ids(*, user_id: int) -> list[int]:
+    """An account's saved item ids, newest first, kept in the cache until the list changes
+    (saved.signals): the hearts on a signed-in shopper's pages then cost no query."""
+    ids = cache.get(_account_key(user_id))
+    if ids is None:
+        ids = list(SavedItem.objects.filter(user_id=user_id).values_list("item_id", flat=True))
+        cache.set(_account_key(user_id), ids, 3600)
+    return ids
+
+
+def forget_account_saved_ids(*, user_id: int) -> None:
+    """Drop the cached ids now and again at commit: a read in between still sees the old rows."""
+    cache.delete(_account_key(user_id))
+    transaction.on_commit(lambda: cache.delete(_account_key(user_id)))
+
+
 def saved_item_ids(request: HttpRequest | None) -> frozenset[int]:
     """Which items this shopper has saved, for the hearts on a page of cards.
 
-    Remembered on the request, so a page of any number of cards costs one query for a
-    signed-in shopper, none for an anonymous one (the session is already loaded, or, without
-    a session cookie, never touched).
+    Remembered on the request, so a page of any number of cards costs one query at most for a
+    signed-in shopper (none while their list is cached), none for an anonymous one (the
+    session is already loaded, or, without a session cookie, never touched).
     """
     if request is None:
         return frozenset()

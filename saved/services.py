@@ -12,7 +12,12 @@ from products.selectors import items_live
 
 from . import emails, tokens
 from .models import SavedItem
-from .selectors import SAVED_SESSION_KEY, price_alert_recipients, session_saved_ids
+from .selectors import (
+    SAVED_SESSION_KEY,
+    forget_account_saved_ids,
+    price_alert_recipients,
+    session_saved_ids,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +100,7 @@ def saved_merge_into_account(*, user, anonymous_ids: list[int] | None) -> int:
         for index, pk in enumerate(new)
     ]
     SavedItem.objects.bulk_create(rows, ignore_conflicts=True)
+    forget_account_saved_ids(user_id=user.pk)  # bulk_create sends no signals
     return len(rows)
 
 

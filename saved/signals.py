@@ -3,13 +3,15 @@ anonymous saved list, as orders.signals does for the cart; every publish of an i
 workflow approval, scheduled go-live) checks for price drops. Both hand over to services."""
 
 from django.contrib.auth.signals import user_logged_in
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from wagtail.signals import page_published
 
 from products.models import ItemPage
 
-from .selectors import SAVED_SESSION_KEY
+from .models import SavedItem
+from .selectors import SAVED_SESSION_KEY, forget_account_saved_ids
 from .services import price_drop_alerts_queue, saved_merge_into_account
 
 
@@ -19,6 +21,12 @@ def merge_saved_at_login(sender, request, user, **kwargs):
         saved_merge_into_account(
             user=user, anonymous_ids=request.session.pop(SAVED_SESSION_KEY, None)
         )
+
+
+@receiver(post_save, sender=SavedItem)
+@receiver(post_delete, sender=SavedItem)
+def forget_cached_ids(sender, instance, **kwargs):
+    forget_account_saved_ids(user_id=instance.user_id)
 
 
 @receiver(page_published, sender=ItemPage)

@@ -155,3 +155,22 @@ def test_query_counts_same_for_1000_and_100000_items(client, site_tree, capsys):
     _bulk_items(catalogue, 100_000, images)
     large = {name: _queries(client, url) for name, url in _urls(catalogue).items()}
     _assert_same_and_at_most_12(small, large, sizes=("1,000", "100,000"), capsys=capsys)
+
+
+@pytest.mark.django_db
+def test_signed_in_shoppers_pages_stay_within_12_queries(client, site_tree, settings, capsys):
+    """With production's session store (cached_db on Redis) a signed-in shopper adds only the
+    user row: the session, the saved list's ids and the policy notices come from the cache."""
+    from accounts.factories import UserFactory
+
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    catalogue = Catalogue()
+    catalogue.grow_to(30)
+    client.force_login(UserFactory(verified=True))
+    client.post("/saved/add/", {"item": catalogue.item.pk})
+    counts = {name: _queries(client, url) for name, url in _urls(catalogue).items()}
+    with capsys.disabled():
+        print("\nsigned in: " + "  ".join(f"{n}={len(q)}" for n, q in counts.items()))
+    over = {name: len(q) for name, q in counts.items() if len(q) > MAX_QUERIES}
+    report = "\n".join(_report(name, counts[name]) for name in over)
+    assert over == {}, report
