@@ -66,18 +66,25 @@ def attach_cards(
 
 
 def items_live() -> QuerySet[ItemPage]:
-    """Live items of live shops: unpublishing a shop takes its items off the site too."""
+    """Live items a shopper may see: not under an unpublished shop (Wagtail would still serve
+    a live child of one) nor in a view-restricted section."""
     items = ItemPage.objects.live()
-    for path, depth in hidden_shops():
-        items = items.exclude(path__gt=path, path__lt=path + "~", depth=depth + 1)
+    for path in hidden_sections():
+        items = items.exclude(path__gte=path, path__lt=path + "~")
     return items
 
 
-def hidden_shops() -> list[tuple[str, int]]:
-    """(path, depth) of unpublished shops, usually none; kept per content generation."""
-    return memoised(
-        "hidden-shops", lambda: list(ShopPage.objects.not_live().values_list("path", "depth"))
-    )
+def hidden_sections() -> list[str]:
+    """Tree paths of unpublished shops and view-restricted pages: usually none. Kept per
+    content generation (publishing and restrictions start a new one)."""
+    from wagtail.models import PageViewRestriction
+
+    def compute():
+        paths = set(ShopPage.objects.not_live().values_list("path", flat=True))
+        paths |= set(PageViewRestriction.objects.values_list("page__path", flat=True))
+        return sorted(paths)
+
+    return memoised("hidden-sections", compute)
 
 
 def items_latest(*, limit: int) -> list[ItemPage]:

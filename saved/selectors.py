@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from products.models import ItemPage
-from products.selectors import STEPLEN, hidden_shops, paginate_ids
+from products.selectors import hidden_sections, paginate_ids
 
 from .models import SavedItem
 
@@ -110,12 +110,13 @@ def saved_list(*, request: HttpRequest) -> SavedList:
             existing = set(ItemPage.objects.filter(pk__in=ids).values_list("pk", flat=True))
             ids = [pk for pk in ids if pk in existing]
     page = paginate_ids(request, ids)
-    closed = {path for path, _depth in hidden_shops()}
+    hidden = hidden_sections()
     for item in page.object_list:
         item.saved_row = rows.get(item.pk)
-        if closed and item.path[:-STEPLEN] in closed:
-            # Its shop is unpublished, so its page is gone: the card shows it as withdrawn
-            # (sold, no link), as for an unpublished piece. Display only: never saved.
+        if any(item.path.startswith(path) for path in hidden):
+            # Its shop is unpublished (or its section private), so its page is gone for
+            # shoppers: the card shows it as withdrawn (sold, no link), as for an unpublished
+            # piece. Display only: never saved.
             item.live = False
     return SavedList(
         items_page=page,

@@ -74,3 +74,17 @@ def test_unpublishing_a_shop_takes_its_items_off_the_site(client, site_tree):
         assert "Shown tote" in html and "Hidden tote" not in html, url
     closing.save_revision().publish()
     assert client.get(hidden_url).status_code == 200
+
+
+@pytest.mark.django_db
+def test_items_in_a_private_section_are_not_listed(client, site_tree):
+    """Wagtail refuses a view-restricted page to the public; listings must not show it either."""
+    from wagtail.models import PageViewRestriction
+
+    aubert = DesignerFactory(name="Maison Aubert")
+    private = ItemPageFactory(title="Private tote", designer=aubert)
+    ItemPageFactory(title="Public tote", designer=aubert)
+    PageViewRestriction.objects.create(page=private, restriction_type=PageViewRestriction.LOGIN)
+    for url in ["/search/?q=tote", "/designers/maison-aubert/", "/"]:
+        html = client.get(url).content.decode()
+        assert "Public tote" in html and "Private tote" not in html, url
