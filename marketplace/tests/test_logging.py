@@ -130,3 +130,51 @@ def test_production_logging_config_uses_the_json_formatter():
     assert result.returncode == 0, result.stderr
     entry = json.loads(result.stderr.strip().splitlines()[-1])
     assert entry["order_reference"] == "VT-1" and entry["request_id"] is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "kept", "masked"),
+    [
+        (
+            'duplicate key value violates unique constraint "accounts_user_email"\n'
+            "DETAIL:  Key (email)=(ada.lovelace@example.com) already exists.",
+            ["Key (email)=(…) already exists", "accounts_user_email"],
+            ["ada.lovelace"],
+        ),
+        (
+            "DETAIL:  Key (shipping_name, shipping_phone)=(Ada Lovelace, 020 7946 0123) is not present",
+            ["Key (shipping_name, shipping_phone)=(…) is not present"],
+            ["Lovelace", "7946"],
+        ),
+        ("could not deliver to ada@example.co.uk", ["could not deliver to [email]"], ["ada@"]),
+        ("card 4242 4242 4242 4242 refused", ["card [number] refused"], ["4242"]),
+        ("call +44 20 7946 0123 back", ["call [number] back"], ["7946"]),
+        (
+            "order VT-7K2M9Q item 123456 at 2026-11-30 line 4521, 1250.00 GBP",
+            ["VT-7K2M9Q", "123456", "2026-11-30", "line 4521", "1250.00"],
+            [],
+        ),
+    ],
+)
+def test_scrub_masks_personal_data_quoted_by_third_party_messages(raw, kept, masked):
+    from marketplace.logging import scrub
+
+    result = scrub(raw)
+    for value in kept:
+        assert value in result
+    for value in masked:
+        assert value not in result
+
+
+def test_a_database_error_in_a_log_keeps_its_type_and_frames_but_not_the_row():
+    import sys
+
+    try:
+        raise ValueError("Key (email)=(ada@example.com) already exists.")
+    except ValueError:
+        record = logging.LogRecord("django.request", logging.ERROR, __file__, 1,
+                                   "Internal Server Error: %s", ("/checkout/",), sys.exc_info())  # fmt: skip
+    entry = json.loads(JsonFormatter().format(record))
+    assert "ValueError: Key (email)=(…) already exists." in entry["exception"]
+    assert "test_logging.py" in entry["exception"] and "ada@" not in json.dumps(entry)
+    assert entry["message"] == "Internal Server Error: /checkout/"
