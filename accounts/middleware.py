@@ -1,23 +1,52 @@
 """The one place a POST is accepted without a CSRF cookie: RFC 8058 one-click unsubscribe.
 
-Our rule is that only the Stripe webhook is CSRF-exempt, and this view is not exempt: nothing
+Our rule is that only the Stripe webhook is CSRF-exempt, and these views are not exempt: nothing
 here sets `csrf_exempt`. Mail providers send the one-click POST (`List-Unsubscribe=One-Click`)
 from their servers, with no cookie and no CSRF token, so Django's cookie check cannot pass.
 
 How that is reconciled: CSRF protection proves a state-changing request was meant by whoever
 holds the credential it acts with. A session cookie is ambient (the browser attaches it to a
 forged cross-site request), so it needs the extra CSRF token. The unsubscribe POST acts with no
-cookie and no session at all; its only credential is the signed token in the URL, an HMAC over
-(user, topic) with the site's secret that a forger cannot produce for anyone. So the signed
-token is the anti-forgery token: this middleware, placed just before CsrfViewMiddleware, marks
-CSRF processing done only for a POST to the unsubscribe URL whose token verifies. A POST with a
-missing, tampered or foreign token falls through to the normal CSRF check and is refused (403).
-The action is also harmless and idempotent (it can only turn mail off for the token's owner).
+cookie and no session at all; its only credential is the signed token in the URL, an HMAC with
+the site's secret that a forger cannot produce for anyone. So the signed token is the
+anti-forgery token: this middleware, placed just before CsrfViewMiddleware, marks CSRF
+processing done only for a POST to one of the URLs in SIGNED_LINKS whose token verifies with
+that URL's own reader (each kind has its own salt, so one kind never passes as another):
+
+- `/email/unsubscribe/<token>/`        newsletters and other topics (accounts.tokens)
+- `/saved/alerts/unsubscribe/<token>/` one saved piece's price-drop alert (saved.tokens)
+
+A POST whose token does not verify is answered here with that link's "not valid" page (400, the
+page its GET shows): it never reaches CsrfViewMiddleware or the view, so nothing changes. Each
+action is harmless and idempotent (it can only turn mail off for the token's owner).
+marketplace/tests/test_csrf_exempt.py checks that this table and the URLs agree.
 """
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.shortcuts import render
+
+from saved.tokens import read_price_alert_token
 
 from .tokens import InvalidToken, read_unsubscribe_token
 
-UNSUBSCRIBE_VIEW = "accounts_unsubscribe"
+
+@dataclass(frozen=True)
+class SignedLink:
+    read_token: Callable[[str], object]  # raises InvalidToken
+    invalid_template: str
+
+
+# View name (as ResolverMatch.view_name) -> how its `token` is checked. A view listed here has
+# its POST skip the CSRF cookie check: only for idempotent "stop emailing me" actions that the
+# token alone authorises.
+SIGNED_LINKS = {
+    "accounts_unsubscribe": SignedLink(read_unsubscribe_token, "accounts/unsubscribe_invalid.html"),
+    "saved_alert_unsubscribe": SignedLink(
+        read_price_alert_token, "saved/alert_unsubscribe_invalid.html"
+    ),
+}
 
 
 class SignedUnsubscribeCsrfMiddleware:
@@ -29,11 +58,15 @@ class SignedUnsubscribeCsrfMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         match = request.resolver_match
-        if request.method != "POST" or match is None or match.url_name != UNSUBSCRIBE_VIEW:
+        if request.method != "POST" or match is None:
+            return None
+        link = SIGNED_LINKS.get(match.view_name)  # namespaced: no other app's name matches
+        if link is None:
             return None
         try:
-            read_unsubscribe_token(view_kwargs.get("token", ""))
+            link.read_token(view_kwargs.get("token", ""))
         except InvalidToken:
-            return None  # CsrfViewMiddleware decides, as for any other POST
+            # Refused before CSRF: a clear page rather than "CSRF verification failed".
+            return render(request, link.invalid_template, status=400)
         request.csrf_processing_done = True
         return None

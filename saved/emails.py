@@ -52,8 +52,13 @@ def send_price_drop_email(*, saved_item_id: int, old_price: str, new_price: str)
         render_to_string("emails/saved_price_drop.txt", context),
         settings.DEFAULT_FROM_EMAIL,
         [user.email],
-        # Opens the confirmation page: one click there stops this alert (no sign-in needed).
-        headers={"List-Unsubscribe": f"<{unsubscribe_url}>"},
+        # RFC 8058: a mail client's "unsubscribe" POSTs `List-Unsubscribe=One-Click` to the URL
+        # and the alert stops at once, without cookies (accounts.middleware); a person opening
+        # the link gets a confirmation page instead (a GET changes nothing).
+        headers={
+            "List-Unsubscribe": f"<{unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
     )
     message.attach_alternative(
         render_to_string("emails/saved_price_drop.html", context), "text/html"

@@ -132,7 +132,9 @@ def price_alert(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def price_alert_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """The emailed "stop this alert" link: GET confirms (mail scanners follow links), POST
-    turns the alert off. The signed token is the credential; no sign-in needed."""
+    turns the alert off at once, from the page's button or a mail client's one-click request
+    (RFC 8058). The signed token is the credential: no sign-in, and the POST passes CSRF on it
+    (see accounts.middleware), which also answers a bad token's POST with the 400 page."""
     try:
         tokens.read_price_alert_token(token)
     except tokens.InvalidToken:

@@ -3,6 +3,10 @@
 Django's CsrfViewMiddleware skips a view when ``getattr(callback, "csrf_exempt", False)``; the
 ``csrf_exempt`` decorator sets it and functools.wraps / ``as_view()`` carry it to the outermost
 callback, so the resolved callback is exactly what the middleware sees.
+
+The RFC 8058 one-click unsubscribe URLs (``/email/unsubscribe/<token>/`` and
+``/saved/alerts/unsubscribe/<token>/``) are not exempt either: their POST passes CSRF only on a
+signed token that verifies, in accounts.middleware (SIGNED_LINKS), which the last test pins down.
 """
 
 import json
@@ -97,3 +101,34 @@ def test_wagtail_admin_api_refuses_state_changes_without_a_csrf_token(site_tree,
     for endpoint in ("images", "documents"):
         response = client.post(f"/admin/api/main/{endpoint}/", data={})
         assert response.status_code in (403, 405), endpoint
+
+
+def named_routes(patterns, prefix="", namespace=""):
+    """(view name as ResolverMatch.view_name gives it, route, callback) for every named URL."""
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from named_routes(pattern.url_patterns, prefix + str(pattern.pattern), inner)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            yield namespace + pattern.name, prefix + str(pattern.pattern), pattern.callback
+
+
+def test_signed_token_links_are_exactly_the_unsubscribe_urls_and_not_exempt():
+    from django.conf import settings
+
+    from accounts.middleware import SIGNED_LINKS
+
+    routes = {
+        route: callback
+        for name, route, callback in named_routes(get_resolver().url_patterns)
+        if name in SIGNED_LINKS
+    }
+    assert set(routes) == {
+        "email/unsubscribe/<str:token>/",
+        "saved/alerts/unsubscribe/<str:token>/",
+    }
+    assert not any(getattr(callback, "csrf_exempt", False) for callback in routes.values())
+    # It must run just before the CSRF check, to tell it the token stood in for the cookie.
+    middleware = settings.MIDDLEWARE
+    position = middleware.index("accounts.middleware.SignedUnsubscribeCsrfMiddleware")
+    assert middleware[position + 1] == "django.middleware.csrf.CsrfViewMiddleware"
