@@ -1,11 +1,10 @@
 """Fixtures for account tests: shoppers, a shop with pieces, orders, a private localstripe."""
 
-from decimal import Decimal
-
 import pytest
 
 from accounts.factories import DEFAULT_PASSWORD, AddressFactory, UserFactory
-from orders.models import Order, OrderLine, VendorOrder
+from orders.factories import Piece, paid_order
+from orders.models import Order
 from vendors.factories import VendorFactory
 
 PASSWORD = DEFAULT_PASSWORD
@@ -49,39 +48,13 @@ def signed_in(client, shopper):
     return client
 
 
-def make_order(*, customer, vendors=None, status=Order.Status.PAID, **fields) -> Order:
-    """An order straight in the database (no checkout), one part per vendor."""
+def make_order(*, customer, vendors=None, **fields) -> Order:
+    """A paid order straight in the database (no checkout): one £100 piece from each vendor,
+    titled "Piece from <shop>"; a guest's (customer=None) goes to guest@example.com."""
     vendors = vendors or [VendorFactory()]
-    order = Order.objects.create(
-        customer=customer,
-        email=getattr(customer, "email", "") or "guest@example.com",
-        status=status,
-        currency="GBP",
-        subtotal=Decimal("100.00") * len(vendors),
-        total=Decimal("100.00") * len(vendors),
-        shipping_name="Ada Lovelace",
-        shipping_line1="12 St James's Square",
-        shipping_city="London",
-        shipping_postcode="SW1Y 4JH",
-        shipping_country="GB",
-        shipping_phone="+442079460123",
-        **fields,
+    return paid_order(
+        items=[Piece(vendor, "100.00") for vendor in vendors], customer=customer, **fields
     )
-    for vendor in vendors:
-        part = VendorOrder.objects.create(
-            order=order,
-            vendor=vendor,
-            status=VendorOrder.Status.PAID
-            if status == Order.Status.PAID
-            else VendorOrder.Status.PENDING,
-            subtotal=Decimal("100.00"),
-            commission_rate=Decimal("0.15"),
-            commission=Decimal("15.00"),
-        )
-        OrderLine.objects.create(
-            vendor_order=part, title=f"Piece from {vendor.name}", unit_price=Decimal("100.00")
-        )
-    return order
 
 
 @pytest.fixture

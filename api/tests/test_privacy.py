@@ -12,7 +12,8 @@ from wagtail.models import Page
 import pytest
 
 from home.page_cache import bump
-from orders.models import Order, Reservation
+from orders.factories import OrderFactory
+from orders.models import Reservation
 from products.factories import ItemPageFactory
 from vendors.factories import PHONE_E164, ShopPageFactory
 from vendors.models import ShopPage
@@ -134,16 +135,13 @@ def test_no_endpoint_ever_shows_vendor_terms_accounts_stock_or_drafts(client, si
     item.title = "Draft title 5d1e never published"
     item.save_revision(user=staff)  # ...with an unpublished draft
     Page.objects.filter(pk=item.pk).update(locked=True, locked_by=staff, locked_at=timezone.now())
-    order = Order.objects.create(
+    order = OrderFactory(
         email="buyer-4b8d@customer-secret.example",
-        currency="GBP",
         subtotal=Decimal("495.00"),
-        total=Decimal("495.00"),
         shipping_name="Ada Secret-Buyer",
         shipping_line1="1 Hidden Lane",
         shipping_city="Bath",
         shipping_postcode="BA1 1AA",
-        shipping_country="GB",
         payment_intent_id="pi_SECRET4b8d",
     )
     Reservation.objects.create(
@@ -194,17 +192,7 @@ def test_stock_and_reservations_change_nothing_in_the_output(client, site_tree):
     before = snapshot()
     ItemPageFactory._meta.model.objects.filter(pk=item.pk).update(quantity=3)
     assert snapshot() == before
-    order = Order.objects.create(
-        email="someone@example.com",
-        currency="GBP",
-        subtotal=Decimal("495.00"),
-        total=Decimal("495.00"),
-        shipping_name="Someone",
-        shipping_line1="1 Street",
-        shipping_city="Bath",
-        shipping_postcode="BA1 1AA",
-        shipping_country="GB",
-    )
+    order = OrderFactory(email="someone@example.com", subtotal=Decimal("495.00"))
     Reservation.objects.create(
         item=item, order=order, quantity=1, expires_at=timezone.now() + timedelta(minutes=15)
     )

@@ -11,12 +11,12 @@ from decimal import Decimal
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
-from django.utils import timezone
 
 import pytest
 from werkzeug import Response
 
-from orders.models import Order, PayoutEntry, VendorOrder
+from orders.factories import Piece, paid_order
+from orders.models import PayoutEntry, VendorOrder
 from vendors.factories import VendorFactory
 
 S = VendorOrder.Status
@@ -25,34 +25,8 @@ K = PayoutEntry.Kind
 
 def vendor_order(vendor, subtotal, *, status=S.SHIPPED, entries=(K.EARNED,)) -> VendorOrder:
     """A shop's part of a paid order in `status`, with the ledger entries the services write."""
-    subtotal = Decimal(subtotal)
-    order = Order.objects.create(
-        email="ada@example.com",
-        status=Order.Status.PAID,
-        currency="GBP",
-        subtotal=subtotal,
-        total=subtotal,
-        shipping_name="Ada Lovelace",
-        shipping_line1="12 St James's Square",
-        shipping_city="London",
-        shipping_postcode="SW1Y 4JH",
-        shipping_country="GB",
-        paid_at=timezone.now(),
-        payment_intent_id="pi_test",
-    )
-    part = VendorOrder.objects.create(
-        order=order,
-        vendor=vendor,
-        status=status,
-        subtotal=subtotal,
-        commission_rate=vendor.commission_rate,
-        commission=(subtotal * vendor.commission_rate).quantize(Decimal("0.01")),
-    )
-    amounts = {K.EARNED: part.payout_amount, K.REVERSED: -part.payout_amount,
-               K.TRANSFERRED: part.payout_amount}  # fmt: skip
-    for kind in entries:
-        PayoutEntry.objects.create(vendor_order=part, kind=kind, amount=amounts[kind])
-    return part
+    order = paid_order(items=[Piece(vendor, subtotal)], vendor_status=status, ledger=entries)
+    return order.vendor_orders.get()
 
 
 class FakeTransfers:

@@ -30,7 +30,8 @@ import pytest
 
 from home.factories import ImageFactory
 from home.models import CustomImage, SiteFooterSettings
-from orders.models import Order, OrderLine, VendorOrder
+from orders.factories import paid_order
+from orders.models import Order, VendorOrder
 from products.factories import CategoryFactory, DesignerFactory
 from products.models import ItemPage
 from vendors.models import Vendor
@@ -95,7 +96,7 @@ def world(site_tree, clear_cache) -> World:
     # B's draft waits in the review workflow: its workflow and task states exist.
     workflow_state = Workflow.objects.get(name="Vendor content review").start(b_draft, b_user)
     b_image = ImageFactory(title=f"Bravo {MARK} photo", collection=b.collection)
-    b_vendor_order = _paid_vendor_order(b, b_item)
+    b_vendor_order = _paid_vendor_order(b_item)
     return World(
         a_user=a_user,
         a_shop=a.shop,
@@ -113,33 +114,17 @@ def world(site_tree, clear_cache) -> World:
     )
 
 
-def _paid_vendor_order(vendor, item) -> VendorOrder:
+def _paid_vendor_order(item) -> VendorOrder:
     """A paid order for B's item, with a shopper's address B's staff may see and A may not."""
-    order = Order.objects.create(
+    order = paid_order(
+        items=[item],
         email=f"shopper-{MARK}@example.com",
-        status=Order.Status.PAID,
-        currency="GBP",
-        subtotal=item.price,
-        total=item.price,
         shipping_name=f"Shopper {MARK}",
         shipping_line1="1 Bravo Street",
-        shipping_city="London",
         shipping_postcode="N1 1AA",
-        shipping_country="GB",
         payment_intent_id="pi_bravo",
     )
-    vendor_order = VendorOrder.objects.create(
-        order=order,
-        vendor=vendor,
-        status=VendorOrder.Status.PAID,
-        subtotal=item.price,
-        commission_rate=vendor.commission_rate,
-        commission=item.price * vendor.commission_rate,
-    )
-    OrderLine.objects.create(
-        vendor_order=vendor_order, item=item, title=item.title, unit_price=item.price
-    )
-    return vendor_order
+    return order.vendor_orders.get()
 
 
 def admin_patterns():

@@ -13,7 +13,8 @@ from django.utils import timezone
 import pytest
 
 from accounts.models import User
-from orders.models import Order, PayoutEntry, VendorOrder
+from orders.factories import PayoutEntryFactory, Piece, paid_order
+from orders.models import PayoutEntry, VendorOrder
 from orders.selectors import WeekSales, sales_figures, sales_week_starts, site_sales_figures
 from vendors.charts import sales_chart
 from vendors.factories import VendorFactory
@@ -29,39 +30,17 @@ S = VendorOrder.Status
 
 def sale(vendor, amount, paid_at, *, status=S.PAID, earned=True) -> VendorOrder:
     """A vendor's part of a paid order, and its ledger entry as order_mark_paid writes it."""
-    amount = Decimal(amount)
-    order = Order.objects.create(
-        email="ada@example.com",
-        status=Order.Status.PAID,
-        currency="GBP",
-        subtotal=amount,
-        total=amount,
-        shipping_name="Ada Lovelace",
-        shipping_line1="12 St James's Square",
-        shipping_city="London",
-        shipping_postcode="SW1Y 4JH",
-        shipping_country="GB",
+    order = paid_order(
+        items=[Piece(vendor, amount)],
         paid_at=paid_at,
+        vendor_status=status,
+        ledger=(PayoutEntry.Kind.EARNED,) if earned else (),
     )
-    vendor_order = VendorOrder.objects.create(
-        order=order,
-        vendor=vendor,
-        status=status,
-        subtotal=amount,
-        commission_rate=vendor.commission_rate,
-        commission=(amount * vendor.commission_rate).quantize(Decimal("0.01")),
-    )
-    if earned:
-        PayoutEntry.objects.create(
-            vendor_order=vendor_order,
-            kind=PayoutEntry.Kind.EARNED,
-            amount=vendor_order.payout_amount,
-        )
-    return vendor_order
+    return order.vendor_orders.get()
 
 
 def ledger(vendor_order, kind, amount):
-    return PayoutEntry.objects.create(vendor_order=vendor_order, kind=kind, amount=Decimal(amount))
+    return PayoutEntryFactory(vendor_order=vendor_order, kind=kind, amount=Decimal(amount))
 
 
 def amounts(figures) -> dict[date, Decimal]:
