@@ -4,6 +4,7 @@ newsletters, erasure and the PII access audit. Keyword-only, atomic; mail goes a
 import logging
 import secrets
 from collections.abc import Callable
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
@@ -104,9 +105,17 @@ def verification_resend(*, user: User) -> None:
         _send_verification(user=user)
 
 
+class EmailVerification(NamedTuple):
+    user: User
+    orders_linked: int  # earlier guest orders placed with this address, now in the account
+
+
 @transaction.atomic
-def email_verify(*, token: str) -> User:
-    """Mark the address in the token verified. Raises tokens.InvalidToken."""
+def email_verify(*, token: str) -> EmailVerification:
+    """Mark the address in the token verified and link the guest orders placed with it.
+
+    Raises tokens.InvalidToken. Opening the link again changes nothing already done.
+    """
     user_id, email = tokens.read_verification_token(token)
     user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
     if user is None or user.email.lower() != email:
@@ -114,7 +123,59 @@ def email_verify(*, token: str) -> User:
     if user.email_verified_at is None:
         user.email_verified_at = timezone.now()
         user.save(update_fields=["email_verified_at"])
-    return user
+    return EmailVerification(user=user, orders_linked=guest_orders_claim(user=user))
+
+
+def _may_claim_orders(user: User) -> bool:
+    # Only a verified address proves the account holder reads that mailbox (which received
+    # the orders' emails anyway); an unverified one could be anybody's.
+    return bool(user.email) and user.email_verified and user.is_active and user.erased_at is None
+
+
+@transaction.atomic
+def guest_orders_claim(*, user: User) -> int:
+    """Link the guest orders placed with the account's verified address (any letter case) to
+    the account, so they are in its order history, export and erasure. Returns how many.
+
+    Orders that already belong to an account are never moved, and erased orders (address
+    blanked) match nothing, so running this again only picks up new guest orders.
+    """
+    if not _may_claim_orders(user):
+        return 0
+    # iexact escapes LIKE wildcards: "a_b@x" does not match "axb@x".
+    return (
+        Order.objects.filter(customer__isnull=True, email__iexact=user.email)
+        .exclude(email="")
+        .update(customer=user)
+    )
+
+
+@transaction.atomic
+def guest_order_link(*, order: Order) -> User | None:
+    """Link one new guest order to the verified account with its email address, if any.
+
+    Meant for order placement (`orders.services`), so a shopper who checks out without
+    signing in still finds the order in their account. Returns the account linked to.
+    """
+    if order.customer_id is not None or not order.email:
+        return None
+    account = (
+        User.objects.filter(
+            email__iexact=order.email,
+            email_verified_at__isnull=False,
+            is_active=True,
+            erased_at__isnull=True,
+        )
+        .exclude(email="")
+        .first()
+    )
+    if account is None:
+        return None
+    # The condition on customer makes a concurrent link by someone else a no-op, not a move.
+    if Order.objects.filter(pk=order.pk, customer__isnull=True).update(customer=account):
+        order.customer = account
+        return account
+    return None
 
 
 @transaction.atomic
@@ -356,8 +417,10 @@ def account_erase(*, user: User) -> User:
     - Addresses, the saved list and sessions are deleted.
     - Orders stay for accounting with their totals, lines, shops and country, but the
       shipping name, address, email, phone and call note are blanked and the link to the
-      account removed.
+      account removed. Guest orders placed with the account's verified address count as the
+      account's (they are claimed first), so none is left behind with the shopper's details.
     """
+    guest_orders_claim(user=user)
     customer_ids = {user.stripe_customer_id} if user.stripe_customer_id else set()
     customer_ids |= set(
         Order.objects.filter(customer=user)

@@ -137,10 +137,17 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
 @require_http_methods(["GET"])
 def verify_email(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        services.email_verify(token=token)
+        verification = services.email_verify(token=token)
     except tokens.InvalidToken:
         return render(request, "accounts/verify_invalid.html", status=400)
-    messages.success(request, "Thank you: your email address is confirmed.")
+    message = "Thank you: your email address is confirmed."
+    found = verification.orders_linked
+    # Told to the account's holder (or whoever signs in next), not to another signed-in account.
+    if found and request.user.pk in {None, verification.user.pk}:
+        orders = "an earlier order" if found == 1 else f"{found} earlier orders"
+        them = "it" if found == 1 else "them"
+        message += f" We found {orders} placed with this address and added {them} to Your orders."
+    messages.success(request, message)
     return redirect("/account/" if request.user.is_authenticated else "/account/login/")
 
 
