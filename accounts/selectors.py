@@ -112,6 +112,7 @@ def account_export(*, user) -> dict:
                 "subtotal": _money(order.subtotal),
                 "shipping": _money(order.shipping_total),
                 "total": _money(order.total),
+                "refunded_for_pieces_sold_meanwhile": _money(order.sold_meanwhile_refund),
                 "email": order.email,
                 "shipping_address": {
                     "name": order.shipping_name,
@@ -133,6 +134,7 @@ def account_export(*, user) -> dict:
                                 "title": line.title,
                                 "unit_price": _money(line.unit_price),
                                 "quantity": line.quantity,
+                                "status": line.get_status_display(),
                             }
                             for line in part.lines.all()
                         ],

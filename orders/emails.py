@@ -11,6 +11,8 @@ from django.template.loader import render_to_string
 
 from django_tasks import task
 
+from home.templatetags.vitrine_tags import money
+
 logger = logging.getLogger(__name__)
 
 # kind → (subject, headline, message). Subjects carry the order reference, never personal data.
@@ -25,6 +27,14 @@ SHOPPER_MESSAGES = {
         "Order {ref} is confirmed",
         "Payment received: your order is confirmed",
         "Each shop below now prepares your pieces. You will hear from us when they ship.",
+    ),
+    # Some pieces sold to someone else while the shopper paid: the rest is theirs, those refunded.
+    "paid_sold_meanwhile": (
+        "Order {ref} is confirmed; we refunded what sold while you paid",
+        "Payment received: your order is confirmed",
+        "{gone} sold moments before your payment went through, so we have refunded {refund} to "
+        "the card you paid with (banks usually take 5–10 days). The rest of your order below is "
+        "confirmed and being prepared; you will hear from us when it ships.",
     ),
     "payment_failed": (
         "Payment for order {ref} did not go through",
@@ -80,6 +90,18 @@ SHOPPER_MESSAGES = {
 # Progress updates a signed-in shopper may turn off at /account/preferences/.
 OPTIONAL_KINDS = {"shipped", "delivered"}
 
+# Receipts: each shop with something to send is told too.
+PAID_KINDS = {"paid", "paid_sold_meanwhile"}
+
+
+def _pieces(lines) -> str:
+    """The start of a sentence naming the pieces: `One piece, “Scarf”,` or `2 pieces, “A” and
+    “B”,` (worded as templates/orders/_sold_meanwhile_notice.html words it on the pages)."""
+    titles = [f"“{line.title}”" for line in lines]
+    if len(titles) <= 1:
+        return f"One piece, {titles[0]}," if titles else ""
+    return f"{len(titles)} pieces, {', '.join(titles[:-1])} and {titles[-1]},"
+
 
 def _send(*, to: str, subject: str, template: str, context: dict) -> None:
     text = render_to_string(f"emails/{template}.txt", context)
@@ -111,11 +133,16 @@ def send_order_email(*, kind: str, order_id: int, vendor_order_id: int | None = 
     if not shop and order.channel == Order.Channel.PHONE:
         shop = order.vendor_orders.all()[0].vendor.name
     subject, headline, message = SHOPPER_MESSAGES[kind]
+    facts = {
+        "shop": shop,
+        "gone": _pieces(order.sold_meanwhile_lines),
+        "refund": money(order.sold_meanwhile_refund, order.currency),
+    }
     context = {
         "order": order,
         "vendor_orders": [vendor_order] if vendor_order else order.vendor_orders.all(),
-        "headline": headline.format(shop=shop),
-        "message": message.format(shop=shop),
+        "headline": headline.format(**facts),
+        "message": message.format(**facts),
         "kind": kind,
         "site_url": settings.WAGTAILADMIN_BASE_URL,
         # Works on any device, unlike the checkout pages tied to the shopper's session.
@@ -130,8 +157,10 @@ def send_order_email(*, kind: str, order_id: int, vendor_order_id: int | None = 
         template="order_status",
         context=context,
     )
-    if kind == "paid":
+    if kind in PAID_KINDS:
         for each in order.vendor_orders.all():
+            if each.status != VendorOrder.Status.PAID:
+                continue  # its pieces sold to someone else first: nothing to send
             _send(
                 to=each.vendor.contact_email,
                 subject=f"New order {order.reference}: please send",

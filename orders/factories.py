@@ -1,7 +1,7 @@
 """Test data for orders: `paid_order(items=[...])` is a paid order as checkout and payment leave it.
 
 The rules follow orders.services: totals are the sum of the lines, one VendorOrder per shop with
-the shop's commission rate and `quantize(subtotal × rate)` (`_order_create`), and each shop's part
+the shop's commission rate and `commission_on(subtotal, rate)` (`_order_create`), and each shop's part
 gets its EARNED payout entry (`order_mark_paid`). Stock is left alone: pass `sold=True` items
 where a test needs the pieces gone.
 """
@@ -18,7 +18,7 @@ import factory
 from factory.django import DjangoModelFactory
 
 from orders.models import Order, OrderLine, PayoutEntry, VendorOrder
-from orders.money import quantize
+from orders.money import commission_on
 from products.models import ItemPage
 from vendors.factories import VendorFactory
 from vendors.models import ShopPage, Vendor
@@ -63,9 +63,7 @@ class VendorOrderFactory(DjangoModelFactory):
     vendor = factory.SubFactory(VendorFactory)
     subtotal = Decimal("0.00")
     commission_rate = factory.SelfAttribute("vendor.commission_rate")
-    commission = factory.LazyAttribute(
-        lambda obj: quantize(Decimal(obj.subtotal) * Decimal(obj.commission_rate))
-    )
+    commission = factory.LazyAttribute(lambda obj: commission_on(obj.subtotal, obj.commission_rate))
 
     class Meta:
         model = VendorOrder

@@ -1,4 +1,5 @@
 import secrets
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -117,6 +118,22 @@ class Order(models.Model):
     def is_payable(self) -> bool:
         return self.status == self.Status.PENDING
 
+    # A piece can sell to someone else while this shopper pays (their hold expired): the rest is
+    # sold, and those lines are refunded. `total` stays what the card was charged.
+    @property
+    def sold_meanwhile_lines(self) -> list["OrderLine"]:
+        return [line for part in self.vendor_orders.all() for line in part.sold_meanwhile_lines]
+
+    @property
+    def sold_meanwhile_refund(self) -> Decimal:
+        """What was refunded for pieces that sold before this payment (zero when none did)."""
+        return sum((line.line_total for line in self.sold_meanwhile_lines), Decimal("0"))
+
+    @property
+    def kept_total(self) -> Decimal:
+        """What the shopper paid for the pieces they get: the charge less that refund."""
+        return self.total - self.sold_meanwhile_refund
+
 
 class VendorOrder(models.Model):
     """One shop's part of an Order: what it must send, and what it is owed."""
@@ -163,7 +180,23 @@ class VendorOrder(models.Model):
     @property
     def shopper_status(self) -> str:
         """The status in the shopper's words (the desk's labels speak to the shop)."""
+        lines = self.lines.all()
+        if (
+            self.status == self.Status.CANCELLED
+            and lines
+            and all(line.is_sold_meanwhile for line in lines)
+        ):
+            return "Sold before your payment: refunded"
         return self.SHOPPER_LABELS[self.status]
+
+    @property
+    def kept_lines(self) -> list["OrderLine"]:
+        """The lines this shop sells in this order (subtotal and commission count only these)."""
+        return [line for line in self.lines.all() if not line.is_sold_meanwhile]
+
+    @property
+    def sold_meanwhile_lines(self) -> list["OrderLine"]:
+        return [line for line in self.lines.all() if line.is_sold_meanwhile]
 
     @property
     def payout_amount(self):
@@ -171,7 +204,15 @@ class VendorOrder(models.Model):
 
 
 class OrderLine(models.Model):
-    """An item bought, with its title and price as they were at checkout."""
+    """An item bought, with its title and price as they were at checkout.
+
+    A line whose piece sold to someone else while this shopper paid is kept (the shopper sees
+    it, refunded) but marked, and no longer counts in its shop's subtotal.
+    """
+
+    class Status(models.TextChoices):
+        ORDERED = "ordered", "Ordered"
+        SOLD_MEANWHILE = "sold_meanwhile", "Sold to someone else before payment: refunded"
 
     vendor_order = models.ForeignKey(VendorOrder, on_delete=models.CASCADE, related_name="lines")
     item = models.ForeignKey(
@@ -180,6 +221,7 @@ class OrderLine(models.Model):
     title = models.CharField(max_length=255)
     unit_price = models.DecimalField(max_digits=10, decimal_places=2)
     quantity = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ORDERED)
 
     class Meta:
         ordering = ["pk"]
@@ -190,6 +232,10 @@ class OrderLine(models.Model):
     @property
     def line_total(self):
         return self.unit_price * self.quantity
+
+    @property
+    def is_sold_meanwhile(self) -> bool:
+        return self.status == self.Status.SOLD_MEANWHILE
 
 
 class Reservation(models.Model):

@@ -28,3 +28,8 @@ def from_minor_units(amount: int, currency: str) -> Decimal:
 def quantize(amount: Decimal) -> Decimal:
     """Round to pennies, half up, as shops and accountants expect."""
     return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def commission_on(subtotal: Decimal, rate: Decimal) -> Decimal:
+    """The site's commission on a shop's subtotal at the shop's rate, in pennies."""
+    return quantize(Decimal(subtotal) * Decimal(rate))

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from accounts.services import guest_order_link
 from home import page_cache
 from policies import emails as policy_emails
 from products.models import ItemPage
@@ -33,7 +34,7 @@ from .models import (
     StripeEvent,
     VendorOrder,
 )
-from .money import quantize
+from .money import commission_on
 
 logger = logging.getLogger(__name__)
 
@@ -336,7 +337,7 @@ def _order_create(
             vendor=vendor,
             subtotal=vendor_subtotal,
             commission_rate=vendor.commission_rate,
-            commission=quantize(vendor_subtotal * vendor.commission_rate),
+            commission=commission_on(vendor_subtotal, vendor.commission_rate),
         )
         OrderLine.objects.bulk_create(
             OrderLine(vendor_order=vendor_order, item=item, title=item.title, unit_price=item.price)
@@ -346,6 +347,9 @@ def _order_create(
         Reservation(item=item, order=order, quantity=1, expires_at=_expiry(order))
         for item in buyable
     )
+    if order.customer_id is None:
+        # A guest using the address of a verified account: the order is that account's too.
+        guest_order_link(order=order)
     return order
 
 
@@ -450,7 +454,8 @@ def order_mark_paid(*, payment_intent: stripe_api.PaymentIntentInfo) -> Order | 
     """Move an order to paid, exactly once, whichever path (webhook or return page) comes first.
 
     Locks the order row; a second caller finds it paid and does nothing. If an item sold while
-    the shopper paid (their hold had expired), the payment is refunded and the shopper told.
+    the shopper paid (their hold had expired), that item's line is refunded and the rest of the
+    order is paid; if every item sold, the whole payment is refunded. The shopper is told once.
     """
     order = (
         Order.objects.select_for_update().filter(reference=payment_intent.order_reference).first()
@@ -498,13 +503,17 @@ def order_mark_paid(*, payment_intent: stripe_api.PaymentIntentInfo) -> Order | 
             < line.quantity
         )
     ]
-    if gone:
+    if len(gone) == len(lines):
         order.payment_intent_id = payment_intent.id
         order.save(update_fields=["payment_intent_id"])
         _refund_whole(order=order, payment_intent_id=payment_intent.id, reason="sold_meanwhile")
         return order
+    if gone:
+        # The rest is still theirs: refund only the pieces that sold, then sell the others.
+        _refund_sold_meanwhile(order=order, payment_intent_id=payment_intent.id, gone=gone)
+    kept = [line for line in lines if line not in gone]
 
-    for line in lines:
+    for line in kept:
         ItemPage.objects.filter(pk=line.item_id).update(quantity=F("quantity") - line.quantity)
     order.reservations.filter(status=Reservation.Status.ACTIVE).update(
         status=Reservation.Status.CONSUMED
@@ -515,6 +524,8 @@ def order_mark_paid(*, payment_intent: stripe_api.PaymentIntentInfo) -> Order | 
     order.payment_error = ""
     order.save(update_fields=["status", "paid_at", "payment_intent_id", "payment_error"])
     for vendor_order in order.vendor_orders.all():
+        if vendor_order.status == VendorOrder.Status.CANCELLED:
+            continue  # every piece of this shop's part sold meanwhile: nothing to send or pay
         vendor_order.status = VendorOrder.Status.PAID
         vendor_order.save(update_fields=["status"])
         PayoutEntry.objects.create(
@@ -523,10 +534,39 @@ def order_mark_paid(*, payment_intent: stripe_api.PaymentIntentInfo) -> Order | 
             amount=vendor_order.payout_amount,
         )
     # The items are sold: out of this shopper's cart (and anyone else's).
-    CartItem.objects.filter(item_id__in=[line.item_id for line in lines]).delete()
-    transaction.on_commit(lambda: emails.send(kind="paid", order_id=order.pk))
+    CartItem.objects.filter(item_id__in=[line.item_id for line in kept]).delete()
+    kind = "paid_sold_meanwhile" if gone else "paid"
+    transaction.on_commit(lambda: emails.send(kind=kind, order_id=order.pk))
     transaction.on_commit(page_cache.bump)  # shop pages now show these pieces as sold
     return order
+
+
+def _refund_sold_meanwhile(*, order: Order, payment_intent_id: str, gone: list[OrderLine]) -> None:
+    """Refund exactly the lines whose pieces sold to someone else, and take them out of their
+    shops' parts: a part left with nothing is cancelled, the others are re-totalled so that
+    subtotal, commission and payout count only what the shop sends."""
+    stripe_api.refund_create(
+        payment_intent_id=payment_intent_id,
+        amount=sum((line.line_total for line in gone), Decimal("0")),
+        currency=order.currency,
+        # One key per order: a retry replays this refund, and a retry that would refund a
+        # different amount is refused by Stripe rather than refunding twice.
+        idempotency_key=f"{order.reference}-refund-sold_meanwhile-lines",
+    )
+    OrderLine.objects.filter(pk__in=[line.pk for line in gone]).update(
+        status=OrderLine.Status.SOLD_MEANWHILE
+    )
+    order.reservations.filter(
+        status=Reservation.Status.ACTIVE,
+        item_id__in=[line.item_id for line in gone if line.item_id],
+    ).update(status=Reservation.Status.RELEASED)
+    for vendor_order in order.vendor_orders.prefetch_related("lines"):
+        kept = vendor_order.kept_lines
+        vendor_order.subtotal = sum((line.line_total for line in kept), Decimal("0"))
+        vendor_order.commission = commission_on(vendor_order.subtotal, vendor_order.commission_rate)
+        if not kept:
+            vendor_order.status = VendorOrder.Status.CANCELLED
+        vendor_order.save(update_fields=["subtotal", "commission", "status"])
 
 
 def _refund_whole(*, order: Order, payment_intent_id: str, reason: str) -> None:
@@ -586,13 +626,21 @@ def order_payment_canceled(*, payment_intent: stripe_api.PaymentIntentInfo) -> N
 
 @transaction.atomic
 def order_refunded_at_stripe(*, payment_intent_id: str, amount_refunded: Decimal) -> None:
-    """A refund made at Stripe (dashboard or ours): a full refund closes the whole order."""
+    """A refund made at Stripe (dashboard or ours): a full refund closes the whole order.
+
+    `amount_refunded` is the charge's running total. Anything less than the charge (`total`) is
+    a partial refund (a shop's part, the pieces that sold while the shopper paid, or one made by
+    hand) and closes nothing.
+    """
     order = Order.objects.select_for_update().filter(payment_intent_id=payment_intent_id).first()
     if order is None or order.status == Order.Status.REFUNDED or amount_refunded < order.total:
         return
     order.status = Order.Status.REFUNDED
     order.save(update_fields=["status"])
-    for vendor_order in order.vendor_orders.exclude(status=VendorOrder.Status.REFUNDED):
+    # A part cancelled because its pieces sold meanwhile was never paid out: nothing to reverse.
+    for vendor_order in order.vendor_orders.exclude(
+        status__in=[VendorOrder.Status.REFUNDED, VendorOrder.Status.CANCELLED]
+    ):
         vendor_order.status = VendorOrder.Status.REFUNDED
         vendor_order.save(update_fields=["status"])
         PayoutEntry.objects.get_or_create(
@@ -734,7 +782,7 @@ def vendor_order_refund(*, vendor_order: VendorOrder) -> VendorOrder:
         currency=order.currency,
         idempotency_key=f"{order.reference}-refund-{vendor_order.pk}",
     )
-    lines = list(vendor_order.lines.all())
+    lines = vendor_order.kept_lines  # pieces that sold to someone else were never this shopper's
     _lock_items([line.item_id for line in lines if line.item_id])
     for line in lines:
         if line.item_id:
@@ -747,7 +795,9 @@ def vendor_order_refund(*, vendor_order: VendorOrder) -> VendorOrder:
         defaults={"amount": -vendor_order.payout_amount},
     )
     transaction.on_commit(page_cache.bump)  # back on sale
-    if not order.vendor_orders.exclude(status=VendorOrder.Status.REFUNDED).exists():
+    if not order.vendor_orders.exclude(
+        status__in=[VendorOrder.Status.REFUNDED, VendorOrder.Status.CANCELLED]
+    ).exists():
         Order.objects.filter(pk=order.pk).update(status=Order.Status.REFUNDED)
     transaction.on_commit(
         lambda: emails.send(

@@ -169,14 +169,15 @@ def pay(request: HttpRequest, reference: str) -> HttpResponse:
 def done(request: HttpRequest, reference: str) -> HttpResponse:
     order = _order_or_404(request, reference)
     try:
-        order = services.order_confirm_from_stripe(order=order)
+        services.order_confirm_from_stripe(order=order)
     except stripe_api.PaymentServiceError:
         logger.exception(
             "could not confirm order %s with Stripe",
             order.reference,
             extra={"order_reference": order.reference},
         )
-    return render(request, "orders/done.html", {"order": order})
+    # Read again, with its parts and lines, as confirming may have just settled it.
+    return render(request, "orders/done.html", {"order": _order_or_404(request, reference)})
 
 
 @never_cache

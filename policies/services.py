@@ -13,7 +13,7 @@ from django.utils import timezone
 from wagtail.models import GroupPagePermission, ModelLogEntry, Page, Revision
 
 from home import page_cache
-from orders.models import VendorOrder
+from orders.models import OrderLine, VendorOrder
 from products.models import ItemPage
 
 from . import emails
@@ -149,8 +149,11 @@ def testimonial_link_vendor_order(*, token: str) -> VendorOrder:
 
 
 def testimonial_items(*, vendor_order: VendorOrder):
-    """The pieces of that vendor order a testimonial may name."""
-    return ItemPage.objects.filter(order_lines__vendor_order=vendor_order).distinct()
+    """The pieces of that vendor order a testimonial may name (not one that sold to someone
+    else while the shopper paid: they never had it)."""
+    return ItemPage.objects.filter(
+        order_lines__vendor_order=vendor_order, order_lines__status=OrderLine.Status.ORDERED
+    ).distinct()
 
 
 @transaction.atomic

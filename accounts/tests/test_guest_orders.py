@@ -371,7 +371,30 @@ def test_orders_claimed_before_an_address_change_stay_with_their_account(newcome
     assert claimed.reference in references(newcomer_client)
 
 
-# --- Linking a new guest order at placement (the hook offered to orders.services) ------------------
+# --- Linking a new guest order at placement (orders.services._order_create) -----------------------
+
+
+def test_checking_out_as_a_guest_with_a_verified_address_puts_the_order_in_that_account(
+    client, site_tree, shopper, other
+):
+    piece = ItemPageFactory(title="Cognac tote", price="1250.00")
+    client.post("/cart/add/", {"item": piece.pk})
+    response = client.post(
+        "/checkout/",
+        {"email": "ADA@example.com", "name": "Ada Lovelace", "line1": "12 St James's Square",
+         "city": "London", "postcode": "SW1Y 4JH", "country": "GB", "phone": "020 7946 0123"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    order = Order.objects.get()
+    assert order.customer == shopper
+    # The guest keeps paying as a guest (their session), and the account holder sees the order.
+    assert client.get(f"/checkout/pay/{order.reference}/").status_code == 200
+    owner = Client()
+    owner.force_login(shopper)
+    assert references(owner) == {order.reference}
+    stranger = Client()
+    stranger.force_login(other)
+    assert stranger.get(f"/account/orders/{order.reference}/").status_code == 404
 
 
 def test_a_new_guest_order_links_to_the_verified_account_with_its_address(shopper):
