@@ -4,7 +4,6 @@ accessible names, and bars whose heights follow the figures."""
 
 import re
 from datetime import timedelta
-from decimal import Decimal
 
 from django.utils import timezone
 
@@ -21,31 +20,18 @@ LUNE_WEEKS = ["0", "1250", "640", "0", "2890", "1500", "900", "0", "3200", "1750
 
 def _sale(vendor, amount: str, paid_at, *, status="shipped", transferred=False):
     """A paid vendor order with the ledger entries the services write (a refund reverses)."""
-    from orders.models import Order, PayoutEntry, VendorOrder
+    from orders.factories import Piece, paid_order
+    from orders.models import PayoutEntry
 
-    amount = Decimal(amount)
-    order = Order.objects.create(
-        email="ada@example.com", status=Order.Status.PAID, currency="GBP", subtotal=amount,
-        total=amount, shipping_name="Ada Lovelace", shipping_line1="12 St James's Square",
-        shipping_city="London", shipping_postcode="SW1Y 4JH", shipping_country="GB",
-        paid_at=paid_at,
-    )  # fmt: skip
-    part = VendorOrder.objects.create(
-        order=order, vendor=vendor, status=status, subtotal=amount,
-        commission_rate=vendor.commission_rate,
-        commission=(amount * vendor.commission_rate).quantize(Decimal("0.01")),
-    )  # fmt: skip
-    PayoutEntry.objects.create(
-        vendor_order=part, kind=PayoutEntry.Kind.EARNED, amount=part.payout_amount
-    )
+    ledger = [PayoutEntry.Kind.EARNED]
     if transferred:
-        PayoutEntry.objects.create(
-            vendor_order=part, kind=PayoutEntry.Kind.TRANSFERRED, amount=part.payout_amount
-        )
+        ledger.append(PayoutEntry.Kind.TRANSFERRED)
     if status == "refunded":
-        PayoutEntry.objects.create(
-            vendor_order=part, kind=PayoutEntry.Kind.REVERSED, amount=-part.payout_amount
-        )
+        ledger.append(PayoutEntry.Kind.REVERSED)
+    paid_order(
+        items=[Piece(vendor, amount)], email="ada@example.com", paid_at=paid_at,
+        vendor_status=status, ledger=ledger,
+    )  # fmt: skip
 
 
 @pytest.fixture
