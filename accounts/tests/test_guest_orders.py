@@ -2,12 +2,8 @@
 account later verifies, join that account (order history, export, erasure). Only a verified
 address claims orders, and an order that belongs to an account is never moved."""
 
-import base64
 import json
 import re
-import urllib.error
-import urllib.parse
-import urllib.request
 
 from django.core import mail
 from django.test import Client
@@ -19,6 +15,7 @@ from accounts.factories import UserFactory
 from accounts.models import User
 from orders.factories import OrderFactory, Piece, paid_order
 from orders.models import Order
+from orders.tests.localstripe import card_token, customer_exists
 from products.factories import ItemPageFactory
 from vendors.factories import ShopPageFactory, VendorFactory
 
@@ -230,33 +227,6 @@ def test_guest_checkout_then_sign_up_and_verify_through_the_site(
 # --- Export and erasure cover them ---------------------------------------------------------------
 
 
-def _customer_exists(base_url: str, customer_id: str) -> bool:
-    request = urllib.request.Request(f"{base_url}/v1/customers/{customer_id}")
-    request.add_header("Authorization", "Basic " + base64.b64encode(b"sk_test_vitrine:").decode())
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return not json.loads(response.read()).get("deleted", False)
-    except urllib.error.HTTPError as error:
-        assert error.code == 404
-        return False
-
-
-def card_token(base_url: str) -> str:
-    """What Stripe.js does in the browser: card details to Stripe, a token back."""
-    body = urllib.parse.urlencode(
-        {
-            "card[number]": "4242424242424242",
-            "card[exp_month]": "12",
-            "card[exp_year]": "2030",
-            "card[cvc]": "123",
-            "key": "pk_test_vitrine",
-        }
-    ).encode()
-    request = urllib.request.Request(f"{base_url}/v1/tokens", data=body, method="POST")
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return json.loads(response.read())["id"]
-
-
 def test_linked_guest_orders_are_exported_and_erased_with_their_stripe_customer(
     newcomer_client, newcomer, stripe_settings, localstripe
 ):
@@ -285,7 +255,7 @@ def test_linked_guest_orders_are_exported_and_erased_with_their_stripe_customer(
     assert (order.email, order.shipping_name, order.shipping_line1, order.shipping_city,
             order.shipping_postcode, str(order.shipping_phone),
             order.stripe_customer_id) == ("", "", "", "", "", "", "")  # fmt: skip
-    assert not _customer_exists(localstripe, customer_id)
+    assert not customer_exists(localstripe, customer_id)
     stranger.refresh_from_db()
     assert stranger.email == "grace@example.com" and stranger.shipping_line1 == "1 Secret Lane"
 

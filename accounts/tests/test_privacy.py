@@ -1,9 +1,6 @@
 """Export, erasure, need-to-know access with its audit log, and no personal data in cookies."""
 
-import base64
 import json
-import urllib.error
-import urllib.request
 
 from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
@@ -16,6 +13,7 @@ from accounts.factories import AddressFactory, UserFactory
 from accounts.models import Address, ConsentRecord, PiiAccessLog, User, UserSession
 from orders import stripe_api
 from orders.models import Order
+from orders.tests.localstripe import customer_exists
 from products.factories import ItemPageFactory
 from vendors.factories import ShopPageFactory
 
@@ -64,17 +62,6 @@ def test_export_holds_nobody_elses_data(signed_in, other):
 # --- Erasure -------------------------------------------------------------------------------------
 
 
-def _customer_exists(base_url: str, customer_id: str) -> bool:
-    request = urllib.request.Request(f"{base_url}/v1/customers/{customer_id}")
-    request.add_header("Authorization", "Basic " + base64.b64encode(b"sk_test_vitrine:").decode())
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return not json.loads(response.read()).get("deleted", False)
-    except urllib.error.HTTPError as error:
-        assert error.code == 404
-        return False
-
-
 def test_erasure_needs_the_password(signed_in, shopper):
     response = signed_in.post("/account/delete/", {"password": "wrong", "confirm": "on"})
     assert response.status_code == 200 and "not your password" in response.content.decode()
@@ -89,7 +76,7 @@ def test_erasure_removes_personal_data_keeps_accounts_and_deletes_stripe_custome
         email=shopper.email, idempotency_key=f"erase-{shopper.pk}"
     )
     User.objects.filter(pk=shopper.pk).update(stripe_customer_id=customer_id, phone="+447911123456")
-    assert _customer_exists(localstripe, customer_id)
+    assert customer_exists(localstripe, customer_id)
     AddressFactory(user=shopper)
     order = make_order(customer=shopper, stripe_customer_id=customer_id, call_note="rang at 3")
     services.preferences_update(user=shopper, changes={"promotional_emails": True}, source="form")
@@ -125,7 +112,7 @@ def test_erasure_removes_personal_data_keeps_accounts_and_deletes_stripe_custome
     assert (order.email, order.shipping_name, order.shipping_line1, order.shipping_city,
             order.shipping_postcode, str(order.shipping_phone), order.call_note,
             order.stripe_customer_id) == ("", "", "", "", "", "", "", "")  # fmt: skip
-    assert not _customer_exists(localstripe, customer_id)
+    assert not customer_exists(localstripe, customer_id)
 
     # Consent history kept, anonymous: the account row it points to holds no personal data.
     assert ConsentRecord.objects.filter(user=user, source="erasure", new_value=False).count() == 2

@@ -1,13 +1,13 @@
 """Fixtures for cart, checkout and payment tests: real HTTP to a private localstripe."""
 
 import json
-import urllib.parse
-import urllib.request
 
 import pytest
 
 from products.factories import ItemPageFactory
 from vendors.factories import ShopPageFactory
+
+from .localstripe import card_token, stripe_get  # noqa: F401 - the tests import them from here
 
 WEBHOOK_SECRET = "whsec_test_vitrine"
 
@@ -25,22 +25,6 @@ def stripe_settings(settings, localstripe):
     settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
     settings.STRIPE_JS_URL = f"{localstripe}/js.stripe.com/v3/"
     return settings
-
-
-def card_token(base_url: str, number: str = "4242424242424242") -> str:
-    """What Stripe.js does in the browser: card details to Stripe, a token back."""
-    body = urllib.parse.urlencode(
-        {
-            "card[number]": number,
-            "card[exp_month]": "12",
-            "card[exp_year]": "2030",
-            "card[cvc]": "123",
-            "key": "pk_test_vitrine",
-        }
-    ).encode()
-    request = urllib.request.Request(f"{base_url}/v1/tokens", data=body, method="POST")
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return json.loads(response.read())["id"]
 
 
 @pytest.fixture
@@ -132,15 +116,6 @@ def post_webhook(client, body: bytes, signature: str | None = "sign"):
     return client.generic(
         "POST", "/stripe/webhook/", body, content_type="application/json", **headers
     )
-
-
-def stripe_get(base_url: str, path: str) -> dict:
-    """GET from localstripe's API with the secret key, as our server would."""
-    request = urllib.request.Request(
-        f"{base_url}{path}", headers={"Authorization": "Bearer sk_test_vitrine"}
-    )
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return json.loads(response.read())
 
 
 def subjects(outbox) -> list[str]:
