@@ -1,10 +1,14 @@
 """Reads for accounts: a shopper's own addresses and orders (never anyone else's), the data
 export, newsletter recipients and the customer list for customer service."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from orders.models import Order, OrderLine, VendorOrder
+from policies.selectors import testimonials_for_user
 from saved.selectors import saved_items_export
 
 from .models import Address, ConsentRecord, PiiAccessLog, User
@@ -191,4 +195,40 @@ def account_export(*, user) -> dict:
             {"who": entry.viewer_name, "what": entry.what, "when": entry.created_at.isoformat()}
             for entry in access_log_for_user(user=user)
         ],
+        "testimonials": [
+            {
+                "quote": testimonial.quote,
+                "name_shown": testimonial.display_name,
+                "location": testimonial.location,
+                "shop": testimonial.vendor.name if testimonial.vendor else "",
+                "order": testimonial.vendor_order.order.reference,
+                "published": testimonial.live,
+                "consent_given_at": (
+                    testimonial.consent_given_at.isoformat()
+                    if testimonial.consent_given_at
+                    else None
+                ),
+            }
+            for testimonial in testimonials_for_user(user=user)
+        ],
     }
+
+
+def orders_kept_for_delivery(*, user) -> list[dict]:
+    """The account's orders still on their way, which erasure leaves their delivery details
+    until they arrive (accounts.services.account_erase): each with its open shops' parts and,
+    once every one of those has shipped, the date the details go at the latest."""
+    days = settings.VITRINE_ERASE_SHIPPED_ORDERS_AFTER_DAYS
+    orders = (
+        Order.objects.filter(customer=user)
+        .in_flight()
+        .prefetch_related("vendor_orders__vendor", "vendor_orders__lines")
+        .order_by("created_at")
+    )
+    kept = []
+    for order in orders:
+        parts = [p for p in order.vendor_orders.all() if p.status not in VendorOrder.FINAL_STATUSES]
+        shipped = [part.shipped_at for part in parts if part.shipped_at]
+        latest = max(shipped) + timedelta(days=days) if len(shipped) == len(parts) else None
+        kept.append({"order": order, "parts": parts, "latest": latest})
+    return kept

@@ -10,13 +10,16 @@ from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from orders import stripe_api
 from orders.models import Order
+from policies.services import (
+    policy_acknowledgements_erase_for_user,
+    testimonials_erase_for_user,
+)
 from saved.services import saved_erase
 
 from . import tokens
@@ -138,13 +141,16 @@ def guest_orders_claim(*, user: User) -> int:
     the account, so they are in its order history, export and erasure. Returns how many.
 
     Orders that already belong to an account are never moved, and erased orders (address
-    blanked) match nothing, so running this again only picks up new guest orders.
+    blanked, or kept only for delivery after an erasure) match nothing, so running this
+    again only picks up new guest orders.
     """
     if not _may_claim_orders(user):
         return 0
     # iexact escapes LIKE wildcards: "a_b@x" does not match "axb@x".
     return (
-        Order.objects.filter(customer__isnull=True, email__iexact=user.email)
+        Order.objects.filter(
+            customer__isnull=True, email__iexact=user.email, erase_when_fulfilled_at__isnull=True
+        )
         .exclude(email="")
         .update(customer=user)
     )
@@ -414,11 +420,18 @@ def account_erase(*, user: User) -> User:
     - The account is kept as an anonymous, inactive row: name, email, username, phone and
       password replaced. Its consent ledger stays attached to it as anonymous evidence of what
       consent existed when, and the PII access log stays too (it names staff, not the customer).
-    - Addresses, the saved list and sessions are deleted.
+    - Addresses, the saved list, sessions, testimonials the shopper wrote (name, place and
+      words) and policy-notice acknowledgements are deleted.
     - Orders stay for accounting with their totals, lines, shops and country, but the
       shipping name, address, email, phone and call note are blanked and the link to the
       account removed. Guest orders placed with the account's verified address count as the
       account's (they are claimed first), so none is left behind with the shopper's details.
+    - Except an order still on its way (paid, a shop's part not yet delivered, refunded or
+      cancelled): the shopper paid for it, and performing that contract needs the delivery
+      name, address and phone, and the email its shipped/delivered emails go to. It is
+      unlinked from the account and its call note blanked now; the rest goes once its last part
+      is closed (orders.services.order_erase_if_fulfilled), or by the overdue job
+      (erase_overdue_orders) when a shipped part is never marked delivered.
     """
     guest_orders_claim(user=user)
     customer_ids = {user.stripe_customer_id} if user.stripe_customer_id else set()
@@ -435,18 +448,19 @@ def account_erase(*, user: User) -> User:
 @transaction.atomic
 def _erase_records(*, user: User) -> User:
     user = User.objects.select_for_update().get(pk=user.pk)
-    Order.objects.filter(Q(customer=user)).update(
+    # Testimonials are found through the account's orders: before those are unlinked.
+    testimonials_erase_for_user(user=user)
+    policy_acknowledgements_erase_for_user(user=user)
+    orders = Order.objects.filter(customer=user)
+    in_flight = list(orders.in_flight().select_for_update().values_list("pk", flat=True))
+    Order.objects.filter(pk__in=in_flight).update(
         customer=None,
-        email="",
-        shipping_name="",
-        shipping_line1="",
-        shipping_line2="",
-        shipping_city="",
-        shipping_postcode="",
-        shipping_phone="",
+        cart=None,
         call_note="",
-        stripe_customer_id="",
+        stripe_customer_id="",  # that Stripe Customer is deleted; refunds need only the payment
+        erase_when_fulfilled_at=timezone.now(),
     )
+    orders.exclude(pk__in=in_flight).update(**Order.PERSONAL_DATA_ERASED)
     Address.objects.filter(user=user).delete()
     saved_erase(user=user)
     sessions_end(user=user)

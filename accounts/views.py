@@ -6,6 +6,7 @@ Every page here is personal, so every response is `never_cache` (Cache-Control: 
 import json
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth import views as auth_views
@@ -327,6 +328,7 @@ def export(request: HttpRequest) -> HttpResponse:
 @account_view(methods=["GET", "POST"])
 def delete(request: HttpRequest) -> HttpResponse:
     form = PasswordConfirmForm(request.POST or None, user=request.user)
+    kept = selectors.orders_kept_for_delivery(user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             services.account_erase(user=request.user)
@@ -339,8 +341,25 @@ def delete(request: HttpRequest) -> HttpResponse:
             return redirect("/account/delete/")
         logout(request)
         messages.success(request, "Your account and personal data have been erased. Goodbye.")
+        if kept:
+            references = ", ".join(entry["order"].reference for entry in kept)
+            messages.info(
+                request,
+                f"Still on its way ({references}): we keep only the delivery address and the "
+                "email for its delivery updates until it arrives or is refunded, then erase "
+                "those too.",
+            )
         return redirect("/")
-    return render(request, "accounts/delete.html", {"form": form, "section": "privacy"})
+    return render(
+        request,
+        "accounts/delete.html",
+        {
+            "form": form,
+            "section": "privacy",
+            "kept": kept,
+            "days": settings.VITRINE_ERASE_SHIPPED_ORDERS_AFTER_DAYS,
+        },
+    )
 
 
 @account_view()

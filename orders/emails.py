@@ -175,3 +175,29 @@ def send(*, kind: str, order_id: int, vendor_order_id: int | None = None) -> Non
         send_order_email.enqueue(kind=kind, order_id=order_id, vendor_order_id=vendor_order_id)
     except Exception:
         logger.exception("could not queue %s email for order %s", kind, order_id)
+
+
+# An order kept for delivery after its shopper erased their account: its last status email
+# needs the address, so the erasure of what was kept for delivery runs here, once it was sent
+# (or failed to send: there is no retry, and the data must not stay). Separate from
+# send_order_email so that an earlier part's late email never erases before this one goes.
+@task()
+def send_order_email_then_erase(
+    *, kind: str, order_id: int, vendor_order_id: int | None = None
+) -> None:
+    from .services import order_erase_if_fulfilled
+
+    try:
+        send_order_email.call(kind=kind, order_id=order_id, vendor_order_id=vendor_order_id)
+    finally:
+        order_erase_if_fulfilled(order_id=order_id)
+
+
+def send_then_erase(*, kind: str, order_id: int, vendor_order_id: int | None = None) -> None:
+    """Queue an order's last status email, then its erasure; never raises (as `send`)."""
+    try:
+        send_order_email_then_erase.enqueue(
+            kind=kind, order_id=order_id, vendor_order_id=vendor_order_id
+        )
+    except Exception:
+        logger.exception("could not queue the last %s email for order %s", kind, order_id)

@@ -4,7 +4,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -47,6 +47,16 @@ class CartItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_id} in cart {self.cart_id}"
+
+
+class OrderQuerySet(models.QuerySet):
+    def in_flight(self) -> "OrderQuerySet":
+        """Paid orders with a shop's part still to send or on its way (not yet delivered,
+        refunded or cancelled): erasing the shopper's account must not stop their delivery."""
+        open_parts = VendorOrder.objects.filter(order=OuterRef("pk")).exclude(
+            status__in=VendorOrder.FINAL_STATUSES
+        )
+        return self.filter(Exists(open_parts), status=Order.Status.PAID)
 
 
 class Order(models.Model):
@@ -104,6 +114,28 @@ class Order(models.Model):
     payment_error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # The shopper erased their account while this order was on its way: it keeps only what
+    # delivery needs (address, phone, email for its status emails) until its last shop's part
+    # is delivered, refunded or cancelled, then that goes too (orders.services).
+    erase_when_fulfilled_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    objects = OrderQuerySet.as_manager()
+
+    # What erasure blanks: totals, lines, shops and country stay for the accounts.
+    PERSONAL_DATA_ERASED = {
+        "customer": None,
+        "cart": None,  # the cart belongs to the account: no way back to it from the order
+        "email": "",
+        "shipping_name": "",
+        "shipping_line1": "",
+        "shipping_line2": "",
+        "shipping_city": "",
+        "shipping_postcode": "",
+        "shipping_phone": "",
+        "call_note": "",
+        "stripe_customer_id": "",
+        "erase_when_fulfilled_at": None,
+    }
 
     class Meta:
         ordering = ["-created_at"]
@@ -145,6 +177,9 @@ class VendorOrder(models.Model):
         DELIVERED = "delivered", "Delivered"
         CANCELLED = "cancelled", "Cancelled"
         REFUNDED = "refunded", "Refunded"
+
+    # Nothing more happens to a part in these: nothing left to send.
+    FINAL_STATUSES = (Status.DELIVERED, Status.REFUNDED, Status.CANCELLED)
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="vendor_orders")
     vendor = models.ForeignKey(

@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
 from accounts.services import guest_order_link
@@ -648,7 +648,7 @@ def order_refunded_at_stripe(*, payment_intent_id: str, amount_refunded: Decimal
             kind=PayoutEntry.Kind.REVERSED,
             defaults={"amount": -vendor_order.payout_amount},
         )
-    transaction.on_commit(lambda: emails.send(kind="refunded", order_id=order.pk))
+    _status_email(order=order, kind="refunded")
 
 
 # --- Webhooks ---------------------------------------------------------------------------------
@@ -753,15 +753,13 @@ def vendor_order_deliver(*, vendor_order: VendorOrder) -> VendorOrder:
     vendor_order.status = VendorOrder.Status.DELIVERED
     vendor_order.delivered_at = timezone.now()
     vendor_order.save(update_fields=["status", "delivered_at"])
-    transaction.on_commit(
-        lambda: emails.send(
-            kind="delivered", order_id=vendor_order.order_id, vendor_order_id=vendor_order.pk
+    _status_email(order=vendor_order.order, kind="delivered", vendor_order_id=vendor_order.pk)
+    # The shopper may now write a verified-buyer testimonial (policies owns the invitation),
+    # unless they erased their account: what is kept serves the delivery, not new requests.
+    if vendor_order.order.erase_when_fulfilled_at is None:
+        transaction.on_commit(
+            lambda: policy_emails.send_testimonial_invitation(vendor_order_id=vendor_order.pk)
         )
-    )
-    # The shopper may now write a verified-buyer testimonial (policies owns the invitation).
-    transaction.on_commit(
-        lambda: policy_emails.send_testimonial_invitation(vendor_order_id=vendor_order.pk)
-    )
     return vendor_order
 
 
@@ -799,12 +797,76 @@ def vendor_order_refund(*, vendor_order: VendorOrder) -> VendorOrder:
         status__in=[VendorOrder.Status.REFUNDED, VendorOrder.Status.CANCELLED]
     ).exists():
         Order.objects.filter(pk=order.pk).update(status=Order.Status.REFUNDED)
-    transaction.on_commit(
-        lambda: emails.send(
-            kind="vendor_refunded", order_id=order.pk, vendor_order_id=vendor_order.pk
-        )
-    )
+    _status_email(order=order, kind="vendor_refunded", vendor_order_id=vendor_order.pk)
     return vendor_order
+
+
+# --- Orders kept for delivery after their shopper's account was erased ------------------------
+
+
+def _status_email(*, order: Order, kind: str, vendor_order_id: int | None = None) -> None:
+    """Queue a fulfilment step's email after commit. If the step closed the last open part of
+    an order kept for delivery after its shopper's erasure, that order's personal data goes
+    right after this email is sent: the task re-reads the order, so it cannot go before."""
+    closes = order.erase_when_fulfilled_at is not None and not _open_parts(order.pk).exists()
+    send = emails.send_then_erase if closes else emails.send
+    transaction.on_commit(
+        lambda: send(kind=kind, order_id=order.pk, vendor_order_id=vendor_order_id)
+    )
+
+
+def _open_parts(order_id: int):
+    return VendorOrder.objects.filter(order_id=order_id).exclude(
+        status__in=VendorOrder.FINAL_STATUSES
+    )
+
+
+@transaction.atomic
+def order_erase_if_fulfilled(*, order_id: int) -> bool:
+    """Blank an order kept for delivery after its shopper's erasure, once every shop's part is
+    delivered, refunded or cancelled. Returns whether it did; running it again does nothing."""
+    order = (
+        Order.objects.select_for_update()
+        .filter(pk=order_id, erase_when_fulfilled_at__isnull=False)
+        .first()
+    )
+    if order is None or _open_parts(order.pk).exists():
+        return False
+    Order.objects.filter(pk=order.pk).update(**Order.PERSONAL_DATA_ERASED)
+    logger.info(
+        "order %s: delivery details erased (account erased earlier, order fulfilled)",
+        order.reference,
+        extra={"order_reference": order.reference},
+    )
+    return True
+
+
+@transaction.atomic
+def orders_erase_overdue(*, shipped_before, dry_run: bool = False) -> list[str]:
+    """The safety net for orders kept for delivery after their shopper's erasure: blank those
+    whose parts still open all shipped before `shipped_before` (a shop that never marks its
+    delivery must not keep the shopper's address forever), and those with no part open left
+    whose erasure after the last email never ran (a lost task). Returns their references.
+    """
+    still_needed = _open_parts(OuterRef("pk")).exclude(
+        Q(status=VendorOrder.Status.SHIPPED) & Q(shipped_at__lt=shipped_before)
+    )
+    due = (
+        Order.objects.select_for_update()
+        .filter(erase_when_fulfilled_at__isnull=False)
+        .exclude(Exists(still_needed))
+        .order_by("pk")
+    )
+    references = list(due.values_list("reference", flat=True))
+    if references and not dry_run:
+        Order.objects.filter(reference__in=references).update(**Order.PERSONAL_DATA_ERASED)
+        for reference in references:
+            logger.info(
+                "order %s: delivery details erased (account erased earlier, overdue)",
+                reference,
+                extra={"order_reference": reference},
+            )
+    return references
 
 
 def payout_transfer(*, vendor_order: VendorOrder) -> PayoutEntry | None:

@@ -232,7 +232,9 @@ def test_linked_guest_orders_are_exported_and_erased_with_their_stripe_customer(
 ):
     from orders import stripe_api
 
-    order = guest_order("Ada@Example.com", shipping_line1="7 Guest Street")
+    order = guest_order(
+        "Ada@Example.com", shipping_line1="7 Guest Street", vendor_status="delivered"
+    )
     # A guest's payment made a Stripe Customer for the order (orders.services._stripe_customer_for).
     customer_id = stripe_api.customer_create(
         email=order.email, idempotency_key=f"{order.reference}-customer"
@@ -263,7 +265,7 @@ def test_linked_guest_orders_are_exported_and_erased_with_their_stripe_customer(
 def test_erasure_also_covers_guest_orders_placed_after_verification(signed_in, shopper):
     """Ada (verified) forgot to sign in at checkout: her erasure must not leave that order's
     address behind."""
-    later = guest_order("ADA@example.com", shipping_line1="9 Later Road")
+    later = guest_order("ADA@example.com", shipping_line1="9 Later Road", vendor_status="delivered")
     response = signed_in.post("/account/delete/", {"password": PASSWORD, "confirm": "on"})
     assert response.status_code == 302
     later.refresh_from_db()

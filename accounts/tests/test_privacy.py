@@ -78,7 +78,11 @@ def test_erasure_removes_personal_data_keeps_accounts_and_deletes_stripe_custome
     User.objects.filter(pk=shopper.pk).update(stripe_customer_id=customer_id, phone="+447911123456")
     assert customer_exists(localstripe, customer_id)
     AddressFactory(user=shopper)
-    order = make_order(customer=shopper, stripe_customer_id=customer_id, call_note="rang at 3")
+    # Delivered: nothing left to send (an order on its way: test_erasure_in_flight.py).
+    order = make_order(
+        customer=shopper, stripe_customer_id=customer_id, call_note="rang at 3",
+        vendor_status="delivered",
+    )  # fmt: skip
     services.preferences_update(user=shopper, changes={"promotional_emails": True}, source="form")
     here, laptop = Client(), Client()
     for client in (here, laptop):
@@ -126,6 +130,42 @@ def test_erasure_removes_personal_data_keeps_accounts_and_deletes_stripe_custome
     again = services.account_erase(user=user)
     assert again.username == user.username and again.erased_at == user.erased_at
     assert ConsentRecord.objects.filter(user=user, source="erasure").count() == 2
+
+
+def test_the_shoppers_testimonials_are_exported_and_go_with_the_account(
+    signed_in, shopper, other, site_tree
+):
+    """A testimonial holds the shopper's words, the name and place they chose to show; a
+    policy acknowledgement says when they read a notice. Both are theirs to take and erase."""
+    from orders.factories import Piece, paid_order
+    from policies import services as policy_services
+    from policies.factories import PolicyPageFactory, policy_publish
+    from policies.models import PolicyAcknowledgement, Testimonial
+    from vendors.factories import VendorFactory
+
+    def testimonial(customer, quote):
+        order = paid_order(items=[Piece(VendorFactory(name=f"Shop of {quote}"), "100.00")],
+                           customer=customer, vendor_status="delivered")  # fmt: skip
+        token = policy_services.testimonial_link_token(vendor_order=order.vendor_orders.get())
+        return policy_services.testimonial_submit(
+            token=token, quote=quote, display_name="Ada L.", location="Bath", consent=True
+        )
+
+    mine, theirs = testimonial(shopper, "Beautifully packed."), testimonial(other, "Lovely.")
+    mine.save_revision().publish()
+    change = policy_publish(PolicyPageFactory(title="Privacy policy", slug="privacy"), note="New.")
+    for user in (shopper, other):
+        policy_services.policy_acknowledge(user=user, change=change)
+
+    (exported,) = json.loads(signed_in.get("/account/export/").content)["testimonials"]
+    assert exported["quote"] == "Beautifully packed." and exported["name_shown"] == "Ada L."
+    assert exported["location"] == "Bath" and exported["published"] is True
+    assert exported["shop"] == "Shop of Beautifully packed." and exported["consent_given_at"]
+
+    response = signed_in.post("/account/delete/", {"password": PASSWORD, "confirm": "on"})
+    assert response.status_code == 302
+    assert list(Testimonial.objects.all()) == [theirs]
+    assert list(PolicyAcknowledgement.objects.values_list("user", flat=True)) == [other.pk]
 
 
 def test_erasure_stops_before_touching_data_when_stripe_is_unreachable(

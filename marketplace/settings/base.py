@@ -285,6 +285,9 @@ VITRINE_SHIPPING_COUNTRIES = [
 VITRINE_RESERVATION_MINUTES = int(env("VITRINE_RESERVATION_MINUTES", "15"))
 # A phone order's pieces are held while the shopper finds the emailed payment link.
 VITRINE_PHONE_ORDER_HOLD_HOURS = int(env("VITRINE_PHONE_ORDER_HOLD_HOURS", "48"))
+# An erased account's order that shipped but was never marked delivered keeps its delivery
+# details this long after shipping (orders' erase_overdue_orders job).
+VITRINE_ERASE_SHIPPED_ORDERS_AFTER_DAYS = int(env("VITRINE_ERASE_SHIPPED_ORDERS_AFTER_DAYS", "60"))
 
 # Stripe: test keys and localstripe (STRIPE_API_BASE) in development; real keys in production.
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "")
