@@ -422,6 +422,7 @@ def account_erase(*, user: User) -> User:
       consent existed when, and the PII access log stays too (it names staff, not the customer).
     - Addresses, the saved list, sessions, testimonials the shopper wrote (name, place and
       words) and policy-notice acknowledgements are deleted.
+    - Unpaid orders are cancelled (a payment that completes later is refunded).
     - Orders stay for accounting with their totals, lines, shops and country, but the
       shipping name, address, email, phone and call note are blanked and the link to the
       account removed. Guest orders placed with the account's verified address count as the
@@ -452,6 +453,13 @@ def _erase_records(*, user: User) -> User:
     testimonials_erase_for_user(user=user)
     policy_acknowledgements_erase_for_user(user=user)
     orders = Order.objects.filter(customer=user)
+    # An unpaid order cannot be delivered once its address is gone: cancel it (its pieces go
+    # back on sale). A payment that still completes for it is refunded at once, as for any
+    # cancelled order (orders.services.order_mark_paid).
+    from orders.services import order_cancel  # orders.services imports this module
+
+    for order in orders.filter(status=Order.Status.PENDING):
+        order_cancel(order=order)
     in_flight = list(orders.in_flight().select_for_update().values_list("pk", flat=True))
     Order.objects.filter(pk__in=in_flight).update(
         customer=None,

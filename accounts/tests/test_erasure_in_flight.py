@@ -146,6 +146,49 @@ def test_closed_and_unpaid_orders_are_blanked_at_once_as_before(signed_in, shopp
         assert_blanked(order)
 
 
+def test_an_unpaid_order_is_cancelled_and_a_payment_completing_later_refunded(
+    signed_in, shopper, lune, no_stripe_refunds
+):
+    """Ada erases her account while a payment for an order is still in the air (her bank's
+    check in another tab). The order is cancelled with its address gone, its piece back on
+    sale; when the payment then succeeds it is refunded, never turned into a paid order that
+    nobody can deliver."""
+    from orders.models import Reservation
+    from products.factories import ItemPageFactory
+
+    vendor, desk = lune
+    piece = ItemPageFactory(parent=vendor.shop, title="Cognac tote", price="1250.00")
+    order = make_order(customer=shopper, status=Order.Status.PENDING,
+                       vendor_status=VendorOrder.Status.PENDING, ledger=())  # fmt: skip
+    order.reservations.create(
+        item=piece, quantity=1, expires_at=timezone.now() + timedelta(minutes=10)
+    )
+
+    erase(signed_in)
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.CANCELLED
+    assert_blanked(order)
+    assert not order.reservations.filter(status=Reservation.Status.ACTIVE).exists()
+    assert order.vendor_orders.get().status == VendorOrder.Status.CANCELLED
+
+    order_services.order_mark_paid(
+        payment_intent=stripe_api.PaymentIntentInfo(
+            id=order.payment_intent_id,
+            status="succeeded",
+            amount=order.total,
+            currency=order.currency,
+            order_reference=order.reference,
+        )  # fmt: skip
+    )
+    order.refresh_from_db()
+    assert order.status == Order.Status.REFUNDED
+    assert [(refund["amount"], refund["payment_intent_id"]) for refund in no_stripe_refunds] == [
+        (order.total, order.payment_intent_id)
+    ]
+    assert_blanked(order)
+
+
 def test_erasure_runs_twice_safely(signed_in, shopper):
     on_its_way = make_order(customer=shopper)
     done = make_order(customer=shopper, vendor_status=VendorOrder.Status.DELIVERED)
