@@ -148,7 +148,7 @@ class PublicAPIViewSet(PublicReadMixin, BaseAPIViewSet):
         raise NotImplementedError
 
     def get_queryset(self):
-        # Built once per request: `.public()` reads the view restrictions when it is called.
+        # Built once per request: the visibility rule reads the hidden sections when called.
         if not hasattr(self, "_base_queryset"):
             self._base_queryset = self.base_queryset()
         return self._base_queryset

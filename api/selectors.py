@@ -1,8 +1,8 @@
 """Reads for the public API: what anonymous visitors may see, loaded in a fixed number of queries.
 
-Visible means: live, outside any view-restricted section (`.public()`), and, for items, in a
-shop that is itself visible (live, public, of an active vendor). Vendor rows are only ever used
-in SQL conditions, never loaded: nothing of them can reach a serializer.
+Visible means what the site lists (products.selectors.items_live and shops_listed): live,
+outside any view-restricted section, and in a shop that is live and of an active vendor. Vendor
+rows are only ever used in SQL conditions, never loaded: nothing of them can reach a serializer.
 
 Counts (pieces for sale per shop or designer) are memoised per content generation, like the
 site's own (`products.selectors.memoised`): publishing, catalogue edits and sales renew them.
@@ -14,15 +14,22 @@ from collections.abc import Iterable
 from functools import reduce
 from operator import or_
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 
 from wagtail.images.models import SourceImageIOError
 from wagtail.models import PageQuerySet
 
 from home.models import CustomImage
 from products.models import Category, Designer, ItemImage, ItemPage
-from products.selectors import attach_shops, in_shop, memoised, shop_path_expression
-from vendors.models import ShopPage, Vendor
+from products.selectors import (
+    attach_shops,
+    in_shop,
+    items_live,
+    memoised,
+    shop_path_expression,
+    shops_listed,
+)
+from vendors.models import ShopPage
 
 # Rendition specs: the ones the site's templates use, so the API reuses their files.
 ITEM_THUMBNAIL = "fill-360x450"  # item cards
@@ -33,25 +40,14 @@ ITEM_IMAGE_SPECS = {"thumbnail": ITEM_THUMBNAIL, "large": ITEM_LARGE}
 
 
 def shops_visible() -> PageQuerySet:
-    """Shops anonymous visitors may see: the same set as `/shops/` lists, minus private ones."""
-    return ShopPage.objects.live().public().filter(vendor__status=Vendor.Status.ACTIVE)
+    """Shops anonymous visitors may see: those whose pieces the site lists (live, of an active
+    vendor, not private). The site's rule, not a copy: products.selectors.hidden_sections."""
+    return shops_listed()
 
 
 def items_visible() -> PageQuerySet:
-    """Live, public items whose shop is visible too.
-
-    An item can stay live when its shop is unpublished or its vendor suspended; those shops are
-    few, so they are excluded by path range (like `.public()` excludes private sections).
-    """
-    items = ItemPage.objects.live().public()
-    hidden_shops = list(
-        ShopPage.objects.filter(~Q(live=True) | ~Q(vendor__status=Vendor.Status.ACTIVE)).only(
-            "path", "depth"
-        )
-    )
-    if hidden_shops:
-        items = items.exclude(reduce(or_, (in_shop(shop) for shop in hidden_shops)))
-    return items
+    """Live, public items whose shop is visible too: exactly the pieces the site lists."""
+    return items_live()
 
 
 def _digest(keys: Iterable) -> str:
@@ -121,8 +117,7 @@ def attach_shop_extras(shops: Iterable[ShopPage]) -> list[ShopPage]:
         def for_sale():
             # Ids only, no joins: the plan stays on the tree-path index ranges.
             return list(
-                ItemPage.objects.live()
-                .public()
+                items_live()
                 .filter(quantity__gt=0)
                 .filter(reduce(or_, (in_shop(shop) for shop in shops)))
                 .annotate(shop_path=shop_path_expression())

@@ -17,7 +17,8 @@ from django.utils.cache import patch_vary_headers
 from wagtail.signals import page_published, page_unpublished
 
 GENERATION_KEY = "pagecache:generation"
-# Pages worth caching whole; item pages carry an add-to-cart form (a CSRF token) and are not.
+# Pages worth caching whole (items included: an item page with an add-to-cart form sets the
+# CSRF cookie, so only a sold piece's or a closed shop's item page is ever stored).
 CACHEABLE_PREFIXES = ("/shops/", "/designers/", "/privacy/", "/security/", "/terms/")
 
 

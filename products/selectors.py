@@ -7,14 +7,14 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.core.paginator import Page as PaginatorPage
 from django.core.paginator import Paginator
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Length, Substr
 from django.http import HttpRequest
 
 from wagtail.models import Page
 
 from home.models import CustomImage, CustomRendition
-from vendors.models import ShopPage
+from vendors.models import ShopPage, Vendor
 
 from .models import SOLD_LAST, Designer, ItemImage, ItemPage
 
@@ -66,21 +66,36 @@ def attach_cards(
 
 
 def items_live() -> QuerySet[ItemPage]:
-    """Live items a shopper may see: not under an unpublished shop (Wagtail would still serve
-    a live child of one) nor in a view-restricted section."""
-    items = ItemPage.objects.live()
+    """Live items a shopper may browse: not under a shop that is unpublished (Wagtail would
+    still serve a live child of one) or not taking orders, nor in a view-restricted section.
+    The site's listings, search, counts and the read API all start here."""
+    return _outside_hidden_sections(ItemPage.objects.live())
+
+
+def shops_listed() -> QuerySet[ShopPage]:
+    """Live shops whose pieces `items_live` lists: taking orders and not private."""
+    return _outside_hidden_sections(ShopPage.objects.live())
+
+
+def _outside_hidden_sections(pages: QuerySet) -> QuerySet:
     for path in hidden_sections():
-        items = items.exclude(path__gte=path, path__lt=path + "~")
-    return items
+        pages = pages.exclude(path__gte=path, path__lt=path + "~")
+    return pages
 
 
 def hidden_sections() -> list[str]:
-    """Tree paths of unpublished shops and view-restricted pages: usually none. Kept per
-    content generation (publishing and restrictions start a new one)."""
+    """Tree paths whose pieces are listed nowhere: shops not taking orders (unpublished, or
+    their vendor suspended or not yet active: the cart's rule too, orders.services) and
+    view-restricted pages. Usually none; kept per content generation (publishing, restrictions
+    and saving a Vendor start a new one: home.page_cache)."""
     from wagtail.models import PageViewRestriction
 
     def compute():
-        paths = set(ShopPage.objects.not_live().values_list("path", flat=True))
+        paths = set(
+            ShopPage.objects.filter(Q(live=False) | ~Q(vendor__status=Vendor.Status.ACTIVE))
+            .order_by()
+            .values_list("path", flat=True)
+        )
         paths |= set(PageViewRestriction.objects.values_list("page__path", flat=True))
         return sorted(paths)
 
@@ -167,26 +182,49 @@ def item_detail(*, item: ItemPage, request: HttpRequest) -> dict:
         .prefetch_related(_renditions())
         .order_by("sort_order", "pk")
     )
-    shop = ShopPage.objects.get(path=item.path[:-STEPLEN])
+    # The vendor's status comes with the shop row (one query): only the status, never the
+    # vendor's own details, reaches the template.
+    shop = ShopPage.objects.annotate(vendor_status=F("vendor__status")).get(
+        path=item.path[:-STEPLEN]
+    )
+    # The cart's rule (orders.services): a shop unpublished or of a vendor not active (e.g.
+    # suspended) takes no orders, so its page offers neither the cart nor its phone number.
+    taking_orders = shop.live and shop.vendor_status == Vendor.Status.ACTIVE
     return {
         "gallery": gallery,
         "designer": item.designer,
         "category": item.category,
         "shop": shop,
-        "phone_number": shop.published_phone_number,
-        "json_ld": item_json_ld(item=item, shop=shop, gallery=gallery, request=request),
+        "taking_orders": taking_orders,
+        "phone_number": shop.published_phone_number if taking_orders else None,
+        "json_ld": item_json_ld(
+            item=item, shop=shop, gallery=gallery, request=request, taking_orders=taking_orders
+        ),
     }
 
 
 CONDITION_SCHEMA = {ItemPage.Condition.NEW: "https://schema.org/NewCondition"}
 
 
-def item_json_ld(*, item: ItemPage, shop: ShopPage, gallery: list[ItemImage], request) -> dict:
+def item_json_ld(
+    *,
+    item: ItemPage,
+    shop: ShopPage,
+    gallery: list[ItemImage],
+    request,
+    taking_orders: bool = True,
+) -> dict:
     """schema.org Product data. Never includes the shop's phone number: see the page for that."""
     images = [
         request.build_absolute_uri(photo.image.get_rendition("max-1200x1200").url)
         for photo in gallery[:5]
     ]
+    if item.is_sold:
+        availability = "https://schema.org/SoldOut"
+    elif taking_orders:
+        availability = "https://schema.org/InStock"
+    else:  # its shop is not taking orders at the moment
+        availability = "https://schema.org/OutOfStock"
     data = {
         "@context": "https://schema.org",
         "@type": "Product",
@@ -198,9 +236,7 @@ def item_json_ld(*, item: ItemPage, shop: ShopPage, gallery: list[ItemImage], re
             "@type": "Offer",
             "price": str(item.price),
             "priceCurrency": settings.VITRINE_CURRENCY,
-            "availability": "https://schema.org/SoldOut"
-            if item.is_sold
-            else "https://schema.org/InStock",
+            "availability": availability,
             "seller": {"@type": "Organization", "name": shop.title},
         },
     }
@@ -241,12 +277,13 @@ class ShopRef:
 
 
 def shop_refs() -> list[ShopRef]:
-    """Every live shop, by title; kept per content generation."""
+    """Every shop whose pieces are listed (`shops_listed`), by title; kept per content
+    generation."""
     return memoised(
         "shop-refs",
         lambda: [
             ShopRef(*row)
-            for row in ShopPage.objects.live()
+            for row in shops_listed()
             .order_by("title")
             .values_list("slug", "title", "path", "depth")
         ],

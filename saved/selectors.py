@@ -89,7 +89,8 @@ class SavedList:
 def saved_list(*, request: HttpRequest) -> SavedList:
     """A page of the shopper's saved pieces as item cards, newest saved first.
 
-    Sold and unpublished pieces stay (the card shows them as sold); deleted ones are gone.
+    Sold and unpublished pieces stay (the card shows them as sold), and so do pieces of a shop
+    not taking orders (shown as withdrawn); deleted ones are gone.
     Five queries at most whatever the number of items: the list (and for a session list,
     which of its pieces still exist), the page's items, their shops and their pictures with
     renditions.
@@ -114,9 +115,10 @@ def saved_list(*, request: HttpRequest) -> SavedList:
     for item in page.object_list:
         item.saved_row = rows.get(item.pk)
         if any(item.path.startswith(path) for path in hidden):
-            # Its shop is unpublished (or its section private), so its page is gone for
-            # shoppers: the card shows it as withdrawn (sold, no link), as for an unpublished
-            # piece. Display only: never saved.
+            # Its shop is unpublished or not taking orders (vendor suspended), or its section
+            # private: it is listed nowhere and cannot be bought, so the card shows it as
+            # withdrawn (sold, no link, no cart), as for an unpublished piece. It comes back
+            # as it was when the shop reopens. Display only: never saved.
             item.live = False
     return SavedList(
         items_page=page,

@@ -30,12 +30,12 @@ def _available_counts(shops: list[ShopPage]) -> dict[int, int]:
 
 
 def shops_live(*, limit: int | None = None) -> QuerySet[ShopPage] | list[ShopPage]:
-    """Live shops of active vendors with their logo and number of available items."""
-    from products.selectors import memoised
+    """Listed shops (live, of active vendors, not private: products.selectors.shops_listed)
+    with their logo and number of available items."""
+    from products.selectors import memoised, shops_listed
 
     shops = (
-        ShopPage.objects.live()
-        .filter(vendor__status="active")
+        shops_listed()
         .select_related("logo", "banner")
         .prefetch_related("logo__renditions", "banner__renditions")
         .order_by("title")

@@ -164,8 +164,9 @@ def vendor_update(
 ) -> Vendor:
     """Change a vendor's terms or standing; admin rights and review follow at once.
 
-    Suspension removes the staff's admin access but unpublishes nothing: the shop stays visible,
-    marked as not taking orders, until staff reactivate or close it deliberately.
+    Suspension removes the staff's admin access but unpublishes nothing: the shop and item
+    pages stay reachable, marked as not taking orders, while its pieces are listed nowhere
+    (home, designers, search, shops, API), until staff reactivate or close it deliberately.
     """
     vendor = Vendor.objects.select_for_update().get(pk=vendor.pk)
     for field, value in {
@@ -178,6 +179,9 @@ def vendor_update(
         if value is not None:
             setattr(vendor, field, value)
     vendor.full_clean()
+    # Saving a Vendor starts a new content generation (home.page_cache): a change of status
+    # lists or unlists the shop's pieces (products.selectors.hidden_sections) and refreshes
+    # cached pages at once, the shop and item pages' "not taking orders" note included.
     vendor.save()
     _sync_access(vendor)
     return vendor
