@@ -9,9 +9,8 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
-from django_tasks import task
-
 from home.templatetags.vitrine_tags import money
+from marketplace.tasks import traced_task
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +110,7 @@ def _send(*, to: str, subject: str, template: str, context: dict) -> None:
     message.send()
 
 
-@task()
+@traced_task()
 def send_order_email(*, kind: str, order_id: int, vendor_order_id: int | None = None) -> None:
     from .models import Order, VendorOrder
     from .services import pay_link_token
@@ -151,12 +150,14 @@ def send_order_email(*, kind: str, order_id: int, vendor_order_id: int | None = 
         else "",
         "hold_hours": settings.VITRINE_PHONE_ORDER_HOLD_HOURS,
     }
-    _send(
-        to=order.email,
-        subject=subject.format(ref=order.reference),
-        template="order_status",
-        context=context,
-    )
+    # An erased shopper's order has no address left: nobody to tell (the shops still are).
+    if order.email:
+        _send(
+            to=order.email,
+            subject=subject.format(ref=order.reference),
+            template="order_status",
+            context=context,
+        )
     if kind in PAID_KINDS:
         for each in order.vendor_orders.all():
             if each.status != VendorOrder.Status.PAID:
@@ -181,7 +182,7 @@ def send(*, kind: str, order_id: int, vendor_order_id: int | None = None) -> Non
 # needs the address, so the erasure of what was kept for delivery runs here, once it was sent
 # (or failed to send: there is no retry, and the data must not stay). Separate from
 # send_order_email so that an earlier part's late email never erases before this one goes.
-@task()
+@traced_task()
 def send_order_email_then_erase(
     *, kind: str, order_id: int, vendor_order_id: int | None = None
 ) -> None:

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 
-from django_tasks import task
+from marketplace.tasks import traced_task
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ def _message(*, to: str, subject: str, template: str, context: dict) -> EmailMul
     return message
 
 
-@task()
+@traced_task()
 def send_policy_change_email_task(*, change_id: int) -> int:
     """Tell every account holder about a material policy change, one message each (nobody
     sees anyone else's address). Returns how many were sent."""
@@ -62,7 +62,7 @@ def send_policy_change_emails(*, change_id: int) -> None:
         logger.exception("could not queue the emails for policy change %s", change_id)
 
 
-@task()
+@traced_task()
 def send_testimonial_invitation_task(*, vendor_order_id: int) -> None:
     """Invite the shopper of a delivered vendor order to write a testimonial."""
     from orders.models import VendorOrder

@@ -8,12 +8,12 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
-from django_tasks import task
+from marketplace.tasks import traced_task
 
 logger = logging.getLogger(__name__)
 
 
-@task()
+@traced_task()
 def send_price_drop_email(*, saved_item_id: int, old_price: str, new_price: str) -> bool:
     """Tell one saver that a piece's price dropped from `old_price` to `new_price`.
 
