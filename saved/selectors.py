@@ -89,8 +89,8 @@ class SavedList:
 def saved_list(*, request: HttpRequest) -> SavedList:
     """A page of the shopper's saved pieces as item cards, newest saved first.
 
-    Sold and unpublished pieces stay (the card shows them as sold), and so do pieces of a shop
-    not taking orders (shown as withdrawn); deleted ones are gone.
+    Sold pieces stay (shown as sold), and so do unpublished ones and those of a shop not taking
+    orders (shown as unavailable); deleted ones are gone.
     Five queries at most whatever the number of items: the list (and for a session list,
     which of its pieces still exist), the page's items, their shops and their pictures with
     renditions.
@@ -117,7 +117,7 @@ def saved_list(*, request: HttpRequest) -> SavedList:
         if any(item.path.startswith(path) for path in hidden):
             # Its shop is unpublished or not taking orders (vendor suspended), or its section
             # private: it is listed nowhere and cannot be bought, so the card shows it as
-            # withdrawn (sold, no link, no cart), as for an unpublished piece. It comes back
+            # unavailable (no link, no cart), as for an unpublished piece. It comes back
             # as it was when the shop reopens. Display only: never saved.
             item.live = False
     return SavedList(

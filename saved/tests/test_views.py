@@ -90,7 +90,7 @@ def test_header_nav_links_to_the_right_list(signed_in, site_tree):
 # --- Sold and withdrawn pieces stay ------------------------------------------------------------
 
 
-def test_sold_and_unpublished_pieces_stay_shown_as_sold(signed_in, shopper, tote, clutch, shop):
+def test_sold_and_unpublished_pieces_stay_shown_as_sold_or_unavailable(signed_in, shopper, tote, clutch, shop):
     watch = ItemPageFactory(parent=shop, title="Steel dress watch")
     for item in (tote, clutch, watch):
         SavedItem.objects.create(user=shopper, item=item)
@@ -101,6 +101,8 @@ def test_sold_and_unpublished_pieces_stay_shown_as_sold(signed_in, shopper, tote
     assert response.status_code == 200
     html = response.content.decode()
     assert html.count("badge--sold") == 2
+    # Honest labels: the tote sold; the clutch was withdrawn, not sold.
+    assert html.count(">Sold</span>") == 1 and html.count(">Unavailable</span>") == 1
     # Only the watch can go in the cart; the withdrawn clutch is not linked (its page is gone).
     assert html.count('action="/cart/add/"') == 1
     assert f'value="{watch.pk}"' in html.split('action="/cart/add/"')[1][:200]

@@ -228,7 +228,7 @@ def test_saved_list_shows_a_suspended_shops_piece_as_withdrawn(client, world):
     assert titles(response.context["saved"].items_page.object_list) == {world.item.title}
     # Still on the list, but as withdrawn: no link to a page that cannot sell it, no cart.
     assert world.item.title in page and f'href="{world.item.url}"' not in page
-    assert CART_FORM not in page
+    assert CART_FORM not in page and ">Unavailable</span>" in page and ">Sold</span>" not in page
 
     world.set_status(Vendor.Status.ACTIVE)
     page = html(client.get("/saved/"))
