@@ -61,7 +61,12 @@ class ItemPageFactory(wagtail_factories.PageFactory):
 
     class Params:
         sold = factory.Trait(quantity=0)
-        with_image = factory.Trait(gallery=1)
+
+    @factory.post_generation
+    def with_image(obj, create, extracted, **kwargs):
+        # A post-generation hook, not a Trait: a Trait cannot set `gallery` (it is not a field).
+        if create and extracted:
+            ItemImageFactory(item=obj, image=ImageFactory())
 
     @factory.post_generation
     def gallery(obj, create, extracted, **kwargs):
