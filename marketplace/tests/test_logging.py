@@ -1,6 +1,5 @@
 """Structured logs: one JSON object per line with request id and order reference, no PII."""
 
-import io
 import json
 import logging
 import re
@@ -8,33 +7,9 @@ from unittest import mock
 
 import pytest
 
-from marketplace.logging import JsonFormatter, RequestIdFilter, request_id_var
+from marketplace.logging import JsonFormatter, request_id_var
 
-SHOPPER = {
-    "email": "ada.lovelace@example.com",
-    "name": "Ada Lovelace",
-    "line1": "12 St James's Square",
-    "line2": "",
-    "city": "London",
-    "postcode": "SW1Y 4JH",
-    "country": "GB",
-    "phone": "020 7946 0123",
-}
-
-
-@pytest.fixture
-def json_log():
-    """Everything the `orders` and `marketplace` loggers write, as the production handler would."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(RequestIdFilter())
-    loggers = [logging.getLogger(name) for name in ("orders", "marketplace")]
-    for logger in loggers:
-        logger.addHandler(handler)
-    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
-    for logger in loggers:
-        logger.removeHandler(handler)
+from .conftest import SHOPPER
 
 
 def test_formatter_writes_one_json_object_with_the_fixed_fields():

@@ -1,9 +1,7 @@
 """Background tasks run under the id of the request that queued them (marketplace.tasks), so
 one id ties a shopper's request to the emails it caused, in the web process and in db_worker."""
 
-import io
 import json
-import logging
 from unittest import mock
 
 from django.core.management import call_command
@@ -11,38 +9,11 @@ from django.core.management import call_command
 import pytest
 from django_tasks import TaskResultStatus
 
-from marketplace.logging import JsonFormatter, RequestIdFilter, request_id_var
+from marketplace.logging import request_id_var
+from marketplace.tests.conftest import SHOPPER
 from marketplace.tests.tasks_probe import report_request_id, send_probe_email
 
-SHOPPER = {
-    "email": "ada.lovelace@example.com",
-    "name": "Ada Lovelace",
-    "line1": "12 St James's Square",
-    "line2": "",
-    "city": "London",
-    "postcode": "SW1Y 4JH",
-    "country": "GB",
-    "phone": "020 7946 0123",
-}
 ORDER_TASK = "orders.emails.send_order_email"
-
-
-@pytest.fixture
-def json_log():
-    """What the `orders` and `marketplace` loggers write (INFO and up), as production would."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(RequestIdFilter())
-    loggers = [logging.getLogger(name) for name in ("orders", "marketplace")]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
-    for logger, level in zip(loggers, levels, strict=True):
-        logger.removeHandler(handler)
-        logger.setLevel(level)
 
 
 def task_lines(entries, path):
