@@ -147,7 +147,9 @@ def cart_prune(*, cart: Cart) -> list[str]:
     lines = list(cart.lines.select_related("item"))
     buyable, notices = _buyable(line.item for line in lines)
     keep = {item.pk for item in buyable}
-    CartItem.objects.filter(cart=cart).exclude(item_id__in=keep).delete()
+    gone = [line.pk for line in lines if line.item_id not in keep]
+    if gone:  # viewing an unchanged cart writes nothing (SQLite: no write lock for a GET)
+        CartItem.objects.filter(pk__in=gone).delete()
     return notices
 
 

@@ -90,7 +90,9 @@ def test_header_nav_links_to_the_right_list(signed_in, site_tree):
 # --- Sold and withdrawn pieces stay ------------------------------------------------------------
 
 
-def test_sold_and_unpublished_pieces_stay_shown_as_sold_or_unavailable(signed_in, shopper, tote, clutch, shop):
+def test_sold_and_unpublished_pieces_stay_shown_as_sold_or_unavailable(
+    signed_in, shopper, tote, clutch, shop
+):
     watch = ItemPageFactory(parent=shop, title="Steel dress watch")
     for item in (tote, clutch, watch):
         SavedItem.objects.create(user=shopper, item=item)
