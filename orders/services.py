@@ -21,7 +21,7 @@ from accounts.services import guest_order_link
 from home import page_cache
 from policies import emails as policy_emails
 from products.models import ItemPage
-from vendors.models import ShopPage, Vendor
+from vendors.models import ShopPage, Vendor, takes_orders
 
 from . import emails, stripe_api
 from .models import (
@@ -108,7 +108,7 @@ def _buyable(items) -> tuple[list[ItemPage], list[str]]:
                     f"“{item.title}” is being bought by someone else right now and was removed "
                     "from your cart. If their payment does not go through it will be back soon."
                 )
-        elif shop is None or not shop.live or shop.vendor.status != Vendor.Status.ACTIVE:
+        elif shop is None or not takes_orders(live=shop.live, vendor_status=shop.vendor.status):
             notices.append(f"“{item.title}”: this shop is not taking orders at the moment.")
         else:
             buyable.append(item)

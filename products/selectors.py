@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from wagtail.models import Page
 
 from home.models import CustomImage, CustomRendition
-from vendors.models import ShopPage, Vendor
+from vendors.models import TAKING_ORDERS, ShopPage, takes_orders
 
 from .models import SOLD_LAST, Designer, ItemImage, ItemPage
 
@@ -92,9 +92,7 @@ def hidden_sections() -> list[str]:
 
     def compute():
         paths = set(
-            ShopPage.objects.filter(Q(live=False) | ~Q(vendor__status=Vendor.Status.ACTIVE))
-            .order_by()
-            .values_list("path", flat=True)
+            ShopPage.objects.exclude(TAKING_ORDERS).order_by().values_list("path", flat=True)
         )
         paths |= set(PageViewRestriction.objects.values_list("page__path", flat=True))
         return sorted(paths)
@@ -187,9 +185,9 @@ def item_detail(*, item: ItemPage, request: HttpRequest) -> dict:
     shop = ShopPage.objects.annotate(vendor_status=F("vendor__status")).get(
         path=item.path[:-STEPLEN]
     )
-    # The cart's rule (orders.services): a shop unpublished or of a vendor not active (e.g.
-    # suspended) takes no orders, so its page offers neither the cart nor its phone number.
-    taking_orders = shop.live and shop.vendor_status == Vendor.Status.ACTIVE
+    # A shop not taking orders (unpublished, or its vendor suspended) offers neither the cart
+    # nor its phone number.
+    taking_orders = takes_orders(live=shop.live, vendor_status=shop.vendor_status)
     return {
         "gallery": gallery,
         "designer": item.designer,

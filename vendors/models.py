@@ -101,6 +101,15 @@ class ShopIndexPage(ViewRestrictionShortcutMixin, Page):
         return context
 
 
+def takes_orders(*, live: bool, vendor_status: str) -> bool:
+    """Whether a shop takes orders: published, and its vendor active (not pending or
+    suspended). TAKING_ORDERS is the same rule for queries on ShopPage."""
+    return live and vendor_status == Vendor.Status.ACTIVE
+
+
+TAKING_ORDERS = models.Q(live=True, vendor__status=Vendor.Status.ACTIVE)
+
+
 class ShopPage(ViewRestrictionShortcutMixin, Page):
     """`/shops/<shop>/`: one per Vendor, under the ShopIndexPage. The vendor's staff edit it."""
 
@@ -180,6 +189,7 @@ class ShopPage(ViewRestrictionShortcutMixin, Page):
         from products import selectors as product_selectors
 
         context = super().get_context(request, *args, **kwargs)
+        context["taking_orders"] = takes_orders(live=self.live, vendor_status=self.vendor.status)
         context["items_page"] = product_selectors.paginate(
             request,
             product_selectors.items_for_shop(shop=self),
