@@ -165,17 +165,9 @@ def guest_order_link(*, order: Order) -> User | None:
     """
     if order.customer_id is not None or not order.email:
         return None
-    account = (
-        User.objects.filter(
-            email__iexact=order.email,
-            email_verified_at__isnull=False,
-            is_active=True,
-            erased_at__isnull=True,
-        )
-        .exclude(email="")
-        .first()
-    )
-    if account is None:
+    # At most one account has an address, in any letter case (user_email_ci_unique).
+    account = User.objects.filter(email__iexact=order.email).first()
+    if account is None or not _may_claim_orders(account):
         return None
     # The condition on customer makes a concurrent link by someone else a no-op, not a move.
     if Order.objects.filter(pk=order.pk, customer__isnull=True).update(customer=account):

@@ -30,7 +30,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from products.models import Designer, ItemPage
-from products.selectors import memoised
+from products.selectors import items_live, memoised, shops_listed
 from vendors.models import ShopPage
 
 from . import fields, filters, selectors
@@ -239,7 +239,7 @@ class ShopsAPIViewSet(PublicAPIViewSet):
     detail_only_fields = ["story"]
 
     def base_queryset(self):
-        return selectors.shops_visible()
+        return shops_listed()  # the site's rule: live, taking orders, not private
 
     def attach(self, objects):
         return selectors.attach_shop_extras(objects)
@@ -300,7 +300,7 @@ class ItemsAPIViewSet(PublicAPIViewSet):
     detail_only_fields = ["description"]
 
     def base_queryset(self):
-        return selectors.items_visible()
+        return items_live()  # exactly the pieces the site lists
 
     def rows(self, queryset):
         return queryset.select_related("designer", "category", "category__parent")
@@ -349,7 +349,7 @@ class DesignersAPIViewSet(PublicAPIViewSet):
         return Designer.objects.all()
 
     def attach(self, objects):
-        return selectors.attach_designer_extras(objects, items=selectors.items_visible())
+        return selectors.attach_designer_extras(objects, items=items_live())
 
 
 class APIRootView(PublicReadMixin, APIView):

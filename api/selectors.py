@@ -17,7 +17,6 @@ from operator import or_
 from django.db.models import Count, QuerySet
 
 from wagtail.images.models import SourceImageIOError
-from wagtail.models import PageQuerySet
 
 from home.models import CustomImage
 from products.models import Category, Designer, ItemImage, ItemPage
@@ -27,7 +26,6 @@ from products.selectors import (
     items_live,
     memoised,
     shop_path_expression,
-    shops_listed,
 )
 from vendors.models import ShopPage
 
@@ -37,17 +35,6 @@ ITEM_LARGE = "max-1200x1200"  # item page gallery (and JSON-LD)
 LOGO = "fill-160x160"  # shop and designer headers
 BANNER = "fill-1600x600"  # shop page banner
 ITEM_IMAGE_SPECS = {"thumbnail": ITEM_THUMBNAIL, "large": ITEM_LARGE}
-
-
-def shops_visible() -> PageQuerySet:
-    """Shops anonymous visitors may see: those whose pieces the site lists (live, of an active
-    vendor, not private). The site's rule, not a copy: products.selectors.hidden_sections."""
-    return shops_listed()
-
-
-def items_visible() -> PageQuerySet:
-    """Live, public items whose shop is visible too: exactly the pieces the site lists."""
-    return items_live()
 
 
 def _digest(keys: Iterable) -> str:

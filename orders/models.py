@@ -53,10 +53,7 @@ class OrderQuerySet(models.QuerySet):
     def in_flight(self) -> "OrderQuerySet":
         """Paid orders with a shop's part still to send or on its way (not yet delivered,
         refunded or cancelled): erasing the shopper's account must not stop their delivery."""
-        open_parts = VendorOrder.objects.filter(order=OuterRef("pk")).exclude(
-            status__in=VendorOrder.FINAL_STATUSES
-        )
-        return self.filter(Exists(open_parts), status=Order.Status.PAID)
+        return self.filter(Exists(VendorOrder.open_parts(OuterRef("pk"))), status=Order.Status.PAID)
 
 
 class Order(models.Model):
@@ -202,6 +199,11 @@ class VendorOrder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order.reference} · {self.vendor}"
+
+    @classmethod
+    def open_parts(cls, order_id) -> models.QuerySet:
+        """An order's parts still to send or on their way (`order_id` may be an OuterRef)."""
+        return cls.objects.filter(order_id=order_id).exclude(status__in=cls.FINAL_STATUSES)
 
     SHOPPER_LABELS = {
         Status.PENDING: "Awaiting payment",

@@ -810,16 +810,12 @@ def _status_email(*, order: Order, kind: str, vendor_order_id: int | None = None
     """Queue a fulfilment step's email after commit. If the step closed the last open part of
     an order kept for delivery after its shopper's erasure, that order's personal data goes
     right after this email is sent: the task re-reads the order, so it cannot go before."""
-    closes = order.erase_when_fulfilled_at is not None and not _open_parts(order.pk).exists()
+    closes = (
+        order.erase_when_fulfilled_at is not None and not VendorOrder.open_parts(order.pk).exists()
+    )
     send = emails.send_then_erase if closes else emails.send
     transaction.on_commit(
         lambda: send(kind=kind, order_id=order.pk, vendor_order_id=vendor_order_id)
-    )
-
-
-def _open_parts(order_id: int):
-    return VendorOrder.objects.filter(order_id=order_id).exclude(
-        status__in=VendorOrder.FINAL_STATUSES
     )
 
 
@@ -832,7 +828,7 @@ def order_erase_if_fulfilled(*, order_id: int) -> bool:
         .filter(pk=order_id, erase_when_fulfilled_at__isnull=False)
         .first()
     )
-    if order is None or _open_parts(order.pk).exists():
+    if order is None or VendorOrder.open_parts(order.pk).exists():
         return False
     Order.objects.filter(pk=order.pk).update(**Order.PERSONAL_DATA_ERASED)
     logger.info(
@@ -850,7 +846,7 @@ def orders_erase_overdue(*, shipped_before, dry_run: bool = False) -> list[str]:
     delivery must not keep the shopper's address forever), and those with no part open left
     whose erasure after the last email never ran (a lost task). Returns their references.
     """
-    still_needed = _open_parts(OuterRef("pk")).exclude(
+    still_needed = VendorOrder.open_parts(OuterRef("pk")).exclude(
         Q(status=VendorOrder.Status.SHIPPED) & Q(shipped_at__lt=shipped_before)
     )
     due = (
