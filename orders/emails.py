@@ -62,6 +62,18 @@ SHOPPER_MESSAGES = {
         "This order had already been closed when your payment arrived, so we refunded it in "
         "full. Nothing else is needed from you.",
     ),
+    "refunded_duplicate": (
+        "Order {ref}: a second payment was refunded",
+        "You were charged twice: we refunded the second payment",
+        "Your order was already paid when another payment for it went through, so we refunded "
+        "that one in full; it goes back to your card within 5–10 days. Your order is unchanged.",
+    ),
+    "refunded_mismatch": (
+        "Order {ref}: payment refunded",
+        "We have refunded your payment",
+        "Your payment did not match your order's total, so we refunded it in full rather than "
+        "keep the wrong amount. You can pay your order again from the link below.",
+    ),
     "phone_order": (
         "Your order {ref}: pay securely online",
         "Thank you for your call",
@@ -168,6 +180,65 @@ def send_order_email(*, kind: str, order_id: int, vendor_order_id: int | None = 
                 template="vendor_order",
                 context={"order": order, "vendor_order": each, "site_url": context["site_url"]},
             )
+
+
+# A chargeback, told to staff and to each shop in the order (never to the shopper: their bank
+# is the one asking). state → (subject, headline, message).
+DISPUTE_MESSAGES = {
+    "opened": (
+        "Chargeback on order {ref}: payouts on hold",
+        "A chargeback was opened on order {ref}",
+        "The shopper's bank is disputing this payment. Payouts for this order wait until the "
+        "dispute is decided. Keep proof of delivery and your correspondence with the shopper.",
+    ),
+    "won": (
+        "Chargeback on order {ref} won: payouts released",
+        "The dispute on order {ref} was decided in our favour",
+        "The payment stands. Payouts for this order are made as usual.",
+    ),
+    "lost": (
+        "Chargeback on order {ref} lost",
+        "The dispute on order {ref} was lost",
+        "The bank returned the payment to the shopper. The shops' earnings on this order are "
+        "reversed: anything already paid out is taken back, or netted off the next payout.",
+    ),
+}
+
+
+@traced_task()
+def send_dispute_notice_email(*, order_id: int, state: str) -> None:
+    from .models import Order
+
+    order = Order.objects.prefetch_related("vendor_orders__vendor").get(pk=order_id)
+    subject, headline, message = (
+        text.format(ref=order.reference) for text in DISPUTE_MESSAGES[state]
+    )
+    parts = list(order.vendor_orders.all())
+    staff = [settings.VITRINE_DISPUTES_EMAIL] if settings.VITRINE_DISPUTES_EMAIL else []
+    staff += [address for _name, address in settings.ADMINS]
+    recipients = [(address, parts) for address in staff]
+    recipients += [(part.vendor.contact_email, [part]) for part in parts]
+    for address, shown in recipients:
+        _send(
+            to=address,
+            subject=subject,
+            template="dispute_notice",
+            context={
+                "order": order,
+                "vendor_orders": shown,
+                "headline": headline,
+                "message": message,
+                "site_url": settings.WAGTAILADMIN_BASE_URL,
+            },
+        )
+
+
+def send_dispute_notice(*, order_id: int, state: str) -> None:
+    """Queue a chargeback notice to staff and the order's shops; never raises (as `send`)."""
+    try:
+        send_dispute_notice_email.enqueue(order_id=order_id, state=state)
+    except Exception:
+        logger.exception("could not queue dispute %s email for order %s", state, order_id)
 
 
 def send(*, kind: str, order_id: int, vendor_order_id: int | None = None) -> None:

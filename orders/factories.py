@@ -8,7 +8,7 @@ where a test needs the pieces gone.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -118,6 +118,17 @@ def _line_of(entry: ItemPage | Piece) -> tuple[Vendor, ItemPage | None, str, Dec
     return shop.vendor, entry, entry.title, Decimal(entry.price)
 
 
+def _fulfilment_dates(status: str, delivered_at: datetime | None) -> dict:
+    now = timezone.now()
+    if status == VendorOrder.Status.SHIPPED:
+        return {"shipped_at": now}
+    if status == VendorOrder.Status.DELIVERED:
+        window = timedelta(days=settings.VITRINE_RETURN_WINDOW_DAYS, hours=1)
+        delivered_at = delivered_at or now - window
+        return {"shipped_at": delivered_at - timedelta(days=2), "delivered_at": delivered_at}
+    return {}
+
+
 def paid_order(
     *,
     items: Iterable[ItemPage | Piece],
@@ -126,14 +137,16 @@ def paid_order(
     paid_at: datetime | None = None,
     vendor_status: str = VendorOrder.Status.PAID,
     ledger: Iterable[str] = (PayoutEntry.Kind.EARNED,),
+    delivered_at: datetime | None = None,
     **order_fields,
 ) -> Order:
     """A paid order for `items` (ItemPages, or `Piece`s for lines without a page).
 
     Each shop's part is in `vendor_status` and has the payout entries of each kind in `ledger`
     (EARNED, as payment writes it; add REVERSED or TRANSFERRED for what refunds and payouts
-    write; `()` for none). Other keyword arguments are Order fields. Shops' parts come in the
-    order their first item does.
+    write; `()` for none). A shipped part was shipped now; a delivered one at `delivered_at`,
+    by default just past the return window (its payout due). Other keyword arguments are Order
+    fields. Shops' parts come in the order their first item does.
     """
     by_vendor: dict[Vendor, list[tuple[ItemPage | None, str, Decimal]]] = {}
     for entry in items:
@@ -156,6 +169,7 @@ def paid_order(
             vendor=vendor,
             status=vendor_status,
             subtotal=sum((price for *_, price in lines), Decimal("0")),
+            **_fulfilment_dates(vendor_status, delivered_at),
         )
         for item, title, price in lines:
             OrderLineFactory(vendor_order=part, item=item, title=title, unit_price=price)

@@ -56,6 +56,14 @@ class OrderQuerySet(models.QuerySet):
         return self.filter(Exists(VendorOrder.open_parts(OuterRef("pk"))), status=Order.Status.PAID)
 
 
+class DisputeStatus(models.TextChoices):
+    """A chargeback on an order's payment: payouts wait while open, are netted when lost."""
+
+    OPEN = "open", "Disputed (chargeback open)"
+    WON = "won", "Dispute won"
+    LOST = "lost", "Dispute lost"
+
+
 class Order(models.Model):
     """One checkout: one payment, one or more shops. The shipping address is a snapshot."""
 
@@ -106,9 +114,15 @@ class Order(models.Model):
     )
     call_note = models.TextField(blank=True, max_length=2000)
     stripe_customer_id = models.CharField(max_length=64, blank=True)
+    # The PaymentIntent of the latest attempt while the order is pending; once paid, the one
+    # that paid it. Every attempt, with its own PaymentIntent, is a PaymentAttempt row.
     payment_intent_id = models.CharField(max_length=64, blank=True, db_index=True)
-    payment_attempts = models.PositiveSmallIntegerField(default=0)
     payment_error = models.CharField(max_length=300, blank=True)
+    # Who placed a web checkout, for the per-network hold limit: a keyed hash, never the IP.
+    client_key = models.CharField(max_length=32, blank=True, db_index=True)
+    dispute_status = models.CharField(
+        max_length=8, choices=DisputeStatus.choices, blank=True, default=""
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     # The shopper erased their account while this order was on its way: it keeps only what
@@ -131,6 +145,7 @@ class Order(models.Model):
         "shipping_phone": "",
         "call_note": "",
         "stripe_customer_id": "",
+        "client_key": "",
         "erase_when_fulfilled_at": None,
     }
 
@@ -178,6 +193,16 @@ class VendorOrder(models.Model):
     # Nothing more happens to a part in these: nothing left to send.
     FINAL_STATUSES = (Status.DELIVERED, Status.REFUNDED, Status.CANCELLED)
 
+    # The only moves a part can make; the services check every change against this table.
+    TRANSITIONS = {
+        Status.PENDING: {Status.PAID, Status.CANCELLED},
+        Status.PAID: {Status.SHIPPED, Status.REFUNDED},
+        Status.SHIPPED: {Status.DELIVERED, Status.REFUNDED},
+        Status.DELIVERED: {Status.REFUNDED},
+        Status.CANCELLED: set(),
+        Status.REFUNDED: set(),
+    }
+
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="vendor_orders")
     vendor = models.ForeignKey(
         "vendors.Vendor", on_delete=models.PROTECT, related_name="vendor_orders"
@@ -199,6 +224,9 @@ class VendorOrder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order.reference} · {self.vendor}"
+
+    def can_become(self, status: str) -> bool:
+        return status in self.TRANSITIONS[self.Status(self.status)]
 
     @classmethod
     def open_parts(cls, order_id) -> models.QuerySet:
@@ -310,27 +338,100 @@ class StripeEvent(models.Model):
         return f"{self.type} {self.event_id}"
 
 
+class PaymentAttempt(models.Model):
+    """One try at paying an order: one PaymentIntent, stored before it is confirmed.
+
+    The row is committed with its PaymentIntent id before the confirm call, so whatever happens
+    next (a crash, a lost answer, a late 3-D Secure success) the webhook, the return page and
+    `reconcile_payments` can find it. A new attempt cancels the open one at Stripe; a succeeded
+    attempt that did not pay its order is refunded (`REFUNDED`).
+    """
+
+    class Status(models.TextChoices):
+        CONFIRMING = "confirming", "Being confirmed"
+        REQUIRES_ACTION = "requires_action", "Waiting for the shopper's bank (3-D Secure)"
+        PROCESSING = "processing", "Processing"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELED = "canceled", "Canceled"
+        REFUNDED = "refunded", "Succeeded, refunded: it did not pay its order"
+
+    # The outcome is still to be learnt from Stripe.
+    OPEN_STATUSES = (Status.CONFIRMING, Status.REQUIRES_ACTION, Status.PROCESSING)
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveSmallIntegerField()
+    idempotency_key = models.CharField(max_length=40, unique=True)
+    # Blank only while the attempt is being made, or when the card was refused before Stripe
+    # made a PaymentIntent (the attempt is kept, so its number and keys are never reused).
+    payment_intent_id = models.CharField(max_length=64, blank=True, db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CONFIRMING)
+    # The Stripe.js card token it was made with (single-use, no card data): the same token
+    # posted again is the same submission (a double click), not a new attempt.
+    card_token = models.CharField(max_length=64, blank=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    refund_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["order", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "number"], name="one_attempt_number"),
+            models.UniqueConstraint(
+                fields=["payment_intent_id"],
+                condition=~Q(payment_intent_id=""),
+                name="one_attempt_per_payment_intent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} #{self.number} {self.payment_intent_id} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
 class PayoutEntry(models.Model):
-    """The ledger of what each shop is owed and what was paid out, per vendor order."""
+    """The ledger of what each shop is owed and what was paid out, per vendor order.
+
+    Signed amounts. What the platform owes the shop for a part is `earned − paid out`, where
+    earned = EARNED + REVERSED and paid out = TRANSFERRED + TRANSFER_REVERSED + NETTED. A refund
+    or lost dispute after a transfer is reversed at Stripe (TRANSFER_REVERSED); when that
+    fails the part's balance goes negative and the shop's next payout nets it off (a NETTED
+    pair: minus on the payout's part, plus on the part that was owed)."""
 
     class Kind(models.TextChoices):
         EARNED = "earned", "Earned (sale minus commission)"
-        REVERSED = "reversed", "Reversed (refund)"
+        REVERSED = "reversed", "Reversed (refund or lost dispute)"
         TRANSFERRED = "transferred", "Transferred to the shop"
+        TRANSFER_REVERSED = "transfer_reversed", "Transfer reversed (clawed back)"
+        NETTED = "netted", "Netted against another payout"
+
+    EARNED_KINDS = (Kind.EARNED, Kind.REVERSED)
+    PAID_OUT_KINDS = (Kind.TRANSFERRED, Kind.TRANSFER_REVERSED, Kind.NETTED)
 
     vendor_order = models.ForeignKey(
         VendorOrder, on_delete=models.PROTECT, related_name="payout_entries"
     )
-    kind = models.CharField(max_length=12, choices=Kind.choices)
+    kind = models.CharField(max_length=17, choices=Kind.choices)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     stripe_transfer_id = models.CharField(max_length=64, blank=True)
+    # NETTED entries come in pairs: each names the other part.
+    netted_with = models.ForeignKey(
+        VendorOrder, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["vendor_order", "kind"], name="one_payout_entry_of_each_kind"
+                fields=["vendor_order", "kind"],
+                condition=~Q(kind="netted"),
+                name="one_payout_entry_of_each_kind",
             ),
         ]
 

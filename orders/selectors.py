@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import DateField, Exists, F, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
@@ -13,7 +14,7 @@ from django.utils import timezone
 from products.models import ItemPage
 from products.selectors import attach_cards, with_card_data
 
-from .models import Cart, Order, PayoutEntry, VendorOrder
+from .models import Cart, DisputeStatus, Order, PayoutEntry, VendorOrder
 
 
 @dataclass
@@ -161,10 +162,8 @@ def _sales(*, vendor_ids: set[int] | None, weeks: int, now) -> dict[int, SalesFi
         )
         .values("key")
         .annotate(
-            earned=Sum(
-                "amount", filter=Q(kind__in=[PayoutEntry.Kind.EARNED, PayoutEntry.Kind.REVERSED])
-            ),
-            paid_out=Sum("amount", filter=Q(kind=PayoutEntry.Kind.TRANSFERRED)),
+            earned=Sum("amount", filter=Q(kind__in=PayoutEntry.EARNED_KINDS)),
+            paid_out=Sum("amount", filter=Q(kind__in=PayoutEntry.PAID_OUT_KINDS)),
         )
     )
 
@@ -185,22 +184,27 @@ def _sales(*, vendor_ids: set[int] | None, weeks: int, now) -> dict[int, SalesFi
     return figures
 
 
-def payouts_due() -> QuerySet:
-    """Vendor orders whose payout can be transferred now: shipped or delivered, earned and
-    neither transferred nor reversed, for a shop with a Stripe Connect account (shops without
+def payouts_due(*, now=None) -> QuerySet:
+    """Vendor orders whose payout can be made now: delivered, with the shopper's return window
+    (VITRINE_RETURN_WINDOW_DAYS) over, earned and neither paid (transferred or netted) nor
+    reversed, not under a chargeback, for a shop with a Stripe Connect account (shops without
     one are paid by hand from the ledger). Oldest first."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.VITRINE_RETURN_WINDOW_DAYS)
     entries = PayoutEntry.objects.filter(vendor_order=OuterRef("pk"))
     return (
         VendorOrder.objects.filter(
-            status__in=[VendorOrder.Status.SHIPPED, VendorOrder.Status.DELIVERED],
+            status=VendorOrder.Status.DELIVERED,
+            delivered_at__lte=cutoff,
             vendor__stripe_account_id__gt="",
         )
+        .exclude(order__dispute_status__in=[DisputeStatus.OPEN, DisputeStatus.LOST])
         .filter(Exists(entries.filter(kind=PayoutEntry.Kind.EARNED)))
         .exclude(
             Exists(
                 entries.filter(kind__in=[PayoutEntry.Kind.TRANSFERRED, PayoutEntry.Kind.REVERSED])
             )
         )
+        .exclude(Exists(entries.filter(kind=PayoutEntry.Kind.NETTED, amount__gt=0)))
         .select_related("order", "vendor")
         .order_by("pk")
     )

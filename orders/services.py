@@ -6,6 +6,7 @@ any order cannot deadlock), re-checks availability and reserves. Payment turns r
 into sales; expiry, failure and cancellation release them.
 """
 
+import ipaddress
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,8 +15,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q, Sum
+from django.db.models import Exists, F, Max, OuterRef, Q, Sum
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from accounts.services import guest_order_link
 from home import page_cache
@@ -27,14 +29,16 @@ from . import emails, stripe_api
 from .models import (
     Cart,
     CartItem,
+    DisputeStatus,
     Order,
     OrderLine,
+    PaymentAttempt,
     PayoutEntry,
     Reservation,
     StripeEvent,
     VendorOrder,
 )
-from .money import commission_on
+from .money import commission_on, from_minor_units
 
 logger = logging.getLogger(__name__)
 
@@ -248,19 +252,94 @@ def _reserve_again(order: Order) -> None:
 # --- Checkout ---------------------------------------------------------------------------------
 
 
+class HoldRefused(Exception):
+    """A checkout would hold more than one shopper may; `code` names the limit (the view says
+    it in words), `limit` is its value."""
+
+    TOO_MANY_PIECES = "too_many_pieces"  # in one checkout
+    TOO_MANY_CHECKOUTS = "too_many_checkouts"  # unpaid at once, per session or email
+    NETWORK_BUSY = "network_busy"  # pieces held from one network in the last hour
+
+    def __init__(self, code: str, limit: int):
+        super().__init__(f"{code} (limit {limit})")
+        self.code, self.limit = code, limit
+
+
+def client_key(ip: str | None) -> str:
+    """A keyed hash naming the shopper's network (an IPv4 address, an IPv6 /64) for the hold
+    limit: no address is stored."""
+    try:
+        address = ipaddress.ip_address(ip or "")
+    except ValueError:
+        return ""
+    if address.version == 6:
+        address = ipaddress.ip_network(f"{address}/64", strict=False).network_address
+    return salted_hmac("vitrine.orders.client-key", str(address)).hexdigest()[:32]
+
+
+def _unpaid_with_holds():
+    held = _active_reservations().filter(order=OuterRef("pk"))
+    return Order.objects.filter(status=Order.Status.PENDING).filter(Exists(held))
+
+
+def _check_hold_limits(*, cart: Cart, email: str, customer, key: str, pieces: int) -> None:
+    """Nobody holds the catalogue: a checkout holds a few pieces, a shopper (session, email or
+    account) has few unpaid checkouts at once, and one network holds few pieces an hour."""
+    if pieces > settings.VITRINE_CHECKOUT_MAX_PIECES:
+        raise HoldRefused(HoldRefused.TOO_MANY_PIECES, settings.VITRINE_CHECKOUT_MAX_PIECES)
+    same_shopper = Q(cart=cart) | Q(email__iexact=email)
+    if customer is not None:
+        same_shopper |= Q(customer=customer)
+    if _unpaid_with_holds().filter(same_shopper).count() >= settings.VITRINE_UNPAID_CHECKOUTS_MAX:
+        raise HoldRefused(HoldRefused.TOO_MANY_CHECKOUTS, settings.VITRINE_UNPAID_CHECKOUTS_MAX)
+    if key:
+        held_lately = Reservation.objects.filter(
+            order__client_key=key, created_at__gte=timezone.now() - timedelta(hours=1)
+        ).aggregate(total=Sum("quantity"))["total"]
+        if (held_lately or 0) + pieces > settings.VITRINE_HOLDS_PER_NETWORK_PER_HOUR:
+            raise HoldRefused(HoldRefused.NETWORK_BUSY, settings.VITRINE_HOLDS_PER_NETWORK_PER_HOUR)
+
+
+def _supersede_unpaid_checkouts(cart: Cart) -> None:
+    """Checking the same cart out again replaces its earlier unpaid checkout (its holds would
+    otherwise keep this shopper from their own pieces), unless a payment for it is under way."""
+    paying = PaymentAttempt.objects.filter(
+        order=OuterRef("pk"), status__in=PaymentAttempt.OPEN_STATUSES
+    )
+    for order in (
+        Order.objects.select_for_update()
+        .filter(cart=cart, status=Order.Status.PENDING)
+        .exclude(Exists(paying))
+    ):
+        _release(order)
+        order.status = Order.Status.CANCELLED
+        order.save(update_fields=["status"])
+        order.vendor_orders.update(status=VendorOrder.Status.CANCELLED)
+
+
 @transaction.atomic
-def order_place(*, cart: Cart, customer, email: str, address: ShippingAddress) -> Order:
+def order_place(
+    *, cart: Cart, customer, email: str, address: ShippingAddress, client_ip: str | None = None
+) -> Order:
     """Create the order from the cart, holding every item for the reservation window.
 
     Prices, quantities and currency come from the database only. Raises ItemsUnavailable
-    (nothing written, the cart untouched) when any item sold in the meantime.
+    (nothing written, the cart untouched) when any item sold in the meantime, and HoldRefused
+    when the checkout would hold more than a shopper may (`_check_hold_limits`).
     """
+    cart = Cart.objects.select_for_update().get(pk=cart.pk)  # one checkout per cart at a time
+    customer = customer if customer and customer.is_authenticated else None
+    item_ids = list(cart.lines.values_list("item_id", flat=True))
+    _supersede_unpaid_checkouts(cart)
+    key = client_key(client_ip)
+    _check_hold_limits(cart=cart, email=email, customer=customer, key=key, pieces=len(item_ids))
     order = _order_create(
-        item_ids=list(cart.lines.values_list("item_id", flat=True)),
+        item_ids=item_ids,
         email=email,
         address=address,
         cart=cart,
-        customer=customer if customer and customer.is_authenticated else None,
+        customer=customer,
+        client_key=key,
     )
     transaction.on_commit(lambda: emails.send(kind="placed", order_id=order.pk))
     return order
@@ -276,6 +355,8 @@ def phone_order_record(
     shop = vendor.shop
     if not shop.published_phone_number:
         raise PhoneOrdersClosed("Turn on phone orders (and publish a number) on your shop first.")
+    if len(item_ids) > settings.VITRINE_CHECKOUT_MAX_PIECES:
+        raise HoldRefused(HoldRefused.TOO_MANY_PIECES, settings.VITRINE_CHECKOUT_MAX_PIECES)
     own = set(ItemPage.objects.child_of(shop).filter(pk__in=item_ids).values_list("pk", flat=True))
     if not item_ids or own != set(item_ids):
         raise ItemsUnavailable(["an item that is not in your shop"])
@@ -361,101 +442,247 @@ class PaymentOutcome:
     client_secret: str = ""
 
 
+# Stripe's PaymentIntent status → the attempt's. One table: the webhook, the return page, the
+# pay button and reconciliation all read Stripe's answer through it.
+ATTEMPT_STATUS_FOR_INTENT = {
+    "requires_confirmation": PaymentAttempt.Status.CONFIRMING,
+    "requires_action": PaymentAttempt.Status.REQUIRES_ACTION,
+    "processing": PaymentAttempt.Status.PROCESSING,
+    "requires_capture": PaymentAttempt.Status.PROCESSING,
+    "succeeded": PaymentAttempt.Status.SUCCEEDED,
+    "requires_payment_method": PaymentAttempt.Status.FAILED,
+    "canceled": PaymentAttempt.Status.CANCELED,
+}
+
+
 def order_pay(*, order: Order, card_token: str) -> PaymentOutcome:
     """Charge the shopper's card (a Stripe.js token) for the order, once.
 
-    The order row stays locked through the Stripe calls, so a second click waits and then finds
-    the order paid. Each attempt has its own idempotency keys; an attempt that failed for a
-    reason other than the card is rolled back, so retrying replays the same keys and Stripe
-    answers with what it already did. Raises CardDeclined (another card may work),
-    ItemsUnavailable or PaymentServiceError; the order and its cart are kept in every case.
+    Two steps, each under the order's row lock. First the attempt is stored with its
+    PaymentIntent, created unconfirmed (it cannot charge yet), and committed; an open earlier
+    attempt is settled if Stripe says it succeeded, else cancelled. Then the PaymentIntent is
+    confirmed. Whatever stops us after Stripe charged (a crash, a lost answer), the stored
+    attempt lets the webhook, the return page or `reconcile_payments` finish the order. The
+    same token posted again (a double click) is the same attempt. Raises CardDeclined (another
+    card may work), ItemsUnavailable or PaymentServiceError; the order is kept in every case.
     """
+    outcome, attempt = _attempt_start(order=order, card_token=card_token)
+    if outcome is not None:
+        return outcome
+    return _attempt_confirm(attempt=attempt)
+
+
+def _attempt_start(
+    *, order: Order, card_token: str
+) -> tuple[PaymentOutcome | None, PaymentAttempt | None]:
     declined = None
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.status == Order.Status.PAID:
-            return PaymentOutcome("paid")
+            return PaymentOutcome("paid"), None
         if not order.is_payable:
             raise stripe_api.PaymentServiceError(f"order {order.reference} is {order.status}")
-        if order.payment_intent_id:
-            intent = stripe_api.payment_intent_retrieve(payment_intent_id=order.payment_intent_id)
-            if intent.status in {"succeeded", "processing"}:
-                return _settle(order=order, intent=intent)
-        _reserve_again(order)
-        order.payment_attempts += 1
-        attempt = f"{order.reference}-{order.payment_attempts}"
-        if not order.stripe_customer_id:
-            order.stripe_customer_id = _stripe_customer_for(order)
-        try:
-            card_id = stripe_api.customer_add_card(
-                customer_id=order.stripe_customer_id,
-                card_token=card_token,
-                idempotency_key=f"{attempt}-card",
+        for attempt in _open_attempts(order):
+            outcome = _attempt_resolve(
+                order=order, attempt=attempt, superseding=attempt.card_token != card_token
             )
-            intent = stripe_api.payment_intent_create_and_confirm(
+            if outcome is not None:
+                return outcome, None
+        _reserve_again(order)
+        number = (order.attempts.aggregate(last=Max("number"))["last"] or 0) + 1
+        attempt = PaymentAttempt.objects.create(
+            order=order,
+            number=number,
+            idempotency_key=f"{order.reference}-{number}",
+            card_token=card_token[:64],
+            amount=order.total,
+            currency=order.currency,
+        )
+        try:
+            card_id = _card_for(order=order, card_token=card_token, key=attempt.idempotency_key)
+            intent = stripe_api.payment_intent_create(
                 amount=order.total,
                 currency=order.currency,
                 customer_id=order.stripe_customer_id,
                 payment_method_id=card_id,
                 order_reference=order.reference,
-                idempotency_key=f"{attempt}-payment-intent",
+                idempotency_key=f"{attempt.idempotency_key}-create",
             )
         except stripe_api.CardDeclined as error:
             # Kept (committed): the next card is a new attempt with new keys.
             declined, order.payment_error = error, error.shopper_message
-            order.save(update_fields=["payment_attempts", "stripe_customer_id", "payment_error"])
+            order.save(update_fields=["stripe_customer_id", "payment_error"])
+            _attempt_record(attempt, PaymentAttempt.Status.FAILED)
         else:
+            attempt.payment_intent_id = intent.id
+            attempt.save(update_fields=["payment_intent_id", "updated_at"])
             order.payment_intent_id, order.payment_error = intent.id, ""
-            order.save(
-                update_fields=[
-                    "payment_attempts", "stripe_customer_id", "payment_intent_id", "payment_error",
-                ]
-            )  # fmt: skip
-            if intent.status == "requires_action":
-                return PaymentOutcome("requires_action", client_secret=intent.client_secret)
-            return _settle(order=order, intent=intent)
+            order.save(update_fields=["stripe_customer_id", "payment_intent_id", "payment_error"])
+            return None, attempt
     raise declined
 
 
-def _stripe_customer_for(order: Order) -> str:
+def _attempt_confirm(*, attempt: PaymentAttempt) -> PaymentOutcome:
+    declined = None
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=attempt.order_id)
+        attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt.pk)
+        if attempt.status != PaymentAttempt.Status.CONFIRMING:
+            # Settled meanwhile by another path (a second click, the webhook).
+            return PaymentOutcome("paid" if order.status == Order.Status.PAID else "processing")
+        try:
+            intent = stripe_api.payment_intent_confirm(
+                payment_intent_id=attempt.payment_intent_id,
+                idempotency_key=f"{attempt.idempotency_key}-confirm",
+            )
+        except stripe_api.CardDeclined as error:
+            declined, order.payment_error = error, error.shopper_message
+            order.save(update_fields=["payment_error"])
+            _attempt_record(attempt, PaymentAttempt.Status.FAILED)
+        else:
+            outcome = _attempt_settle(order=order, attempt=attempt, intent=intent)
+            return outcome or PaymentOutcome("processing")
+    raise declined
+
+
+def _open_attempts(order: Order):
+    """The order's attempts whose outcome is still to be learnt from Stripe."""
+    return order.attempts.filter(status__in=PaymentAttempt.OPEN_STATUSES).exclude(
+        payment_intent_id=""
+    )
+
+
+def _attempt_record(attempt: PaymentAttempt, status: str) -> None:
+    if attempt.status != status:
+        attempt.status = status
+        attempt.save(update_fields=["status", "updated_at"])
+
+
+def _attempt_settle(
+    *, order: Order, attempt: PaymentAttempt, intent: stripe_api.PaymentIntentInfo
+) -> PaymentOutcome | None:
+    """Act on what Stripe says of one attempt; None when it is over without paying."""
+    status = ATTEMPT_STATUS_FOR_INTENT.get(intent.status, PaymentAttempt.Status.PROCESSING)
+    if status == PaymentAttempt.Status.SUCCEEDED:
+        order_mark_paid(payment_intent=intent)
+        order.refresh_from_db()
+        return PaymentOutcome("paid" if order.status == Order.Status.PAID else "processing")
+    if status == PaymentAttempt.Status.CANCELED:
+        order_payment_canceled(payment_intent=intent)  # cancelled at Stripe, not by us
+        return None
+    _attempt_record(attempt, status)
+    if status == PaymentAttempt.Status.REQUIRES_ACTION:
+        return PaymentOutcome("requires_action", client_secret=intent.client_secret)
+    if status in (PaymentAttempt.Status.PROCESSING, PaymentAttempt.Status.CONFIRMING):
+        return PaymentOutcome("processing")
+    order_payment_failed(payment_intent=intent)
+    return None
+
+
+def _attempt_resolve(
+    *, order: Order, attempt: PaymentAttempt, superseding: bool
+) -> PaymentOutcome | None:
+    """Ask Stripe about an open attempt. Returns the outcome to show when it paid or is still
+    under way; None when it is over, or was cancelled because the shopper starts a new one
+    (`superseding`). A cancel that comes too late finds it succeeded and settles instead."""
+    intent = stripe_api.payment_intent_retrieve(payment_intent_id=attempt.payment_intent_id)
+    if superseding and intent.status in {"requires_confirmation", "requires_action"}:
+        try:
+            stripe_api.payment_intent_cancel(
+                payment_intent_id=attempt.payment_intent_id,
+                idempotency_key=f"{attempt.idempotency_key}-cancel",
+            )
+        except stripe_api.PaymentServiceError:
+            intent = stripe_api.payment_intent_retrieve(payment_intent_id=intent.id)
+            if intent.status != "succeeded":
+                raise
+        else:
+            _attempt_record(attempt, PaymentAttempt.Status.CANCELED)
+            return None
+    return _attempt_settle(order=order, attempt=attempt, intent=intent)
+
+
+def _card_for(*, order: Order, card_token: str, key: str) -> str:
+    """The token's card on the order's Stripe Customer; a customer deleted at Stripe (by hand,
+    or a stale id) is made again instead of failing every payment."""
+    if not order.stripe_customer_id:
+        order.stripe_customer_id = _stripe_customer_for(order)
+    try:
+        return stripe_api.customer_add_card(
+            customer_id=order.stripe_customer_id,
+            card_token=card_token,
+            idempotency_key=f"{key}-card",
+        )
+    except stripe_api.CustomerMissing:
+        logger.warning(
+            "order %s: Stripe customer gone, making a new one",
+            order.reference,
+            extra={"order_reference": order.reference},
+        )
+        order.stripe_customer_id = _stripe_customer_for(order, stale=order.stripe_customer_id)
+        return stripe_api.customer_add_card(
+            customer_id=order.stripe_customer_id,
+            card_token=card_token,
+            idempotency_key=f"{key}-card2",
+        )
+
+
+def _stripe_customer_for(order: Order, stale: str = "") -> str:
     customer = order.customer
-    if customer is not None and getattr(customer, "stripe_customer_id", ""):
-        return customer.stripe_customer_id
+    saved = getattr(customer, "stripe_customer_id", "") if customer is not None else ""
+    if saved and saved != stale:
+        return saved
     customer_id = stripe_api.customer_create(
-        email=order.email, idempotency_key=f"{order.reference}-customer"
+        email=order.email,
+        idempotency_key=f"{order.reference}-customer" + (f"-after-{stale}" if stale else ""),
     )
     if customer is not None and hasattr(customer, "stripe_customer_id"):
         type(customer).objects.filter(pk=customer.pk).update(stripe_customer_id=customer_id)
     return customer_id
 
 
-def _settle(*, order: Order, intent: stripe_api.PaymentIntentInfo) -> PaymentOutcome:
-    if intent.status == "succeeded":
-        order_mark_paid(payment_intent=intent)
-        return PaymentOutcome("paid")
-    return PaymentOutcome("processing")
-
-
 @transaction.atomic
 def order_confirm_from_stripe(*, order: Order) -> Order:
-    """The return page asks Stripe (never the query string) and settles what it learns."""
-    if order.status == Order.Status.PENDING and order.payment_intent_id:
-        intent = stripe_api.payment_intent_retrieve(payment_intent_id=order.payment_intent_id)
-        if intent.status == "succeeded":
-            order_mark_paid(payment_intent=intent)
-        elif intent.status == "canceled":
-            order_payment_canceled(payment_intent=intent)
-        elif intent.status == "requires_payment_method":  # failed: free the pieces, say so
-            order_payment_failed(payment_intent=intent)
+    """The return page (and the pay page, before offering to pay again) asks Stripe about the
+    order's open attempts, never the query string, and settles what it learns."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status == Order.Status.PENDING:
+        for attempt in _open_attempts(order).order_by("-number"):
+            _attempt_resolve(order=order, attempt=attempt, superseding=False)
+            order.refresh_from_db()
+            if order.status != Order.Status.PENDING:
+                break
     order.refresh_from_db()
     return order
 
 
+def _attempt_for(order: Order, intent: stripe_api.PaymentIntentInfo) -> PaymentAttempt:
+    """The stored attempt of a PaymentIntent; one we never stored (made before attempts were
+    recorded, or by hand at Stripe) is recorded now, so that what it did is on file."""
+    attempt = PaymentAttempt.objects.select_for_update().filter(payment_intent_id=intent.id).first()
+    if attempt is None:
+        number = (order.attempts.aggregate(last=Max("number"))["last"] or 0) + 1
+        attempt = PaymentAttempt.objects.create(
+            order=order,
+            number=number,
+            idempotency_key=f"{order.reference}-{number}-found",
+            payment_intent_id=intent.id,
+            status=ATTEMPT_STATUS_FOR_INTENT.get(intent.status, PaymentAttempt.Status.PROCESSING),
+            amount=intent.amount,
+            currency=intent.currency,
+        )
+    return attempt
+
+
 @transaction.atomic
 def order_mark_paid(*, payment_intent: stripe_api.PaymentIntentInfo) -> Order | None:
-    """Move an order to paid, exactly once, whichever path (webhook or return page) comes first.
+    """Settle a succeeded PaymentIntent, exactly once, whichever path (webhook, return page,
+    pay button, reconciliation) comes first.
 
-    Locks the order row; a second caller finds it paid and does nothing. If an item sold while
+    Locks the order row; a second caller finds it settled and does nothing. The first
+    succeeded payment of a pending order pays it. Any other succeeded payment (a duplicate,
+    a late 3-D Secure success after another card paid, one for a cancelled or erased order, one
+    for the wrong amount) is refunded in full and recorded on its attempt. If an item sold while
     the shopper paid (their hold had expired), that item's line is refunded and the rest of the
     order is paid; if every item sold, the whole payment is refunded. The shopper is told once.
     """
@@ -469,22 +696,30 @@ def order_mark_paid(*, payment_intent: stripe_api.PaymentIntentInfo) -> Order | 
             extra={"order_reference": payment_intent.order_reference},
         )
         return None
-    if order.status == Order.Status.PAID:
+    attempt = _attempt_for(order, payment_intent)
+    if attempt.status == PaymentAttempt.Status.REFUNDED:
+        return order  # settled before: refunded
+    if order.payment_intent_id == payment_intent.id and order.status in {
+        Order.Status.PAID,
+        Order.Status.REFUNDED,
+    }:
+        _attempt_record(attempt, PaymentAttempt.Status.SUCCEEDED)
+        return order  # this payment paid the order already (a repeated or second event)
+    if order.status != Order.Status.PENDING:
+        reason = "duplicate" if order.status == Order.Status.PAID else "not_payable"
+        _refund_attempt(order=order, attempt=attempt, intent=payment_intent, reason=reason)
         return order
     if payment_intent.amount != order.total or payment_intent.currency != order.currency:
         logger.error(
-            "order %s: payment %s is for %s %s, order total %s %s: not marked paid",
+            "order %s: payment %s is for %s %s, order total %s %s: refunded, not marked paid",
             order.reference, payment_intent.id, payment_intent.amount,
             payment_intent.currency, order.total, order.currency,
             extra={"order_reference": order.reference},
         )  # fmt: skip
-        return order
-    if order.status == Order.Status.REFUNDED and order.payment_intent_id == payment_intent.id:
-        return order  # this payment was refunded already (a repeated or second event)
-    if order.status != Order.Status.PENDING:
-        _refund_whole(order=order, payment_intent_id=payment_intent.id, reason="not_payable")
+        _refund_attempt(order=order, attempt=attempt, intent=payment_intent, reason="mismatch")
         return order
 
+    _attempt_record(attempt, PaymentAttempt.Status.SUCCEEDED)
     lines = list(OrderLine.objects.filter(vendor_order__order=order))
     items = _lock_items([line.item_id for line in lines if line.item_id])
     held = dict(
@@ -499,16 +734,19 @@ def order_mark_paid(*, payment_intent: stripe_api.PaymentIntentInfo) -> Order | 
         line
         for line in lines
         if line.item_id not in items
+        or items[line.item_id].quantity < line.quantity
         or (
             held.get(line.item_id, 0) < line.quantity
             and items[line.item_id].quantity - reserved_by_others.get(line.item_id, 0)
             < line.quantity
         )
     ]
+    order.payment_intent_id = payment_intent.id
     if len(gone) == len(lines):
-        order.payment_intent_id = payment_intent.id
         order.save(update_fields=["payment_intent_id"])
-        _refund_whole(order=order, payment_intent_id=payment_intent.id, reason="sold_meanwhile")
+        _refund_attempt(
+            order=order, attempt=attempt, intent=payment_intent, reason="sold_meanwhile"
+        )
         return order
     if gone:
         # The rest is still theirs: refund only the pieces that sold, then sell the others.
@@ -522,25 +760,48 @@ def order_mark_paid(*, payment_intent: stripe_api.PaymentIntentInfo) -> Order | 
     )
     order.status = Order.Status.PAID
     order.paid_at = timezone.now()
-    order.payment_intent_id = payment_intent.id
     order.payment_error = ""
     order.save(update_fields=["status", "paid_at", "payment_intent_id", "payment_error"])
     for vendor_order in order.vendor_orders.all():
         if vendor_order.status == VendorOrder.Status.CANCELLED:
             continue  # every piece of this shop's part sold meanwhile: nothing to send or pay
-        vendor_order.status = VendorOrder.Status.PAID
-        vendor_order.save(update_fields=["status"])
+        _vendor_order_move(vendor_order, VendorOrder.Status.PAID)
         PayoutEntry.objects.create(
             vendor_order=vendor_order,
             kind=PayoutEntry.Kind.EARNED,
             amount=vendor_order.payout_amount,
         )
+    # Another attempt still open (a 3-D Secure check on another card) must not charge too.
+    _cancel_open_attempts(order=order, keep=attempt)
     # The items are sold: out of this shopper's cart (and anyone else's).
     CartItem.objects.filter(item_id__in=[line.item_id for line in kept]).delete()
     kind = "paid_sold_meanwhile" if gone else "paid"
     transaction.on_commit(lambda: emails.send(kind=kind, order_id=order.pk))
     transaction.on_commit(page_cache.bump)  # shop pages now show these pieces as sold
     return order
+
+
+def _cancel_open_attempts(*, order: Order, keep: PaymentAttempt | None = None) -> None:
+    """Cancel the order's other open attempts at Stripe, as far as Stripe lets us. One that
+    succeeded anyway is refunded when its success reaches us (webhook or reconciliation)."""
+    others = _open_attempts(order)
+    if keep is not None:
+        others = others.exclude(pk=keep.pk)
+    for other in others:
+        try:
+            stripe_api.payment_intent_cancel(
+                payment_intent_id=other.payment_intent_id,
+                idempotency_key=f"{other.idempotency_key}-cancel",
+            )
+        except stripe_api.PaymentServiceError:
+            logger.warning(
+                "order %s: could not cancel payment %s; settled when Stripe reports it",
+                order.reference,
+                other.payment_intent_id,
+                extra={"order_reference": order.reference},
+            )
+            continue
+        _attempt_record(other, PaymentAttempt.Status.CANCELED)
 
 
 def _refund_sold_meanwhile(*, order: Order, payment_intent_id: str, gone: list[OrderLine]) -> None:
@@ -571,18 +832,34 @@ def _refund_sold_meanwhile(*, order: Order, payment_intent_id: str, gone: list[O
         vendor_order.save(update_fields=["subtotal", "commission", "status"])
 
 
-def _refund_whole(*, order: Order, payment_intent_id: str, reason: str) -> None:
-    stripe_api.refund_create(
-        payment_intent_id=payment_intent_id,
-        amount=order.total,
-        currency=order.currency,
-        idempotency_key=f"{order.reference}-refund-{reason}",
+def _refund_attempt(
+    *, order: Order, attempt: PaymentAttempt, intent: stripe_api.PaymentIntentInfo, reason: str
+) -> None:
+    """Give a whole payment back: it cannot pay this order (`reason`), and say so once.
+
+    `sold_meanwhile`: every piece sold before it arrived, the order closes as refunded. The
+    other reasons leave the order as it is: paid by another payment (`duplicate`), closed
+    before this one arrived (`not_payable`), or charged a different amount (`mismatch`)."""
+    attempt.refund_id = stripe_api.refund_create(
+        payment_intent_id=intent.id,
+        amount=intent.amount,
+        currency=intent.currency,
+        idempotency_key=f"{attempt.idempotency_key}-refund",
     )
-    _release(order)
-    order.status = Order.Status.REFUNDED
-    order.payment_intent_id = payment_intent_id
-    order.save(update_fields=["status", "payment_intent_id"])
-    order.vendor_orders.update(status=VendorOrder.Status.CANCELLED)
+    attempt.status = PaymentAttempt.Status.REFUNDED
+    attempt.save(update_fields=["status", "refund_id", "updated_at"])
+    logger.warning(
+        "order %s: payment %s refunded in full (%s)",
+        order.reference,
+        intent.id,
+        reason,
+        extra={"order_reference": order.reference},
+    )
+    if reason == "sold_meanwhile":
+        _release(order)
+        order.status = Order.Status.REFUNDED
+        order.save(update_fields=["status"])
+        order.vendor_orders.update(status=VendorOrder.Status.CANCELLED)
     transaction.on_commit(lambda: emails.send(kind=f"refunded_{reason}", order_id=order.pk))
 
 
@@ -594,8 +871,13 @@ def order_payment_failed(*, payment_intent: stripe_api.PaymentIntentInfo) -> Non
         .filter(reference=payment_intent.order_reference, status=Order.Status.PENDING)
         .first()
     )
+    if order is None:
+        return
+    attempt = PaymentAttempt.objects.filter(payment_intent_id=payment_intent.id).first()
+    if attempt is not None and attempt.is_open:
+        _attempt_record(attempt, PaymentAttempt.Status.FAILED)
     # A late failure of an earlier attempt must not free the pieces a newer payment holds.
-    if order is None or order.payment_intent_id not in {"", payment_intent.id}:
+    if order.payment_intent_id not in {"", payment_intent.id}:
         return
     failed = "Your payment did not go through. You can try again with another card."
     already_told = order.payment_error == failed  # webhook and return page: one email
@@ -608,6 +890,8 @@ def order_payment_failed(*, payment_intent: stripe_api.PaymentIntentInfo) -> Non
 
 @transaction.atomic
 def order_cancel(*, order: Order, reason: str = "cancelled") -> Order:
+    """Close an unpaid order: its pieces go back on sale and its open payments are cancelled
+    at Stripe (one that succeeds all the same is refunded when it is reported)."""
     order = Order.objects.select_for_update().get(pk=order.pk)
     if order.status != Order.Status.PENDING:
         return order
@@ -615,12 +899,20 @@ def order_cancel(*, order: Order, reason: str = "cancelled") -> Order:
     order.status = Order.Status.CANCELLED
     order.save(update_fields=["status"])
     order.vendor_orders.update(status=VendorOrder.Status.CANCELLED)
+    _cancel_open_attempts(order=order)
     transaction.on_commit(lambda: emails.send(kind="cancelled", order_id=order.pk))
     return order
 
 
 @transaction.atomic
 def order_payment_canceled(*, payment_intent: stripe_api.PaymentIntentInfo) -> None:
+    """A PaymentIntent cancelled at Stripe. One we cancelled (a new attempt replaced it) or an
+    earlier attempt changes nothing; the order's current one cancelled closes the order."""
+    attempt = PaymentAttempt.objects.filter(payment_intent_id=payment_intent.id).first()
+    if attempt is not None:
+        if attempt.status == PaymentAttempt.Status.CANCELED:
+            return
+        _attempt_record(attempt, PaymentAttempt.Status.CANCELED)
     order = Order.objects.filter(reference=payment_intent.order_reference).first()
     if order is not None and order.payment_intent_id in {"", payment_intent.id}:
         order_cancel(order=order)
@@ -628,14 +920,20 @@ def order_payment_canceled(*, payment_intent: stripe_api.PaymentIntentInfo) -> N
 
 @transaction.atomic
 def order_refunded_at_stripe(*, payment_intent_id: str, amount_refunded: Decimal) -> None:
-    """A refund made at Stripe (dashboard or ours): a full refund closes the whole order.
+    """A refund made at Stripe (dashboard or ours): a full refund of the payment that paid an
+    order closes it, reversing each shop's earnings and clawing back what was transferred.
 
     `amount_refunded` is the charge's running total. Anything less than the charge (`total`) is
     a partial refund (a shop's part, the pieces that sold while the shopper paid, or one made by
-    hand) and closes nothing.
+    hand) and closes nothing. Refunds of payments that did not pay their order are ours
+    (`_refund_attempt`) and change nothing here.
     """
-    order = Order.objects.select_for_update().filter(payment_intent_id=payment_intent_id).first()
-    if order is None or order.status == Order.Status.REFUNDED or amount_refunded < order.total:
+    order = (
+        Order.objects.select_for_update()
+        .filter(payment_intent_id=payment_intent_id, status=Order.Status.PAID)
+        .first()
+    )
+    if order is None or amount_refunded < order.total:
         return
     order.status = Order.Status.REFUNDED
     order.save(update_fields=["status"])
@@ -643,14 +941,55 @@ def order_refunded_at_stripe(*, payment_intent_id: str, amount_refunded: Decimal
     for vendor_order in order.vendor_orders.exclude(
         status__in=[VendorOrder.Status.REFUNDED, VendorOrder.Status.CANCELLED]
     ):
-        vendor_order.status = VendorOrder.Status.REFUNDED
-        vendor_order.save(update_fields=["status"])
-        PayoutEntry.objects.get_or_create(
-            vendor_order=vendor_order,
-            kind=PayoutEntry.Kind.REVERSED,
-            defaults={"amount": -vendor_order.payout_amount},
-        )
+        _vendor_order_move(vendor_order, VendorOrder.Status.REFUNDED)
+        _reverse_earnings(vendor_order=vendor_order, order=order)
     _status_email(order=order, kind="refunded")
+
+
+# --- Disputes (chargebacks) -------------------------------------------------------------------
+
+
+def _disputed_order(dispute: stripe_api.DisputeInfo) -> Order | None:
+    order = (
+        Order.objects.select_for_update()
+        .filter(payment_intent_id=dispute.payment_intent_id)
+        .exclude(payment_intent_id="")
+        .first()
+    )
+    if order is None:
+        logger.error("dispute %s names no paid order (payment %s)", dispute.id,
+                     dispute.payment_intent_id)  # fmt: skip
+    return order
+
+
+@transaction.atomic
+def order_dispute_opened(*, dispute: stripe_api.DisputeInfo) -> None:
+    """A chargeback: the shops' payouts for this order wait until it is decided; staff and
+    the shops are told."""
+    order = _disputed_order(dispute)
+    if order is None or order.dispute_status == DisputeStatus.OPEN:
+        return
+    order.dispute_status = DisputeStatus.OPEN
+    order.save(update_fields=["dispute_status"])
+    transaction.on_commit(lambda: emails.send_dispute_notice(order_id=order.pk, state="opened"))
+
+
+@transaction.atomic
+def order_dispute_closed(*, dispute: stripe_api.DisputeInfo) -> None:
+    """Won: the payouts are released. Lost: the bank took the money back from us, which is
+    netted like a refund after payout: each shop's earnings are reversed and what was
+    transferred is clawed back (or owed, and netted off its next payout)."""
+    order = _disputed_order(dispute)
+    if order is None or order.dispute_status == DisputeStatus.LOST:
+        return
+    lost = dispute.status == "lost"
+    order.dispute_status = DisputeStatus.LOST if lost else DisputeStatus.WON
+    order.save(update_fields=["dispute_status"])
+    if lost:
+        for vendor_order in order.vendor_orders.all():
+            _reverse_earnings(vendor_order=vendor_order, order=order)
+    state = "lost" if lost else "won"
+    transaction.on_commit(lambda: emails.send_dispute_notice(order_id=order.pk, state=state))
 
 
 # --- Webhooks ---------------------------------------------------------------------------------
@@ -669,8 +1008,6 @@ def _on_payment_canceled(data: dict) -> None:
 
 
 def _on_charge_refunded(data: dict) -> None:
-    from .money import from_minor_units
-
     if data.get("payment_intent"):
         order_refunded_at_stripe(
             payment_intent_id=data["payment_intent"],
@@ -678,24 +1015,41 @@ def _on_charge_refunded(data: dict) -> None:
         )
 
 
+def _on_dispute_created(data: dict) -> None:
+    order_dispute_opened(dispute=stripe_api.dispute_from_event(data))
+
+
+def _on_dispute_closed(data: dict) -> None:
+    order_dispute_closed(dispute=stripe_api.dispute_from_event(data))
+
+
 WEBHOOK_HANDLERS = {
     "payment_intent.succeeded": _on_payment_succeeded,
     "payment_intent.payment_failed": _on_payment_failed,
     "payment_intent.canceled": _on_payment_canceled,
     "charge.refunded": _on_charge_refunded,
+    "charge.dispute.created": _on_dispute_created,
+    "charge.dispute.closed": _on_dispute_closed,
 }
 
 
+class MalformedEvent(Exception):
+    """A correctly signed event whose object lacks what its handler needs."""
+
+
 def stripe_event_handle(*, event: dict) -> bool:
-    """Handle a verified event once. Returns False when this event id was already handled."""
+    """Handle a verified event once. Returns False when this event id was already handled.
+    Raises MalformedEvent (nothing written) when its object is not what its type promises."""
     handler = WEBHOOK_HANDLERS.get(event["type"])
     try:
         with transaction.atomic():
-            StripeEvent.objects.create(event_id=event["id"], type=event["type"])
+            StripeEvent.objects.create(event_id=event["id"][:255], type=event["type"][:100])
             if handler is not None:
                 handler(event["data"]["object"])
     except IntegrityError:
         return False
+    except (KeyError, TypeError, ValueError, ArithmeticError) as error:
+        raise MalformedEvent(f"{event['type']}: {type(error).__name__}: {error}") from error
     return True
 
 
@@ -704,6 +1058,19 @@ def stripe_event_handle(*, event: dict) -> bool:
 
 class TransitionNotAllowed(Exception):
     """The vendor order is not in a state where this step makes sense."""
+
+
+def _vendor_order_move(vendor_order: VendorOrder, status: str, **fields) -> None:
+    """Change a part's status along VendorOrder.TRANSITIONS (and any fields that go with it)."""
+    if not vendor_order.can_become(status):
+        raise TransitionNotAllowed(
+            f"A {vendor_order.get_status_display().lower()} order cannot become "
+            f"{VendorOrder.Status(status).label.lower()}."
+        )
+    vendor_order.status = status
+    for name, value in fields.items():
+        setattr(vendor_order, name, value)
+    vendor_order.save(update_fields=["status", *fields])
 
 
 def _lock_vendor_order(vendor_order: VendorOrder) -> VendorOrder:
@@ -718,27 +1085,23 @@ def _lock_vendor_order(vendor_order: VendorOrder) -> VendorOrder:
 def vendor_order_ship(
     *, vendor_order: VendorOrder, carrier: str, tracking_number: str
 ) -> VendorOrder:
-    """Mark a shop's part shipped with tracking, and pay the shop out if it has Stripe Connect."""
+    """Mark a shop's part shipped with tracking. The shop is paid out later, once the part is
+    delivered and the return window has passed (`run_payouts`)."""
     vendor_order = _lock_vendor_order(vendor_order)
     if vendor_order.status != VendorOrder.Status.PAID:
         raise TransitionNotAllowed(
             f"Only paid orders can be shipped (this one is {vendor_order.get_status_display().lower()})."
         )
-    vendor_order.status = VendorOrder.Status.SHIPPED
     vendor_order.carrier = carrier.strip()
     vendor_order.tracking_number = tracking_number.strip()
-    vendor_order.shipped_at = timezone.now()
     vendor_order.full_clean()
-    vendor_order.save()
-    try:
-        payout_transfer(vendor_order=vendor_order)
-    except stripe_api.PaymentServiceError:
-        # Shipping is recorded regardless; the ledger still shows the payout as owed.
-        logger.exception(
-            "order %s: payout transfer failed",
-            vendor_order.order.reference,
-            extra={"order_reference": vendor_order.order.reference},
-        )
+    _vendor_order_move(
+        vendor_order,
+        VendorOrder.Status.SHIPPED,
+        carrier=vendor_order.carrier,
+        tracking_number=vendor_order.tracking_number,
+        shipped_at=timezone.now(),
+    )
     transaction.on_commit(
         lambda: emails.send(
             kind="shipped", order_id=vendor_order.order_id, vendor_order_id=vendor_order.pk
@@ -752,9 +1115,7 @@ def vendor_order_deliver(*, vendor_order: VendorOrder) -> VendorOrder:
     vendor_order = _lock_vendor_order(vendor_order)
     if vendor_order.status != VendorOrder.Status.SHIPPED:
         raise TransitionNotAllowed("Only shipped orders can be marked delivered.")
-    vendor_order.status = VendorOrder.Status.DELIVERED
-    vendor_order.delivered_at = timezone.now()
-    vendor_order.save(update_fields=["status", "delivered_at"])
+    _vendor_order_move(vendor_order, VendorOrder.Status.DELIVERED, delivered_at=timezone.now())
     _status_email(order=vendor_order.order, kind="delivered", vendor_order_id=vendor_order.pk)
     # The shopper may now write a verified-buyer testimonial (policies owns the invitation),
     # unless they erased their account: what is kept serves the delivery, not new requests.
@@ -767,7 +1128,8 @@ def vendor_order_deliver(*, vendor_order: VendorOrder) -> VendorOrder:
 
 @transaction.atomic
 def vendor_order_refund(*, vendor_order: VendorOrder) -> VendorOrder:
-    """Refund one shop's part to the shopper's card and put its pieces back on sale."""
+    """Refund one shop's part to the shopper's card, put its pieces back on sale, reverse what
+    the shop earned on it and claw back what was already transferred."""
     vendor_order = _lock_vendor_order(vendor_order)
     order = vendor_order.order
     if vendor_order.status not in {
@@ -776,6 +1138,9 @@ def vendor_order_refund(*, vendor_order: VendorOrder) -> VendorOrder:
         VendorOrder.Status.DELIVERED,
     }:
         raise TransitionNotAllowed("Only paid orders can be refunded.")
+    if order.dispute_status in (DisputeStatus.OPEN, DisputeStatus.LOST):
+        # The bank decides (or has taken) this money: a refund on top would pay it twice.
+        raise TransitionNotAllowed("This order is under a chargeback: it cannot be refunded.")
     stripe_api.refund_create(
         payment_intent_id=order.payment_intent_id,
         amount=vendor_order.subtotal,
@@ -787,13 +1152,8 @@ def vendor_order_refund(*, vendor_order: VendorOrder) -> VendorOrder:
     for line in lines:
         if line.item_id:
             ItemPage.objects.filter(pk=line.item_id).update(quantity=F("quantity") + line.quantity)
-    vendor_order.status = VendorOrder.Status.REFUNDED
-    vendor_order.save(update_fields=["status"])
-    PayoutEntry.objects.get_or_create(
-        vendor_order=vendor_order,
-        kind=PayoutEntry.Kind.REVERSED,
-        defaults={"amount": -vendor_order.payout_amount},
-    )
+    _vendor_order_move(vendor_order, VendorOrder.Status.REFUNDED)
+    _reverse_earnings(vendor_order=vendor_order, order=order)
     transaction.on_commit(page_cache.bump)  # back on sale
     if not order.vendor_orders.exclude(
         status__in=[VendorOrder.Status.REFUNDED, VendorOrder.Status.CANCELLED]
@@ -867,30 +1227,127 @@ def orders_erase_overdue(*, shipped_before, dry_run: bool = False) -> list[str]:
     return references
 
 
-def payout_transfer(*, vendor_order: VendorOrder) -> PayoutEntry | None:
-    """Transfer the shop's share to its Stripe Connect account, once (separate charges and
-    transfers, grouped by the order reference). Shops without an account are paid manually
-    from the ledger."""
-    vendor = vendor_order.vendor
-    if not vendor.stripe_account_id:
-        return None
-    existing = PayoutEntry.objects.filter(
+# --- Payouts ----------------------------------------------------------------------------------
+
+
+def payout_balances(*, vendor_order_ids=None, vendor_id: int | None = None) -> dict[int, Decimal]:
+    """What the platform owes the shop on each part (negative: what the shop owes back), from
+    the ledger: earned (EARNED + REVERSED) less paid out (TRANSFERRED + TRANSFER_REVERSED +
+    NETTED). One query."""
+    entries = PayoutEntry.objects.order_by()
+    if vendor_order_ids is not None:
+        entries = entries.filter(vendor_order_id__in=vendor_order_ids)
+    if vendor_id is not None:
+        entries = entries.filter(vendor_order__vendor_id=vendor_id)
+    zero = Decimal("0")
+    rows = entries.values("vendor_order_id").annotate(
+        earned=Sum("amount", filter=Q(kind__in=PayoutEntry.EARNED_KINDS), default=zero),
+        paid_out=Sum("amount", filter=Q(kind__in=PayoutEntry.PAID_OUT_KINDS), default=zero),
+    )
+    cent = Decimal("0.01")
+    return {
+        row["vendor_order_id"]: (row["earned"] - row["paid_out"]).quantize(cent) for row in rows
+    }
+
+
+def _reverse_earnings(*, vendor_order: VendorOrder, order: Order) -> None:
+    """The shopper got a part's money back (refund, lost dispute): the shop's earning on it is
+    reversed, and what was transferred for it is clawed back at Stripe. If the reversal fails
+    the part's balance stays negative and the shop's next payout nets it off."""
+    earned = PayoutEntry.objects.filter(
+        vendor_order=vendor_order, kind=PayoutEntry.Kind.EARNED
+    ).first()
+    if earned is None:
+        return  # never earned (unpaid, or its pieces sold to someone else first)
+    _, reversed_now = PayoutEntry.objects.get_or_create(
+        vendor_order=vendor_order,
+        kind=PayoutEntry.Kind.REVERSED,
+        defaults={"amount": -earned.amount},
+    )
+    if not reversed_now:
+        return
+    transfer = PayoutEntry.objects.filter(
         vendor_order=vendor_order, kind=PayoutEntry.Kind.TRANSFERRED
     ).first()
-    if existing is not None:
-        return existing
+    if transfer is None:
+        return
+    debt = -payout_balances(vendor_order_ids=[vendor_order.pk]).get(vendor_order.pk, Decimal("0"))
+    amount = min(transfer.amount, debt)
+    if amount <= 0:
+        return
+    try:
+        reversal_id = stripe_api.transfer_reversal_create(
+            transfer_id=transfer.stripe_transfer_id,
+            amount=amount,
+            currency=order.currency,
+            idempotency_key=f"{order.reference}-transfer-{vendor_order.pk}-reversal",
+        )
+    except stripe_api.PaymentServiceError as error:
+        logger.warning(
+            "order %s: transfer reversal failed (%s); the shop's next payout nets it off",
+            order.reference,
+            error,
+            extra={"order_reference": order.reference},
+        )
+        return
+    PayoutEntry.objects.create(
+        vendor_order=vendor_order,
+        kind=PayoutEntry.Kind.TRANSFER_REVERSED,
+        amount=-amount,
+        stripe_transfer_id=reversal_id,
+    )
+
+
+@transaction.atomic
+def payout_settle(*, vendor_order: VendorOrder, now=None) -> PayoutEntry | None:
+    """Pay a shop its share of a part that is due (`selectors.payouts_due`): first net off what
+    the shop owes on other parts (refunds after payout that could not be clawed back), then
+    transfer the rest to its Stripe Connect account (separate charges and transfers, grouped by
+    the order reference, with a deterministic idempotency key).
+
+    Runs under a lock on the vendor, so two runs, or a run and a refund, never pay one shop at
+    once; the part is re-checked inside the lock. Returns the transfer (or the netting entry
+    when nothing was left to transfer), or None when the part was not due any more."""
+    from .selectors import payouts_due
+
+    Vendor.objects.select_for_update().filter(pk=vendor_order.vendor_id).first()
+    vendor_order = payouts_due(now=now).filter(pk=vendor_order.pk).first()
+    if vendor_order is None:
+        return None
+    balances = payout_balances(vendor_id=vendor_order.vendor_id)
+    to_pay = balances.get(vendor_order.pk, Decimal("0"))
+    if to_pay <= 0:
+        return None
+    entry = None
+    for debtor_id in sorted(pk for pk, balance in balances.items() if balance < 0):
+        netted = min(-balances[debtor_id], to_pay)
+        entry = PayoutEntry.objects.create(
+            vendor_order=vendor_order,
+            kind=PayoutEntry.Kind.NETTED,
+            amount=netted,
+            netted_with_id=debtor_id,
+        )
+        PayoutEntry.objects.create(
+            vendor_order_id=debtor_id,
+            kind=PayoutEntry.Kind.NETTED,
+            amount=-netted,
+            netted_with=vendor_order,
+        )
+        to_pay -= netted
+        if to_pay == 0:
+            return entry
     order = vendor_order.order
     transfer_id = stripe_api.transfer_create(
-        amount=vendor_order.payout_amount,
+        amount=to_pay,
         currency=order.currency,
-        destination_account=vendor.stripe_account_id,
+        destination_account=vendor_order.vendor.stripe_account_id,
         transfer_group=order.reference,
         idempotency_key=f"{order.reference}-transfer-{vendor_order.pk}",
     )
     return PayoutEntry.objects.create(
         vendor_order=vendor_order,
         kind=PayoutEntry.Kind.TRANSFERRED,
-        amount=vendor_order.payout_amount,
+        amount=to_pay,
         stripe_transfer_id=transfer_id,
     )
 

@@ -9,6 +9,8 @@ same calls reach Stripe. Card details never pass through here: the browser turns
 token with Stripe.js, and only the token reaches the server.
 """
 
+import json
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -104,18 +106,33 @@ def customer_delete(*, customer_id: str) -> None:
         raise PaymentServiceError(str(error)) from error
 
 
+class CustomerMissing(PaymentServiceError):
+    """The stored Stripe Customer no longer exists at Stripe (deleted there): make a new one."""
+
+
 def customer_add_card(*, customer_id: str, card_token: str, idempotency_key: str) -> str:
-    """Attach a Stripe.js card token to the customer; returns the card's id."""
-    card = _call(
-        _client().v1.customers.payment_sources.create,
-        customer_id,
-        {"source": card_token},
-        {"idempotency_key": idempotency_key},
-    )
+    """Attach a Stripe.js card token to the customer; returns the card's id. Raises
+    CustomerMissing when Stripe no longer has that customer."""
+    try:
+        card = _call(
+            _client().v1.customers.payment_sources.create,
+            customer_id,
+            {"source": card_token},
+            {"idempotency_key": idempotency_key},
+        )
+    except PaymentServiceError as error:
+        cause = error.__cause__
+        if (
+            isinstance(cause, stripe.InvalidRequestError)
+            and cause.http_status == 404
+            and (cause.param == "customer" or customer_id in str(cause))
+        ):
+            raise CustomerMissing(customer_id) from cause
+        raise
     return card.id
 
 
-def payment_intent_create_and_confirm(
+def payment_intent_create(
     *,
     amount: Decimal,
     currency: str,
@@ -124,6 +141,8 @@ def payment_intent_create_and_confirm(
     order_reference: str,
     idempotency_key: str,
 ) -> PaymentIntentInfo:
+    """Create the attempt's PaymentIntent, unconfirmed: it cannot charge until confirmed, so
+    its id is stored first (a lost answer here leaves nothing charged)."""
     intent = _call(
         _client().v1.payment_intents.create,
         {
@@ -131,9 +150,19 @@ def payment_intent_create_and_confirm(
             "currency": currency.lower(),
             "customer": customer_id,
             "payment_method": payment_method_id,
-            "confirm": True,
             "metadata": {"order_reference": order_reference},
         },
+        {"idempotency_key": idempotency_key},
+    )
+    return _info(intent)
+
+
+def payment_intent_confirm(*, payment_intent_id: str, idempotency_key: str) -> PaymentIntentInfo:
+    """Confirm (charge) a stored attempt's PaymentIntent. Raises CardDeclined."""
+    intent = _call(
+        _client().v1.payment_intents.confirm,
+        payment_intent_id,
+        {},
         {"idempotency_key": idempotency_key},
     )
     return _info(intent)
@@ -186,17 +215,54 @@ def transfer_create(
     return transfer.id
 
 
+def transfer_reversal_create(
+    *, transfer_id: str, amount: Decimal, currency: str, idempotency_key: str
+) -> str:
+    """Claw back (part of) a transfer from a shop's connected account after a refund."""
+    reversal = _call(
+        _client().v1.transfers.reversals.create,
+        transfer_id,
+        {"amount": to_minor_units(amount, currency)},
+        {"idempotency_key": idempotency_key},
+    )
+    return reversal.id
+
+
+# Stripe's library checks only that a signature is not too old; one dated ahead of our clock
+# by more than this is refused too (a forged or replayed-from-the-future header).
+WEBHOOK_TOLERANCE_SECONDS = 300
+WEBHOOK_FUTURE_SKEW_SECONDS = 60
+
+
 def webhook_event(*, payload: bytes, signature: str | None) -> dict:
-    """Verify the signature (and its timestamp, 300 s tolerance) and return the event as a dict."""
+    """Verify the signature (timestamp within 300 s in the past, 60 s in the future) and the
+    event's shape, and return the event as a dict."""
     if not signature or not settings.STRIPE_WEBHOOK_SECRET:
         raise InvalidWebhook("missing signature")
     try:
-        event = stripe.Webhook.construct_event(
-            payload, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=300
+        stripe.WebhookSignature.verify_header(
+            payload.decode("utf-8"),
+            signature,
+            settings.STRIPE_WEBHOOK_SECRET,
+            tolerance=WEBHOOK_TOLERANCE_SECONDS,
         )
-    except (ValueError, stripe.SignatureVerificationError) as error:
+        timestamps = [
+            int(part[2:]) for part in signature.split(",") if part.strip().startswith("t=")
+        ]
+        if not timestamps or timestamps[0] > time.time() + WEBHOOK_FUTURE_SKEW_SECONDS:
+            raise InvalidWebhook("timestamp in the future")
+        event = json.loads(payload)
+    except (ValueError, UnicodeDecodeError, stripe.SignatureVerificationError) as error:
         raise InvalidWebhook(str(error)) from error
-    return event.to_dict()
+    if not (
+        isinstance(event, dict)
+        and isinstance(event.get("id"), str)
+        and isinstance(event.get("type"), str)
+        and isinstance(event.get("data"), dict)
+        and isinstance(event["data"].get("object"), dict)
+    ):
+        raise InvalidWebhook("not a Stripe event")
+    return event
 
 
 def payment_intent_from_event(data_object: dict) -> PaymentIntentInfo:
@@ -208,6 +274,31 @@ def payment_intent_from_event(data_object: dict) -> PaymentIntentInfo:
         amount=from_minor_units(int(data_object["amount"]), currency),
         currency=currency,
         order_reference=(data_object.get("metadata") or {}).get("order_reference", ""),
+    )
+
+
+@dataclass(frozen=True)
+class DisputeInfo:
+    id: str
+    payment_intent_id: str
+    amount: Decimal
+    currency: str
+    status: str  # Stripe's: warning_needs_response, needs_response, under_review, won, lost...
+
+
+def dispute_from_event(data_object: dict) -> DisputeInfo:
+    """The dispute in a `charge.dispute.*` event; an old-shape one names only its charge."""
+    currency = str(data_object["currency"]).upper()
+    payment_intent_id = data_object.get("payment_intent") or ""
+    if not payment_intent_id and data_object.get("charge"):
+        charge = _call(_client().v1.charges.retrieve, data_object["charge"])
+        payment_intent_id = getattr(charge, "payment_intent", "") or ""
+    return DisputeInfo(
+        id=str(data_object["id"]),
+        payment_intent_id=str(payment_intent_id),
+        amount=from_minor_units(int(data_object["amount"]), currency),
+        currency=currency,
+        status=str(data_object.get("status", "")),
     )
 
 

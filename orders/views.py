@@ -11,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.backends import client_ip
 from accounts.selectors import addresses_for_user
 
 from . import selectors, services, stripe_api
@@ -18,6 +19,22 @@ from .forms import CheckoutForm
 from .models import Order
 
 logger = logging.getLogger(__name__)
+
+# What each hold limit means to a shopper (services.HoldRefused codes).
+HOLD_REFUSED = {
+    services.HoldRefused.TOO_MANY_PIECES: (
+        "You can check out at most {limit} pieces at once, so that pieces stay available to "
+        "everyone. Please remove some from your cart, pay for these, then come back for the rest."
+    ),
+    services.HoldRefused.TOO_MANY_CHECKOUTS: (
+        "You already have {limit} checkouts waiting for payment. Please pay for one of them "
+        "first (see the emails we sent), or wait a few minutes for their holds to end."
+    ),
+    services.HoldRefused.NETWORK_BUSY: (
+        "Many pieces have been reserved from your network in the last hour. Please try again "
+        "a little later, or order by phone from the shop."
+    ),
+}
 
 APOLOGY = (
     "Sorry, something went wrong on our side while taking your payment. Nothing was charged "
@@ -105,9 +122,13 @@ def checkout(request: HttpRequest) -> HttpResponse:
                 customer=request.user,
                 email=form.cleaned_data["email"],
                 address=form.shipping_address(),
+                client_ip=client_ip(request),
             )
         except services.ItemsUnavailable as error:
             messages.error(request, error.shopper_message)
+            return redirect("/cart/")
+        except services.HoldRefused as refused:
+            messages.error(request, HOLD_REFUSED[refused.code].format(limit=refused.limit))
             return redirect("/cart/")
         _remember_order(request, order)
         return redirect(f"/checkout/pay/{order.reference}/")
@@ -125,6 +146,10 @@ def _order_or_404(request: HttpRequest, reference: str) -> Order:
 @require_http_methods(["GET", "POST"])
 def pay(request: HttpRequest, reference: str) -> HttpResponse:
     order = _order_or_404(request, reference)
+    if order.status == Order.Status.PENDING and request.method == "GET":
+        # A payment Stripe may have taken (we crashed, or the answer was lost) is settled
+        # before the shopper is offered to pay again.
+        order = _confirm_quietly(order)
     if order.status == Order.Status.PAID:
         return redirect(f"/checkout/done/{order.reference}/")
     context = {
@@ -164,18 +189,25 @@ def pay(request: HttpRequest, reference: str) -> HttpResponse:
     return render(request, "orders/pay.html", context)
 
 
-@never_cache
-@require_GET
-def done(request: HttpRequest, reference: str) -> HttpResponse:
-    order = _order_or_404(request, reference)
+def _confirm_quietly(order: Order) -> Order:
+    """Ask Stripe what became of the order's open payments; Stripe unreachable is logged and
+    the order shown as we know it."""
     try:
-        services.order_confirm_from_stripe(order=order)
+        return services.order_confirm_from_stripe(order=order)
     except stripe_api.PaymentServiceError:
         logger.exception(
             "could not confirm order %s with Stripe",
             order.reference,
             extra={"order_reference": order.reference},
         )
+        return order
+
+
+@never_cache
+@require_GET
+def done(request: HttpRequest, reference: str) -> HttpResponse:
+    order = _order_or_404(request, reference)
+    _confirm_quietly(order)
     # Read again, with its parts and lines, as confirming may have just settled it.
     return render(request, "orders/done.html", {"order": _order_or_404(request, reference)})
 
@@ -205,5 +237,9 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         )
     except stripe_api.InvalidWebhook:
         return HttpResponseBadRequest("invalid signature")
-    handled = services.stripe_event_handle(event=event)
+    try:
+        handled = services.stripe_event_handle(event=event)
+    except services.MalformedEvent:
+        logger.warning("malformed Stripe event %s refused", event["id"][:255], exc_info=True)
+        return HttpResponseBadRequest("malformed event")
     return HttpResponse("ok" if handled else "already handled")

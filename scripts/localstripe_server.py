@@ -11,7 +11,8 @@ app instead, binds it to 127.0.0.1 and makes the state file configurable:
 
 When it is listening it prints one line ``LOCALSTRIPE_READY http://127.0.0.1:<port>`` to
 stdout (tests wait for it). ``--webhook-url``/``--webhook-secret`` register a signed webhook
-endpoint at start-up, as ``POST /_config/webhooks/<name>`` would.
+endpoint at start-up, as ``POST /_config/webhooks/<name>`` would. Stripe Connect's accounts,
+transfers and transfer reversals, which localstripe lacks, come from localstripe_connect.py.
 """
 
 from __future__ import annotations
@@ -85,9 +86,12 @@ def main(argv: list[str] | None = None) -> None:
     _configure_store(None if args.memory else args.state, fresh=args.fresh)
 
     # Import after patching the Store so nothing is loaded from the hard-coded file.
+    import localstripe_connect  # beside this file: the Connect endpoints localstripe lacks
     from aiohttp import web
     from localstripe.server import app
     from localstripe.webhooks import register_webhook
+
+    localstripe_connect.install(app)
 
     if args.webhook_url:
         if not args.webhook_secret:

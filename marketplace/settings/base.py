@@ -297,6 +297,16 @@ VITRINE_PHONE_ORDER_HOLD_HOURS = int(env("VITRINE_PHONE_ORDER_HOLD_HOURS", "48")
 # An erased account's order that shipped but was never marked delivered keeps its delivery
 # details this long after shipping (orders' erase_overdue_orders job).
 VITRINE_ERASE_SHIPPED_ORDERS_AFTER_DAYS = int(env("VITRINE_ERASE_SHIPPED_ORDERS_AFTER_DAYS", "60"))
+# Holds: pieces per checkout, unpaid checkouts per session or email at once, and pieces held
+# from one network (a keyed hash of the client IP) per hour. Anyone may check out; nobody may
+# hold the catalogue.
+VITRINE_CHECKOUT_MAX_PIECES = int(env("VITRINE_CHECKOUT_MAX_PIECES", "5"))
+VITRINE_UNPAID_CHECKOUTS_MAX = int(env("VITRINE_UNPAID_CHECKOUTS_MAX", "2"))
+VITRINE_HOLDS_PER_NETWORK_PER_HOUR = int(env("VITRINE_HOLDS_PER_NETWORK_PER_HOUR", "10"))
+# A shop is paid out once its part was delivered and the shopper's right to cancel has run.
+VITRINE_RETURN_WINDOW_DAYS = int(env("VITRINE_RETURN_WINDOW_DAYS", "14"))
+# Staff told about chargebacks (besides the shop); empty: the ADMINS setting, if any.
+VITRINE_DISPUTES_EMAIL = env("VITRINE_DISPUTES_EMAIL", "")
 
 # Stripe: test keys and localstripe (STRIPE_API_BASE) in development; real keys in production.
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "")

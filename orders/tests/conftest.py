@@ -106,6 +106,22 @@ def intent_object(order, *, status="succeeded", pi_id="pi_test_vitrine", amount=
     }
 
 
+def open_attempt(order, payment_intent_id: str, number: int = 1):
+    """A payment attempt as `order_pay` stores it before confirming, for PaymentIntent ids
+    that tests make up (Stripe's answers about them are monkeypatched)."""
+    from orders.models import Order, PaymentAttempt
+
+    Order.objects.filter(pk=order.pk).update(payment_intent_id=payment_intent_id)
+    return PaymentAttempt.objects.create(
+        order=order,
+        number=number,
+        idempotency_key=f"{order.reference}-{number}",
+        payment_intent_id=payment_intent_id,
+        amount=order.total,
+        currency=order.currency,
+    )
+
+
 def post_webhook(client, body: bytes, signature: str | None = "sign"):
     """POST a webhook body; by default with a valid signature made now."""
     headers = {}
@@ -150,9 +166,9 @@ def stripe_says_processing(monkeypatch):
 
     from orders import stripe_api
 
-    real = stripe_api.payment_intent_create_and_confirm
+    real = stripe_api.payment_intent_confirm
 
     def processing(**kwargs):
         return dataclasses.replace(real(**kwargs), status="processing")
 
-    monkeypatch.setattr(stripe_api, "payment_intent_create_and_confirm", processing)
+    monkeypatch.setattr(stripe_api, "payment_intent_confirm", processing)

@@ -1,6 +1,5 @@
-"""The order desk: a shop sends, delivers or refunds its part; Connect payouts on shipping."""
+"""The order desk: a shop sends, delivers or refunds its part (payouts: test_payouts.py)."""
 
-import json
 from decimal import Decimal
 
 from django.core import mail
@@ -9,7 +8,6 @@ from django.test import Client
 import pytest
 
 from orders.models import Order, PayoutEntry, VendorOrder
-from orders.services import payout_transfer
 from products.factories import ItemPageFactory
 from vendors.services import vendor_onboard
 
@@ -103,40 +101,6 @@ def test_refund_returns_the_money_and_puts_the_piece_back_on_sale(
     # Refunding twice does nothing more.
     response = client.post(desk("refund", vendor_order), follow=True)
     assert "Only paid orders can be refunded" in response.content.decode()
-
-
-def test_shipping_pays_a_connected_shop_by_transfer_once(paid, settings, httpserver):
-    """Stripe Connect transfers, against a local fake of Stripe's /v1/transfers endpoint
-    (localstripe has no Connect)."""
-    vendor, item, order, vendor_order = paid
-    vendor.stripe_account_id = "acct_lune"
-    vendor.save()
-    settings.STRIPE_API_BASE = httpserver.url_for("").rstrip("/")
-    seen = []
-
-    def transfer(request):
-        seen.append((dict(request.form), request.headers.get("Idempotency-Key")))
-        body = {"id": "tr_lune_1", "object": "transfer", "amount": 85000, "currency": "gbp"}
-        from werkzeug import Response
-
-        return Response(json.dumps(body), content_type="application/json")
-
-    httpserver.expect_request("/v1/transfers", method="POST").respond_with_handler(transfer)
-    from orders.services import vendor_order_ship
-
-    vendor_order_ship(vendor_order=vendor_order, carrier="DPD", tracking_number="DPD1")
-    entry = PayoutEntry.objects.get(kind=PayoutEntry.Kind.TRANSFERRED)
-    assert entry.stripe_transfer_id == "tr_lune_1" and entry.amount == Decimal("850.00")
-    form, key = seen[0]
-    assert form == {
-        "amount": "85000",
-        "currency": "gbp",
-        "destination": "acct_lune",
-        "transfer_group": order.reference,
-    }
-    assert key == f"{order.reference}-transfer-{vendor_order.pk}"
-    assert payout_transfer(vendor_order=vendor_order) == entry  # once only
-    assert len(seen) == 1
 
 
 def test_another_shop_cannot_see_or_act_on_the_order(paid):

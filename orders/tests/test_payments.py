@@ -9,9 +9,9 @@ from django.core import mail
 import pytest
 
 from orders import services, stripe_api
-from orders.models import Order, StripeEvent
+from orders.models import Order, PaymentAttempt, StripeEvent
 
-from .conftest import ADDRESS, event_body, post_webhook, stripe_get, subjects
+from .conftest import ADDRESS, event_body, open_attempt, post_webhook, stripe_get, subjects
 
 pytestmark = pytest.mark.django_db
 
@@ -155,7 +155,7 @@ def test_return_page_maps_payment_intent_status(
 ):  # fmt: skip
     """The done page asks Stripe; whatever status comes back lands in one consistent state."""
     order = placed_order
-    Order.objects.filter(pk=order.pk).update(payment_intent_id="pi_mapped")
+    open_attempt(order, "pi_mapped")
     monkeypatch.setattr(
         stripe_api, "payment_intent_retrieve", lambda **kw: info_for(order, intent_status)
     )
@@ -184,10 +184,10 @@ def test_return_page_maps_payment_intent_status(
 def test_pay_service_maps_confirm_status(
     placed_order, stripe_settings, token, monkeypatch, intent_status, outcome, order_status
 ):
-    real = stripe_api.payment_intent_create_and_confirm
+    real = stripe_api.payment_intent_confirm
     monkeypatch.setattr(
         stripe_api,
-        "payment_intent_create_and_confirm",
+        "payment_intent_confirm",
         lambda **kw: dataclasses.replace(real(**kw), status=intent_status),
     )
     result = services.order_pay(order=placed_order, card_token=token())
@@ -221,8 +221,9 @@ def test_webhook_services_map_intent_to_order_state(
 def stripe_calls(monkeypatch):
     """Spy on every Stripe write services make: record kwargs, then call the real function."""
     calls = []
-    for name in ("customer_create", "customer_add_card", "payment_intent_create_and_confirm",
-                 "payment_intent_cancel", "refund_create", "transfer_create"):  # fmt: skip
+    for name in ("customer_create", "customer_add_card", "payment_intent_create",
+                 "payment_intent_confirm", "payment_intent_cancel", "refund_create",
+                 "transfer_create", "transfer_reversal_create"):  # fmt: skip
         real = getattr(stripe_api, name)
 
         def spy(*args, _name=name, _real=real, **kwargs):
@@ -250,7 +251,7 @@ def test_double_click_on_pay_makes_one_payment_intent(
     # The amount Stripe charged is the server's total, in pence.
     assert intents[0]["amount"] == 205000 and intents[0]["currency"] == "gbp"
     assert [name for name, _ in stripe_calls] == [
-        "customer_create", "customer_add_card", "payment_intent_create_and_confirm"
+        "customer_create", "customer_add_card", "payment_intent_create", "payment_intent_confirm"
     ]  # fmt: skip
 
 
@@ -271,9 +272,10 @@ def test_every_stripe_write_has_a_deterministic_idempotency_key(
         ("customer_create", f"{ref}-customer"),
         ("customer_add_card", f"{ref}-1-card"),
         ("customer_add_card", f"{ref}-2-card"),
-        ("payment_intent_create_and_confirm", f"{ref}-2-payment-intent"),
+        ("payment_intent_create", f"{ref}-2-create"),
+        ("payment_intent_confirm", f"{ref}-2-confirm"),
     ]
-    pi_call = stripe_calls[-1][1]
+    pi_call = stripe_calls[-2][1]
     assert pi_call["amount"] == Decimal("2050.00") and pi_call["currency"] == "GBP"
     assert pi_call["order_reference"] == ref
 
@@ -307,7 +309,8 @@ def test_payment_for_a_cancelled_order_is_refunded_once(
             body = event_body("payment_intent.succeeded", intent)
             assert post_webhook(client, body).status_code == 200
     order.refresh_from_db()
-    assert order.status == Order.Status.REFUNDED
+    assert order.status == Order.Status.CANCELLED  # it stays what it was; the money went back
+    assert order.attempts.get(payment_intent_id=pi_id).status == PaymentAttempt.Status.REFUNDED
     refunds = stripe_get(localstripe, f"/v1/refunds?payment_intent={pi_id}")["data"]
     assert [r["amount"] for r in refunds] == [205000]
     assert subjects(mail.outbox).count(f"Order {order.reference}: payment refunded") == 1

@@ -1,16 +1,19 @@
 """`run_payouts`: every due payout transferred once, the rest left alone, failures reported at
-the end, progress on a terminal and in logs. Transfers go to a local fake of Stripe's
-/v1/transfers (localstripe has no Connect), as in the order desk tests."""
+the end, progress on a terminal and in logs. Transfers go to a minimal fake of Stripe's
+/v1/transfers that records each call (test_payouts.py runs payouts, reversals and netting
+against localstripe's Connect endpoints)."""
 
 import io
 import json
 import threading
 from contextlib import contextmanager
+from datetime import timedelta
 from decimal import Decimal
 
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.utils import timezone
 
 import pytest
 from werkzeug import Response
@@ -23,9 +26,14 @@ S = VendorOrder.Status
 K = PayoutEntry.Kind
 
 
-def vendor_order(vendor, subtotal, *, status=S.SHIPPED, entries=(K.EARNED,)) -> VendorOrder:
-    """A shop's part of a paid order in `status`, with the ledger entries the services write."""
-    order = paid_order(items=[Piece(vendor, subtotal)], vendor_status=status, ledger=entries)
+def vendor_order(
+    vendor, subtotal, *, status=S.DELIVERED, entries=(K.EARNED,), **dates
+) -> VendorOrder:
+    """A shop's part of a paid order in `status` (delivered: past the return window), with the
+    ledger entries the services write."""
+    order = paid_order(
+        items=[Piece(vendor, subtotal)], vendor_status=status, ledger=entries, **dates
+    )
     return order.vendor_orders.get()
 
 
@@ -76,15 +84,19 @@ def run(*args, stderr=None) -> tuple[str, str, str | None]:
 
 @pytest.fixture
 def ledger(db):
-    """Two payouts due and five that are not, across three shops."""
+    """Two payouts due and seven that are not, across three shops."""
     lune = VendorFactory(name="Maison Lune", stripe_account_id="acct_lune")
     salon = VendorFactory(name="Second Salon", stripe_account_id="acct_salon")
     manual = VendorFactory(name="Paid By Hand")  # no Connect account
     return {
-        "shipped": vendor_order(lune, "1000.00", status=S.SHIPPED),  # 850.00 due
+        "shipped": vendor_order(lune, "1000.00", status=S.DELIVERED),  # 850.00 due
         "delivered": vendor_order(salon, "200.00", status=S.DELIVERED),  # 170.00 due
         "not_shipped": vendor_order(lune, "300.00", status=S.PAID),
-        "no_account": vendor_order(manual, "400.00", status=S.SHIPPED),
+        "on_its_way": vendor_order(lune, "310.00", status=S.SHIPPED),
+        "in_return_window": vendor_order(
+            salon, "320.00", delivered_at=timezone.now() - timedelta(days=13)
+        ),  # fmt: skip
+        "no_account": vendor_order(manual, "400.00", status=S.DELIVERED),
         "refunded": vendor_order(
             lune, "500.00", status=S.REFUNDED, entries=(K.EARNED, K.REVERSED)
         ),  # fmt: skip
@@ -117,7 +129,8 @@ def test_pays_each_due_payout_once_and_nothing_else(ledger, transfers):
         "destination": "acct_lune",
         "transfer_group": shipped.order.reference,
     }
-    for name in ("not_shipped", "no_account", "refunded", "cancelled"):
+    for name in ("not_shipped", "on_its_way", "in_return_window", "no_account", "refunded",
+                 "cancelled"):  # fmt: skip
         assert transferred(ledger[name]) is None, name
     assert PayoutEntry.objects.filter(kind=K.TRANSFERRED).count() == 3  # 2 new + the old one
     assert f"paid {shipped.order.reference} Maison Lune: 850.00 GBP to acct_lune" in out
@@ -168,7 +181,7 @@ def test_a_failed_transfer_is_reported_at_the_end_and_the_others_are_paid(db, tr
 
 @pytest.mark.django_db
 def test_a_payout_paid_meanwhile_is_not_paid_again(ledger, transfers, monkeypatch):
-    """Another run (or shipping) pays between this run's listing and its lock on the row."""
+    """Another run pays between this run's listing and its lock on the shop."""
     from orders.management.commands import run_payouts
 
     real_progress = run_payouts.progress

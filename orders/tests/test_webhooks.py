@@ -157,10 +157,15 @@ def test_event_for_an_unknown_order_is_acknowledged_and_changes_nothing(
         {"currency": "EUR"},
     ],
 )
-def test_amount_or_currency_mismatch_is_not_marked_paid_and_is_logged(
-    client, placed_order, stripe_settings, caplog, tamper, django_capture_on_commit_callbacks
-):
+def test_amount_or_currency_mismatch_is_not_marked_paid_but_refunded_and_logged(
+    client, placed_order, stripe_settings, caplog, tamper, django_capture_on_commit_callbacks,
+    monkeypatch,
+):  # fmt: skip
     order = placed_order
+    refunds = []
+    monkeypatch.setattr(
+        stripe_api, "refund_create", lambda **kw: refunds.append(kw) or f"re_{len(refunds)}"
+    )
     data = intent_object(order, **tamper)
     with (
         caplog.at_level(logging.ERROR, logger="orders.services"),
@@ -173,6 +178,9 @@ def test_amount_or_currency_mismatch_is_not_marked_paid_and_is_logged(
     assert set(order.reservations.values_list("status", flat=True)) == {"active"}
     assert confirmed(order) == 0
     assert f"order {order.reference}" in caplog.text and "not marked paid" in caplog.text
+    # The wrong amount is not kept: it goes back in full, once, whatever the retries.
+    assert [refund["payment_intent_id"] for refund in refunds] == [data["id"]]
+    assert refunds[0]["amount"] * 100 == data["amount"] or tamper == {"currency": "EUR"}
 
 
 # --- Failure, cancellation, refund, other events -----------------------------------------------
@@ -310,19 +318,19 @@ def test_localstripe_signed_webhook_alone_completes_order_when_shopper_leaves(
         client.post("/checkout/", ADDRESS)
         order = Order.objects.get()
 
-        real_create = stripe_api.payment_intent_create_and_confirm
+        real_confirm = stripe_api.payment_intent_confirm
 
         def charged_but_answer_lost(**kwargs):
-            real_create(**kwargs)  # Stripe charges the card...
+            real_confirm(**kwargs)  # Stripe charges the card...
             raise stripe_api.PaymentServiceError("APIConnectionError: read timed out")
 
-        monkeypatch.setattr(
-            stripe_api, "payment_intent_create_and_confirm", charged_but_answer_lost
-        )
+        monkeypatch.setattr(stripe_api, "payment_intent_confirm", charged_but_answer_lost)
         response = client.post(f"/checkout/pay/{order.reference}/", {"card_token": token()})
         assert response.status_code == 502  # the apology; the shopper closes the tab
         order.refresh_from_db()
-        assert order.status == Order.Status.PENDING and not order.payment_intent_id
+        # The attempt was stored before it was confirmed: we know what to look for.
+        assert order.status == Order.Status.PENDING
+        assert order.attempts.get().status == "confirming"
 
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

@@ -3,13 +3,15 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from orders import services, stripe_api
-from orders.models import Order
+from orders.models import Order, PaymentAttempt
 
 
 class Command(BaseCommand):
     help = (
-        "List succeeded Stripe payments without a paid order (a lost webhook, a crash). "
-        "Exits 1 when any is found; --settle runs the normal, idempotent paid-order service."
+        "List succeeded Stripe payments that neither paid their order nor were refunded (a lost "
+        "webhook, a crash, a late 3-D Secure success, a duplicate). Exits 1 when any is found; "
+        "--settle runs the normal, idempotent settling service: it pays a pending order, and "
+        "refunds (and records) a payment that cannot pay its order."
     )
 
     def add_arguments(self, parser):
@@ -23,13 +25,18 @@ class Command(BaseCommand):
             )
         except stripe_api.PaymentServiceError as error:
             raise CommandError(f"Stripe did not answer: {error}") from error
-        paid = set(
+        ids = [intent.id for intent in intents]
+        # Settled: it paid its order, or it did not and we gave it back.
+        settled = set(
             Order.objects.filter(
-                status__in=[Order.Status.PAID, Order.Status.REFUNDED],
-                payment_intent_id__in=[intent.id for intent in intents],
+                status__in=[Order.Status.PAID, Order.Status.REFUNDED], payment_intent_id__in=ids
+            ).values_list("payment_intent_id", flat=True)
+        ) | set(
+            PaymentAttempt.objects.filter(
+                status=PaymentAttempt.Status.REFUNDED, payment_intent_id__in=ids
             ).values_list("payment_intent_id", flat=True)
         )
-        unmatched = [intent for intent in intents if intent.id not in paid]
+        unmatched = [intent for intent in intents if intent.id not in settled]
         for intent in unmatched:
             self.stdout.write(
                 f"{intent.id} {intent.amount} {intent.currency} "

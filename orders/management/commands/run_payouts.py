@@ -2,18 +2,18 @@
 
 manage.py run_payouts [--dry-run]
 
-Due: shipped or delivered, earned and neither transferred nor refunded, for a shop with a
-connected account (orders.selectors.payouts_due). Shipping already tries the transfer; this
-command catches up on those that failed then (Stripe down) or shipped before the shop connected
-its account. Safe to run from cron, twice, or twice at once: each payout is transferred under a
-lock on its vendor order, re-checked inside the lock, with the deterministic idempotency key of
-`payout_transfer`, and the ledger allows one transfer per vendor order.
+Due: delivered, the shopper's return window (VITRINE_RETURN_WINDOW_DAYS) over, earned and
+neither paid nor reversed, not under a chargeback, for a shop with a connected account
+(orders.selectors.payouts_due). What a shop owes back (a refund after its payout that could not
+be clawed back) is netted off first. Run it daily from cron. Safe to run twice, or twice at
+once: each payout is made under a lock on its shop, re-checked inside the lock, with the
+deterministic idempotency key of `payout_settle`, and the ledger allows one transfer per part.
 """
 
 import logging
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from home.progress import progress
 from orders import selectors, services, stripe_api
@@ -24,9 +24,10 @@ logger = logging.getLogger(__name__)
 
 class Command(BaseCommand):
     help = (
-        "Transfer every payout that is due (shipped or delivered, not yet transferred, shop "
-        "with a Stripe Connect account). Idempotent; a failed transfer does not stop the run, "
-        "it is listed at the end and the command exits 1. --dry-run lists what would be paid."
+        "Pay every payout that is due (delivered, return window over, not yet paid, no "
+        "chargeback, shop with a Stripe Connect account), net of what the shop owes back. "
+        "Idempotent; a failed transfer does not stop the run, it is listed at the end and the "
+        "command exits 1. --dry-run lists what would be paid."
     )
 
     def add_arguments(self, parser):
@@ -48,7 +49,7 @@ class Command(BaseCommand):
         with progress(total=len(due), desc="Payouts", stream=self.stderr._out) as bar:
             for vendor_order in due:
                 try:
-                    entry = _transfer_if_still_due(vendor_order.pk)
+                    entry = _transfer_if_still_due(vendor_order)
                 except stripe_api.PaymentServiceError as error:
                     logger.warning(
                         "order %s: payout transfer failed: %s",
@@ -92,21 +93,11 @@ def _describe(vendor_order: VendorOrder) -> str:
     )
 
 
-def _transfer_if_still_due(vendor_order_id: int) -> PayoutEntry | None:
-    """Transfer one payout under a lock on its vendor order (the lock shipping takes too).
-
-    Returns None when it is no longer due once the lock is held: another run, or shipping,
-    paid it meanwhile, or it was refunded. The check is a new statement after the lock, so on
-    PostgreSQL it sees what the other transaction committed while this one waited."""
+def _transfer_if_still_due(vendor_order: VendorOrder) -> PayoutEntry | None:
+    """Pay one part under its shop's lock (see payout_settle). None when it is no longer due.
+    Without row locks (SQLite) two runs can both get here: Stripe answers both with the same
+    transfer (same idempotency key) and the ledger keeps the first entry only."""
     try:
-        with transaction.atomic():
-            locked = VendorOrder.objects.select_for_update().filter(pk=vendor_order_id)
-            list(locked.order_by().values_list("pk"))
-            vendor_order = selectors.payouts_due().filter(pk=vendor_order_id).first()
-            if vendor_order is None:
-                return None
-            return services.payout_transfer(vendor_order=vendor_order)
+        return services.payout_settle(vendor_order=vendor_order)
     except IntegrityError:
-        # Without row locks (SQLite) two runs can both get here: Stripe answered both with the
-        # same transfer (same idempotency key) and the ledger kept the first entry only.
         return None
