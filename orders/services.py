@@ -475,7 +475,7 @@ def order_pay(*, order: Order, card_token: str) -> PaymentOutcome:
 def _attempt_start(
     *, order: Order, card_token: str
 ) -> tuple[PaymentOutcome | None, PaymentAttempt | None]:
-    declined = None
+    failure = None
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.status == Order.Status.PAID:
@@ -508,9 +508,13 @@ def _attempt_start(
                 order_reference=order.reference,
                 idempotency_key=f"{attempt.idempotency_key}-create",
             )
-        except stripe_api.CardDeclined as error:
-            # Kept (committed): the next card is a new attempt with new keys.
-            declined, order.payment_error = error, error.shopper_message
+        except stripe_api.PaymentServiceError as error:
+            # Kept (committed), declined or not: the next try is a new attempt with new keys,
+            # never the same keys with another card. A PaymentIntent made before an answer was
+            # lost is unconfirmed: it can never charge.
+            failure = error
+            if isinstance(error, stripe_api.CardDeclined):
+                order.payment_error = error.shopper_message
             order.save(update_fields=["stripe_customer_id", "payment_error"])
             _attempt_record(attempt, PaymentAttempt.Status.FAILED)
         else:
@@ -519,7 +523,7 @@ def _attempt_start(
             order.payment_intent_id, order.payment_error = intent.id, ""
             order.save(update_fields=["stripe_customer_id", "payment_intent_id", "payment_error"])
             return None, attempt
-    raise declined
+    raise failure
 
 
 def _attempt_confirm(*, attempt: PaymentAttempt) -> PaymentOutcome:

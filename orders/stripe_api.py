@@ -110,6 +110,14 @@ class CustomerMissing(PaymentServiceError):
     """The stored Stripe Customer no longer exists at Stripe (deleted there): make a new one."""
 
 
+def _customer_gone(customer_id: str) -> bool:
+    try:
+        customer = _client().v1.customers.retrieve(customer_id)
+    except stripe.InvalidRequestError as error:
+        return error.http_status == 404
+    return bool(getattr(customer, "deleted", False))
+
+
 def customer_add_card(*, customer_id: str, card_token: str, idempotency_key: str) -> str:
     """Attach a Stripe.js card token to the customer; returns the card's id. Raises
     CustomerMissing when Stripe no longer has that customer."""
@@ -122,12 +130,10 @@ def customer_add_card(*, customer_id: str, card_token: str, idempotency_key: str
         )
     except PaymentServiceError as error:
         cause = error.__cause__
-        if (
-            isinstance(cause, stripe.InvalidRequestError)
-            and cause.http_status == 404
-            and (cause.param == "customer" or customer_id in str(cause))
-        ):
-            raise CustomerMissing(customer_id) from cause
+        # A 404 names the customer or the token: ask Stripe which one is gone.
+        if isinstance(cause, stripe.InvalidRequestError) and cause.http_status == 404:
+            if _customer_gone(customer_id):
+                raise CustomerMissing(customer_id) from cause
         raise
     return card.id
 
