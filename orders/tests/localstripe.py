@@ -47,3 +47,43 @@ def customer_exists(base_url: str, customer_id: str) -> bool:
     except urllib.error.HTTPError as error:
         assert error.code == 404
         return False
+
+
+def money_held(base_url: str, *, references, accounts):
+    """What localstripe holds for these orders and connected accounts (tests.ledger.StripeMoney):
+    succeeded charges and their refunds per order reference, transfers net of reversals per
+    account. localstripe is shared by the test session, so only the given ones are read."""
+    from decimal import Decimal
+
+    from orders.money import from_minor_units
+
+    from .ledger import StripeMoney
+
+    references = set(references)
+    charged: dict[str, Decimal] = {}
+    returned: dict[str, Decimal] = {}
+    intents = stripe_get(base_url, "/v1/payment_intents?limit=1000")["data"]
+    for intent in intents:
+        reference = intent["metadata"].get("order_reference")
+        if reference not in references or intent["status"] != "succeeded":
+            continue
+        currency = intent["currency"].upper()
+        charged[reference] = charged.get(reference, Decimal("0")) + from_minor_units(
+            intent["amount"], currency
+        )
+        refunds = stripe_get(base_url, f"/v1/refunds?payment_intent={intent['id']}&limit=100")
+        for refund in refunds["data"]:
+            returned[reference] = returned.get(reference, Decimal("0")) + from_minor_units(
+                refund["amount"], currency
+            )
+    transferred = {}
+    for account in accounts:
+        listed = stripe_get(base_url, f"/v1/transfers?destination={account}&limit=1000")["data"]
+        transferred[account] = sum(
+            (
+                from_minor_units(t["amount"] - t["amount_reversed"], t["currency"].upper())
+                for t in listed
+            ),
+            Decimal("0"),
+        )
+    return StripeMoney(charged=charged, returned=returned, transferred=transferred)
