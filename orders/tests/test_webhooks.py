@@ -54,7 +54,8 @@ def reserialised(body):
 
 
 @pytest.mark.parametrize(
-    "case", ["missing", "garbage", "other_secret", "reserialised", "stale", "future_replay"]
+    "case",
+    ["missing", "garbage", "other_secret", "reserialised", "stale", "future_replay", "future"],
 )
 def test_unverifiable_webhook_is_refused_and_nothing_is_written(
     client, placed_order, stripe_settings, case, django_capture_on_commit_callbacks
@@ -68,6 +69,8 @@ def test_unverifiable_webhook_is_refused_and_nothing_is_written(
         "reserialised": sign(body),
         "stale": sign(body, timestamp=int(time.time()) - 301),
         "future_replay": sign(body, timestamp=int(time.time()) - 3600),
+        # Stripe's library checks only the past: a signature dated ahead is refused too.
+        "future": sign(body, timestamp=int(time.time()) + 600),
     }[case]
     sent = reserialised(body) if case == "reserialised" else body
     assert sent != body or case != "reserialised"
@@ -77,6 +80,30 @@ def test_unverifiable_webhook_is_refused_and_nothing_is_written(
     assert StripeEvent.objects.count() == 0
     assert snapshot(placed_order) == before and before[0] == Order.Status.PENDING
     assert mail.outbox == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[1, 2]",
+        b'{"id": "evt_1"}',
+        b'{"id": "evt_2", "type": "payment_intent.succeeded", "data": {}}',
+        b'{"id": "evt_3", "type": "payment_intent.succeeded", "data": {"object": []}}',
+        b'{"id": "evt_4", "type": "payment_intent.succeeded", "data": {"object": {"id": "pi_x"}}}',
+        b'{"id": "evt_5", "type": "charge.refunded", "data": {"object": {"payment_intent": "pi_x",'
+        b' "amount_refunded": "lots", "currency": "gbp"}}}',
+        b'{"id": "evt_6", "type": "charge.dispute.created", "data": {"object": {"id": "dp_1"}}}',
+    ],
+)
+def test_a_signed_but_malformed_event_is_refused_and_nothing_is_written(
+    client, placed_order, stripe_settings, body
+):
+    before = snapshot(placed_order)
+    response = post_webhook(client, body)
+    assert response.status_code == 400
+    assert StripeEvent.objects.count() == 0
+    assert snapshot(placed_order) == before
 
 
 def test_webhook_without_a_configured_secret_refuses_everything(
