@@ -261,3 +261,28 @@ def test_a_publish_racing_the_sale_never_puts_the_piece_back(site_tree):
         assert not errors, errors
         assert stock(item) == 0, f"round {round_}: the piece is on sale again"
         assert ItemPage.objects.get(pk=item.pk).title.endswith("(edited)")
+
+
+@pytest.mark.django_db
+def test_comparing_and_copying_in_the_admin_still_work(client, item, vendor, staff):
+    old = item.latest_revision
+    item.title = "Kelly 28 Sellier"
+    new = item.save_revision(user=staff)
+    client.force_login(staff)
+    compare = reverse(
+        "wagtailadmin_pages:revisions_compare", args=[item.pk, old.pk, new.pk]
+    )  # fmt: skip
+    response = client.get(compare)
+    assert response.status_code == 200 and "Sellier" in response.content.decode()
+
+    sell(item)
+    copy_url = reverse("wagtailadmin_pages:copy", args=[item.pk])
+    assert client.get(copy_url).status_code == 200
+    response = client.post(
+        copy_url,
+        {"new_title": "Kelly 32", "new_slug": "kelly-32", "new_parent_page": vendor.shop.pk},
+    )
+    assert response.status_code == 302
+    copy = ItemPage.objects.get(slug="kelly-32")
+    assert (stock(item), copy.quantity, copy.held_until) == (0, 0, None)
+    assert "quantity" not in copy.latest_revision.content
