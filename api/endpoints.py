@@ -272,6 +272,7 @@ class ItemsAPIViewSet(PublicAPIViewSet):
         "condition",
         APIField("condition_label", serializer=fields.ConditionLabelField()),
         APIField("available", serializer=fields.AvailableField()),
+        APIField("reserved", serializer=fields.ReservedField()),
         APIField("sold", serializer=fields.SoldField()),
         APIField("images", serializer=fields.GalleryField()),
         "description",
@@ -292,6 +293,7 @@ class ItemsAPIViewSet(PublicAPIViewSet):
         "condition",
         "condition_label",
         "available",
+        "reserved",
         "sold",
         "images",
     ]

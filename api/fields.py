@@ -70,10 +70,18 @@ class SoldField(ObjectField):
 
 
 class AvailableField(ObjectField):
-    """Whether the piece is still for sale: the site's rule (not sold), never the stock level."""
+    """Whether the piece is for sale now: the site's rule (not sold, not reserved by a checkout
+    in progress), never the stock level."""
 
     def to_representation(self, item):
-        return not item.is_sold
+        return not item.is_sold and not item.is_reserved
+
+
+class ReservedField(ObjectField):
+    """Every piece is held by a checkout in progress: back on sale if that payment fails."""
+
+    def to_representation(self, item):
+        return item.is_reserved
 
 
 class ConditionLabelField(ObjectField):

@@ -12,7 +12,7 @@ from wagtail.api.v2.utils import BadRequestError
 from rest_framework.filters import BaseFilterBackend
 
 from products.models import Category, Designer, ItemPage
-from products.selectors import in_shop
+from products.selectors import for_sale_now, in_shop
 from products.text_search import text_matches
 from vendors.models import ShopPage
 
@@ -119,7 +119,8 @@ class ItemFilter(BaseFilterBackend):
             queryset = queryset.filter(condition=condition)
         available = boolean(request, "available")
         if available is not None:
-            queryset = queryset.filter(quantity__gt=0) if available else queryset.filter(quantity=0)
+            # Reserved pieces (held by a checkout in progress) are not available, nor sold.
+            queryset = queryset.filter(for_sale_now() if available else ~for_sale_now())
         min_price, max_price = price(request, "min_price"), price(request, "max_price")
         if min_price is not None:
             queryset = queryset.filter(price__gte=min_price)

@@ -87,6 +87,11 @@ def test_wagtail_admin_raises_no_csp_violation(page, live_server, marketplace, d
     page.goto(f"{base}/admin/pages/{tote.pk}/edit/")
     page.wait_for_load_state("networkidle")
     watcher.assert_clean("item edit form")
+    page.goto(f"{base}/admin/stock/{tote.pk}/")
+    page.wait_for_load_state("networkidle")
+    watcher.assert_clean("stock control")
+    page.goto(f"{base}/admin/pages/{tote.pk}/edit/")
+    page.wait_for_load_state("networkidle")
 
     # The gallery's image chooser: a modal loaded over XHR, with its own scripts.
     page.locator("#id_gallery_images-ADD").click()

@@ -102,12 +102,15 @@ def _connect_model_signals():
     from wagtail.models import PageViewRestriction
 
     from products.models import Category, Designer
+    from products.signals import stock_changed
     from vendors.models import Vendor
 
     # A new or lifted view restriction changes what anonymous shoppers and the API may see.
     for model in (Designer, Category, Vendor, PageViewRestriction):
         post_save.connect(_model_changed, sender=model, dispatch_uid=f"pagecache-save-{model}")
         post_delete.connect(_model_changed, sender=model, dispatch_uid=f"pagecache-del-{model}")
+    # A vendor's stock control (the order system bumps for its own sales and refunds).
+    stock_changed.connect(_model_changed, dispatch_uid="pagecache-stock")
 
 
 def _model_changed(**kwargs):

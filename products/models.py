@@ -4,6 +4,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 
 from modelcluster.fields import ParentalKey
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel
@@ -14,6 +15,8 @@ from wagtail.search import index
 
 from home.page_mixins import ViewRestrictionShortcutMixin
 from vendors.models import VENDOR_RICH_TEXT_FEATURES
+
+from .panels import StockPanel
 
 
 class Designer(index.Indexed, models.Model):
@@ -97,9 +100,13 @@ class ItemPage(ViewRestrictionShortcutMixin, Page):
         validators=[MinValueValidator(0)],
         help_text=f"In {settings.VITRINE_CURRENCY}.",
     )
+    # Stock: see STOCK_FIELDS. Written only by the order system and the vendor's stock control
+    # (products.services.stock_set), never by a page save, revision, publish, revert or copy.
     quantity = models.PositiveIntegerField(
         default=1, help_text="How many you have. At 0 the item shows as sold."
     )
+    # Every available unit is held by a checkout in progress until then (written by orders).
+    held_until = models.DateTimeField(null=True, editable=False)
     description = RichTextField(blank=True, features=VENDOR_RICH_TEXT_FEATURES)
     size = models.CharField(max_length=60, blank=True)
     material = models.CharField(max_length=80, blank=True)
@@ -114,7 +121,8 @@ class ItemPage(ViewRestrictionShortcutMixin, Page):
     content_panels = [
         *Page.content_panels,
         FieldRowPanel([FieldPanel("designer"), FieldPanel("category")]),
-        FieldRowPanel([FieldPanel("condition"), FieldPanel("price"), FieldPanel("quantity")]),
+        FieldRowPanel([FieldPanel("condition"), FieldPanel("price")]),
+        StockPanel(),
         InlinePanel("gallery_images", label="Gallery", min_num=0),
         FieldPanel("description"),
         MultiFieldPanel(
@@ -137,6 +145,9 @@ class ItemPage(ViewRestrictionShortcutMixin, Page):
         index.FilterField("quantity"),
         index.FilterField("first_published_at"),
     ]
+
+    # A copy starts with the source's stock (a new row of its own), but no checkout holds it.
+    exclude_fields_in_copy = ["held_until"]
 
     parent_page_types = ["vendors.ShopPage"]
     subpage_types = []
@@ -162,16 +173,73 @@ class ItemPage(ViewRestrictionShortcutMixin, Page):
             ),  # fmt: skip
         ]
 
+    # Stock belongs to the order system, not to the page's content: Wagtail stores every field
+    # of a page in each revision and writes every field on publish, approval, revert and copy,
+    # so an old revision would put a sold piece back on sale. These columns are therefore left
+    # out of revisions, taken from the live row when a revision is shown, and never written by
+    # saving an existing page; a new page (created, or copied) inserts its own values.
+    STOCK_FIELDS = ("quantity", "held_until")
+
     def save(self, *args, **kwargs):
         self.listed_at = self.first_published_at
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "first_published_at" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "listed_at"}
+            update_fields = {*update_fields, "listed_at"}
+        if self.pk is not None and not kwargs.get("force_insert"):
+            if update_fields is None:
+                update_fields = self._fields_a_full_save_writes()
+            update_fields = [name for name in update_fields if name not in self.STOCK_FIELDS]
+        if update_fields is not None:
+            kwargs["update_fields"] = update_fields
         return super().save(*args, **kwargs)
+
+    def _fields_a_full_save_writes(self) -> list[str]:
+        """What `save()` without update_fields would write, as names: every loaded concrete
+        field (the Page table's included; deferred ones stay unloaded, as Django does) and the
+        child relations (gallery, comments) that modelcluster commits on a full save."""
+        from modelcluster.models import get_all_child_m2m_relations, get_all_child_relations
+
+        deferred = self.get_deferred_fields()
+        return [
+            *(
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.attname not in deferred
+            ),
+            *(relation.get_accessor_name() for relation in get_all_child_relations(self)),
+            *(field.name for field in get_all_child_m2m_relations(self)),
+        ]
+
+    def serializable_data(self):
+        data = super().serializable_data()
+        for name in self.STOCK_FIELDS:
+            data.pop(name, None)
+        return data
+
+    def with_content_json(self, content):
+        # A revision (draft, old version, one awaiting approval) shows today's stock.
+        obj = super().with_content_json(content)
+        for name in self.STOCK_FIELDS:
+            setattr(obj, name, getattr(self, name))
+        return obj
 
     @property
     def is_sold(self) -> bool:
         return self.quantity == 0
+
+    @property
+    def is_reserved(self) -> bool:
+        """In stock, but every piece is held by someone checking out (not sold, not available)."""
+        return (
+            self.quantity > 0 and self.held_until is not None and self.held_until > timezone.now()
+        )
+
+    @property
+    def reserved_minutes_left(self) -> int:
+        """Whole minutes until the hold ends (at least 1 while reserved)."""
+        if not self.is_reserved:
+            return 0
+        return max(1, -(-int((self.held_until - timezone.now()).total_seconds()) // 60))
 
     def get_context(self, request, *args, **kwargs):
         from . import selectors

@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Length, Substr
 from django.http import HttpRequest
+from django.utils import timezone
 
 from wagtail.models import Page
 
@@ -63,6 +64,12 @@ def attach_cards(
     for owner, field in pictures_of:
         setattr(owner, field, images.get(getattr(owner, f"{field}_id")))
     return items
+
+
+def for_sale_now() -> Q:
+    """The rows of pieces a shopper can buy now: in stock and not all held by checkouts in
+    progress (ItemPage.is_sold and is_reserved, as a filter)."""
+    return Q(quantity__gt=0) & (Q(held_until__isnull=True) | Q(held_until__lte=timezone.now()))
 
 
 def items_live() -> QuerySet[ItemPage]:
@@ -219,6 +226,8 @@ def item_json_ld(
     ]
     if item.is_sold:
         availability = "https://schema.org/SoldOut"
+    elif item.is_reserved:  # held by a checkout in progress: maybe back on sale soon
+        availability = "https://schema.org/LimitedAvailability"
     elif taking_orders:
         availability = "https://schema.org/InStock"
     else:  # its shop is not taking orders at the moment

@@ -1,7 +1,13 @@
+from django.urls import include, path
+
+from wagtail import hooks
+from wagtail.log_actions import LogFormatter
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
+from .admin_views import stock_edit
 from .models import Category, Designer
+from .services import STOCK_SET_ACTION
 
 
 class DesignerViewSet(SnippetViewSet):
@@ -31,3 +37,21 @@ class CatalogueViewSetGroup(SnippetViewSetGroup):
 
 
 register_snippet(CatalogueViewSetGroup)
+
+
+@hooks.register("register_admin_urls")
+def stock_urls():
+    # Vendors reach it through VENDOR_ADMIN_ALLOWED; the boundary middleware checks `page_id`.
+    urls = [path("<int:page_id>/", stock_edit, name="edit")]
+    return [path("stock/", include((urls, "products_stock"), namespace="products_stock"))]
+
+
+@hooks.register("register_log_actions")
+def stock_log_actions(actions):
+    @actions.register_action(STOCK_SET_ACTION)
+    class StockSetFormatter(LogFormatter):
+        label = "Change stock"
+
+        def format_message(self, log_entry):
+            data = log_entry.data or {}
+            return f"Stock changed from {data.get('previous')} to {data.get('quantity')}"

@@ -29,6 +29,7 @@ VENDOR_ADMIN_ALLOWED = (
     "wagtailsnippetchoosers_products_category",
     "orders_vendororder_modeladmin",  # the order desk: filtered to the vendor's own orders
     "orders_phoneorder",  # recording phone orders for their own shop
+    "products_stock",  # the stock control of their own items (`page_id` checked)
 )
 
 

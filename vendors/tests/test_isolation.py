@@ -317,6 +317,14 @@ def test_vendor_cannot_reach_another_vendors_objects_through_any_admin_url(clien
 
 
 @pytest.mark.django_db
+def test_our_own_admin_views_are_among_the_urls_tried(world):
+    """The walk reaches the admin views this project adds, with B's objects in them."""
+    tried = _urls_with_b_objects(world)
+    stock = f"/admin/stock/{world.b_item.pk}/"
+    assert ("products_stock:edit", stock) in tried, "the stock control is not tried"
+
+
+@pytest.mark.django_db
 def test_vendor_listings_choosers_and_search_show_only_their_own(client, world):
     client.force_login(world.a_user)
     leaks = []

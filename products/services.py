@@ -1,0 +1,69 @@
+"""Writes of the catalogue. Stock is written here and by the order system only (see
+ItemPage.STOCK_FIELDS): never by saving, publishing or reverting a page."""
+
+import logging
+from collections.abc import Callable
+
+from django.db import transaction
+
+from wagtail.log_actions import log
+
+from .models import ItemPage
+from .signals import stock_changed
+
+logger = logging.getLogger(__name__)
+
+# A shop's stock of one piece: far above any real shop's, low enough to stay a typo guard.
+MAX_STOCK = 9999
+STOCK_SET_ACTION = "products.stock_set"
+
+
+class StockNotAllowed(Exception):
+    """A stock level the service refuses. `code`: "out_of_range" (below 0 or above MAX_STOCK)
+    or "below_held" (fewer than the `held` units that checkouts in progress hold)."""
+
+    def __init__(self, code: str, *, held: int = 0):
+        self.code = code
+        self.held = held
+        super().__init__(code)
+
+
+@transaction.atomic
+def stock_set(*, item: ItemPage, quantity: int, by, held: int | Callable[[], int] = 0) -> ItemPage:
+    """Set how many of `item` the shop has, at once and outside the page's revisions.
+
+    Locks the item's row first (checkouts lock the same row before they hold stock), then
+    refuses a level below what active checkouts hold: `held` is that number, or a function
+    counting it, called once the row is locked so that no new hold can slip in between.
+    Logged in the page's history with who changed it. Returns the item with its new stock.
+    """
+    if not 0 <= quantity <= MAX_STOCK:
+        raise StockNotAllowed("out_of_range")
+    locked = (
+        ItemPage.objects.select_for_update(of=("self",))
+        .only("pk", "title", "quantity", "held_until")
+        .get(pk=item.pk)
+    )
+    held_units = held() if callable(held) else held
+    if quantity < held_units:
+        raise StockNotAllowed("below_held", held=held_units)
+    previous = locked.quantity
+    changes = {"quantity": quantity}
+    if quantity > held_units:
+        changes["held_until"] = None  # some pieces are free again: no longer all reserved
+    ItemPage.objects.filter(pk=item.pk).update(**changes)
+    for name, value in changes.items():
+        setattr(item, name, value)
+    if quantity != previous:
+        log(
+            instance=item,
+            action=STOCK_SET_ACTION,
+            user=by,
+            data={"previous": previous, "quantity": quantity},
+        )
+        logger.info(
+            "stock of item %s set from %s to %s by user %s",
+            item.pk, previous, quantity, getattr(by, "pk", None),
+        )  # fmt: skip
+        stock_changed.send(sender=ItemPage, item_id=item.pk, quantity=quantity, previous=previous)
+    return item
