@@ -2,9 +2,10 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from marketplace.http import safe_next_url
 
 from . import services
 from .forms import TestimonialSubmitForm
@@ -20,15 +21,6 @@ def _link_invalid(request: HttpRequest, error: Exception) -> HttpResponse:
     )
 
 
-def _next_url(request: HttpRequest, default: str) -> str:
-    candidate = request.POST.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return default
-
-
 @require_POST
 def policy_acknowledge(request: HttpRequest) -> HttpResponse:
     """Dismiss the changed-policy notice for one published version (signed-in users)."""
@@ -41,7 +33,7 @@ def policy_acknowledge(request: HttpRequest) -> HttpResponse:
     except (ValueError, PolicyChange.DoesNotExist) as error:
         raise Http404("No such policy version.") from error
     services.policy_acknowledge(user=request.user, change=change)
-    return redirect(_next_url(request, change.page.url))
+    return redirect(safe_next_url(request, change.page.url))
 
 
 @never_cache
@@ -94,4 +86,4 @@ def testimonial_withdraw(request: HttpRequest, testimonial_id: int) -> HttpRespo
     except Testimonial.DoesNotExist as error:
         raise Http404("No such testimonial of yours.") from error
     messages.success(request, "Your testimonial has been withdrawn and deleted.")
-    return redirect(_next_url(request, "/testimonials/"))
+    return redirect(safe_next_url(request, "/testimonials/"))

@@ -111,6 +111,17 @@ def test_card_declined_at_charge_then_paid_with_another(client, two_shops, strip
     assert order.payment_attempts == 2
 
 
+@pytest.mark.parametrize(
+    "next_url", ["abc", "//evil.com", "https://evil.com/x", "/" + "a" * 9_999, "/shops/"]
+)
+def test_cart_buttons_go_back_only_to_a_path_on_this_site(client, two_shops, next_url):
+    _, _, bag, _ = two_shops
+    expected = "/shops/" if next_url == "/shops/" else "/cart/"
+    for url in ("/cart/add/", "/cart/remove/"):
+        response = client.post(url, {"item": bag.pk, "next": next_url})
+        assert response.status_code == 302 and response["Location"] == expected
+
+
 def test_client_price_and_quantity_are_ignored(client, two_shops):
     _, _, bag, _ = two_shops
     client.post("/cart/add/", {"item": bag.pk, "price": "1.00", "quantity": "5"})

@@ -187,6 +187,21 @@ def test_withdrawal_is_for_the_owner_only(site_tree, shopper):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "next_url", ["abc", "//evil.com", "https://evil.com/x", "/" + "a" * 9_999, "/shops/"]
+)
+def test_withdrawal_goes_back_only_to_a_path_on_this_site(site_tree, shopper, next_url):
+    vendor_order = make_vendor_order(customer=shopper)
+    token = services.testimonial_link_token(vendor_order=vendor_order)
+    mine = services.testimonial_submit(token=token, quote="Mine.", display_name="Ada", consent=True)
+    owner = Client()
+    owner.force_login(shopper)
+    response = owner.post(f"/testimonials/withdraw/{mine.pk}/", {"next": next_url})
+    expected = "/shops/" if next_url == "/shops/" else "/testimonials/"
+    assert response.status_code == 302 and response["Location"] == expected
+
+
+@pytest.mark.django_db
 def test_erasure_removes_the_users_testimonials_only(site_tree, shopper):
     mine = services.testimonial_submit(
         token=services.testimonial_link_token(vendor_order=make_vendor_order(customer=shopper)),
