@@ -17,7 +17,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
-from accounts.services import guest_order_link
 from home import page_cache
 from policies import emails as policy_emails
 from products.models import ItemPage
@@ -349,9 +348,6 @@ def _order_create(
         Reservation(item=item, order=order, quantity=1, expires_at=_expiry(order))
         for item in buyable
     )
-    if order.customer_id is None:
-        # A guest using the address of a verified account: the order is that account's too.
-        guest_order_link(order=order)
     return order
 
 
