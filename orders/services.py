@@ -248,7 +248,9 @@ def _reserve_again(order: Order) -> None:
 
 
 @transaction.atomic
-def order_place(*, cart: Cart, customer, email: str, address: ShippingAddress) -> Order:
+def order_place(
+    *, cart: Cart, customer, email: str, address: ShippingAddress, testimonial_opt_in: bool = False
+) -> Order:
     """Create the order from the cart, holding every item for the reservation window.
 
     Prices, quantities and currency come from the database only. Raises ItemsUnavailable
@@ -260,6 +262,7 @@ def order_place(*, cart: Cart, customer, email: str, address: ShippingAddress) -
         address=address,
         cart=cart,
         customer=customer if customer and customer.is_authenticated else None,
+        testimonial_opt_in=testimonial_opt_in,
     )
     transaction.on_commit(lambda: emails.send(kind="placed", order_id=order.pk))
     return order

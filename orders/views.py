@@ -102,6 +102,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
                 customer=request.user,
                 email=form.cleaned_data["email"],
                 address=form.shipping_address(),
+                testimonial_opt_in=form.cleaned_data["testimonial_opt_in"],
             )
         except services.ItemsUnavailable as error:
             messages.error(request, error.shopper_message)

@@ -1,5 +1,6 @@
 """A shopper's whole purchase through the views, paying localstripe over real HTTP."""
 
+import re
 from decimal import Decimal
 
 from django.core import mail
@@ -166,6 +167,23 @@ def test_checkout_form_errors_keep_input(client, two_shops):
     assert "Please enter a UK postcode" in text
     assert "valid phone number" in text
     assert 'value="Ada Lovelace"' in text
+
+
+def test_testimonial_invitations_are_asked_for_unticked_and_stored_on_the_order(
+    client, client_factory, two_shops
+):
+    _, _, bag, watch = two_shops
+    add(client, bag)
+    html = client.get("/checkout/").content.decode()
+    box = re.search(r'<input[^>]*name="testimonial_opt_in"[^>]*>', html).group(0)
+    assert 'type="checkbox"' in box and "checked" not in box
+    client.post("/checkout/", ADDRESS)
+    assert Order.objects.get().testimonial_opt_in is False
+
+    other = client_factory()
+    add(other, watch)
+    other.post("/checkout/", {**ADDRESS, "testimonial_opt_in": "on"})
+    assert Order.objects.get(vendor_orders__lines__item=watch).testimonial_opt_in is True
 
 
 @pytest.fixture
