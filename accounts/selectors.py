@@ -141,6 +141,8 @@ def account_export(*, user) -> dict:
                 "total": _money(order.total),
                 "refunded_for_pieces_sold_meanwhile": _money(order.sold_meanwhile_refund),
                 "email": order.email,
+                # The consent given at its checkout (policies asks after delivery only if so).
+                "testimonial_invitation_agreed": order.testimonial_opt_in,
                 "shipping_address": {
                     "name": order.shipping_name,
                     "line1": order.shipping_line1,

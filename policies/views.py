@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from marketplace.http import safe_next_url
 
-from . import services
+from . import services, tokens
 from .forms import TestimonialSubmitForm
 from .models import PolicyChange, Testimonial
 
@@ -87,3 +87,20 @@ def testimonial_withdraw(request: HttpRequest, testimonial_id: int) -> HttpRespo
         raise Http404("No such testimonial of yours.") from error
     messages.success(request, "Your testimonial has been withdrawn and deleted.")
     return redirect(safe_next_url(request, "/testimonials/"))
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def testimonial_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """The invitation's "stop asking me" link: GET confirms (mail scanners follow links), POST
+    stops at once, from the page's button or a mail client's one-click request (RFC 8058). The
+    signed token is the credential: no sign-in, and the POST passes CSRF on it (see
+    accounts.middleware), which also answers a bad token's POST with the 400 page."""
+    try:
+        tokens.read_testimonial_unsubscribe_token(token)
+    except tokens.InvalidToken:
+        return render(request, "policies/testimonial_unsubscribe_invalid.html", status=400)
+    if request.method == "GET":
+        return render(request, "policies/testimonial_unsubscribe.html", {"token": token})
+    services.testimonial_invitations_stop(token=token)
+    return render(request, "policies/testimonial_unsubscribe_done.html")

@@ -66,7 +66,9 @@ def test_delivery_invites_the_shopper_and_the_submission_awaits_review(
     client, site_tree, shopper, editor, django_capture_on_commit_callbacks
 ):
     factories.TestimonialIndexPageFactory()
-    vendor_order = make_vendor_order(customer=shopper, status=VendorOrder.Status.SHIPPED)
+    vendor_order = make_vendor_order(
+        customer=shopper, status=VendorOrder.Status.SHIPPED, testimonial_opt_in=True
+    )
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         order_services.vendor_order_deliver(vendor_order=vendor_order)
