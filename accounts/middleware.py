@@ -15,6 +15,7 @@ that URL's own reader (each kind has its own salt, so one kind never passes as a
 
 - `/email/unsubscribe/<token>/`        newsletters and other topics (accounts.tokens)
 - `/saved/alerts/unsubscribe/<token>/` one saved piece's price-drop alert (saved.tokens)
+- `/testimonials/unsubscribe/<token>/` testimonial invitations (policies.tokens)
 
 A POST whose token does not verify is answered here with that link's "not valid" page (400, the
 page its GET shows): it never reaches CsrfViewMiddleware or the view, so nothing changes. Each
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 
 from django.shortcuts import render
 
+from policies.tokens import read_testimonial_unsubscribe_token
 from saved.tokens import read_price_alert_token
 
 from .tokens import InvalidToken, read_unsubscribe_token
@@ -45,6 +47,9 @@ SIGNED_LINKS = {
     "accounts_unsubscribe": SignedLink(read_unsubscribe_token, "accounts/unsubscribe_invalid.html"),
     "saved_alert_unsubscribe": SignedLink(
         read_price_alert_token, "saved/alert_unsubscribe_invalid.html"
+    ),
+    "policies:testimonial_unsubscribe": SignedLink(
+        read_testimonial_unsubscribe_token, "policies/testimonial_unsubscribe_invalid.html"
     ),
 }
 

@@ -70,6 +70,29 @@ def order_for_customer(*, user, reference: str) -> Order | None:
     return _with_tracking(order) if order is not None else None
 
 
+def may_claim_guest_orders(user) -> bool:
+    """Only a verified address proves the account holder reads that mailbox; an unverified
+    one could be anybody's. Erased and inactive accounts claim nothing."""
+    return bool(user.email) and user.email_verified and user.is_active and user.erased_at is None
+
+
+def guest_orders_to_confirm(*, user) -> QuerySet[Order]:
+    """Guest orders placed with the account's verified address (any letter case) that are in
+    no account yet: offered to the account holder, who must confirm each is theirs (anyone
+    can type an address at checkout). Erased orders, and orders kept only for delivery after
+    an erasure, are never offered."""
+    if not may_claim_guest_orders(user):
+        return Order.objects.none()
+    # iexact escapes LIKE wildcards: "a_b@x" does not match "axb@x".
+    return (
+        Order.objects.filter(
+            customer__isnull=True, email__iexact=user.email, erase_when_fulfilled_at__isnull=True
+        )
+        .exclude(email="")
+        .order_by("-created_at")
+    )
+
+
 def consents_for_user(*, user) -> QuerySet[ConsentRecord]:
     return ConsentRecord.objects.filter(user=user)
 
@@ -118,6 +141,8 @@ def account_export(*, user) -> dict:
                 "total": _money(order.total),
                 "refunded_for_pieces_sold_meanwhile": _money(order.sold_meanwhile_refund),
                 "email": order.email,
+                # The consent given at its checkout (policies asks after delivery only if so).
+                "testimonial_invitation_agreed": order.testimonial_opt_in,
                 "shipping_address": {
                     "name": order.shipping_name,
                     "line1": order.shipping_line1,

@@ -16,13 +16,14 @@ from django.utils.module_loading import import_string
 
 from orders import stripe_api
 from orders.models import Order
+from orders.services import order_cancel
 from policies.services import (
     policy_acknowledgements_erase_for_user,
     testimonials_erase_for_user,
 )
 from saved.services import saved_erase
 
-from . import tokens
+from . import selectors, tokens
 from .models import Address, ConsentRecord, PiiAccessLog, User, UserSession
 
 logger = logging.getLogger(__name__)
@@ -110,70 +111,97 @@ def verification_resend(*, user: User) -> None:
 
 class EmailVerification(NamedTuple):
     user: User
-    orders_linked: int  # earlier guest orders placed with this address, now in the account
+    # Guest orders placed with this address and in no account: offered at /account/guest-orders/
+    # for the holder to confirm, never added on the address alone.
+    guest_orders_found: int
 
 
 @transaction.atomic
 def email_verify(*, token: str) -> EmailVerification:
-    """Mark the address in the token verified and link the guest orders placed with it.
-
-    Raises tokens.InvalidToken. Opening the link again changes nothing already done.
-    """
+    """Mark the address in the token verified. Raises tokens.InvalidToken. Opening the link
+    again changes nothing already done."""
     user_id, email = tokens.read_verification_token(token)
     user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
     if user is None or user.email.lower() != email:
         raise tokens.InvalidToken("the account or its address changed")
-    if user.email_verified_at is None:
+    first_time = user.email_verified_at is None
+    if first_time:
         user.email_verified_at = timezone.now()
         user.save(update_fields=["email_verified_at"])
-    return EmailVerification(user=user, orders_linked=guest_orders_claim(user=user))
+    found = selectors.guest_orders_to_confirm(user=user).count() if first_time else 0
+    return EmailVerification(user=user, guest_orders_found=found)
 
 
-def _may_claim_orders(user: User) -> bool:
-    # Only a verified address proves the account holder reads that mailbox (which received
-    # the orders' emails anyway); an unverified one could be anybody's.
-    return bool(user.email) and user.email_verified and user.is_active and user.erased_at is None
+# --- Guest orders -------------------------------------------------------------------------------
+# Anyone can type an address at checkout (and a shop can take a phone order for any address), so
+# a guest order joins an account only when its holder proves and confirms it is theirs: from the
+# order's own emailed link, or by ticking it on /account/guest-orders/. Never on the address
+# alone, at checkout or when an address is verified.
+
+
+class GuestOrderClaimError(Exception):
+    """Why an order cannot be added to this account. `code` is for the view's words."""
+
+    INVALID = "invalid"  # forged, or the order changed or is gone
+    UNVERIFIED = "unverified"  # the account's address is not confirmed
+    OTHER_MAILBOX = "other_mailbox"  # the link was sent to another address than the account's
+    TAKEN = "taken"  # the order is in another account
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
 
 
 @transaction.atomic
-def guest_orders_claim(*, user: User) -> int:
-    """Link the guest orders placed with the account's verified address (any letter case) to
-    the account, so they are in its order history, export and erasure. Returns how many.
-
-    Orders that already belong to an account are never moved, and erased orders (address
-    blanked, or kept only for delivery after an erasure) match nothing, so running this
-    again only picks up new guest orders.
-    """
-    if not _may_claim_orders(user):
+def guest_orders_confirm(*, user: User, references: list[str]) -> int:
+    """Add the guest orders the account holder ticked as theirs: only those offered to them
+    (selectors.guest_orders_to_confirm), whatever references are posted. Returns how many."""
+    wanted = {ref for ref in references if isinstance(ref, str) and 0 < len(ref) <= 32}
+    if not wanted:
         return 0
-    # iexact escapes LIKE wildcards: "a_b@x" does not match "axb@x".
+    # The condition on customer (in the selector) makes a concurrent claim a no-op, not a move.
     return (
-        Order.objects.filter(
-            customer__isnull=True, email__iexact=user.email, erase_when_fulfilled_at__isnull=True
-        )
-        .exclude(email="")
+        selectors.guest_orders_to_confirm(user=user)
+        .filter(reference__in=wanted)
+        .order_by()
         .update(customer=user)
     )
 
 
-@transaction.atomic
-def guest_order_link(*, order: Order) -> User | None:
-    """Link one new guest order to the verified account with its email address, if any.
+def guest_order_for_link(*, user: User, token: str) -> Order:
+    """The guest order an emailed "add this order to your account" link names, if this
+    account may add it; raises GuestOrderClaimError (also for a forged link)."""
+    try:
+        reference, email = tokens.read_order_claim_token(token)
+    except tokens.InvalidToken as error:
+        raise GuestOrderClaimError(GuestOrderClaimError.INVALID) from error
+    order = Order.objects.filter(reference=reference).first()
+    if order is None or not order.email or order.email.lower() != email:
+        raise GuestOrderClaimError(GuestOrderClaimError.INVALID)
+    if order.customer_id == user.pk:
+        return order
+    if order.customer_id is not None or order.erase_when_fulfilled_at is not None:
+        raise GuestOrderClaimError(GuestOrderClaimError.TAKEN)
+    if not selectors.may_claim_guest_orders(user):
+        raise GuestOrderClaimError(GuestOrderClaimError.UNVERIFIED)
+    # The link proves the mailbox received the order's email; the account must be that
+    # mailbox's too, so a forwarded or leaked link adds nothing to someone else's account.
+    if user.email.lower() != email:
+        raise GuestOrderClaimError(GuestOrderClaimError.OTHER_MAILBOX)
+    return order
 
-    Meant for order placement (`orders.services`), so a shopper who checks out without
-    signing in still finds the order in their account. Returns the account linked to.
-    """
-    if order.customer_id is not None or not order.email:
-        return None
-    # At most one account has an address, in any letter case (user_email_ci_unique).
-    account = User.objects.filter(email__iexact=order.email).first()
-    if account is None or not _may_claim_orders(account):
-        return None
-    # The condition on customer makes a concurrent link by someone else a no-op, not a move.
-    if Order.objects.filter(pk=order.pk, customer__isnull=True).update(customer=account):
-        order.customer = account
-        return account
-    return None
+
+@transaction.atomic
+def guest_order_claim(*, user: User, token: str) -> Order:
+    """Add the order an emailed link names to the signed-in account, once its holder
+    confirms. Raises GuestOrderClaimError; adding it again changes nothing."""
+    order = guest_order_for_link(user=user, token=token)
+    if order.customer_id is None:
+        guest_orders_confirm(user=user, references=[order.reference])
+        order.refresh_from_db(fields=["customer"])
+        if order.customer_id != user.pk:
+            raise GuestOrderClaimError(GuestOrderClaimError.TAKEN)
+    return order
 
 
 @transaction.atomic
@@ -417,8 +445,8 @@ def account_erase(*, user: User) -> User:
     - Unpaid orders are cancelled (a payment that completes later is refunded).
     - Orders stay for accounting with their totals, lines, shops and country, but the
       shipping name, address, email, phone and call note are blanked and the link to the
-      account removed. Guest orders placed with the account's verified address count as the
-      account's (they are claimed first), so none is left behind with the shopper's details.
+      account removed. Guest orders placed with the account's address but never confirmed
+      as its own are not the account's (anyone can type an address) and are left alone.
     - Except an order still on its way (paid, a shop's part not yet delivered, refunded or
       cancelled): the shopper paid for it, and performing that contract needs the delivery
       name, address and phone, and the email its shipped/delivered emails go to. It is
@@ -426,7 +454,6 @@ def account_erase(*, user: User) -> User:
       is closed (orders.services.order_erase_if_fulfilled), or by the overdue job
       (erase_overdue_orders) when a shipped part is never marked delivered.
     """
-    guest_orders_claim(user=user)
     customer_ids = {user.stripe_customer_id} if user.stripe_customer_id else set()
     customer_ids |= set(
         Order.objects.filter(customer=user)
@@ -448,8 +475,6 @@ def _erase_records(*, user: User) -> User:
     # An unpaid order cannot be delivered once its address is gone: cancel it (its pieces go
     # back on sale). A payment that still completes for it is refunded at once, as for any
     # cancelled order (orders.services.order_mark_paid).
-    from orders.services import order_cancel  # orders.services imports this module
-
     for order in orders.filter(status=Order.Status.PENDING):
         order_cancel(order=order)
     in_flight = list(orders.in_flight().select_for_update().values_list("pk", flat=True))

@@ -1,4 +1,5 @@
-"""Signed tokens in emailed links: email verification (expiring) and unsubscribe (lasting).
+"""Signed tokens in emailed links: email verification (expiring), unsubscribe (lasting) and
+adding a guest order to an account (lasting).
 
 Each kind has its own salt, so a token made for one purpose (or by another part of the site,
 such as a pay link) never passes as another.
@@ -11,6 +12,7 @@ from django.core import signing
 
 VERIFY_SALT = "accounts.verify-email"
 UNSUBSCRIBE_SALT = "accounts.unsubscribe"
+ORDER_CLAIM_SALT = "accounts.order-claim"
 UNSUBSCRIBE_TOPICS = {"promotional_emails", "catalogue_mailings", "order_status_emails"}
 
 
@@ -51,3 +53,27 @@ def read_unsubscribe_token(token: str) -> tuple[int, str]:
 
 def unsubscribe_url(*, user, topic: str = "promotional_emails") -> str:
     return f"{settings.WAGTAILADMIN_BASE_URL}/email/unsubscribe/{unsubscribe_token(user=user, topic=topic)}/"
+
+
+def order_claim_token(*, order) -> str:
+    # Sent only to the order's own address: holding it shows the mailbox received the order's
+    # email. The address is part of it, so it stops working if the order's address is erased.
+    return signing.dumps(
+        {"r": order.reference, "e": order.email.lower()}, salt=ORDER_CLAIM_SALT, compress=True
+    )
+
+
+def read_order_claim_token(token: str) -> tuple[str, str]:
+    """(order reference, order email in lower case). No expiry: the order must still be a
+    guest order with that address, and the account's verified address must be that one."""
+    try:
+        data = signing.loads(token, salt=ORDER_CLAIM_SALT)
+        return str(data["r"]), str(data["e"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError) as error:
+        raise InvalidToken(str(error)) from error
+
+
+def order_claim_url(*, order) -> str:
+    return (
+        f"{settings.WAGTAILADMIN_BASE_URL}/account/guest-orders/{order_claim_token(order=order)}/"
+    )

@@ -31,6 +31,12 @@ urlpatterns = [
     path("account/password/", views.password_change, name="accounts_password_change"),
     path("account/orders/", views.order_list, name="accounts_orders"),
     path("account/orders/<str:reference>/", views.order_detail, name="accounts_order"),
+    path("account/guest-orders/", views.guest_orders, name="accounts_guest_orders"),
+    path(
+        "account/guest-orders/<str:token>/",
+        views.guest_order_claim,
+        name="accounts_guest_order_claim",
+    ),
     path("account/addresses/", views.address_list, name="accounts_addresses"),
     path("account/addresses/add/", views.address_edit, name="accounts_address_add"),
     path(

@@ -142,12 +142,17 @@ def verify_email(request: HttpRequest, token: str) -> HttpResponse:
     except tokens.InvalidToken:
         return render(request, "accounts/verify_invalid.html", status=400)
     message = "Thank you: your email address is confirmed."
-    found = verification.orders_linked
+    found = verification.guest_orders_found
     # Told to the account's holder (or whoever signs in next), not to another signed-in account.
     if found and request.user.pk in {None, verification.user.pk}:
         orders = "an earlier order" if found == 1 else f"{found} earlier orders"
-        them = "it" if found == 1 else "them"
-        message += f" We found {orders} placed with this address and added {them} to Your orders."
+        it = "it" if found == 1 else "them"
+        message += (
+            f" We found {orders} placed as a guest with this address: if {it} "
+            f"{'is' if found == 1 else 'are'} yours, add {it} to your account under Guest orders."
+        )
+        messages.success(request, message)
+        return redirect("/account/guest-orders/")
     messages.success(request, message)
     return redirect("/account/" if request.user.is_authenticated else "/account/login/")
 
@@ -219,7 +224,11 @@ def order_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/order_list.html",
-        {"orders": selectors.order_history(user=request.user), "section": "orders"},
+        {
+            "orders": selectors.order_history(user=request.user),
+            "guest_orders": selectors.guest_orders_to_confirm(user=request.user).count(),
+            "section": "orders",
+        },
     )
 
 
@@ -229,6 +238,80 @@ def order_detail(request: HttpRequest, reference: str) -> HttpResponse:
     if order is None:
         raise Http404("No such order in your account.")
     return render(request, "accounts/order_detail.html", {"order": order, "section": "orders"})
+
+
+# --- Guest orders: added to the account only when its holder confirms them --------------------
+
+CLAIM_REFUSED = {
+    services.GuestOrderClaimError.INVALID: (
+        400,
+        "This link does not name an order we can add. Please use the link in your order email.",
+    ),
+    services.GuestOrderClaimError.UNVERIFIED: (
+        403,
+        "Please confirm your email address first, with the link we sent you; then you can add "
+        "the orders you placed as a guest.",
+    ),
+    services.GuestOrderClaimError.OTHER_MAILBOX: (
+        403,
+        "This order was placed with another email address than your account's, so it cannot "
+        "be added to this account. Sign in to the account that uses that address.",
+    ),
+    services.GuestOrderClaimError.TAKEN: (403, "This order is already in another account."),
+}
+
+
+@account_view(methods=["GET", "POST"])
+def guest_orders(request: HttpRequest) -> HttpResponse:
+    """Guest orders placed with the account's verified address: the holder ticks those that are
+    theirs (only reference, date and total are shown until then)."""
+    if request.method == "POST":
+        added = services.guest_orders_confirm(
+            user=request.user, references=request.POST.getlist("reference")
+        )
+        if not added:
+            messages.error(request, "Tick the orders that are yours, then add them.")
+            return redirect("/account/guest-orders/")
+        orders = "The order is" if added == 1 else f"{added} orders are"
+        messages.success(request, f"{orders} now in your account.")
+        return redirect("/account/orders/")
+    return render(
+        request,
+        "accounts/guest_orders.html",
+        {
+            "orders": selectors.guest_orders_to_confirm(user=request.user),
+            "verified": selectors.may_claim_guest_orders(request.user),
+            "section": "orders",
+        },
+    )
+
+
+@account_view(methods=["GET", "POST"])
+def guest_order_claim(request: HttpRequest, token: str) -> HttpResponse:
+    """The order email's "add this order to your account" link. GET asks (mail scanners follow
+    links); POST adds it. Signing in comes first (account_view)."""
+    try:
+        order = services.guest_order_for_link(user=request.user, token=token)
+        if order.customer_id is None and request.method == "POST":
+            order = services.guest_order_claim(user=request.user, token=token)
+            messages.success(request, f"Order {order.reference} is now in your account.")
+            return redirect(f"/account/orders/{order.reference}/")
+    except services.GuestOrderClaimError as error:
+        status, reason = CLAIM_REFUSED[error.code]
+        return render(
+            request,
+            "accounts/guest_order_claim_refused.html",
+            {"reason": reason, "section": "orders"},
+            status=status,
+        )
+    if order.customer_id is not None:
+        messages.info(request, f"Order {order.reference} is already in your account.")
+        return redirect(f"/account/orders/{order.reference}/")
+    return render(
+        request,
+        "accounts/guest_order_claim.html",
+        {"order": order, "token": token, "section": "orders"},
+    )
 
 
 # --- Address book -------------------------------------------------------------------------------
@@ -358,6 +441,7 @@ def delete(request: HttpRequest) -> HttpResponse:
             "section": "privacy",
             "kept": kept,
             "days": settings.VITRINE_ERASE_SHIPPED_ORDERS_AFTER_DAYS,
+            "guest_orders": selectors.guest_orders_to_confirm(user=request.user).count(),
         },
     )
 

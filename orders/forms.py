@@ -67,6 +67,14 @@ class CheckoutForm(forms.Form):
         help_text="Only for the courier if they cannot find you.",
     )
 
+    # Consent, so never ticked in advance; stored on the order (policies sends the one email).
+    testimonial_opt_in = forms.BooleanField(
+        label="After delivery, email me once to ask how it went (for a testimonial)",
+        required=False,
+        initial=False,
+        help_text="Every invitation has a link to stop them.",
+    )
+
     ADDRESS_FIELDS = ("name", "line1", "line2", "city", "postcode", "country", "phone")
 
     def __init__(self, *args, addresses=None, **kwargs):

@@ -129,6 +129,9 @@ class Order(models.Model):
     # delivery needs (address, phone, email for its status emails) until its last shop's part
     # is delivered, refunded or cancelled, then that goes too (orders.services).
     erase_when_fulfilled_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Ticked at checkout (never by default): may we email once after delivery to ask for a
+    # testimonial? Turned off again by the invitation's unsubscribe link (policies).
+    testimonial_opt_in = models.BooleanField(default=False)
 
     objects = OrderQuerySet.as_manager()
 

@@ -27,6 +27,8 @@ class PhoneOrderForm(CheckoutForm):
         max_length=2000,
         help_text="For your records, e.g. what was agreed on the phone. Never a card number.",
     )
+    # Consent to testimonial invitations is the shopper's own, ticked at a web checkout only.
+    testimonial_opt_in = None
     field_order = [
         "items",
         "email",

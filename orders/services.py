@@ -19,7 +19,6 @@ from django.db.models import Exists, F, Max, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from accounts.services import guest_order_link
 from home import page_cache
 from policies import emails as policy_emails
 from products.models import ItemPage
@@ -319,7 +318,13 @@ def _supersede_unpaid_checkouts(cart: Cart) -> None:
 
 @transaction.atomic
 def order_place(
-    *, cart: Cart, customer, email: str, address: ShippingAddress, client_ip: str | None = None
+    *,
+    cart: Cart,
+    customer,
+    email: str,
+    address: ShippingAddress,
+    client_ip: str | None = None,
+    testimonial_opt_in: bool = False,
 ) -> Order:
     """Create the order from the cart, holding every item for the reservation window.
 
@@ -340,6 +345,7 @@ def order_place(
         cart=cart,
         customer=customer,
         client_key=key,
+        testimonial_opt_in=testimonial_opt_in,
     )
     transaction.on_commit(lambda: emails.send(kind="placed", order_id=order.pk))
     return order
@@ -430,9 +436,6 @@ def _order_create(
         Reservation(item=item, order=order, quantity=1, expires_at=_expiry(order))
         for item in buyable
     )
-    if order.customer_id is None:
-        # A guest using the address of a verified account: the order is that account's too.
-        guest_order_link(order=order)
     return order
 
 

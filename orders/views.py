@@ -6,13 +6,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.backends import client_ip
 from accounts.selectors import addresses_for_user
+from marketplace.http import safe_next_url
 
 from . import selectors, services, stripe_api
 from .forms import CheckoutForm
@@ -50,10 +50,7 @@ def _item_id(request: HttpRequest) -> int | None:
 
 
 def _back(request: HttpRequest, fallback: str = "/cart/") -> str:
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return target
-    return fallback
+    return safe_next_url(request, fallback)
 
 
 @never_cache
@@ -123,6 +120,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
                 email=form.cleaned_data["email"],
                 address=form.shipping_address(),
                 client_ip=client_ip(request),
+                testimonial_opt_in=form.cleaned_data["testimonial_opt_in"],
             )
         except services.ItemsUnavailable as error:
             messages.error(request, error.shopper_message)

@@ -9,13 +9,19 @@ from django.template.loader import render_to_string
 
 from marketplace.tasks import traced_task
 
+from .tokens import testimonial_unsubscribe_url
+
 logger = logging.getLogger(__name__)
 
 
-def _message(*, to: str, subject: str, template: str, context: dict) -> EmailMultiAlternatives:
+def _message(
+    *, to: str, subject: str, template: str, context: dict, headers: dict | None = None
+) -> EmailMultiAlternatives:
     text = render_to_string(f"emails/{template}.txt", context)
     html = render_to_string(f"emails/{template}.html", context)
-    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to])
+    message = EmailMultiAlternatives(
+        subject, text, settings.DEFAULT_FROM_EMAIL, [to], headers=headers or {}
+    )
     message.attach_alternative(html, "text/html")
     return message
 
@@ -74,22 +80,35 @@ def send_testimonial_invitation_task(*, vendor_order_id: int) -> None:
     )
 
     vendor_order = VendorOrder.objects.select_related("order", "vendor").get(pk=vendor_order_id)
-    if vendor_order.status != VendorOrder.Status.DELIVERED:
+    # Checked when the task runs: only a shopper who agreed at checkout (and has not stopped
+    # the invitations since) is asked.
+    order = vendor_order.order
+    if vendor_order.status != VendorOrder.Status.DELIVERED or not order.testimonial_opt_in:
         return
+    if not order.email:
+        return  # erased since
     site_url = settings.WAGTAILADMIN_BASE_URL
     token = testimonial_link_token(vendor_order=vendor_order)
+    unsubscribe_url = testimonial_unsubscribe_url(order=order)
     message = _message(
-        to=vendor_order.order.email,
-        subject=f"How was your order {vendor_order.order.reference} from {vendor_order.vendor.name}?",
+        to=order.email,
+        subject=f"How was your order {order.reference} from {vendor_order.vendor.name}?",
         template="testimonial_invitation",
         context={
             "vendor_order": vendor_order,
-            "order": vendor_order.order,
+            "order": order,
             "shop": vendor_order.vendor.name,
             "lines": vendor_order.lines.all(),
             "submit_url": f"{site_url}/testimonials/submit/{token}/",
             "days": testimonial_link_max_age().days,
+            "unsubscribe_url": unsubscribe_url,
             "site_url": site_url,
+        },
+        # RFC 8058 one-click, as the newsletters and price alerts: a mail client POSTs
+        # `List-Unsubscribe=One-Click` without cookies (accounts.middleware).
+        headers={
+            "List-Unsubscribe": f"<{unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
     )
     message.send()

@@ -8,15 +8,16 @@ from django.contrib.contenttypes.models import ContentType
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from wagtail.models import GroupPagePermission, ModelLogEntry, Page, Revision
 
 from home import page_cache
-from orders.models import OrderLine, VendorOrder
+from orders.models import Order, OrderLine, VendorOrder
 from products.models import ItemPage
 
-from . import emails
+from . import emails, tokens
 from .models import (
     PolicyAcknowledgement,
     PolicyChange,
@@ -154,6 +155,28 @@ def testimonial_items(*, vendor_order: VendorOrder):
     return ItemPage.objects.filter(
         order_lines__vendor_order=vendor_order, order_lines__status=OrderLine.Status.ORDERED
     ).distinct()
+
+
+@transaction.atomic
+def testimonial_invitations_stop(*, token: str) -> int:
+    """The invitation's one-click "stop asking me": no more invitations for the shopper of the
+    token's order, i.e. none for any order placed with its email address (any letter case) or
+    by its account. Idempotent; raises tokens.InvalidToken. Returns how many orders changed.
+
+    A later order asks again only if the shopper ticks the box at that checkout again.
+    """
+    order_id = tokens.read_testimonial_unsubscribe_token(token)
+    order = Order.objects.filter(pk=order_id).values("email", "customer_id").first()
+    if order is None:
+        return 0
+    same_shopper = Q(pk=order_id)
+    if order["email"]:
+        same_shopper |= Q(email__iexact=order["email"])
+    if order["customer_id"]:
+        same_shopper |= Q(customer_id=order["customer_id"])
+    return Order.objects.filter(same_shopper, testimonial_opt_in=True).update(
+        testimonial_opt_in=False
+    )
 
 
 @transaction.atomic

@@ -2,11 +2,12 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import services
+from marketplace.http import safe_next_url
+
+from . import services, tokens
 from .forms import TestimonialSubmitForm
 from .models import PolicyChange, Testimonial
 
@@ -18,15 +19,6 @@ def _link_invalid(request: HttpRequest, error: Exception) -> HttpResponse:
         {"message": str(error), "days": services.testimonial_link_max_age().days},
         status=410,
     )
-
-
-def _next_url(request: HttpRequest, default: str) -> str:
-    candidate = request.POST.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return default
 
 
 @require_POST
@@ -41,7 +33,7 @@ def policy_acknowledge(request: HttpRequest) -> HttpResponse:
     except (ValueError, PolicyChange.DoesNotExist) as error:
         raise Http404("No such policy version.") from error
     services.policy_acknowledge(user=request.user, change=change)
-    return redirect(_next_url(request, change.page.url))
+    return redirect(safe_next_url(request, change.page.url))
 
 
 @never_cache
@@ -94,4 +86,21 @@ def testimonial_withdraw(request: HttpRequest, testimonial_id: int) -> HttpRespo
     except Testimonial.DoesNotExist as error:
         raise Http404("No such testimonial of yours.") from error
     messages.success(request, "Your testimonial has been withdrawn and deleted.")
-    return redirect(_next_url(request, "/testimonials/"))
+    return redirect(safe_next_url(request, "/testimonials/"))
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def testimonial_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """The invitation's "stop asking me" link: GET confirms (mail scanners follow links), POST
+    stops at once, from the page's button or a mail client's one-click request (RFC 8058). The
+    signed token is the credential: no sign-in, and the POST passes CSRF on it (see
+    accounts.middleware), which also answers a bad token's POST with the 400 page."""
+    try:
+        tokens.read_testimonial_unsubscribe_token(token)
+    except tokens.InvalidToken:
+        return render(request, "policies/testimonial_unsubscribe_invalid.html", status=400)
+    if request.method == "GET":
+        return render(request, "policies/testimonial_unsubscribe.html", {"token": token})
+    services.testimonial_invitations_stop(token=token)
+    return render(request, "policies/testimonial_unsubscribe_done.html")

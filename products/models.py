@@ -14,7 +14,7 @@ from wagtail.models import Orderable, Page
 from wagtail.search import index
 
 from home.page_mixins import ViewRestrictionShortcutMixin
-from vendors.models import VENDOR_RICH_TEXT_FEATURES
+from vendors.models import VENDOR_RICH_TEXT_FEATURES, VendorPageForm
 
 from .panels import StockPanel
 
@@ -151,6 +151,7 @@ class ItemPage(ViewRestrictionShortcutMixin, Page):
 
     parent_page_types = ["vendors.ShopPage"]
     subpage_types = []
+    base_form_class = VendorPageForm
     route_select_related = ["designer", "category__parent"]  # see HomePage.route
 
     class Meta:

@@ -8,11 +8,11 @@ POSTs go back to a safe `next` with a message; a cookie-less visitor's heart is 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.views import account_view
+from marketplace.http import safe_next_url
 from products.models import ItemPage
 from products.selectors import attach_cards, with_card_data
 
@@ -27,14 +27,6 @@ def _item_id(value) -> int | None:
     except (TypeError, ValueError):
         return None
     return item_id if 0 < item_id < 2**63 else None
-
-
-def _back(request: HttpRequest, target: str, fallback: str = "/saved/") -> str:
-    if target and url_has_allowed_host_and_scheme(
-        target, {request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
 
 
 def _list_url(request: HttpRequest) -> str:
@@ -73,7 +65,7 @@ def account_saved_list(request: HttpRequest) -> HttpResponse:
 def saved_add(request: HttpRequest) -> HttpResponse:
     """POST saves `item`. GET (the heart of a cookie-less visitor) asks to confirm."""
     data = request.POST if request.method == "POST" else request.GET
-    next_url = _back(request, data.get("next", ""), fallback=_list_url(request))
+    next_url = safe_next_url(request, _list_url(request))
     item_id = _item_id(data.get("item"))
     if item_id is None:
         messages.error(request, INVALID_ITEM)
@@ -102,7 +94,7 @@ def saved_add(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_POST
 def saved_remove(request: HttpRequest) -> HttpResponse:
-    next_url = _back(request, request.POST.get("next", ""), fallback=_list_url(request))
+    next_url = safe_next_url(request, _list_url(request))
     item_id = _item_id(request.POST.get("item"))
     if item_id is None:
         messages.error(request, INVALID_ITEM)
@@ -125,7 +117,7 @@ def price_alert(request: HttpRequest) -> HttpResponse:
             user=request.user, item_id=item_id, enabled=request.POST.get("alert") == "on"
         )
         (messages.success if changed else messages.error)(request, message)
-    return redirect(_back(request, request.POST.get("next", ""), fallback="/account/saved/"))
+    return redirect(safe_next_url(request, "/account/saved/"))
 
 
 @never_cache

@@ -1,12 +1,15 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from wagtail.admin.forms import WagtailAdminPageForm
 from wagtail.admin.panels import FieldPanel, HelpPanel, MultiFieldPanel
 from wagtail.fields import RichTextField
+from wagtail.images.models import AbstractImage
 from wagtail.models import Page
 from wagtail.search import index
 
@@ -80,6 +83,69 @@ class Vendor(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def vendor_for_user(user) -> Vendor | None:
+    """The vendor whose staff this user is, or None (superusers are never treated as vendors)."""
+    if isinstance(user, AnonymousUser) or not user.is_authenticated or user.is_superuser:
+        return None
+    if not hasattr(user, "_vendor_cache"):
+        user._vendor_cache = Vendor.objects.filter(group__user=user).select_related("shop").first()
+    return user._vendor_cache
+
+
+NOT_OWN_IMAGE = "Choose one of your shop's images."
+
+
+def image_field_names(form) -> list[str]:
+    """The form's fields that store images (foreign keys or many-to-many to an image model)."""
+    names = []
+    for name in form.fields:
+        try:
+            field = form._meta.model._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+        related = getattr(field, "related_model", None)
+        if field.is_relation and isinstance(related, type) and issubclass(related, AbstractImage):
+            names.append(name)
+    return names
+
+
+class VendorPageForm(WagtailAdminPageForm):
+    """The admin form of every page type a shop's staff edit (ShopPage, ItemPage).
+
+    The image choosers show a vendor only their own collection, but the POSTed image id is not
+    checked by Wagtail: here every image field of the page and of its inline rows (gallery
+    images), found by introspection, must name an image of the vendor's own collection. Only
+    new choices are checked, so an image an editor put on the page does not block the vendor's
+    other edits. Superusers and editors are not vendors and may use any image.
+    """
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()  # cleans the page form and every inline formset
+        vendor = vendor_for_user(self.for_user)
+        if vendor is None:
+            return valid
+        return self._own_images_only(self, vendor.collection_id) and valid
+
+    @classmethod
+    def _own_images_only(cls, form, collection_id: int | None) -> bool:
+        ok = True
+        cleaned = getattr(form, "cleaned_data", None)
+        if cleaned is None or cleaned.get("DELETE"):
+            return ok
+        for name in image_field_names(form):
+            if name not in form.changed_data or not cleaned.get(name):
+                continue
+            value = cleaned[name]
+            images = [value] if isinstance(value, AbstractImage) else list(value)
+            if any(image.collection_id != collection_id for image in images):
+                form.add_error(name, NOT_OWN_IMAGE)
+                ok = False
+        for formset in getattr(form, "formsets", {}).values():
+            for child in formset.forms:
+                ok = cls._own_images_only(child, collection_id) and ok
+        return ok
 
 
 class ShopIndexPage(ViewRestrictionShortcutMixin, Page):
@@ -162,6 +228,7 @@ class ShopPage(ViewRestrictionShortcutMixin, Page):
 
     parent_page_types = ["vendors.ShopIndexPage"]
     subpage_types = ["products.ItemPage"]
+    base_form_class = VendorPageForm
 
     class Meta:
         constraints = [

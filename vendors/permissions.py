@@ -1,8 +1,9 @@
 """Who is a vendor, and which admin areas a vendor may use at all."""
 
-from django.contrib.auth.models import AnonymousUser
+# Who is a vendor is decided next to the Vendor model (its page form needs it too).
+from .models import vendor_for_user
 
-from .models import Vendor
+__all__ = ["VENDOR_ADMIN_ALLOWED", "vendor_for_user", "vendor_may_use"]
 
 # Vendors may reach only these admin URL namespaces / names; everything else in /admin/ is
 # refused before Wagtail's own checks run. A new admin area is therefore closed to vendors
@@ -31,15 +32,6 @@ VENDOR_ADMIN_ALLOWED = (
     "orders_phoneorder",  # recording phone orders for their own shop
     "products_stock",  # the stock control of their own items (`page_id` checked)
 )
-
-
-def vendor_for_user(user) -> Vendor | None:
-    """The vendor whose staff this user is, or None (superusers are never treated as vendors)."""
-    if isinstance(user, AnonymousUser) or not user.is_authenticated or user.is_superuser:
-        return None
-    if not hasattr(user, "_vendor_cache"):
-        user._vendor_cache = Vendor.objects.filter(group__user=user).select_related("shop").first()
-    return user._vendor_cache
 
 
 def vendor_may_use(view_name: str) -> bool:

@@ -121,7 +121,7 @@ def test_a_new_account_with_that_address_does_not_take_the_kept_order(signed_in,
     order = make_order(customer=shopper)
     erase(signed_in)
     again = UserFactory(username="ada2", email="ada@example.com", verified=True)
-    assert services.guest_orders_claim(user=again) == 0
+    assert services.guest_orders_confirm(user=again, references=[order.reference]) == 0
     order.refresh_from_db()
     assert order.customer is None and order.erase_when_fulfilled_at is not None
 

@@ -4,8 +4,8 @@ Django's CsrfViewMiddleware skips a view when ``getattr(callback, "csrf_exempt",
 ``csrf_exempt`` decorator sets it and functools.wraps / ``as_view()`` carry it to the outermost
 callback, so the resolved callback is exactly what the middleware sees.
 
-The RFC 8058 one-click unsubscribe URLs (``/email/unsubscribe/<token>/`` and
-``/saved/alerts/unsubscribe/<token>/``) are not exempt either: their POST passes CSRF only on a
+The RFC 8058 one-click unsubscribe URLs (``/email/unsubscribe/<token>/``,
+``/saved/alerts/unsubscribe/<token>/`` and ``/testimonials/unsubscribe/<token>/``) are not exempt either: their POST passes CSRF only on a
 signed token that verifies, in accounts.middleware (SIGNED_LINKS), which the last test pins down.
 """
 
@@ -126,6 +126,7 @@ def test_signed_token_links_are_exactly_the_unsubscribe_urls_and_not_exempt():
     assert set(routes) == {
         "email/unsubscribe/<str:token>/",
         "saved/alerts/unsubscribe/<str:token>/",
+        "testimonials/unsubscribe/<str:token>/",
     }
     assert not any(getattr(callback, "csrf_exempt", False) for callback in routes.values())
     # It must run just before the CSRF check, to tell it the token stood in for the cookie.

@@ -1,5 +1,6 @@
 """A shopper's whole purchase through the views, paying localstripe over real HTTP."""
 
+import re
 from decimal import Decimal
 
 from django.core import mail
@@ -111,6 +112,17 @@ def test_card_declined_at_charge_then_paid_with_another(client, two_shops, strip
     assert list(order.attempts.values_list("status", flat=True)) == ["failed", "succeeded"]
 
 
+@pytest.mark.parametrize(
+    "next_url", ["abc", "//evil.com", "https://evil.com/x", "/" + "a" * 9_999, "/shops/"]
+)
+def test_cart_buttons_go_back_only_to_a_path_on_this_site(client, two_shops, next_url):
+    _, _, bag, _ = two_shops
+    expected = "/shops/" if next_url == "/shops/" else "/cart/"
+    for url in ("/cart/add/", "/cart/remove/"):
+        response = client.post(url, {"item": bag.pk, "next": next_url})
+        assert response.status_code == 302 and response["Location"] == expected
+
+
 def test_client_price_and_quantity_are_ignored(client, two_shops):
     _, _, bag, _ = two_shops
     client.post("/cart/add/", {"item": bag.pk, "price": "1.00", "quantity": "5"})
@@ -155,6 +167,23 @@ def test_checkout_form_errors_keep_input(client, two_shops):
     assert "Please enter a UK postcode" in text
     assert "valid phone number" in text
     assert 'value="Ada Lovelace"' in text
+
+
+def test_testimonial_invitations_are_asked_for_unticked_and_stored_on_the_order(
+    client, client_factory, two_shops
+):
+    _, _, bag, watch = two_shops
+    add(client, bag)
+    html = client.get("/checkout/").content.decode()
+    box = re.search(r'<input[^>]*name="testimonial_opt_in"[^>]*>', html).group(0)
+    assert 'type="checkbox"' in box and "checked" not in box
+    client.post("/checkout/", ADDRESS)
+    assert Order.objects.get().testimonial_opt_in is False
+
+    other = client_factory()
+    add(other, watch)
+    other.post("/checkout/", {**ADDRESS, "testimonial_opt_in": "on"})
+    assert Order.objects.get(vendor_orders__lines__item=watch).testimonial_opt_in is True
 
 
 @pytest.fixture

@@ -36,8 +36,12 @@ def shopper(db):
     return make_user("ada", first_name="Ada")
 
 
-def make_vendor_order(*, customer=None, status=VendorOrder.Status.DELIVERED, shop=None):
-    """One shop's part of a paid web order, with one line, in the given status."""
+def make_vendor_order(
+    *, customer=None, status=VendorOrder.Status.DELIVERED, shop=None, **order_fields
+):
+    """One shop's part of a paid web order, with one line, in the given status. Other keyword
+    arguments are Order fields (`testimonial_opt_in=True`: the shopper ticked the box)."""
     shop = shop or ShopPageFactory()
     item = ItemPageFactory(parent=shop, title="Cognac tote", price="1250.00", quantity=0)
-    return paid_order(items=[item], customer=customer, vendor_status=status).vendor_orders.get()
+    order = paid_order(items=[item], customer=customer, vendor_status=status, **order_fields)
+    return order.vendor_orders.get()

@@ -92,6 +92,22 @@ def test_dismissing_needs_csrf_a_post_and_a_sign_in(changed_privacy, shopper):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "next_url", ["abc", "//evil.com", "https://evil.com/x", "/" + "a" * 9_999, "/shops/"]
+)
+def test_dismissing_goes_back_only_to_a_path_on_this_site(
+    client, changed_privacy, shopper, next_url
+):
+    _, change = changed_privacy
+    client.force_login(shopper)
+    response = client.post(
+        "/policies/acknowledge/", {"revision": change.revision_id, "next": next_url}
+    )
+    expected = "/shops/" if next_url == "/shops/" else "/privacy/"
+    assert response.status_code == 302 and response["Location"] == expected
+
+
+@pytest.mark.django_db
 def test_material_change_emails_every_account_holder(
     site_tree, shopper, django_capture_on_commit_callbacks
 ):

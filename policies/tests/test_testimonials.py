@@ -66,7 +66,9 @@ def test_delivery_invites_the_shopper_and_the_submission_awaits_review(
     client, site_tree, shopper, editor, django_capture_on_commit_callbacks
 ):
     factories.TestimonialIndexPageFactory()
-    vendor_order = make_vendor_order(customer=shopper, status=VendorOrder.Status.SHIPPED)
+    vendor_order = make_vendor_order(
+        customer=shopper, status=VendorOrder.Status.SHIPPED, testimonial_opt_in=True
+    )
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         order_services.vendor_order_deliver(vendor_order=vendor_order)
@@ -184,6 +186,21 @@ def test_withdrawal_is_for_the_owner_only(site_tree, shopper):
     response = owner.post(f"/testimonials/withdraw/{mine.pk}/", {"next": "/account/"})
     assert response.status_code == 302 and response["Location"] == "/account/"
     assert not models.Testimonial.objects.filter(pk=mine.pk).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "next_url", ["abc", "//evil.com", "https://evil.com/x", "/" + "a" * 9_999, "/shops/"]
+)
+def test_withdrawal_goes_back_only_to_a_path_on_this_site(site_tree, shopper, next_url):
+    vendor_order = make_vendor_order(customer=shopper)
+    token = services.testimonial_link_token(vendor_order=vendor_order)
+    mine = services.testimonial_submit(token=token, quote="Mine.", display_name="Ada", consent=True)
+    owner = Client()
+    owner.force_login(shopper)
+    response = owner.post(f"/testimonials/withdraw/{mine.pk}/", {"next": next_url})
+    expected = "/shops/" if next_url == "/shops/" else "/testimonials/"
+    assert response.status_code == 302 and response["Location"] == expected
 
 
 @pytest.mark.django_db
