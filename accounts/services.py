@@ -119,9 +119,13 @@ def email_verify(*, token: str) -> EmailVerification:
 
     Raises tokens.InvalidToken. Opening the link again changes nothing already done.
     """
-    user_id, email = tokens.read_verification_token(token)
+    user_id, fingerprint = tokens.read_verification_token(token)
     user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
-    if user is None or user.email.lower() != email:
+    if (
+        user is None
+        or not user.email
+        or not tokens.verification_matches(user=user, fingerprint=fingerprint)
+    ):
         raise tokens.InvalidToken("the account or its address changed")
     if user.email_verified_at is None:
         user.email_verified_at = timezone.now()

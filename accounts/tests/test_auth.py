@@ -8,6 +8,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.sessions.models import Session
 from django.core import mail
 from django.test import Client
+from django.utils import timezone
 
 import pytest
 
@@ -159,6 +160,68 @@ def test_verification_link_for_an_old_address_no_longer_works(client, shopper):
     shopper.email = "new@example.com"
     shopper.save()
     assert client.get(f"/account/verify-email/{token}/").status_code == 400
+
+
+def decoded_parts(token: str) -> str:
+    """Everything readable in a token: each segment base64-decoded (and inflated if zipped)."""
+    import base64
+    import zlib
+
+    readable = [token]
+    for part in re.split(r"[:/.]", token.lstrip(".")):
+        try:
+            raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+        except ValueError:
+            continue
+        readable.append(raw.decode("latin-1"))
+        try:
+            readable.append(zlib.decompress(raw).decode("latin-1"))
+        except zlib.error:
+            pass
+    return " ".join(readable).lower()
+
+
+def test_verification_link_carries_no_personal_data(client, django_capture_on_commit_callbacks):
+    """The link is in the access log of every proxy it passes: an id and a keyed fingerprint,
+    never the address."""
+    with django_capture_on_commit_callbacks(execute=True):
+        signup(client)
+    (message,) = mail.outbox
+    token = link_in(message, "/account/verify-email/").split("/")[3]
+    readable = decoded_parts(token)
+    for personal in ("ada@example.com", "example.com", "lovelace"):
+        assert personal not in readable
+
+
+def test_verification_token_changes_with_the_address_and_its_state(shopper):
+    from accounts import tokens
+
+    shopper.email_verified_at = None
+    shopper.save()
+    unverified = tokens.verification_token(user=shopper)
+    shopper.email = "ada@elsewhere.example"
+    moved = tokens.verification_token(user=shopper)
+    shopper.email_verified_at = timezone.now()
+    verified = tokens.verification_token(user=shopper)
+    fingerprints = {tokens.read_verification_token(t)[1] for t in (unverified, moved, verified)}
+    assert len(fingerprints) == 3
+
+
+def test_the_same_verification_link_opened_twice_is_still_a_confirmation(
+    client, shopper, django_capture_on_commit_callbacks
+):
+    from accounts import tokens
+
+    shopper.email_verified_at = None
+    shopper.save()
+    token = tokens.verification_token(user=shopper)
+    assert client.get(f"/account/verify-email/{token}/").status_code == 302
+    shopper.refresh_from_db()
+    confirmed_at = shopper.email_verified_at
+    assert confirmed_at is not None
+    assert client.get(f"/account/verify-email/{token}/").status_code == 302
+    shopper.refresh_from_db()
+    assert shopper.email_verified_at == confirmed_at
 
 
 # --- Sign-in and sessions ----------------------------------------------------------------------
