@@ -461,7 +461,11 @@ PERMISSIONS_POLICY = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "marketplace.logging.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "marketplace.logging.RequestIdFilter"},
+        # Emailed links' tokens in logged paths ("Not Found: /pay/…/") as "…", no query string.
+        "tokenised_paths": {"()": "marketplace.tokenised_urls.TokenisedPathFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         # One JSON object per line: time, level, logger, message, request_id, order_reference.
@@ -471,7 +475,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": env("LOG_FORMAT", "plain"),
-            "filters": ["request_id"],
+            "filters": ["request_id", "tokenised_paths"],
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
