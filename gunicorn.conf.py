@@ -4,8 +4,16 @@ Everything can be set from the environment (docs/deploy.md): GUNICORN_BIND, WEB_
 GUNICORN_THREADS, GUNICORN_TIMEOUT, GUNICORN_GRACEFUL_TIMEOUT, GUNICORN_MAX_REQUESTS.
 """
 
+import logging
 import multiprocessing
 import os
+import sys
+
+# The project's root, for marketplace.tokenised_urls (gunicorn reads this file before it
+# imports the application).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from marketplace.tokenised_urls import TokenisedPathFilter  # noqa: E402
 
 wsgi_app = "marketplace.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
@@ -26,7 +34,9 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 # Logs to stdout/stderr for the service manager. The access log is one JSON object per line,
 # like the application's (marketplace.logging), with the X-Request-ID the app sent back. The
-# path is logged without its query string, which can carry search terms or tokens.
+# path is logged without its query string (%(U)s), which can carry search terms; the filter
+# also shows the token in emailed links' paths (/pay/…/, /email/unsubscribe/…/, password reset,
+# email verification…: marketplace.tokenised_urls) as "…", whatever the format logs.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
@@ -35,3 +45,7 @@ access_log_format = (
     '"method": "%(m)s", "path": "%(U)s", "status": %(s)s, "bytes": "%(B)s", '
     '"duration_ms": %(M)s}'
 )
+
+_access_log = logging.getLogger("gunicorn.access")
+if not any(isinstance(f, TokenisedPathFilter) for f in _access_log.filters):  # config reloads
+    _access_log.addFilter(TokenisedPathFilter())

@@ -7,6 +7,10 @@ from django.db.models import Q
 
 from axes.backends import AxesStandaloneBackend
 
+# django-axes keeps the name in 255-character columns; no account name is longer (emails are at
+# most 254), so anything longer cannot sign in and is counted under its first 255 characters.
+AXES_USERNAME_MAX_LENGTH = 255
+
 
 def _find_user(identifier: str):
     """The account an identifier names: its username exactly, else its email (any case)."""
@@ -63,10 +67,11 @@ class EmailOrUsernameBackend(ModelBackend):
 def axes_username(request, credentials) -> str:
     """One counter per account however it is named (email or username, any case).
 
-    Unknown names are counted too, under the name as typed, so the lockout looks the same.
+    Unknown names are counted too, under the name as typed, so the lockout looks the same. This
+    is the one place axes gets a name from (site and admin login alike), so it is capped here.
     """
     source = credentials if credentials else getattr(request, "POST", {})
-    raw = (source.get("username") or "").strip()
+    raw = str(source.get("username") or "").strip()[:AXES_USERNAME_MAX_LENGTH]
     user = _find_user(raw)
     return user.username.lower() if user else raw.lower()
 

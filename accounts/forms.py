@@ -27,6 +27,7 @@ class SignupForm(UserCreationForm):
     last_name = forms.CharField(label="Last name", max_length=150)
     email = forms.EmailField(
         label="Email address",
+        max_length=254,  # the model's length, checked here (see _get_validation_exclusions)
         help_text="We'll send a link to confirm it. Your receipts go here too.",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
@@ -61,13 +62,13 @@ class SignupForm(UserCreationForm):
         return username
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(
-                "An account with this email address already exists. "
-                "You can sign in or reset your password."
-            )
-        return email
+        return self.cleaned_data["email"].strip()
+
+    def _get_validation_exclusions(self):
+        # A taken address is not a form error: that would tell anyone which addresses have an
+        # account. accounts.services.user_signup emails the address's holder instead, so the
+        # model's unique constraint on email is not checked here.
+        return super()._get_validation_exclusions() | {"email"}
 
 
 class LoginForm(AuthenticationForm):

@@ -177,3 +177,26 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"session of user {self.user_id}"
+
+
+class EmailRequest(models.Model):
+    """A request that may send an account email (password reset, a sign-up with a taken
+    address), kept for an hour to throttle them per address and per IP address.
+
+    `key` is a keyed hash (HMAC with SECRET_KEY) of the address or IP: neither is stored.
+    """
+
+    class Scope(models.TextChoices):
+        RESET_ADDRESS = "reset-address"
+        RESET_IP = "reset-ip"
+        SIGNUP_ADDRESS = "signup-address"
+
+    scope = models.CharField(max_length=20, choices=Scope.choices)
+    key = models.CharField(max_length=64)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["scope", "key", "created_at"], name="emailrequest_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} at {self.created_at:%Y-%m-%d %H:%M}"

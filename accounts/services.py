@@ -4,14 +4,15 @@ newsletters, erasure and the PII access audit. Keyword-only, atomic; mail goes a
 import logging
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from typing import NamedTuple
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.sessions.backends.base import SessionBase
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.module_loading import import_string
 
 from orders import stripe_api
@@ -23,8 +24,9 @@ from policies.services import (
 )
 from saved.services import saved_erase
 
-from . import selectors, tokens
-from .models import Address, ConsentRecord, PiiAccessLog, User, UserSession
+from . import emails, selectors, tokens
+from .emails import send_message as _send
+from .models import Address, ConsentRecord, EmailRequest, PiiAccessLog, User, UserSession
 
 logger = logging.getLogger(__name__)
 
@@ -34,31 +36,67 @@ CONSENT_TOPICS = [topic.value for topic in ConsentRecord.Topic]
 # --- Mail ---------------------------------------------------------------------------------------
 
 
-def _send(*, to: str, subject: str, template: str, context: dict, headers: dict | None = None):
-    context = {"site_url": settings.WAGTAILADMIN_BASE_URL, **context}
-    message = EmailMultiAlternatives(
-        subject,
-        render_to_string(f"emails/{template}.txt", context),
-        settings.DEFAULT_FROM_EMAIL,
-        [to],
-        headers=headers or {},
-    )
-    message.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")
-    message.send()
+def _queue(task, **kwargs) -> None:
+    """Queue an account email. A queue that is down loses the email, not the request."""
+    try:
+        task.enqueue(**kwargs)
+    except Exception:
+        logger.exception("could not queue %s", task.name)
 
 
 def _send_verification(*, user: User) -> None:
-    _send(
-        to=user.email,
-        subject="Please confirm your email address",
-        template="account_verify_email",
-        context={
-            "user": user,
-            "verify_url": f"{settings.WAGTAILADMIN_BASE_URL}/account/verify-email/"
-            f"{tokens.verification_token(user=user)}/",
-            "days": settings.VITRINE_EMAIL_VERIFICATION_DAYS,
-        },
-    )
+    _queue(emails.send_verification_email, user_id=user.pk)
+
+
+# --- Throttling account emails ------------------------------------------------------------------
+
+# At most this many requests in EMAIL_REQUEST_WINDOW: mails to one address (reset, or sign-up
+# with a taken address), and reset requests from one IP address. Past that, the same page and
+# no mail. Counted in the database: it is shared by every process, and the cache may be down.
+EMAIL_REQUEST_LIMITS = {
+    EmailRequest.Scope.RESET_ADDRESS: 3,
+    EmailRequest.Scope.RESET_IP: 10,
+    EmailRequest.Scope.SIGNUP_ADDRESS: 3,
+}
+EMAIL_REQUEST_WINDOW = timedelta(hours=1)
+
+
+@transaction.atomic
+def email_request_allowed(*, scope: str, value: str) -> bool:
+    """Record one request for `value` (an address or IP) and say whether it is within the
+    limit. Only a keyed hash of the value is stored, and only for the window."""
+    now = timezone.now()
+    since = now - EMAIL_REQUEST_WINDOW
+    EmailRequest.objects.filter(created_at__lt=since).delete()
+    key = salted_hmac("accounts.email-request", f"{scope}|{value.strip().lower()}").hexdigest()
+    earlier = EmailRequest.objects.filter(scope=scope, key=key, created_at__gte=since).count()
+    EmailRequest.objects.create(scope=scope, key=key, created_at=now)
+    return earlier < EMAIL_REQUEST_LIMITS[scope]
+
+
+def _account_for_email(email: str) -> User | None:
+    # At most one account per address in any letter case (user_email_ci_unique).
+    email = email.strip()
+    if not email:
+        return None
+    return User.objects.filter(email__iexact=email, erased_at__isnull=True).first()
+
+
+def password_reset_request(*, email: str, ip: str | None) -> bool:
+    """Queue a reset link for the account with this address, if any and within the limits.
+
+    The caller shows the same page whatever happens. Known and unknown addresses do the same
+    work (the throttle, one lookup, one queued task), so they also take the same time.
+    Returns whether a task was queued (for tests).
+    """
+    ip_allowed = email_request_allowed(scope=EmailRequest.Scope.RESET_IP, value=ip or "")
+    address_allowed = email_request_allowed(scope=EmailRequest.Scope.RESET_ADDRESS, value=email)
+    if not (ip_allowed and address_allowed):
+        return False
+    user = _account_for_email(email)
+    usable = user is not None and user.is_active and user.has_usable_password()
+    _queue(emails.send_password_reset_email, user_id=user.pk if usable else None)
+    return True
 
 
 # --- Sign-up, verification, profile -------------------------------------------------------------
@@ -74,11 +112,22 @@ def user_signup(
     password: str,
     phone=None,
     promotional_emails: bool = False,
-) -> User:
+) -> User | None:
     """Create a shopper's account; the address is verified by an emailed link.
 
     Every mailing preference's starting value goes into the consent ledger (source: sign-up).
+    If the address already has an account, nothing is created and its holder is emailed
+    instead (returns None): the page after sign-up is the same, so it tells no one which
+    addresses have accounts.
     """
+    existing = _account_for_email(email)
+    if existing is not None:
+        make_password(password)  # the same hashing time as a new account
+        if email_request_allowed(scope=EmailRequest.Scope.SIGNUP_ADDRESS, value=email):
+            transaction.on_commit(
+                lambda: _queue(emails.send_signup_attempt_email, user_id=existing.pk)
+            )
+        return None
     user = User(
         first_name=first_name.strip(),
         last_name=last_name.strip(),
@@ -120,9 +169,13 @@ class EmailVerification(NamedTuple):
 def email_verify(*, token: str) -> EmailVerification:
     """Mark the address in the token verified. Raises tokens.InvalidToken. Opening the link
     again changes nothing already done."""
-    user_id, email = tokens.read_verification_token(token)
+    user_id, fingerprint = tokens.read_verification_token(token)
     user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
-    if user is None or user.email.lower() != email:
+    if (
+        user is None
+        or not user.email
+        or not tokens.verification_matches(user=user, fingerprint=fingerprint)
+    ):
         raise tokens.InvalidToken("the account or its address changed")
     first_time = user.email_verified_at is None
     if first_time:

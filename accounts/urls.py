@@ -4,6 +4,7 @@ from . import views
 
 urlpatterns = [
     path("account/signup/", views.signup, name="accounts_signup"),
+    path("account/signup/sent/", views.signup_sent, name="accounts_signup_sent"),
     path("account/login/", views.LoginView.as_view(), name="accounts_login"),
     path("account/logout/", views.LogoutView.as_view(), name="accounts_logout"),
     path(

@@ -8,7 +8,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 from orders import stripe_api
 
 from . import selectors, services, tokens
+from .backends import client_ip
 from .forms import (
     AddressForm,
     EmailChangeForm,
@@ -63,7 +64,9 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        user = services.user_signup(
+        # A new account, or (address taken) a note to its holder: the same next page either
+        # way, and no sign-in, so the page tells nobody which addresses have an account.
+        services.user_signup(
             first_name=data["first_name"],
             last_name=data["last_name"],
             email=data["email"],
@@ -72,13 +75,16 @@ def signup(request: HttpRequest) -> HttpResponse:
             phone=data.get("phone"),
             promotional_emails=data["promotional_emails"],
         )
-        login(request, user, backend=BACKEND)
-        messages.success(
-            request,
-            f"Welcome to Vitrine, {user.first_name}. We've emailed a link to confirm {user.email}.",
-        )
-        return redirect("/account/")
+        return redirect("/account/signup/sent/")
     return render(request, "accounts/signup.html", {"form": form})
+
+
+@never_cache
+@require_http_methods(["GET"])
+def signup_sent(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "accounts/signup_sent.html", {"days": settings.VITRINE_EMAIL_VERIFICATION_DAYS}
+    )
 
 
 class LoginView(auth_views.LoginView):
@@ -109,6 +115,14 @@ class PasswordResetView(auth_views.PasswordResetView):
     html_email_template_name = "emails/account_password_reset.html"
     subject_template_name = "emails/account_password_reset_subject.txt"
     success_url = "/account/password-reset/sent/"
+
+    def form_valid(self, form):
+        # Queued, throttled per address and IP (accounts.services.password_reset_request);
+        # the same page whatever happened, so it tells nobody which addresses have accounts.
+        services.password_reset_request(
+            email=form.cleaned_data["email"], ip=client_ip(self.request)
+        )
+        return redirect(self.get_success_url())
 
 
 @method_decorator(never_cache, name="dispatch")

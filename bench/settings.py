@@ -4,6 +4,7 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "bench-only-" + "k" * 50)
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
+os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.dummy.EmailBackend")
 
 from marketplace.settings.production import *  # noqa: E402,F403
 from marketplace.settings.production import BASE_DIR, TEMPLATES  # noqa: E402

@@ -30,8 +30,14 @@ def test_registered_shopper_from_signup_to_erasure(browser, page, live_server, m
     page.locator("#id_password1").fill(PASSWORD)
     page.locator("#id_password2").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
-    page.wait_for_url(re.compile(r"/account/"))
+    # Sign-up does not sign in (the page is the same for a taken address): sign in next.
+    page.wait_for_url(re.compile(r"/account/signup/sent/"))
     user = get_user_model().objects.get(username="ada")
+    page.goto(base + "/account/login/")
+    page.get_by_label("Email or username").fill("ada")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/account/$"))
 
     page.goto(base + "/account/addresses/add/")
     page.locator("#id_name").fill("Ada Lovelace")

@@ -8,6 +8,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.sessions.models import Session
 from django.core import mail
 from django.test import Client
+from django.utils import timezone
 
 import pytest
 
@@ -44,7 +45,7 @@ def link_in(message, path_prefix: str) -> str:
 
 def test_signup_creates_account_with_e164_phone_and_default_consents(client):
     response = signup(client)
-    assert response.status_code == 302 and response["Location"] == "/account/"
+    assert response.status_code == 302 and response["Location"] == "/account/signup/sent/"
     user = User.objects.get(username="ada")
     assert user.email == "Ada@example.com" and user.first_name == "Ada"  # domain lower-cased
     assert str(user.phone) == "+447911123456"
@@ -58,7 +59,10 @@ def test_signup_creates_account_with_e164_phone_and_default_consents(client):
         ("promotional_emails", None, False, "signup"),
         ("catalogue_mailings", None, False, "signup"),
     }
-    # Signed in straight away, with the unverified banner on every page.
+    # Not signed in by sign-up (a taken address gets the same page); once signed in, the
+    # unverified banner shows on every page.
+    assert "_auth_user_id" not in client.session
+    client.force_login(user)
     home = client.get("/account/")
     assert home.status_code == 200
     assert "Please confirm your email address" in home.content.decode()
@@ -74,8 +78,9 @@ def test_signup_promotional_opt_in_is_explicit_and_recorded(client):
 def test_signup_email_is_unique_case_insensitively(client):
     UserFactory(email="ada@example.com", username="someone")
     response = signup(client, email="ADA@EXAMPLE.COM")
-    assert response.status_code == 200
-    assert "already exists" in response.content.decode()
+    # Not an error on the form (that would tell who has an account): the same next page, and
+    # the holder is emailed (accounts/tests/test_reset_and_signup.py).
+    assert response.status_code == 302 and response["Location"] == "/account/signup/sent/"
     assert User.objects.count() == 1
 
 
@@ -159,6 +164,68 @@ def test_verification_link_for_an_old_address_no_longer_works(client, shopper):
     shopper.email = "new@example.com"
     shopper.save()
     assert client.get(f"/account/verify-email/{token}/").status_code == 400
+
+
+def decoded_parts(token: str) -> str:
+    """Everything readable in a token: each segment base64-decoded (and inflated if zipped)."""
+    import base64
+    import zlib
+
+    readable = [token]
+    for part in re.split(r"[:/.]", token.lstrip(".")):
+        try:
+            raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+        except ValueError:
+            continue
+        readable.append(raw.decode("latin-1"))
+        try:
+            readable.append(zlib.decompress(raw).decode("latin-1"))
+        except zlib.error:
+            pass
+    return " ".join(readable).lower()
+
+
+def test_verification_link_carries_no_personal_data(client, django_capture_on_commit_callbacks):
+    """The link is in the access log of every proxy it passes: an id and a keyed fingerprint,
+    never the address."""
+    with django_capture_on_commit_callbacks(execute=True):
+        signup(client)
+    (message,) = mail.outbox
+    token = link_in(message, "/account/verify-email/").split("/")[3]
+    readable = decoded_parts(token)
+    for personal in ("ada@example.com", "example.com", "lovelace"):
+        assert personal not in readable
+
+
+def test_verification_token_changes_with_the_address_and_its_state(shopper):
+    from accounts import tokens
+
+    shopper.email_verified_at = None
+    shopper.save()
+    unverified = tokens.verification_token(user=shopper)
+    shopper.email = "ada@elsewhere.example"
+    moved = tokens.verification_token(user=shopper)
+    shopper.email_verified_at = timezone.now()
+    verified = tokens.verification_token(user=shopper)
+    fingerprints = {tokens.read_verification_token(t)[1] for t in (unverified, moved, verified)}
+    assert len(fingerprints) == 3
+
+
+def test_the_same_verification_link_opened_twice_is_still_a_confirmation(
+    client, shopper, django_capture_on_commit_callbacks
+):
+    from accounts import tokens
+
+    shopper.email_verified_at = None
+    shopper.save()
+    token = tokens.verification_token(user=shopper)
+    assert client.get(f"/account/verify-email/{token}/").status_code == 302
+    shopper.refresh_from_db()
+    confirmed_at = shopper.email_verified_at
+    assert confirmed_at is not None
+    assert client.get(f"/account/verify-email/{token}/").status_code == 302
+    shopper.refresh_from_db()
+    assert shopper.email_verified_at == confirmed_at
 
 
 # --- Sign-in and sessions ----------------------------------------------------------------------

@@ -372,6 +372,10 @@ def test_guest_checkout_then_sign_up_verify_and_confirm_through_the_site(
     assert "We found an earlier order placed as a guest" in response.content.decode()
     assert references(client) == set()
 
+    # Sign-up does not sign in: the link confirms the address, then the shopper signs in
+    # and says which guest orders are theirs.
+    client.post("/account/login/", {"username": "ada", "password": "analytical engine notes"})
+    assert references(client) == set()
     response = confirm(client, order)
     assert references(client) == {order.reference}
     assert "Cognac tote" in client.get(f"/account/orders/{order.reference}/").content.decode()

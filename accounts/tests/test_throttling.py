@@ -81,3 +81,28 @@ def test_server_side_authenticate_without_a_request_still_works(shopper):
 
     assert authenticate(username="ada", password=PASSWORD) == shopper
     assert authenticate(username="ada", password="wrong") is None
+
+
+@pytest.mark.parametrize("path", ["/account/login/", "/admin/login/"])
+def test_a_huge_username_is_a_wrong_login_not_a_server_error(shopper, path):
+    """django-axes stores the name in 255-character columns: a longer one used to 500 on
+    PostgreSQL (and was stored whole on SQLite)."""
+    from axes.models import AccessAttempt, AccessFailureLog
+
+    response = attempt("a" * 10_000, path=path)
+    assert response.status_code == 200
+    assert "_auth_user_id" not in Client().session.keys()
+    names = [*AccessAttempt.objects.values_list("username", flat=True)]
+    names += AccessFailureLog.objects.values_list("username", flat=True)
+    assert all(len(name) <= 255 for name in names)
+    # The form again, with an error (the admin's form refuses names over 254 characters itself).
+    assert 'name="username"' in response.content.decode()
+    assert (
+        "match an account" in response.content.decode()
+        or "at most 254" in response.content.decode()
+    )
+
+
+def test_a_huge_username_is_still_counted_towards_the_lockout(shopper):
+    fail("a" * 10_000, times=LIMIT - 1, ip="10.0.0.8")
+    assert attempt("a" * 10_000, ip="10.0.0.9").status_code == 429

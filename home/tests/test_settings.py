@@ -11,7 +11,11 @@ PROBE = (
     "import django; from django.conf import settings; django.setup(); "
     "print(settings.DATABASES['default']['ENGINE']); print(settings.DEBUG)"
 )
-PRODUCTION_ENV = {"SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "vitrine.example"}
+PRODUCTION_ENV = {
+    "SECRET_KEY": "x" * 50,
+    "ALLOWED_HOSTS": "vitrine.example",
+    "EMAIL_URL": "smtp://mail.example:587/?tls=1",
+}
 
 
 def run(module: str, **env: str) -> subprocess.CompletedProcess:

@@ -3,6 +3,7 @@
 import os
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -32,6 +33,55 @@ def require_env(name: str) -> str:
     if not value:
         raise ImproperlyConfigured(f"The environment variable {name} must be set.")
     return value
+
+
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+CONSOLE_EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+
+def email_config(url: str) -> dict[str, object]:
+    """The EMAIL_* settings an EMAIL_URL names.
+
+    smtp://user:password@host:587/?tls=1 (STARTTLS), smtp+tls://… (the same),
+    smtp+ssl://… or smtps://… (TLS from the start, port 465 by default); user and password
+    percent-encoded; ?timeout=seconds (default 10). Errors never repeat the URL: it holds a
+    password.
+    """
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in {"smtp", "smtp+tls", "smtp+ssl", "smtps"}:
+        raise ImproperlyConfigured(
+            "EMAIL_URL must start with smtp://, smtp+tls://, smtp+ssl:// or smtps://."
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise ImproperlyConfigured("EMAIL_URL has an invalid port.") from None
+    if not parts.hostname:
+        raise ImproperlyConfigured("EMAIL_URL must name the mail server's host.")
+    query = parse_qs(parts.query)
+
+    def flag(name: str) -> bool:
+        return query.get(name, [""])[-1].strip().lower() in {"1", "true", "yes", "on"}
+
+    use_ssl = scheme in {"smtp+ssl", "smtps"} or flag("ssl")
+    use_tls = scheme == "smtp+tls" or flag("tls")
+    if use_ssl and use_tls:
+        raise ImproperlyConfigured("EMAIL_URL: choose TLS from the start (ssl) or STARTTLS (tls).")
+    try:
+        timeout = int(query.get("timeout", ["10"])[-1])
+    except ValueError:
+        raise ImproperlyConfigured("EMAIL_URL: timeout must be a number of seconds.") from None
+    return {
+        "EMAIL_BACKEND": SMTP_BACKEND,
+        "EMAIL_HOST": parts.hostname,
+        "EMAIL_PORT": port or (465 if use_ssl else 587 if use_tls else 25),
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_TLS": use_tls,
+        "EMAIL_USE_SSL": use_ssl,
+        "EMAIL_TIMEOUT": timeout,
+    }
 
 
 DEBUG = False
@@ -271,7 +321,16 @@ if AWS_STORAGE_BUCKET_NAME:
 
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
-EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Mail: EMAIL_URL (an SMTP server, see email_config) and/or EMAIL_BACKEND (a backend class; with
+# EMAIL_URL too, it replaces the SMTP class and still gets the URL's host and credentials).
+# Without either, mail is printed to the console: fine for development, refused in production.
+EMAIL_BACKEND = CONSOLE_EMAIL_BACKEND
+EMAIL_TIMEOUT = 10  # seconds: a mail server that hangs must not hang a worker
+EMAIL_URL = env("EMAIL_URL", "").strip()
+if EMAIL_URL:
+    globals().update(email_config(EMAIL_URL))
+if env("EMAIL_BACKEND", "").strip():
+    EMAIL_BACKEND = env("EMAIL_BACKEND").strip()
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Vitrine <orders@vitrine.example>")
 
 # Money: Decimal amounts in one site currency.
@@ -412,7 +471,11 @@ PERMISSIONS_POLICY = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "marketplace.logging.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "marketplace.logging.RequestIdFilter"},
+        # Emailed links' tokens in logged paths ("Not Found: /pay/…/") as "…", no query string.
+        "tokenised_paths": {"()": "marketplace.tokenised_urls.TokenisedPathFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         # One JSON object per line: time, level, logger, message, request_id, order_reference.
@@ -422,7 +485,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": env("LOG_FORMAT", "plain"),
-            "filters": ["request_id"],
+            "filters": ["request_id", "tokenised_paths"],
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},

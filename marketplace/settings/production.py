@@ -3,7 +3,15 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env, env_bool, env_list, require_env
+from .base import (
+    CONSOLE_EMAIL_BACKEND,
+    EMAIL_BACKEND,
+    EMAIL_URL,
+    env,
+    env_bool,
+    env_list,
+    require_env,
+)
 
 DEBUG = False
 SECRET_KEY = require_env("SECRET_KEY")
@@ -12,6 +20,19 @@ if not ALLOWED_HOSTS:
     # Also refuses "," or " ": a list of empty names would otherwise pass as configured.
     raise ImproperlyConfigured("The environment variable ALLOWED_HOSTS must list the site's hosts.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+# Mail carries password-reset links, names and addresses: printed to the console it would land
+# in the log with everything else. A real mail configuration is required.
+if not (EMAIL_URL or env("EMAIL_BACKEND", "").strip()):
+    raise ImproperlyConfigured(
+        "Set EMAIL_URL (e.g. smtp://user:password@smtp.example.com:587/?tls=1, or "
+        "smtp+ssl://user:password@smtp.example.com:465/) or EMAIL_BACKEND: production does not "
+        "send mail without one (see docs/deploy.md)."
+    )
+if EMAIL_BACKEND == CONSOLE_EMAIL_BACKEND:
+    raise ImproperlyConfigured(
+        "EMAIL_BACKEND is the console backend: production would print every email into the log."
+    )
 
 DATABASES["default"]["CONN_MAX_AGE"] = int(env("DB_CONN_MAX_AGE", "60"))  # noqa: F405
 

@@ -17,6 +17,7 @@ BASE_ENV = {
     "DJANGO_SETTINGS_MODULE": "marketplace.settings.production",
     "SECRET_KEY": "x" * 50,
     "ALLOWED_HOSTS": "vitrine.example",
+    "EMAIL_URL": "smtp://mail.example:587/?tls=1",
 }
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 

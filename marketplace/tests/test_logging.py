@@ -97,6 +97,7 @@ def test_production_logging_config_uses_the_json_formatter():
             "DJANGO_SETTINGS_MODULE": "marketplace.settings.production",
             "SECRET_KEY": "x" * 50,
             "ALLOWED_HOSTS": "vitrine.example",
+            "EMAIL_URL": "smtp://mail.example:587/?tls=1",
         },  # fmt: skip
         capture_output=True,
         text=True,

@@ -17,6 +17,7 @@ MINIMAL_ENV = {
     "DJANGO_SETTINGS_MODULE": "marketplace.settings.production",
     "SECRET_KEY": secrets.token_urlsafe(50),
     "ALLOWED_HOSTS": "vitrine.example",
+    "EMAIL_URL": "smtp://mailer:secret@smtp.vitrine.example:587/?tls=1",
 }
 PRODUCTION_LIKE = {
     "SECURE_SSL_REDIRECT": True,
