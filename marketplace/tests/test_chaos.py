@@ -4,12 +4,17 @@ The cache is an accelerator, never a dependency: a private ``redis-server`` (its
 persistence) behind the production cache backend is killed and paused mid-test; pages, the cart,
 sign-in, the Stripe webhook and ``/readyz/`` keep answering, and nothing cached before the
 outage is served after it.
+
+The database is a dependency: with PostgreSQL cut off (a TCP relay the test controls), pages
+answer the plain error page and ``/readyz/`` 503, nothing is half-written, and everything works
+again once it is back.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import http.cookiejar
 import json
 import os
 import secrets
@@ -17,7 +22,11 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 from django.core import mail
@@ -33,6 +42,7 @@ from products.factories import ItemPageFactory
 from vendors.factories import ShopPageFactory
 
 from .conftest import SHOPPER
+from .test_deployment import NEEDS_POSTGRES
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 NEEDS_REDIS_SERVER = pytest.mark.skipif(
@@ -308,3 +318,155 @@ def test_a_session_ended_while_redis_is_unreachable_stays_ended(redis_cache, cat
     stale = Client()
     stale.cookies["sessionid"] = session_cookie
     assert stale.get("/account/").status_code == 302  # to the sign-in page
+
+
+# --- PostgreSQL dropped and back ----------------------------------------------------------------
+
+
+class TcpProxy:
+    """A TCP relay between Django and PostgreSQL that the test can cut (every open connection
+    dropped, new ones closed at once, as after a network failure) and restore."""
+
+    def __init__(self, target: tuple[str, int]):
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.up = True
+        self.open: list[socket.socket] = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            if not self.up:
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self.lock:
+                self.open += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def cut(self) -> None:
+        self.up = False
+        with self.lock:
+            dropped, self.open = self.open, []
+        for sock in dropped:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # wakes the pump blocked in recv
+            except OSError:
+                pass
+            sock.close()
+
+    def restore(self) -> None:
+        self.up = True
+
+    def close(self) -> None:
+        self.cut()
+        self.listener.close()
+
+
+@pytest.fixture
+def database_through_proxy():
+    """Every new database connection (the live server's) goes through a TcpProxy; the test's
+    own connection, opened first, stays direct so the test can check the data at any time."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://...")
+    settings_dict = connection.settings_dict
+    direct = (settings_dict["HOST"], settings_dict["PORT"])
+    proxy = TcpProxy((direct[0] or "127.0.0.1", int(direct[1] or 5432)))
+    connection.ensure_connection()
+    settings_dict["HOST"], settings_dict["PORT"] = "127.0.0.1", str(proxy.port)
+    try:
+        yield proxy
+    finally:
+        proxy.close()
+        settings_dict["HOST"], settings_dict["PORT"] = direct
+
+
+class Browser:
+    """A shopper's browser against the live server: cookies, CSRF token, no redirects."""
+
+    class _NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    def __init__(self, base: str):
+        self.base = base
+        self.cookies = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.cookies), self._NoRedirect
+        )
+
+    def request(self, path: str, data: dict | None = None) -> tuple[int, str]:
+        if data is not None:
+            token = next(c.value for c in self.cookies if c.name == "csrftoken")
+            data = urllib.parse.urlencode({**data, "csrfmiddlewaretoken": token}).encode()
+        try:
+            with self.opener.open(self.base + path, data=data, timeout=20) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+
+@NEEDS_POSTGRES
+@pytest.mark.django_db(transaction=True)
+def test_pages_fail_cleanly_while_the_database_is_unreachable_and_recover(
+    live_server, site_tree, database_through_proxy
+):
+    from products.models import ItemPage
+
+    shop = ShopPageFactory(title="Maison Lune")
+    bag = ItemPageFactory(parent=shop, title="Cognac tote", price="1250.00")
+    shopper = Browser(live_server.url)
+    assert shopper.request(bag.url)[0] == 200  # sets the CSRF cookie
+    assert shopper.request("/cart/add/", {"item": bag.pk})[0] == 302
+    assert shopper.request("/readyz/")[0] == 200
+
+    database_through_proxy.cut()
+
+    for path in ("/", shop.url, "/cart/"):
+        status, body = shopper.request(path)
+        assert status == 500, path  # the plain error page, not a hang
+        assert "Traceback" not in body
+    status, body = Browser(live_server.url).request("/readyz/")
+    assert status == 503
+    assert json.loads(body)["checks"]["database"] == "failed"
+    assert shopper.request("/checkout/", SHOPPER)[0] == 500
+
+    database_through_proxy.restore()
+
+    # Back: pages answer, nothing was half-written, the cart survived and checkout works.
+    assert shopper.request("/readyz/")[0] == 200
+    assert shopper.request(shop.url)[0] == 200
+    assert Order.objects.count() == 0
+    assert ItemPage.objects.get(pk=bag.pk).quantity == 1
+    status, cart = shopper.request("/cart/")
+    assert status == 200 and "Cognac tote" in cart
+    assert shopper.request("/checkout/", SHOPPER)[0] == 302
+    assert Order.objects.count() == 1
