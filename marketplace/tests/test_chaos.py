@@ -8,6 +8,9 @@ outage is served after it.
 The database is a dependency: with PostgreSQL cut off (a TCP relay the test controls), pages
 answer the plain error page and ``/readyz/`` 503, nothing is half-written, and everything works
 again once it is back.
+
+A db_worker killed (SIGKILL) in the middle of sending an order email leaves its task RUNNING;
+``tasks_requeue_stale`` puts it back, a new worker runs it, and each email goes exactly once.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import http.cookiejar
+import io
 import json
 import os
 import secrets
@@ -22,6 +26,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -43,6 +48,7 @@ from vendors.factories import ShopPageFactory
 
 from .conftest import SHOPPER
 from .test_deployment import NEEDS_POSTGRES
+from .test_multiprocess import ROOT, database_url
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 NEEDS_REDIS_SERVER = pytest.mark.skipif(
@@ -470,3 +476,69 @@ def test_pages_fail_cleanly_while_the_database_is_unreachable_and_recover(
     assert status == 200 and "Cognac tote" in cart
     assert shopper.request("/checkout/", SHOPPER)[0] == 302
     assert Order.objects.count() == 1
+
+
+# --- The task worker killed mid-task -------------------------------------------------------------
+
+
+def start_worker(workdir: Path, *, mail_delay: float, batch: bool) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "marketplace.tests.chaos_settings",
+        "DATABASE_URL": database_url(),
+        "CHAOS_MAIL_DIR": str(workdir / "mail"),
+        "CHAOS_MAIL_DELAY": str(mail_delay),
+    }
+    command = [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay",
+               "--interval", "0.1", *(["--batch"] if batch else [])]  # fmt: skip
+    log = (workdir / "worker.log").open("ab")
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+    )
+
+
+@NEEDS_POSTGRES
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_email_is_recovered_and_each_email_goes_once(
+    site_tree, settings, tmp_path
+):
+    from django.core.management import call_command
+
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    from orders.emails import send_order_email
+    from orders.factories import paid_order
+
+    from .slow_mail import delivered
+
+    (tmp_path / "mail").mkdir()
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    order = paid_order(items=[ItemPageFactory(title="Cognac tote")])
+    shop_email = order.vendor_orders.get().vendor.contact_email
+    send_order_email.enqueue(kind="paid", order_id=order.pk)  # the shopper's and the shop's
+    row = DBTaskResult.objects.get(task_path="orders.emails.send_order_email")
+
+    worker = start_worker(tmp_path, mail_delay=60, batch=False)
+    try:
+        sending = tmp_path / "mail.sending"
+        deadline = time.monotonic() + 60
+        while not (sending.exists() and any(sending.iterdir())):
+            assert worker.poll() is None, (tmp_path / "worker.log").read_text()
+            assert time.monotonic() < deadline, "the worker never started sending"
+            time.sleep(0.05)
+    finally:
+        worker.kill()  # SIGKILL in the middle of the first email
+        worker.wait(timeout=10)
+
+    row.refresh_from_db()
+    assert row.status == TaskResultStatus.RUNNING  # stuck: django-tasks-db never retries it
+    assert delivered(tmp_path / "mail") == []
+
+    call_command("tasks_requeue_stale", "--minutes=0", stdout=io.StringIO())
+    worker = start_worker(tmp_path, mail_delay=0, batch=True)
+    assert worker.wait(timeout=120) == 0, (tmp_path / "worker.log").read_text()
+
+    row.refresh_from_db()
+    assert row.status == TaskResultStatus.SUCCESSFUL
+    assert sorted(delivered(tmp_path / "mail")) == sorted([order.email, shop_email])
