@@ -441,7 +441,7 @@ class Browser:
 
 
 @NEEDS_POSTGRES
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_pages_fail_cleanly_while_the_database_is_unreachable_and_recover(
     live_server, site_tree, database_through_proxy
 ):
@@ -498,7 +498,7 @@ def start_worker(workdir: Path, *, mail_delay: float, batch: bool) -> subprocess
 
 
 @NEEDS_POSTGRES
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_worker_killed_mid_email_is_recovered_and_each_email_goes_once(
     site_tree, settings, tmp_path
 ):
