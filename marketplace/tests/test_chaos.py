@@ -263,11 +263,11 @@ def test_the_site_answers_through_a_redis_outage_and_caches_again_after(
     assert order.status == Order.Status.PAID
     assert any(order.reference in message.subject for message in mail.outbox)
 
-    # Redis back on the same port: readiness ok, pages cached again, and the pieces sold during
-    # the outage show as sold (nothing from before the outage is served).
+    # Redis back on the same port (empty, as after a restart): readiness ok, pages cached again,
+    # the shopper still signed in. (A Redis that kept its data: the partition tests below.)
     redis_cache.start()
     back_up()
-    assert readyz(Client())[0:2] == (
+    assert readyz(Client()) == (
         200,
         {"status": "ok", "checks": {"database": "ok", "cache": "ok"}},
     )
