@@ -5,10 +5,19 @@ the cache, and only a response that sets no cookie and is not private: anything 
 cart, messages, a CSRF form) has a cookie or sets one, so it is never cached. Every cached entry
 carries the site's content generation; publishing or unpublishing a page, editing the catalogue
 or selling a piece moves the generation on, so a vendor's edit shows at once.
+
+Only canonical URLs are stored, or anyone could fill the cache with copies of one page
+(`?page=junk1`, `?page=junk2`, ...): no query string, or exactly `?page=N` where N is written
+plainly, is at least 2 (page 1 is the URL without it), and is the page the view really served
+(not a bad or out-of-range number it answered with the first or last page). Every other URL is
+served as usual, uncached.
 """
+
+import re
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.paginator import Page as PaginatorPage
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -20,6 +29,8 @@ GENERATION_KEY = "pagecache:generation"
 # Pages worth caching whole (items included: an item page with an add-to-cart form sets the
 # CSRF cookie, so only a sold piece's or a closed shop's item page is ever stored).
 CACHEABLE_PREFIXES = ("/shops/", "/designers/", "/privacy/", "/security/", "/terms/")
+# A page number as the site's own links write it; page 1 is the URL without one.
+PAGE_NUMBER = re.compile(r"[2-9]|[1-9][0-9]{1,5}")
 
 
 def generation() -> int:
@@ -47,20 +58,37 @@ def _next_generation() -> None:
         cache.set(GENERATION_KEY, 2, None)
 
 
-def _key(request) -> str:
-    return f"pagecache:{generation()}:{request.get_host()}:{request.get_full_path()}"
+def _key(request, query: str) -> str:
+    return f"pagecache:{generation()}:{request.get_host()}:{request.path}?{query}"
 
 
-def _eligible(request) -> bool:
+def _canonical_query(request) -> str | None:
+    """The query string of a cacheable request, normalised ("" or "page=N"); None when the
+    request may not be cached at all."""
     if settings.VITRINE_PAGE_CACHE_SECONDS <= 0 or request.method not in ("GET", "HEAD"):
-        return False
+        return None
     if request.COOKIES or request.META.get("HTTP_AUTHORIZATION"):
-        return False
+        return None
     path = request.path
     if path != "/" and not path.startswith(CACHEABLE_PREFIXES):
-        return False
-    # Only the page number may vary; other query strings would let anyone fill the cache.
-    return set(request.GET) <= {"page"}
+        return None
+    if not request.GET:
+        return ""
+    pages = request.GET.getlist("page")
+    if set(request.GET) != {"page"} or len(pages) != 1 or not PAGE_NUMBER.fullmatch(pages[0]):
+        return None
+    return f"page={pages[0]}"
+
+
+def _served_as_asked(query: str, response) -> bool:
+    """A `?page=N` response is cacheable only if the view paginated and showed page N itself
+    (Paginator.get_page answers an out-of-range number with the last page)."""
+    if not query:
+        return True
+    number = int(query.removeprefix("page="))
+    context = getattr(response, "context_data", None) or {}
+    shown = [value.number for value in context.values() if isinstance(value, PaginatorPage)]
+    return bool(shown) and all(shown_number == number for shown_number in shown)
 
 
 class AnonymousPageCacheMiddleware:
@@ -68,9 +96,10 @@ class AnonymousPageCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if not _eligible(request):
+        query = _canonical_query(request)
+        if query is None:
             return self.get_response(request)
-        key = _key(request)
+        key = _key(request, query)
         cached = cache.get(key)
         if cached is not None:
             cached["X-Page-Cache"] = "hit"
@@ -83,6 +112,7 @@ class AnonymousPageCacheMiddleware:
             and not response.streaming
             and "private" not in cache_control
             and "no-store" not in cache_control
+            and _served_as_asked(query, response)
         ):
             # Stored before the (outer) CSP middleware adds its header: every hit gets a fresh
             # policy without a nonce, so no nonce is reused; scripts load as 'self' files.

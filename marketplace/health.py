@@ -1,8 +1,11 @@
 """Liveness and readiness probes for load balancers and orchestrators.
 
 ``/healthz/``: the process answers (no database, no cache). ``/readyz/``: the database answers
-``SELECT 1`` and the cache stores and returns a value; 503 names the check that failed. Neither
-shows versions or error details, and neither may be cached.
+``SELECT 1`` and the cache stores and returns a value. The database is required: 503 when it
+fails. The cache only accelerates (marketplace/cache.py): when it fails the node still serves
+every page, so the answer is 200 with status "degraded", and a load balancer keeps the node.
+The body names the check that failed; neither probe shows versions or error details, and
+neither may be cached.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ def check_cache() -> None:
 
 
 CHECKS = {"database": check_database, "cache": check_cache}
+# A failed optional check degrades the node; a failed required one takes it out of rotation.
+OPTIONAL = {"cache"}
 
 
 @never_cache
@@ -59,14 +64,17 @@ def readyz(request: HttpRequest) -> JsonResponse:
         try:
             check()
         except Exception:
-            logger.warning("readiness check %s failed", name, exc_info=True)
+            # An optional check's outage is logged by the cache backend itself (rate-limited).
+            level = logging.INFO if name in OPTIONAL else logging.WARNING
+            logger.log(level, "readiness check %s failed", name, exc_info=True)
             results[name] = "failed"
         else:
             results[name] = "ok"
-    ready = all(result == "ok" for result in results.values())
-    return _no_store(
-        JsonResponse(
-            {"status": "ok" if ready else "unavailable", "checks": results},
-            status=200 if ready else 503,
-        )
-    )
+    failed = {name for name, result in results.items() if result != "ok"}
+    if failed - OPTIONAL:
+        status, code = "unavailable", 503
+    elif failed:
+        status, code = "degraded", 200
+    else:
+        status, code = "ok", 200
+    return _no_store(JsonResponse({"status": status, "checks": results}, status=code))

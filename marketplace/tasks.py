@@ -13,6 +13,14 @@ failure before any receiver could reset the id, its receivers are not guaranteed
 another receiver raises, and the immediate backend runs them inside the enqueuing request.
 The wrapper keeps the function's module path and name (``functools.wraps``), so the worker
 imports the task by the same path as before.
+
+A worker killed mid-task (deploy, OOM, kill -9) leaves its task RUNNING for ever: django-tasks-db
+does not run it again. ``manage.py tasks_requeue_stale`` puts such tasks back in the queue; so
+that running one twice repeats nothing, a side effect inside a traced task goes through
+``once(step, action)``, which records it (``TaskStepDone``, by task id) after doing it and skips
+it when the same task runs again. The task id reaches the run through django-tasks'
+``task_started`` signal, sent by the worker just before it calls the task; the immediate
+backend (tasks run inside the request, never re-run) records nothing.
 """
 
 from __future__ import annotations
@@ -22,13 +30,20 @@ import inspect
 import logging
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
+from django.db import IntegrityError, transaction
+from django.dispatch import receiver
+
 from django_tasks import TaskResult
+from django_tasks.backends.immediate import ImmediateBackend
 from django_tasks.base import Task
+from django_tasks.signals import task_started
 from django_tasks.utils import get_module_path
 
 from .logging import current_request_id, request_id_var
+from .models import TaskStepDone
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +51,40 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 REQUEST_ID_KWARG = "request_id"
+
+# The id of the task a worker is about to run (set by task_started, taken by the run), and of
+# the task running now: None outside tasks and under the immediate backend.
+_starting_task_id: ContextVar[str | None] = ContextVar("starting_task_id", default=None)
+task_id_var: ContextVar[str | None] = ContextVar("task_id", default=None)
+
+
+@receiver(task_started, dispatch_uid="marketplace-task-id")
+def _task_starting(sender, task_result, **kwargs) -> None:
+    # The immediate backend sends its class, db_worker the backend instance.
+    backend = sender if isinstance(sender, type) else type(sender)
+    if not issubclass(backend, ImmediateBackend):
+        _starting_task_id.set(str(task_result.id))
+
+
+def once(step: str, action: Callable[[], Any]) -> bool:
+    """Run `action` unless the running task already did `step` (it is being run again after
+    its worker died); record it once done. Outside a worker-run task, just run it. A crash
+    between the action and the record can still repeat it: at least once, never lost."""
+    task_id = task_id_var.get()
+    if task_id is None:
+        action()
+        return True
+    if TaskStepDone.objects.filter(task_id=task_id, step=step).exists():
+        logger.warning("task %s: %s already done by an earlier run, skipped", task_id, step)
+        return False
+    action()
+    try:
+        with transaction.atomic():
+            TaskStepDone.objects.create(task_id=task_id, step=step)
+    except IntegrityError:
+        pass  # two runs at once: recorded by the other
+    return True
+
 
 # Default of the added keyword: the function was called directly (`task.call(...)`, or from
 # another task), not run as an enqueued task, so it leaves the current id alone.
@@ -68,6 +117,8 @@ def _run_with_request_id(func: Callable[P, T]) -> Callable[P, T]:
         if request_id is _CALLED_DIRECTLY:
             return func(*args, **kwargs)
         token = request_id_var.set(request_id)
+        task_token = task_id_var.set(_starting_task_id.get())
+        _starting_task_id.set(None)
         started = time.monotonic()
         try:
             try:
@@ -78,6 +129,7 @@ def _run_with_request_id(func: Callable[P, T]) -> Callable[P, T]:
             logger.info("task %s finished in %d ms", path, (time.monotonic() - started) * 1000)
             return result
         finally:
+            task_id_var.reset(task_token)
             request_id_var.reset(token)
 
     return run

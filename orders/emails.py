@@ -1,6 +1,8 @@
 """Order-status emails: rendered from templates/emails/, sent as background tasks after commit.
 
 `send()` never raises: a mail server problem is logged and never fails a checkout or webhook.
+Each message goes through `marketplace.tasks.once`: a task run again after its worker died
+(`tasks_requeue_stale`) sends only what the killed run had not sent.
 """
 
 import logging
@@ -10,7 +12,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from home.templatetags.vitrine_tags import money
-from marketplace.tasks import traced_task
+from marketplace.tasks import once, traced_task
 
 logger = logging.getLogger(__name__)
 
@@ -114,12 +116,13 @@ def _pieces(lines) -> str:
     return f"{len(titles)} pieces, {', '.join(titles[:-1])} and {titles[-1]},"
 
 
-def _send(*, to: str, subject: str, template: str, context: dict) -> None:
+def _send(*, to: str, subject: str, template: str, context: dict, step: str) -> None:
+    """Send one message; `step` names it within its task (who it is for, never the address)."""
     text = render_to_string(f"emails/{template}.txt", context)
     html = render_to_string(f"emails/{template}.html", context)
     message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to])
     message.attach_alternative(html, "text/html")
-    message.send()
+    once(f"email:{step}", message.send)
 
 
 @traced_task()
@@ -169,6 +172,7 @@ def send_order_email(*, kind: str, order_id: int, vendor_order_id: int | None = 
             subject=subject.format(ref=order.reference),
             template="order_status",
             context=context,
+            step="shopper",
         )
     if kind in PAID_KINDS:
         for each in order.vendor_orders.all():
@@ -179,6 +183,7 @@ def send_order_email(*, kind: str, order_id: int, vendor_order_id: int | None = 
                 subject=f"New order {order.reference}: please send",
                 template="vendor_order",
                 context={"order": order, "vendor_order": each, "site_url": context["site_url"]},
+                step=f"vendor:{each.pk}",
             )
 
 

@@ -86,3 +86,54 @@ def test_restricting_a_page_starts_a_new_generation(site_tree):
     before = page_cache.generation()
     restriction.delete()
     assert page_cache.generation() > before
+
+
+# --- Only canonical URLs are cached: no flooding with ?page=junk1, junk2, ... ------------------
+
+
+def cached_pages() -> list[str]:
+    from django.core.cache import cache
+
+    return [key for key in cache._cache if ":pagecache:" in key and "generation" not in key]
+
+
+@pytest.fixture
+def paged_shop(site_tree, cached):
+    """A shop with three pages of pieces (two a page)."""
+    cached.VITRINE_ITEMS_PER_PAGE = 2
+    shop = ShopPageFactory(title="Maison Lune")
+    for n in range(5):
+        ItemPageFactory(parent=shop, title=f"Piece {n}", sold=True)
+    return shop
+
+
+def test_junk_page_numbers_leave_nothing_in_the_cache(client, paged_shop):
+    junk = ["junk1", "junk2", "", "0", "-1", "02", "2.0", "1e3", "2&page=3", "%EF%BC%92", "1"]
+    for value in junk:
+        response = client.get(f"{paged_shop.url}?page={value}")
+        assert response.status_code == 200, value  # a bad page number still shows a page
+        client.cookies.clear()
+    assert cached_pages() == []
+
+
+def test_a_page_beyond_the_last_is_not_cached(client, paged_shop):
+    for value in ("4", "99", "999999999999"):
+        assert client.get(f"{paged_shop.url}?page={value}").status_code == 200
+        client.cookies.clear()
+    assert cached_pages() == []
+
+
+def test_a_valid_second_page_is_cached_once(client, paged_shop):
+    first = client.get(f"{paged_shop.url}?page=2")
+    assert first["X-Page-Cache"] == "miss"
+    assert "Piece 2" in first.content.decode() or "Piece 1" in first.content.decode()
+    client.cookies.clear()
+    assert client.get(f"{paged_shop.url}?page=2")["X-Page-Cache"] == "hit"
+    assert len(cached_pages()) == 1
+
+
+def test_a_page_number_on_a_page_without_pages_is_not_cached(client, site_tree, cached):
+    for url in ("/?page=2", "/privacy/?page=2"):
+        client.get(url)
+        client.cookies.clear()
+    assert cached_pages() == []

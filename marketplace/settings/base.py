@@ -240,7 +240,8 @@ AXES_DISABLE_ACCESS_LOG = True  # successful logins are not kept (no IP/user-age
 AXES_ENABLE_ADMIN = False
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password"]
 
-# Sessions live server-side: the cookie holds only the session key.
+# Sessions live server-side: the cookie holds only the session key. With Redis, cached_db reads
+# Redis first and always writes the database; while Redis is down it uses the database alone.
 REDIS_URL = env("REDIS_URL")
 SESSION_ENGINE = (
     "django.contrib.sessions.backends.cached_db"
@@ -255,10 +256,19 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Redis errors are logged and skipped, never raised: the cache accelerates the
+            # site, it never takes it down (see marketplace/cache.py and docs/deploy.md).
+            "BACKEND": "marketplace.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             # Several sites (or test runs) can share one Redis without seeing each other's keys.
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", ""),
+            "OPTIONS": {
+                # A dead or unreachable Redis costs a request at most one short timeout, then
+                # is left alone for RETRY_AFTER seconds.
+                "socket_connect_timeout": float(env("CACHE_SOCKET_TIMEOUT", "0.5")),
+                "socket_timeout": float(env("CACHE_SOCKET_TIMEOUT", "0.5")),
+                "RETRY_AFTER": float(env("CACHE_RETRY_AFTER", "5")),
+            },
         }
     }
 else:

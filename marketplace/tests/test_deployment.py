@@ -78,7 +78,7 @@ def test_redis_url_switches_cache_and_sessions_to_the_real_redis():
                         CACHE_KEY_PREFIX=prefix)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        "django.core.cache.backends.redis.RedisCache",
+        "marketplace.cache.ResilientRedisCache",
         "django.contrib.sessions.backends.cached_db",
         "from-redis",
         "True",  # the key really is in Redis, under this site's prefix

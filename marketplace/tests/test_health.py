@@ -1,4 +1,5 @@
-"""/healthz/ (process up, no database) and /readyz/ (database and cache), never cached."""
+"""/healthz/ (process up, no database) and /readyz/ (database required, cache degrades), never
+cached."""
 
 import json
 from unittest import mock
@@ -56,21 +57,40 @@ class BrokenCache:
 
 
 @pytest.mark.django_db
-def test_readyz_is_503_when_the_cache_fails(client):
+def test_readyz_is_degraded_not_failed_when_the_cache_fails(client):
+    # The cache only accelerates: the node still serves, so the load balancer keeps it.
     with mock.patch("marketplace.health.cache", BrokenCache()):
         response = client.get("/readyz/")
-    assert response.status_code == 503
-    assert json.loads(response.content)["checks"] == {"database": "ok", "cache": "failed"}
+    assert response.status_code == 200
+    assert json.loads(response.content) == {
+        "status": "degraded",
+        "checks": {"database": "ok", "cache": "failed"},
+    }
     assert_not_cacheable(response)
 
 
 @pytest.mark.django_db
-def test_readyz_is_503_with_a_real_unreachable_cache_backend(client, settings):
+def test_readyz_is_503_when_the_database_fails_whatever_the_cache(client):
+    with (
+        mock.patch("marketplace.health.cache", BrokenCache()),
+        mock.patch.object(connections["default"], "cursor", side_effect=Exception("down")),
+    ):
+        response = client.get("/readyz/")
+    assert response.status_code == 503
+    assert json.loads(response.content)["status"] == "unavailable"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "backend",
+    ["django.core.cache.backends.redis.RedisCache", "marketplace.cache.ResilientRedisCache"],
+)
+def test_readyz_is_degraded_with_a_real_unreachable_cache_backend(client, settings, backend):
     from django.core.cache import caches
 
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": backend,
             "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
@@ -80,8 +100,9 @@ def test_readyz_is_503_with_a_real_unreachable_cache_backend(client, settings):
             response = client.get("/readyz/")
     finally:
         caches["default"].close()
-    assert response.status_code == 503
-    assert json.loads(response.content)["checks"]["cache"] == "failed"
+    assert response.status_code == 200
+    body = json.loads(response.content)
+    assert body == {"status": "degraded", "checks": {"database": "ok", "cache": "failed"}}
 
 
 @pytest.mark.django_db

@@ -1,0 +1,87 @@
+"""The production cache backend degrades to "no cache": defaults instead of errors, one log line
+per interval, Redis left alone for a while after a failure (the chaos tests run it for real)."""
+
+import logging
+from unittest import mock
+
+import pytest
+
+from marketplace.cache import ResilientRedisCache
+
+UNREACHABLE = "redis://127.0.0.1:1/0"  # nothing listens on port 1: refused at once
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def unreachable(**options) -> tuple[ResilientRedisCache, Clock]:
+    backend = ResilientRedisCache(UNREACHABLE, {"OPTIONS": options})
+    clock = Clock()
+    backend.clock = clock
+    return backend, clock
+
+
+def outage_lines(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "marketplace.cache"]
+
+
+def test_every_operation_answers_like_an_empty_cache_when_redis_is_unreachable():
+    cache, _ = unreachable()
+    assert cache.get("k") is None
+    assert cache.get("k", "fallback") == "fallback"
+    assert cache.add("k", 1) is False
+    assert cache.set("k", 1) is None
+    assert cache.incr("k") is None
+    assert cache.decr("k") is None
+    assert cache.has_key("k") is False
+    assert "k" not in cache
+    assert cache.get_many(["a", "b"]) == {}
+    assert cache.set_many({"a": 1, "b": 2}) == ["a", "b"]
+    assert cache.get_or_set("k", lambda: "computed") == "computed"
+    assert cache.touch("k") is False
+    assert cache.delete("k") is False
+    assert cache.delete_many(["a"]) is None
+    assert cache.clear() is False
+    assert not cache.available
+
+
+def test_an_outage_is_logged_once_per_interval_with_the_count_in_between(caplog):
+    cache, clock = unreachable(RETRY_AFTER=0, LOG_INTERVAL=60)
+    with caplog.at_level(logging.WARNING, logger="marketplace.cache"):
+        for _ in range(50):
+            assert cache.get("k", "default") == "default"  # each one tries Redis (RETRY_AFTER=0)
+        assert len(outage_lines(caplog)) == 1
+        assert "cache unavailable" in outage_lines(caplog)[0]
+        clock.now += 61
+        cache.get("k")
+    lines = outage_lines(caplog)
+    assert len(lines) == 2
+    assert "49 more failures since the last report" in lines[1]
+
+
+def test_redis_is_left_alone_for_retry_after_seconds_after_a_failure():
+    cache, clock = unreachable(RETRY_AFTER=5)
+    with mock.patch.object(cache._cache, "get_client", wraps=cache._cache.get_client) as calls:
+        cache.get("k")
+        tried = calls.call_count
+        assert tried >= 1
+        for _ in range(20):
+            cache.get("k")
+            cache.set("k", 1)
+        assert calls.call_count == tried  # no connection attempt while it is counted down
+        clock.now += 5
+        cache.get("k")
+        assert calls.call_count == tried + 1  # one try, which starts a new epoch
+    assert not cache.available
+
+
+@pytest.mark.parametrize("option", ["RETRY_AFTER", "LOG_INTERVAL", "EPOCH_CHECK_INTERVAL"])
+def test_own_options_are_not_passed_to_redis(option):
+    cache, _ = unreachable(**{option: 1})
+    assert option not in cache._options
+    assert cache._options["socket_connect_timeout"] == 0.5
