@@ -221,13 +221,14 @@ def send_dispute_notice_email(*, order_id: int, state: str) -> None:
     parts = list(order.vendor_orders.all())
     staff = [settings.VITRINE_DISPUTES_EMAIL] if settings.VITRINE_DISPUTES_EMAIL else []
     staff += [address for _name, address in settings.ADMINS]
-    recipients = [(address, parts) for address in staff]
-    recipients += [(part.vendor.contact_email, [part]) for part in parts]
-    for address, shown in recipients:
+    recipients = [(address, parts, f"staff-{n}") for n, address in enumerate(staff)]
+    recipients += [(part.vendor.contact_email, [part], f"shop-{part.pk}") for part in parts]
+    for address, shown, step in recipients:
         _send(
             to=address,
             subject=subject,
             template="dispute_notice",
+            step=f"dispute-{state}-{step}",
             context={
                 "order": order,
                 "vendor_orders": shown,

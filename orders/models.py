@@ -358,6 +358,7 @@ class PaymentAttempt(models.Model):
         FAILED = "failed", "Failed"
         CANCELED = "canceled", "Canceled"
         REFUNDED = "refunded", "Succeeded, refunded: it did not pay its order"
+        DISPUTED = "disputed", "Succeeded, did not pay its order, disputed by the bank"
 
     # The outcome is still to be learnt from Stripe.
     OPEN_STATUSES = (Status.CONFIRMING, Status.REQUIRES_ACTION, Status.PROCESSING)

@@ -204,18 +204,54 @@ def _expiry(order: Order):
     return timezone.now() + timedelta(minutes=settings.VITRINE_RESERVATION_MINUTES)
 
 
+def _holds_changed(item_ids) -> None:
+    """Keep each item's `held_until` (what pages and the API show as "Reserved") in step with
+    its holds: set while every unit in stock is held, to when the first hold ends; cleared
+    otherwise. Cached pages are refreshed when any of them changed."""
+    now = timezone.now()
+    holds: dict[int, list] = {}
+    for item_id, quantity, expires_at in (
+        _active_reservations(now)
+        .filter(item_id__in=item_ids)
+        .values_list("item_id", "quantity", "expires_at")
+    ):
+        holds.setdefault(item_id, []).append((quantity, expires_at))
+    changed = False
+    for item_id, stock, was in ItemPage.objects.filter(pk__in=item_ids).values_list(
+        "pk", "quantity", "held_until"
+    ):
+        mine = holds.get(item_id, [])
+        fully_held = stock > 0 and sum(quantity for quantity, _ in mine) >= stock
+        until = min(expires for _, expires in mine) if fully_held else None
+        if until != was:
+            ItemPage.objects.filter(pk=item_id).update(held_until=until)
+            changed = True
+    if changed:
+        transaction.on_commit(page_cache.bump)
+
+
+def holds_recount(*, item_ids) -> None:
+    """After a shop changes its stock: whether its pieces are fully held may have changed."""
+    _holds_changed(item_ids)
+
+
 @transaction.atomic
 def reservation_release_expired() -> int:
     """Release reservations whose time is up (availability already ignores them)."""
-    return Reservation.objects.filter(
+    expired = Reservation.objects.filter(
         status=Reservation.Status.ACTIVE, expires_at__lte=timezone.now()
-    ).update(status=Reservation.Status.RELEASED)
+    )
+    item_ids = set(expired.values_list("item_id", flat=True))
+    released = expired.update(status=Reservation.Status.RELEASED)
+    _holds_changed(item_ids)
+    return released
 
 
 def _release(order: Order) -> None:
-    order.reservations.filter(status=Reservation.Status.ACTIVE).update(
-        status=Reservation.Status.RELEASED
-    )
+    active = order.reservations.filter(status=Reservation.Status.ACTIVE)
+    item_ids = set(active.values_list("item_id", flat=True))
+    active.update(status=Reservation.Status.RELEASED)
+    _holds_changed(item_ids)
 
 
 def _reserve_again(order: Order) -> None:
@@ -227,6 +263,7 @@ def _reserve_again(order: Order) -> None:
         order.reservations.filter(status=Reservation.Status.ACTIVE).update(
             expires_at=_expiry(order)
         )
+        _holds_changed([line.item_id for line in lines if line.item_id])
         return
     items = _lock_items([line.item_id for line in lines if line.item_id])
     reserved = reserved_quantities(item_ids=list(items), exclude_order=order)
@@ -246,6 +283,7 @@ def _reserve_again(order: Order) -> None:
         )
         for line in missing
     )
+    _holds_changed(items)
 
 
 # --- Checkout ---------------------------------------------------------------------------------
@@ -436,6 +474,7 @@ def _order_create(
         Reservation(item=item, order=order, quantity=1, expires_at=_expiry(order))
         for item in buyable
     )
+    _holds_changed([item.pk for item in buyable])
     return order
 
 
@@ -704,8 +743,8 @@ def order_mark_paid(*, payment_intent: stripe_api.PaymentIntentInfo) -> Order | 
         )
         return None
     attempt = _attempt_for(order, payment_intent)
-    if attempt.status == PaymentAttempt.Status.REFUNDED:
-        return order  # settled before: refunded
+    if attempt.status in (PaymentAttempt.Status.REFUNDED, PaymentAttempt.Status.DISPUTED):
+        return order  # settled before (refunded), or the shopper's bank is deciding it
     if order.payment_intent_id == payment_intent.id and order.status in {
         Order.Status.PAID,
         Order.Status.REFUNDED,
@@ -765,6 +804,7 @@ def order_mark_paid(*, payment_intent: stripe_api.PaymentIntentInfo) -> Order | 
     order.reservations.filter(status=Reservation.Status.ACTIVE).update(
         status=Reservation.Status.CONSUMED
     )
+    _holds_changed([line.item_id for line in lines if line.item_id])
     order.status = Order.Status.PAID
     order.paid_at = timezone.now()
     order.payment_error = ""
@@ -830,6 +870,7 @@ def _refund_sold_meanwhile(*, order: Order, payment_intent_id: str, gone: list[O
         status=Reservation.Status.ACTIVE,
         item_id__in=[line.item_id for line in gone if line.item_id],
     ).update(status=Reservation.Status.RELEASED)
+    _holds_changed([line.item_id for line in gone if line.item_id])
     for vendor_order in order.vendor_orders.prefetch_related("lines"):
         kept = vendor_order.kept_lines
         vendor_order.subtotal = sum((line.line_total for line in kept), Decimal("0"))
@@ -956,24 +997,39 @@ def order_refunded_at_stripe(*, payment_intent_id: str, amount_refunded: Decimal
 # --- Disputes (chargebacks) -------------------------------------------------------------------
 
 
-def _disputed_order(dispute: stripe_api.DisputeInfo) -> Order | None:
-    order = (
-        Order.objects.select_for_update()
+def _disputed_payment(
+    dispute: stripe_api.DisputeInfo,
+) -> tuple[Order | None, PaymentAttempt | None]:
+    """The order a chargeback is about, and the disputed payment's attempt when that payment
+    is not the one that paid the order (a stray one: a duplicate, a late success)."""
+    attempt = (
+        PaymentAttempt.objects.select_for_update()
         .filter(payment_intent_id=dispute.payment_intent_id)
         .exclude(payment_intent_id="")
         .first()
     )
-    if order is None:
-        logger.error("dispute %s names no paid order (payment %s)", dispute.id,
+    if attempt is None:
+        logger.error("dispute %s names no payment of ours (%s)", dispute.id,
                      dispute.payment_intent_id)  # fmt: skip
-    return order
+        return None, None
+    order = Order.objects.select_for_update().get(pk=attempt.order_id)
+    paid_it = order.payment_intent_id == attempt.payment_intent_id and order.status in {
+        Order.Status.PAID,
+        Order.Status.REFUNDED,
+    }
+    return order, None if paid_it else attempt
 
 
 @transaction.atomic
 def order_dispute_opened(*, dispute: stripe_api.DisputeInfo) -> None:
     """A chargeback: the shops' payouts for this order wait until it is decided; staff and
-    the shops are told."""
-    order = _disputed_order(dispute)
+    the shops are told. On a payment that did not pay its order, only that payment waits: we
+    do not refund what the bank is deciding."""
+    order, stray = _disputed_payment(dispute)
+    if stray is not None:
+        if stray.status != PaymentAttempt.Status.REFUNDED:
+            _attempt_record(stray, PaymentAttempt.Status.DISPUTED)
+        return
     if order is None or order.dispute_status == DisputeStatus.OPEN:
         return
     order.dispute_status = DisputeStatus.OPEN
@@ -985,11 +1041,20 @@ def order_dispute_opened(*, dispute: stripe_api.DisputeInfo) -> None:
 def order_dispute_closed(*, dispute: stripe_api.DisputeInfo) -> None:
     """Won: the payouts are released. Lost: the bank took the money back from us, which is
     netted like a refund after payout: each shop's earnings are reversed and what was
-    transferred is clawed back (or owed, and netted off its next payout)."""
-    order = _disputed_order(dispute)
+    transferred is clawed back (or owed, and netted off its next payout). A disputed payment
+    that did not pay its order is given back when won, and was given back by the bank when
+    lost."""
+    order, stray = _disputed_payment(dispute)
+    lost = dispute.status == "lost"
+    if stray is not None:
+        if stray.status == PaymentAttempt.Status.DISPUTED and lost:
+            _attempt_record(stray, PaymentAttempt.Status.REFUNDED)
+        elif stray.status == PaymentAttempt.Status.DISPUTED:
+            intent = stripe_api.payment_intent_retrieve(payment_intent_id=stray.payment_intent_id)
+            _refund_attempt(order=order, attempt=stray, intent=intent, reason="not_payable")
+        return
     if order is None or order.dispute_status == DisputeStatus.LOST:
         return
-    lost = dispute.status == "lost"
     order.dispute_status = DisputeStatus.LOST if lost else DisputeStatus.WON
     order.save(update_fields=["dispute_status"])
     if lost:
@@ -1133,17 +1198,20 @@ def vendor_order_deliver(*, vendor_order: VendorOrder) -> VendorOrder:
     return vendor_order
 
 
+REFUNDABLE_STATUSES = (
+    VendorOrder.Status.PAID,
+    VendorOrder.Status.SHIPPED,
+    VendorOrder.Status.DELIVERED,
+)
+
+
 @transaction.atomic
 def vendor_order_refund(*, vendor_order: VendorOrder) -> VendorOrder:
     """Refund one shop's part to the shopper's card, put its pieces back on sale, reverse what
     the shop earned on it and claw back what was already transferred."""
     vendor_order = _lock_vendor_order(vendor_order)
     order = vendor_order.order
-    if vendor_order.status not in {
-        VendorOrder.Status.PAID,
-        VendorOrder.Status.SHIPPED,
-        VendorOrder.Status.DELIVERED,
-    }:
+    if vendor_order.status not in REFUNDABLE_STATUSES:
         raise TransitionNotAllowed("Only paid orders can be refunded.")
     if order.dispute_status in (DisputeStatus.OPEN, DisputeStatus.LOST):
         # The bank decides (or has taken) this money: a refund on top would pay it twice.
@@ -1159,6 +1227,7 @@ def vendor_order_refund(*, vendor_order: VendorOrder) -> VendorOrder:
     for line in lines:
         if line.item_id:
             ItemPage.objects.filter(pk=line.item_id).update(quantity=F("quantity") + line.quantity)
+    _holds_changed([line.item_id for line in lines if line.item_id])
     _vendor_order_move(vendor_order, VendorOrder.Status.REFUNDED)
     _reverse_earnings(vendor_order=vendor_order, order=order)
     transaction.on_commit(page_cache.bump)  # back on sale

@@ -1,9 +1,17 @@
-"""Login keeps what a shopper put in their cart while signed out."""
+"""Login keeps what a shopper put in their cart while signed out; a shop's new stock count
+changes whether its held piece shows as reserved."""
 
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 
-from .services import CART_SESSION_KEY, cart_merge_into_account
+from products.signals import stock_changed
+
+from .services import CART_SESSION_KEY, cart_merge_into_account, holds_recount
+
+
+@receiver(stock_changed)
+def recount_holds(sender, item_id, **kwargs):
+    holds_recount(item_ids=[item_id])
 
 
 @receiver(user_logged_in)

@@ -48,12 +48,8 @@ def stock_set(*, item: ItemPage, quantity: int, by, held: int | Callable[[], int
     if quantity < held_units:
         raise StockNotAllowed("below_held", held=held_units)
     previous = locked.quantity
-    changes = {"quantity": quantity}
-    if quantity > held_units:
-        changes["held_until"] = None  # some pieces are free again: no longer all reserved
-    ItemPage.objects.filter(pk=item.pk).update(**changes)
-    for name, value in changes.items():
-        setattr(item, name, value)
+    ItemPage.objects.filter(pk=item.pk).update(quantity=quantity)
+    item.quantity = quantity
     if quantity != previous:
         log(
             instance=item,
@@ -65,5 +61,7 @@ def stock_set(*, item: ItemPage, quantity: int, by, held: int | Callable[[], int
             "stock of item %s set from %s to %s by user %s",
             item.pk, previous, quantity, getattr(by, "pk", None),
         )  # fmt: skip
+        # The order system recounts the holds on it (whether it shows as reserved).
         stock_changed.send(sender=ItemPage, item_id=item.pk, quantity=quantity, previous=previous)
+        item.refresh_from_db(fields=["held_until"])
     return item

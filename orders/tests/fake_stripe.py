@@ -30,6 +30,7 @@ class Intent:
     status: str = "requires_confirmation"
     refunded: int = 0
     lost_to_dispute: int = 0
+    disputed: bool = False  # a charge is disputed once
 
     def info(self) -> stripe_api.PaymentIntentInfo:
         return stripe_api.PaymentIntentInfo(
@@ -191,7 +192,7 @@ class FakeStripe:
 
         def make():
             left = intent.amount - intent.refunded - intent.lost_to_dispute
-            if intent.status != "succeeded" or not 0 < minor <= left:
+            if intent.status != "succeeded" or intent.disputed or not 0 < minor <= left:
                 raise stripe_api.PaymentServiceError(f"cannot refund {minor} of {left}")
             intent.refunded += minor
             self._event(
@@ -236,6 +237,7 @@ class FakeStripe:
         """A chargeback on a charge: the created and closed events (a lost one takes what is
         left of the charge back)."""
         left = intent.amount - intent.refunded - intent.lost_to_dispute
+        intent.disputed = True
         obj = {"id": f"dp_{intent.id}", "amount": left, "currency": intent.currency.lower(),
                "payment_intent": intent.id}  # fmt: skip
         if outcome == "lost":

@@ -96,3 +96,49 @@ def test_an_ipv6_network_is_its_slash_64_and_no_address_is_stored():
     assert client_key("203.0.113.7") != client_key("203.0.113.8")
     assert "203.0.113.7" not in client_key("203.0.113.7") and len(client_key("::1")) == 32
     assert client_key("not an address") == client_key(None) == ""
+
+
+def test_a_held_piece_shows_reserved_until_its_hold_ends(
+    pieces, settings, django_capture_on_commit_callbacks
+):
+    """Checkout marks the piece reserved for pages and the API; the release job, a failed
+    payment or a sale ends that, and a cached page is refreshed each time."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders import services
+
+    settings.VITRINE_PAGE_CACHE_SECONDS = 300
+    piece, pair = pieces[0], pieces[1]
+    ItemPageFactory._meta.model.objects.filter(pk=pair.pk).update(quantity=2)
+    client = shopper()
+    assert "Reserved" not in client.get(piece.url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        check_out(client, [piece, pair])
+    order = Order.objects.get()
+    piece.refresh_from_db()
+    pair.refresh_from_db()
+    assert piece.is_reserved and piece.held_until == order.reservations.get(item=piece).expires_at
+    assert not pair.is_reserved  # one of two held: still for sale
+    assert "Reserved" in shopper("192.0.2.9").get(piece.url).content.decode()
+
+    # The hold runs out: the job releases it and the page says so at once.
+    Reservation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.reservation_release_expired()
+    piece.refresh_from_db()
+    assert piece.held_until is None and not piece.is_reserved
+    assert "Add to cart" in shopper("192.0.2.9").get(piece.url).content.decode()
+
+
+def test_a_shop_raising_its_stock_ends_the_reserved_state(pieces):
+    from products.services import stock_set
+
+    piece = pieces[0]
+    check_out(shopper(), [piece])
+    piece.refresh_from_db()
+    assert piece.is_reserved
+    stock_set(item=piece, quantity=2, by=None, held=1)
+    piece.refresh_from_db()
+    assert piece.quantity == 2 and piece.held_until is None
