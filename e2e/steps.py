@@ -12,7 +12,7 @@ def add_to_cart(page, base: str, item) -> None:
 
 
 def fill_checkout(page, email: str = "ada@example.com") -> None:
-    page.get_by_label("Email").fill(email)
+    page.get_by_label("Email", exact=True).fill(email)
     page.get_by_label("Full name").fill("Ada Lovelace")
     page.get_by_label("Address", exact=True).fill("12 St James's Square")
     page.get_by_label("Town or city").fill("London")

@@ -78,7 +78,7 @@ def test_guest_buys_from_two_shops_with_one_payment(page, live_server, marketpla
 
     page.get_by_role("link", name="Checkout").click()
     assert_accessible(page)
-    page.get_by_label("Email").fill("ada@example.com")
+    page.get_by_label("Email", exact=True).fill("ada@example.com")
     page.get_by_label("Full name").fill("Ada Lovelace")
     page.get_by_label("Address", exact=True).fill("12 St James's Square")
     page.get_by_label("Town or city").fill("London")

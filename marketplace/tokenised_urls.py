@@ -34,6 +34,8 @@ TOKENISED_URLS: dict[str, str] = {
     ),
     "policies:testimonial_submit": rf"/testimonials/submit/(?P<token>{_SEGMENT})",
     "saved_alert_unsubscribe": rf"/saved/alerts/unsubscribe/(?P<token>{_SEGMENT})",
+    "policies:testimonial_unsubscribe": rf"/testimonials/unsubscribe/(?P<token>{_SEGMENT})",
+    "accounts_guest_order_claim": rf"/account/guest-orders/(?P<token>{_SEGMENT})",
 }
 _PATTERNS = [re.compile(pattern) for pattern in TOKENISED_URLS.values()]
 # A query string after a path or URL (a request line, a Referer): up to whitespace or a quote.

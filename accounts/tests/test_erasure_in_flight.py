@@ -185,7 +185,8 @@ def test_an_unpaid_order_is_cancelled_and_a_payment_completing_later_refunded(
             )  # fmt: skip
         )
     order.refresh_from_db()
-    assert order.status == Order.Status.REFUNDED
+    assert order.status == Order.Status.CANCELLED  # it stays cancelled; the payment went back
+    assert order.attempts.get(payment_intent_id=order.payment_intent_id).status == "refunded"
     # Nobody is left to tell about the cancellation or the refund: no mail to a blank address.
     assert [message.to for message in mail.outbox] == []
     assert [(refund["amount"], refund["payment_intent_id"]) for refund in no_stripe_refunds] == [

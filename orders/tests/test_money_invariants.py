@@ -286,7 +286,7 @@ class MoneyMachine(RuleBasedStateMachine):
     def refunds_made(self) -> int:
         return sum(1 for intent in self.stripe.intents.values() if intent.refunded)
 
-    def check_invariants(self):
+    def check_all(self):
         self.stock_is_never_sold_twice()
         self.money_balances()
         self.a_lost_dispute_leaves_nothing_owed_to_the_shops()

@@ -24,7 +24,7 @@ def play(monkeypatch, site_tree, steps, *, then=lambda machine: None):
             result = getattr(machine, name)(**kwargs)
             if name == "check_out":
                 machine.placed.append(result)
-            machine.check_invariants()
+            machine.check_all()
         then(machine)
     finally:
         machine.teardown()
