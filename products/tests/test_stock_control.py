@@ -6,7 +6,6 @@ own items only, never below what checkouts in progress hold, and the page's hist
 
 import re
 from datetime import timedelta
-from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -21,39 +20,11 @@ import pytest
 from orders.factories import OrderFactory
 from orders.models import Reservation
 from products import services
-from products.factories import CategoryFactory, DesignerFactory
 from products.models import ItemPage
-from vendors.services import vendor_onboard
+
+from .stock_helpers import make_item, onboard, stock
 
 User = get_user_model()
-
-
-def onboard(name, **kwargs):
-    slug = re.sub(r"[^a-z]+", "-", name.lower())
-    return vendor_onboard(
-        name=name, contact_email=f"hello@{slug}.example", staff_email=f"staff@{slug}.example",
-        **kwargs,
-    )  # fmt: skip
-
-
-def make_item(shop, title, *, quantity=1):
-    item = ItemPage(
-        title=title,
-        slug=re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-"),
-        designer=DesignerFactory(),
-        category=CategoryFactory(),
-        condition="excellent",
-        price=Decimal("500.00"),
-        quantity=quantity,
-        live=False,
-    )
-    shop.add_child(instance=item)
-    item.save_revision().publish()
-    return ItemPage.objects.get(pk=item.pk)
-
-
-def stock(item) -> int:
-    return ItemPage.objects.values_list("quantity", flat=True).get(pk=item.pk)
 
 
 def hold(item, quantity=1, minutes=10):

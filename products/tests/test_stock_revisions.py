@@ -7,9 +7,7 @@ piece back on sale: only the order system and the vendor's stock control write s
 """
 
 import importlib
-import re
 import threading
-from decimal import Decimal
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
@@ -23,9 +21,9 @@ from wagtail.test.utils.form_data import querydict_from_html
 
 import pytest
 
-from products.factories import CategoryFactory, DesignerFactory
 from products.models import ItemPage
-from vendors.services import vendor_onboard
+
+from .stock_helpers import make_item, onboard, stock
 
 User = get_user_model()
 
@@ -33,34 +31,6 @@ User = get_user_model()
 def sell(item, n=1):
     """What orders.services.order_mark_paid does to stock when a payment succeeds."""
     ItemPage.objects.filter(pk=item.pk).update(quantity=F("quantity") - n)
-
-
-def stock(item) -> int:
-    return ItemPage.objects.values_list("quantity", flat=True).get(pk=item.pk)
-
-
-def onboard(name, **kwargs):
-    slug = re.sub(r"[^a-z]+", "-", name.lower())
-    return vendor_onboard(
-        name=name, contact_email=f"hello@{slug}.example", staff_email=f"staff@{slug}.example",
-        **kwargs,
-    )  # fmt: skip
-
-
-def make_item(shop, title="Kelly 28", *, user=None, quantity=1):
-    item = ItemPage(
-        title=title,
-        slug=re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-"),
-        designer=DesignerFactory(),
-        category=CategoryFactory(),
-        condition="excellent",
-        price=Decimal("500.00"),
-        quantity=quantity,
-        live=False,
-    )
-    shop.add_child(instance=item)
-    item.save_revision(user=user).publish()
-    return ItemPage.objects.get(pk=item.pk)
 
 
 @pytest.fixture
