@@ -19,29 +19,15 @@ from wagtail_modeladmin.views import InspectView
 
 from vendors.permissions import vendor_for_user
 
-from . import services, stripe_api
+from . import selectors, services, stripe_api
 from .models import VendorOrder
-
-VISIBLE_STATUSES = [
-    VendorOrder.Status.PAID,
-    VendorOrder.Status.SHIPPED,
-    VendorOrder.Status.DELIVERED,
-    VendorOrder.Status.REFUNDED,
-]
-
-
-def desk_queryset_for_vendor(vendor):
-    """A shop's orders from payment on (before that they are only a hold on stock)."""
-    return VendorOrder.objects.select_related("order", "vendor").filter(
-        vendor=vendor, status__in=VISIBLE_STATUSES
-    )
 
 
 def desk_queryset(user):
     """The vendor orders this user may see: their shop's (vendors) or all (site staff)."""
     vendor = vendor_for_user(user)
     if vendor is not None:
-        return desk_queryset_for_vendor(vendor)
+        return selectors.vendor_orders_for_desk(vendor=vendor)
     orders = VendorOrder.objects.select_related("order", "vendor")
     if user.is_superuser or user.has_perm("orders.view_vendororder"):
         return orders

@@ -78,10 +78,20 @@ def order_for_shopper(*, request, reference: str) -> Order | None:
     return None
 
 
-def orders_for_vendor(*, vendor) -> QuerySet:
-    from .models import VendorOrder
+# A shop sees its orders from payment on (before that they are only a hold on stock).
+DESK_STATUSES = (
+    VendorOrder.Status.PAID,
+    VendorOrder.Status.SHIPPED,
+    VendorOrder.Status.DELIVERED,
+    VendorOrder.Status.REFUNDED,
+)
 
-    return VendorOrder.objects.filter(vendor=vendor).select_related("order")
+
+def vendor_orders_for_desk(*, vendor) -> QuerySet:
+    """A shop's parts of orders on its order desk and dashboard."""
+    return VendorOrder.objects.select_related("order", "vendor").filter(
+        vendor=vendor, status__in=DESK_STATUSES
+    )
 
 
 # --- Sales and payouts (shop dashboards, staff "Sales" view) ----------------------------------

@@ -78,9 +78,9 @@ def vendor_dashboard(*, vendor) -> dict:
         )
         .count()
     )
-    from orders.desk import desk_queryset_for_vendor
+    from orders.selectors import vendor_orders_for_desk
 
-    recent_orders = list(desk_queryset_for_vendor(vendor).order_by("-order__created_at")[:5])
+    recent_orders = list(vendor_orders_for_desk(vendor=vendor).order_by("-order__created_at")[:5])
     return {
         "vendor": vendor,
         "shop": shop,

@@ -20,7 +20,7 @@ def test_reconcile_lists_and_settles_a_payment_the_webhook_never_delivered(
     client.post("/checkout/", ADDRESS)
     order = Order.objects.get()
     # The payment succeeds at Stripe, but our side crashes before recording it.
-    monkeypatch.setattr("orders.services.order_mark_paid", lambda **kwargs: None)
+    monkeypatch.setattr("orders.services.payments.order_mark_paid", lambda **kwargs: None)
     client.post(f"/checkout/pay/{order.reference}/", {"card_token": token()})
     monkeypatch.undo()
     order.refresh_from_db()

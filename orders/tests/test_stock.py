@@ -232,10 +232,10 @@ def test_payment_after_hold_expired_and_piece_sold_is_refunded_and_shopper_told(
     # Bob buys the bag in the meantime (his payment says succeeded straight away).
     other = new_client()
     rival = place(other, bag, email="bob@example.com")
-    from orders import services
+    from orders import services, stripe_api
 
     services.order_mark_paid(
-        payment_intent=services.stripe_api.PaymentIntentInfo(
+        payment_intent=stripe_api.PaymentIntentInfo(
             id="pi_bob",
             status="succeeded",
             amount=rival.total,

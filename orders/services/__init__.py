@@ -1,0 +1,58 @@
+"""Writes for carts, orders, stock, payments and payouts. Every function is keyword-only and
+atomic; services raise exceptions (`ItemsUnavailable`, `HoldRefused`, `TransitionNotAllowed`,
+`PayLinkInvalid`, ...) and views turn them into words.
+
+One module a concern, in the order an order lives:
+
+- `cart`: the shopper's cart;
+- `stock`: availability, holds and their expiry;
+- `checkout`: an order from a cart or a phone call, within the hold limits;
+- `payments`: stored attempts, one charge per order, refunds of payments that did not pay it;
+- `webhooks`: Stripe's events, each once;
+- `disputes`: chargebacks;
+- `fulfilment`: a shop sends, delivers or refunds its part;
+- `payouts`: the ledger and paying shops after the return window;
+- `retention`: what an erased shopper's order keeps until it is delivered;
+- `paylinks`: signed payment links.
+"""
+
+from .cart import (  # noqa: F401
+    CART_SESSION_KEY,
+    cart_add,
+    cart_for_request,
+    cart_merge_into_account,
+    cart_prune,
+    cart_remove,
+)
+from .checkout import (  # noqa: F401
+    HoldRefused,
+    PhoneOrdersClosed,
+    ShippingAddress,
+    client_key,
+    order_place,
+    phone_order_record,
+)
+from .disputes import order_dispute_closed, order_dispute_opened  # noqa: F401
+from .fulfilment import (  # noqa: F401
+    REFUNDABLE_STATUSES,
+    TransitionNotAllowed,
+    vendor_order_deliver,
+    vendor_order_refund,
+    vendor_order_ship,
+)
+from .paylinks import PAY_LINK_SALT, PayLinkInvalid, pay_link_order, pay_link_token  # noqa: F401
+from .payments import (  # noqa: F401
+    ATTEMPT_STATUS_FOR_INTENT,
+    PaymentOutcome,
+    order_cancel,
+    order_confirm_from_stripe,
+    order_mark_paid,
+    order_pay,
+    order_payment_canceled,
+    order_payment_failed,
+    order_refunded_at_stripe,
+)
+from .payouts import payout_balances, payout_settle  # noqa: F401
+from .retention import order_erase_if_fulfilled, orders_erase_overdue  # noqa: F401
+from .stock import ItemsUnavailable, holds_recount, reservation_release_expired, reserved_quantities  # noqa: F401
+from .webhooks import WEBHOOK_HANDLERS, MalformedEvent, stripe_event_handle  # noqa: F401

@@ -1,0 +1,116 @@
+"""The shopper's cart: what is in it, and which of it can still be bought."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from products.models import ItemPage
+from vendors.models import ShopPage, takes_orders
+
+from ..models import Cart, CartItem
+from .stock import reserved_quantities
+
+CART_SESSION_KEY = "cart_id"
+
+
+def cart_for_request(request, *, create: bool = False) -> Cart | None:
+    """The shopper's cart: the account's when signed in, else the one named in the session."""
+    user = request.user
+    if user.is_authenticated:
+        cart = Cart.objects.filter(user=user).first()
+        if cart is None and create:
+            cart = Cart.objects.create(user=user)
+        return cart
+    cart_id = request.session.get(CART_SESSION_KEY)
+    cart = Cart.objects.filter(pk=cart_id, user__isnull=True).first() if cart_id else None
+    if cart is None and create:
+        cart = Cart.objects.create()
+        request.session[CART_SESSION_KEY] = cart.pk
+    return cart
+
+
+def _shops_of(items) -> dict[str, ShopPage]:
+    """The items' shops (with vendors), by tree path: one query."""
+    paths = {item.path[: -ShopPage.steplen] for item in items}
+    return {
+        shop.path: shop for shop in ShopPage.objects.filter(path__in=paths).select_related("vendor")
+    }
+
+
+def _buyable(items) -> tuple[list[ItemPage], list[str]]:
+    """Split items into those a shopper can buy now and notices about the rest."""
+    items = list(items)
+    reserved = reserved_quantities(item_ids=[item.pk for item in items])
+    shops = _shops_of(items)
+    buyable, notices = [], []
+    for item in items:
+        shop = shops.get(item.path[: -ShopPage.steplen])
+        if not item.live:
+            notices.append(f"“{item.title}” is no longer for sale and was removed from your cart.")
+        elif item.quantity - reserved.get(item.pk, 0) <= 0:
+            if item.quantity <= 0:
+                notices.append(f"“{item.title}” has sold and was removed from your cart.")
+            else:
+                notices.append(
+                    f"“{item.title}” is being bought by someone else right now and was removed "
+                    "from your cart. If their payment does not go through it will be back soon."
+                )
+        elif shop is None or not takes_orders(live=shop.live, vendor_status=shop.vendor.status):
+            notices.append(f"“{item.title}”: this shop is not taking orders at the moment.")
+        else:
+            buyable.append(item)
+    return buyable, notices
+
+
+@transaction.atomic
+def cart_add(*, request, item_id: int) -> tuple[bool, str]:
+    """Put an item in the cart. Returns (added, message for the shopper)."""
+    item = ItemPage.objects.filter(pk=item_id).first()
+    if item is None:
+        return False, "That item could not be found."
+    buyable, notices = _buyable([item])
+    if not buyable:
+        return False, notices[0].replace(" and was removed from your cart", "")
+    cart = cart_for_request(request, create=True)
+    _, created = CartItem.objects.get_or_create(cart=cart, item=item)
+    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+    if not created:
+        return True, f"“{item.title}” is already in your cart."
+    return True, f"“{item.title}” was added to your cart."
+
+
+@transaction.atomic
+def cart_remove(*, request, item_id: int) -> bool:
+    cart = cart_for_request(request)
+    if cart is None:
+        return False
+    deleted, _ = CartItem.objects.filter(cart=cart, item_id=item_id).delete()
+    return bool(deleted)
+
+
+@transaction.atomic
+def cart_prune(*, cart: Cart) -> list[str]:
+    """Drop sold, withdrawn or unbuyable items from the cart; return a notice for each."""
+    lines = list(cart.lines.select_related("item"))
+    buyable, notices = _buyable(line.item for line in lines)
+    keep = {item.pk for item in buyable}
+    gone = [line.pk for line in lines if line.item_id not in keep]
+    if gone:  # viewing an unchanged cart writes nothing (SQLite: no write lock for a GET)
+        CartItem.objects.filter(pk__in=gone).delete()
+    return notices
+
+
+@transaction.atomic
+def cart_merge_into_account(*, user, anonymous_cart_id: int | None) -> None:
+    """At login, move what the shopper put in the cart while signed out into the account's."""
+    if not anonymous_cart_id:
+        return
+    anonymous = Cart.objects.filter(pk=anonymous_cart_id, user__isnull=True).first()
+    if anonymous is None:
+        return
+    account_cart, _ = Cart.objects.get_or_create(user=user)
+    have = set(account_cart.lines.values_list("item_id", flat=True))
+    for line in anonymous.lines.exclude(item_id__in=have):
+        CartItem.objects.create(cart=account_cart, item_id=line.item_id)
+    anonymous.delete()

@@ -1,0 +1,230 @@
+"""Checkout: an order from a cart (or a shop's phone call), with its pieces held, within the hold limits."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, Sum
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from products.models import ItemPage
+from vendors.models import ShopPage, Vendor
+
+from .. import emails
+from ..models import Cart, Order, OrderLine, PaymentAttempt, Reservation, VendorOrder
+from ..money import commission_on
+from .cart import _buyable, _shops_of
+from .stock import (
+    ItemsUnavailable,
+    _active_reservations,
+    _expiry,
+    _holds_changed,
+    _lock_items,
+    _release,
+)
+
+
+@dataclass(frozen=True)
+class ShippingAddress:
+    name: str
+    line1: str
+    city: str
+    postcode: str
+    country: str
+    line2: str = ""
+    phone: str = ""
+
+
+class HoldRefused(Exception):
+    """A checkout would hold more than one shopper may; `code` names the limit (the view says
+    it in words), `limit` is its value."""
+
+    TOO_MANY_PIECES = "too_many_pieces"  # in one checkout
+    TOO_MANY_CHECKOUTS = "too_many_checkouts"  # unpaid at once, per session or email
+    NETWORK_BUSY = "network_busy"  # pieces held from one network in the last hour
+
+    def __init__(self, code: str, limit: int):
+        super().__init__(f"{code} (limit {limit})")
+        self.code, self.limit = code, limit
+
+
+def client_key(ip: str | None) -> str:
+    """A keyed hash naming the shopper's network (an IPv4 address, an IPv6 /64) for the hold
+    limit: no address is stored."""
+    try:
+        address = ipaddress.ip_address(ip or "")
+    except ValueError:
+        return ""
+    if address.version == 6:
+        address = ipaddress.ip_network(f"{address}/64", strict=False).network_address
+    return salted_hmac("vitrine.orders.client-key", str(address)).hexdigest()[:32]
+
+
+def _unpaid_with_holds():
+    held = _active_reservations().filter(order=OuterRef("pk"))
+    return Order.objects.filter(status=Order.Status.PENDING).filter(Exists(held))
+
+
+def _check_hold_limits(*, cart: Cart, email: str, customer, key: str, pieces: int) -> None:
+    """Nobody holds the catalogue: a checkout holds a few pieces, a shopper (session, email or
+    account) has few unpaid checkouts at once, and one network holds few pieces an hour."""
+    if pieces > settings.VITRINE_CHECKOUT_MAX_PIECES:
+        raise HoldRefused(HoldRefused.TOO_MANY_PIECES, settings.VITRINE_CHECKOUT_MAX_PIECES)
+    same_shopper = Q(cart=cart) | Q(email__iexact=email)
+    if customer is not None:
+        same_shopper |= Q(customer=customer)
+    if _unpaid_with_holds().filter(same_shopper).count() >= settings.VITRINE_UNPAID_CHECKOUTS_MAX:
+        raise HoldRefused(HoldRefused.TOO_MANY_CHECKOUTS, settings.VITRINE_UNPAID_CHECKOUTS_MAX)
+    if key:
+        held_lately = Reservation.objects.filter(
+            order__client_key=key, created_at__gte=timezone.now() - timedelta(hours=1)
+        ).aggregate(total=Sum("quantity"))["total"]
+        if (held_lately or 0) + pieces > settings.VITRINE_HOLDS_PER_NETWORK_PER_HOUR:
+            raise HoldRefused(HoldRefused.NETWORK_BUSY, settings.VITRINE_HOLDS_PER_NETWORK_PER_HOUR)
+
+
+def _supersede_unpaid_checkouts(cart: Cart) -> None:
+    """Checking the same cart out again replaces its earlier unpaid checkout (its holds would
+    otherwise keep this shopper from their own pieces), unless a payment for it is under way."""
+    paying = PaymentAttempt.objects.filter(
+        order=OuterRef("pk"), status__in=PaymentAttempt.OPEN_STATUSES
+    )
+    for order in (
+        Order.objects.select_for_update()
+        .filter(cart=cart, status=Order.Status.PENDING)
+        .exclude(Exists(paying))
+    ):
+        _release(order)
+        order.status = Order.Status.CANCELLED
+        order.save(update_fields=["status"])
+        order.vendor_orders.update(status=VendorOrder.Status.CANCELLED)
+
+
+@transaction.atomic
+def order_place(
+    *,
+    cart: Cart,
+    customer,
+    email: str,
+    address: ShippingAddress,
+    client_ip: str | None = None,
+    testimonial_opt_in: bool = False,
+) -> Order:
+    """Create the order from the cart, holding every item for the reservation window.
+
+    Prices, quantities and currency come from the database only. Raises ItemsUnavailable
+    (nothing written, the cart untouched) when any item sold in the meantime, and HoldRefused
+    when the checkout would hold more than a shopper may (`_check_hold_limits`).
+    """
+    cart = Cart.objects.select_for_update().get(pk=cart.pk)  # one checkout per cart at a time
+    customer = customer if customer and customer.is_authenticated else None
+    item_ids = list(cart.lines.values_list("item_id", flat=True))
+    _supersede_unpaid_checkouts(cart)
+    key = client_key(client_ip)
+    _check_hold_limits(cart=cart, email=email, customer=customer, key=key, pieces=len(item_ids))
+    order = _order_create(
+        item_ids=item_ids,
+        email=email,
+        address=address,
+        cart=cart,
+        customer=customer,
+        client_key=key,
+        testimonial_opt_in=testimonial_opt_in,
+    )
+    transaction.on_commit(lambda: emails.send(kind="placed", order_id=order.pk))
+    return order
+
+
+@transaction.atomic
+def phone_order_record(
+    *, vendor: Vendor, recorded_by, item_ids: list[int], email: str,
+    address: ShippingAddress, note: str = "",
+) -> Order:  # fmt: skip
+    """A shop records an order taken by phone: the pieces are held and the shopper is emailed
+    a payment link. The shop never handles card numbers."""
+    shop = vendor.shop
+    if not shop.published_phone_number:
+        raise PhoneOrdersClosed("Turn on phone orders (and publish a number) on your shop first.")
+    if len(item_ids) > settings.VITRINE_CHECKOUT_MAX_PIECES:
+        raise HoldRefused(HoldRefused.TOO_MANY_PIECES, settings.VITRINE_CHECKOUT_MAX_PIECES)
+    own = set(ItemPage.objects.child_of(shop).filter(pk__in=item_ids).values_list("pk", flat=True))
+    if not item_ids or own != set(item_ids):
+        raise ItemsUnavailable(["an item that is not in your shop"])
+    order = _order_create(
+        item_ids=item_ids,
+        email=email,
+        address=address,
+        channel=Order.Channel.PHONE,
+        call_note=note,
+        recorded_by=recorded_by,
+    )
+    transaction.on_commit(lambda: emails.send(kind="phone_order", order_id=order.pk))
+    return order
+
+
+class PhoneOrdersClosed(Exception):
+    """The shop does not publish a phone number, so it does not take phone orders."""
+
+
+def _order_create(
+    *, item_ids: list[int], email: str, address: ShippingAddress, **order_fields
+) -> Order:
+    """Lock, re-check and hold the items; write the order, its shop parts and lines."""
+    if not item_ids:
+        raise ItemsUnavailable([])
+    items = _lock_items(item_ids)
+    buyable, _notices = _buyable(items.values())
+    unavailable = [items[pk].title for pk in item_ids if pk in items and items[pk] not in buyable]
+    unavailable += ["an item"] * len([pk for pk in item_ids if pk not in items])
+    if unavailable:
+        raise ItemsUnavailable(unavailable)
+
+    shops = _shops_of(buyable)
+    by_vendor: dict[int, list[ItemPage]] = {}
+    for item in buyable:
+        by_vendor.setdefault(shops[item.path[: -ShopPage.steplen]].vendor_id, []).append(item)
+    subtotal = sum((item.price for item in buyable), Decimal("0"))
+
+    order = Order(
+        email=email,
+        currency=settings.VITRINE_CURRENCY,
+        subtotal=subtotal,
+        total=subtotal,
+        shipping_name=address.name,
+        shipping_line1=address.line1,
+        shipping_line2=address.line2,
+        shipping_city=address.city,
+        shipping_postcode=address.postcode,
+        shipping_country=address.country,
+        shipping_phone=address.phone,
+        **order_fields,
+    )
+    order.full_clean()
+    order.save()
+    vendors = Vendor.objects.in_bulk(list(by_vendor))
+    for vendor_id, vendor_items in by_vendor.items():
+        vendor = vendors[vendor_id]
+        vendor_subtotal = sum((item.price for item in vendor_items), Decimal("0"))
+        vendor_order = VendorOrder.objects.create(
+            order=order,
+            vendor=vendor,
+            subtotal=vendor_subtotal,
+            commission_rate=vendor.commission_rate,
+            commission=commission_on(vendor_subtotal, vendor.commission_rate),
+        )
+        OrderLine.objects.bulk_create(
+            OrderLine(vendor_order=vendor_order, item=item, title=item.title, unit_price=item.price)
+            for item in vendor_items
+        )
+    Reservation.objects.bulk_create(
+        Reservation(item=item, order=order, quantity=1, expires_at=_expiry(order))
+        for item in buyable
+    )
+    _holds_changed([item.pk for item in buyable])
+    return order

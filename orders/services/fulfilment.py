@@ -1,0 +1,128 @@
+"""A shop fulfils its part: send, deliver, refund, along VendorOrder.TRANSITIONS."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from home import page_cache
+from policies import emails as policy_emails
+from products.models import ItemPage
+
+from .. import emails, stripe_api
+from ..models import DisputeStatus, Order, VendorOrder
+from .payouts import _reverse_earnings
+from .retention import _status_email
+from .stock import _holds_changed, _lock_items
+
+
+class TransitionNotAllowed(Exception):
+    """The vendor order is not in a state where this step makes sense."""
+
+
+def _vendor_order_move(vendor_order: VendorOrder, status: str, **fields) -> None:
+    """Change a part's status along VendorOrder.TRANSITIONS (and any fields that go with it)."""
+    if not vendor_order.can_become(status):
+        raise TransitionNotAllowed(
+            f"A {vendor_order.get_status_display().lower()} order cannot become "
+            f"{VendorOrder.Status(status).label.lower()}."
+        )
+    vendor_order.status = status
+    for name, value in fields.items():
+        setattr(vendor_order, name, value)
+    vendor_order.save(update_fields=["status", *fields])
+
+
+def _lock_vendor_order(vendor_order: VendorOrder) -> VendorOrder:
+    return (
+        VendorOrder.objects.select_for_update()
+        .select_related("order", "vendor")
+        .get(pk=vendor_order.pk)
+    )
+
+
+@transaction.atomic
+def vendor_order_ship(
+    *, vendor_order: VendorOrder, carrier: str, tracking_number: str
+) -> VendorOrder:
+    """Mark a shop's part shipped with tracking. The shop is paid out later, once the part is
+    delivered and the return window has passed (`run_payouts`)."""
+    vendor_order = _lock_vendor_order(vendor_order)
+    if vendor_order.status != VendorOrder.Status.PAID:
+        raise TransitionNotAllowed(
+            f"Only paid orders can be shipped (this one is {vendor_order.get_status_display().lower()})."
+        )
+    vendor_order.carrier = carrier.strip()
+    vendor_order.tracking_number = tracking_number.strip()
+    vendor_order.full_clean()
+    _vendor_order_move(
+        vendor_order,
+        VendorOrder.Status.SHIPPED,
+        carrier=vendor_order.carrier,
+        tracking_number=vendor_order.tracking_number,
+        shipped_at=timezone.now(),
+    )
+    transaction.on_commit(
+        lambda: emails.send(
+            kind="shipped", order_id=vendor_order.order_id, vendor_order_id=vendor_order.pk
+        )
+    )
+    return vendor_order
+
+
+@transaction.atomic
+def vendor_order_deliver(*, vendor_order: VendorOrder) -> VendorOrder:
+    vendor_order = _lock_vendor_order(vendor_order)
+    if vendor_order.status != VendorOrder.Status.SHIPPED:
+        raise TransitionNotAllowed("Only shipped orders can be marked delivered.")
+    _vendor_order_move(vendor_order, VendorOrder.Status.DELIVERED, delivered_at=timezone.now())
+    _status_email(order=vendor_order.order, kind="delivered", vendor_order_id=vendor_order.pk)
+    # The shopper may now write a verified-buyer testimonial (policies owns the invitation),
+    # unless they erased their account: what is kept serves the delivery, not new requests.
+    if vendor_order.order.erase_when_fulfilled_at is None:
+        transaction.on_commit(
+            lambda: policy_emails.send_testimonial_invitation(vendor_order_id=vendor_order.pk)
+        )
+    return vendor_order
+
+
+REFUNDABLE_STATUSES = (
+    VendorOrder.Status.PAID,
+    VendorOrder.Status.SHIPPED,
+    VendorOrder.Status.DELIVERED,
+)
+
+
+@transaction.atomic
+def vendor_order_refund(*, vendor_order: VendorOrder) -> VendorOrder:
+    """Refund one shop's part to the shopper's card, put its pieces back on sale, reverse what
+    the shop earned on it and claw back what was already transferred."""
+    vendor_order = _lock_vendor_order(vendor_order)
+    order = vendor_order.order
+    if vendor_order.status not in REFUNDABLE_STATUSES:
+        raise TransitionNotAllowed("Only paid orders can be refunded.")
+    if order.dispute_status in (DisputeStatus.OPEN, DisputeStatus.LOST):
+        # The bank decides (or has taken) this money: a refund on top would pay it twice.
+        raise TransitionNotAllowed("This order is under a chargeback: it cannot be refunded.")
+    stripe_api.refund_create(
+        payment_intent_id=order.payment_intent_id,
+        amount=vendor_order.subtotal,
+        currency=order.currency,
+        idempotency_key=f"{order.reference}-refund-{vendor_order.pk}",
+    )
+    lines = vendor_order.kept_lines  # pieces that sold to someone else were never this shopper's
+    _lock_items([line.item_id for line in lines if line.item_id])
+    for line in lines:
+        if line.item_id:
+            ItemPage.objects.filter(pk=line.item_id).update(quantity=F("quantity") + line.quantity)
+    _holds_changed([line.item_id for line in lines if line.item_id])
+    _vendor_order_move(vendor_order, VendorOrder.Status.REFUNDED)
+    _reverse_earnings(vendor_order=vendor_order, order=order)
+    transaction.on_commit(page_cache.bump)  # back on sale
+    if not order.vendor_orders.exclude(
+        status__in=[VendorOrder.Status.REFUNDED, VendorOrder.Status.CANCELLED]
+    ).exists():
+        Order.objects.filter(pk=order.pk).update(status=Order.Status.REFUNDED)
+    _status_email(order=order, kind="vendor_refunded", vendor_order_id=vendor_order.pk)
+    return vendor_order

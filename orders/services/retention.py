@@ -1,0 +1,74 @@
+"""Orders kept for delivery after their shopper's account was erased, and their erasure."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+
+from .. import emails
+from ..models import Order, VendorOrder
+
+logger = logging.getLogger(__name__)
+
+
+def _status_email(*, order: Order, kind: str, vendor_order_id: int | None = None) -> None:
+    """Queue a fulfilment step's email after commit. If the step closed the last open part of
+    an order kept for delivery after its shopper's erasure, that order's personal data goes
+    right after this email is sent: the task re-reads the order, so it cannot go before."""
+    closes = (
+        order.erase_when_fulfilled_at is not None and not VendorOrder.open_parts(order.pk).exists()
+    )
+    send = emails.send_then_erase if closes else emails.send
+    transaction.on_commit(
+        lambda: send(kind=kind, order_id=order.pk, vendor_order_id=vendor_order_id)
+    )
+
+
+@transaction.atomic
+def order_erase_if_fulfilled(*, order_id: int) -> bool:
+    """Blank an order kept for delivery after its shopper's erasure, once every shop's part is
+    delivered, refunded or cancelled. Returns whether it did; running it again does nothing."""
+    order = (
+        Order.objects.select_for_update()
+        .filter(pk=order_id, erase_when_fulfilled_at__isnull=False)
+        .first()
+    )
+    if order is None or VendorOrder.open_parts(order.pk).exists():
+        return False
+    Order.objects.filter(pk=order.pk).update(**Order.PERSONAL_DATA_ERASED)
+    logger.info(
+        "order %s: delivery details erased (account erased earlier, order fulfilled)",
+        order.reference,
+        extra={"order_reference": order.reference},
+    )
+    return True
+
+
+@transaction.atomic
+def orders_erase_overdue(*, shipped_before, dry_run: bool = False) -> list[str]:
+    """The safety net for orders kept for delivery after their shopper's erasure: blank those
+    whose parts still open all shipped before `shipped_before` (a shop that never marks its
+    delivery must not keep the shopper's address forever), and those with no part open left
+    whose erasure after the last email never ran (a lost task). Returns their references.
+    """
+    still_needed = VendorOrder.open_parts(OuterRef("pk")).exclude(
+        Q(status=VendorOrder.Status.SHIPPED) & Q(shipped_at__lt=shipped_before)
+    )
+    due = (
+        Order.objects.select_for_update()
+        .filter(erase_when_fulfilled_at__isnull=False)
+        .exclude(Exists(still_needed))
+        .order_by("pk")
+    )
+    references = list(due.values_list("reference", flat=True))
+    if references and not dry_run:
+        Order.objects.filter(reference__in=references).update(**Order.PERSONAL_DATA_ERASED)
+        for reference in references:
+            logger.info(
+                "order %s: delivery details erased (account erased earlier, overdue)",
+                reference,
+                extra={"order_reference": reference},
+            )
+    return references
