@@ -4,8 +4,8 @@ The machine drives what shoppers, shops, banks and Stripe do, in any order: chec
 with good, declined and 3-D Secure cards (authenticated late or never), webhooks delivered late,
 twice, or not at all, the server dying between Stripe's charge and our write, holds running
 out, vendors publishing drafts saved before a sale, shipping, delivery, refunds of a shop's
-part, payout runs days later, chargebacks won and lost, and unpaid orders cancelled (as erasure
-does). After every step it checks, against what the fake Stripe holds:
+part, payout runs days later, chargebacks won and lost, unpaid orders cancelled, and a shopper
+erasing their account. After every step it checks, against what the fake Stripe holds:
 
 - no piece is sold more than its stock, and stock is what was bought and not given back;
 - each order keeps at most one charge, and what Stripe kept equals what the ledger says the
@@ -39,6 +39,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from accounts.factories import UserFactory
+from accounts.services import account_erase
 from orders import services, stripe_api
 from orders.models import (
     Cart,
@@ -88,6 +90,8 @@ class MoneyMachine(RuleBasedStateMachine):
         self.clock = Clock()
         MONKEYPATCH.setattr(timezone, "now", self.clock)
         self.items, self.drafts = WORLD["items"], WORLD["drafts"]
+        self.customer = WORLD["customer"]  # shopper 0 has an account, and may erase it
+        self.erased = False
         self.initial = {item.pk: item.quantity for item in self.items}
         self.tokens = 0
         self.placed: list[int] = []  # for scripted sequences (test_money_regressions)
@@ -122,9 +126,10 @@ class MoneyMachine(RuleBasedStateMachine):
         cart = Cart.objects.create()
         for index in sorted(picks):
             CartItem.objects.create(cart=cart, item=self.items[index])
+        customer = self.customer if shopper == 0 and not self.erased else None
         try:
             order = services.order_place(
-                cart=cart, customer=None, email=f"shopper{shopper}@example.com",
+                cart=cart, customer=customer, email=f"shopper{shopper}@example.com",
                 address=ADDRESS, client_ip=f"192.0.2.{shopper}",
             )  # fmt: skip
         except (services.ItemsUnavailable, services.HoldRefused):
@@ -163,6 +168,14 @@ class MoneyMachine(RuleBasedStateMachine):
     @rule(order=orders)
     def unpaid_order_cancelled(self, order):
         services.order_cancel(order=Order.objects.get(pk=order))
+
+    @precondition(lambda self: not self.erased)
+    @rule()
+    def shopper_erases_their_account(self):
+        """Erasure cancels the unpaid orders and deletes the Stripe customer; what was paid
+        stays paid, and a payment that completes afterwards is refunded."""
+        account_erase(user=self.customer)
+        self.erased = True
 
     # --- Stripe's webhooks -------------------------------------------------------------------
 
@@ -351,7 +364,11 @@ def build_world(site_tree) -> dict:
         ItemPageFactory(parent=lune, price="250.00", quantity=2),
         ItemPageFactory(parent=salon, price="800.00"),
     ]
-    return {"items": items, "drafts": {item.pk: item.save_revision() for item in items}}
+    return {
+        "items": items,
+        "drafts": {item.pk: item.save_revision() for item in items},
+        "customer": UserFactory(email="shopper0@example.com"),
+    }
 
 
 def use(monkeypatch, world: dict) -> None:
