@@ -13,6 +13,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
@@ -60,7 +61,7 @@ def account_view(methods=("GET",)):
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        return redirect("/account/")
+        return redirect("accounts_home")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -75,7 +76,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             phone=data.get("phone"),
             promotional_emails=data["promotional_emails"],
         )
-        return redirect("/account/signup/sent/")
+        return redirect("accounts_signup_sent")
     return render(request, "accounts/signup.html", {"form": form})
 
 
@@ -114,7 +115,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     email_template_name = "emails/account_password_reset.txt"
     html_email_template_name = "emails/account_password_reset.html"
     subject_template_name = "emails/account_password_reset_subject.txt"
-    success_url = "/account/password-reset/sent/"
+    success_url = reverse_lazy("accounts_password_reset_sent")
 
     def form_valid(self, form):
         # Queued, throttled per address and IP (accounts.services.password_reset_request);
@@ -132,7 +133,7 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
-    success_url = "/account/password-reset/complete/"
+    success_url = reverse_lazy("accounts_password_reset_complete")
 
     def form_valid(self, form):
         response = super().form_valid(form)
@@ -166,16 +167,16 @@ def verify_email(request: HttpRequest, token: str) -> HttpResponse:
             f"{'is' if found == 1 else 'are'} yours, add {it} to your account under Guest orders."
         )
         messages.success(request, message)
-        return redirect("/account/guest-orders/")
+        return redirect("accounts_guest_orders")
     messages.success(request, message)
-    return redirect("/account/" if request.user.is_authenticated else "/account/login/")
+    return redirect("accounts_home" if request.user.is_authenticated else "accounts_login")
 
 
 @account_view(methods=["POST"])
 def verify_resend(request: HttpRequest) -> HttpResponse:
     services.verification_resend(user=request.user)
     messages.success(request, f"We've sent a new confirmation link to {request.user.email}.")
-    return redirect("/account/")
+    return redirect("accounts_home")
 
 
 # --- Account overview, profile, email, password -------------------------------------------------
@@ -193,7 +194,7 @@ def account_home(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         services.profile_update(user=user, **form.cleaned_data)
         messages.success(request, "Your details are saved.")
-        return redirect("/account/")
+        return redirect("accounts_home")
     orders = selectors.orders_for_customer(user=user)[:3]
     return render(
         request,
@@ -210,7 +211,7 @@ def email_change(request: HttpRequest) -> HttpResponse:
         messages.success(
             request, f"Your email is now {request.user.email}. Please confirm it from your inbox."
         )
-        return redirect("/account/")
+        return redirect("accounts_home")
     return render(request, "accounts/email_change.html", {"form": form, "section": "home"})
 
 
@@ -226,7 +227,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
         update_session_auth_hash(request, user)  # this session stays signed in (new key)
         services.session_record_login(user=user, session_key=request.session.session_key)
         messages.success(request, "Password changed. You've been signed out everywhere else.")
-        return redirect("/account/")
+        return redirect("accounts_home")
     return render(request, "accounts/password_change.html", {"form": form, "section": "home"})
 
 
@@ -285,10 +286,10 @@ def guest_orders(request: HttpRequest) -> HttpResponse:
         )
         if not added:
             messages.error(request, "Tick the orders that are yours, then add them.")
-            return redirect("/account/guest-orders/")
+            return redirect("accounts_guest_orders")
         orders = "The order is" if added == 1 else f"{added} orders are"
         messages.success(request, f"{orders} now in your account.")
-        return redirect("/account/orders/")
+        return redirect("accounts_orders")
     return render(
         request,
         "accounts/guest_orders.html",
@@ -309,7 +310,7 @@ def guest_order_claim(request: HttpRequest, token: str) -> HttpResponse:
         if order.customer_id is None and request.method == "POST":
             order = services.guest_order_claim(user=request.user, token=token)
             messages.success(request, f"Order {order.reference} is now in your account.")
-            return redirect(f"/account/orders/{order.reference}/")
+            return redirect("accounts_order", reference=order.reference)
     except services.GuestOrderClaimError as error:
         status, reason = CLAIM_REFUSED[error.code]
         return render(
@@ -320,7 +321,7 @@ def guest_order_claim(request: HttpRequest, token: str) -> HttpResponse:
         )
     if order.customer_id is not None:
         messages.info(request, f"Order {order.reference} is already in your account.")
-        return redirect(f"/account/orders/{order.reference}/")
+        return redirect("accounts_order", reference=order.reference)
     return render(
         request,
         "accounts/guest_order_claim.html",
@@ -354,7 +355,7 @@ def address_edit(request: HttpRequest, address_id: int | None = None) -> HttpRes
     if request.method == "POST" and form.is_valid():
         services.address_save(user=request.user, address=form.instance)
         messages.success(request, "Address saved.")
-        return redirect("/account/addresses/")
+        return redirect("accounts_addresses")
     return render(
         request,
         "accounts/address_form.html",
@@ -366,7 +367,7 @@ def address_edit(request: HttpRequest, address_id: int | None = None) -> HttpRes
 def address_delete(request: HttpRequest, address_id: int) -> HttpResponse:
     services.address_delete(user=request.user, address=_own_address(request, address_id))
     messages.success(request, "Address deleted.")
-    return redirect("/account/addresses/")
+    return redirect("accounts_addresses")
 
 
 @account_view(methods=["POST"])
@@ -377,7 +378,7 @@ def address_default(request: HttpRequest, address_id: int, kind: str) -> HttpRes
         user=request.user, address=_own_address(request, address_id), kind=kind
     )
     messages.success(request, f"Default {'delivery' if kind == 'shipping' else kind} address set.")
-    return redirect("/account/addresses/")
+    return redirect("accounts_addresses")
 
 
 # --- Preferences --------------------------------------------------------------------------------
@@ -395,7 +396,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
             user=user, changes=form.cleaned_data, source=ConsentRecord.Source.FORM
         )
         messages.success(request, "Your email preferences are saved.")
-        return redirect("/account/preferences/")
+        return redirect("accounts_preferences")
     return render(
         request,
         "accounts/preferences.html",
@@ -435,7 +436,7 @@ def delete(request: HttpRequest) -> HttpResponse:
                 "Sorry, we could not reach our payment provider to delete your payment details. "
                 "Nothing was erased yet: please try again in a few minutes.",
             )
-            return redirect("/account/delete/")
+            return redirect("accounts_delete")
         logout(request)
         messages.success(request, "Your account and personal data have been erased. Goodbye.")
         if kept:

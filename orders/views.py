@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -49,8 +50,8 @@ def _item_id(request: HttpRequest) -> int | None:
         return None
 
 
-def _back(request: HttpRequest, fallback: str = "/cart/") -> str:
-    return safe_next_url(request, fallback)
+def _back(request: HttpRequest) -> str:
+    return safe_next_url(request, reverse("orders:cart"))
 
 
 @never_cache
@@ -104,7 +105,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
     if not summary.count:
         if not notices:
             messages.info(request, "Your cart is empty.")
-        return redirect("/cart/")
+        return redirect("orders:cart")
 
     initial, addresses = {}, None
     if request.user.is_authenticated:
@@ -124,12 +125,12 @@ def checkout(request: HttpRequest) -> HttpResponse:
             )
         except services.ItemsUnavailable as error:
             messages.error(request, error.shopper_message)
-            return redirect("/cart/")
+            return redirect("orders:cart")
         except services.HoldRefused as refused:
             messages.error(request, HOLD_REFUSED[refused.code].format(limit=refused.limit))
-            return redirect("/cart/")
+            return redirect("orders:cart")
         _remember_order(request, order)
-        return redirect(f"/checkout/pay/{order.reference}/")
+        return redirect("orders:pay", reference=order.reference)
     return render(request, "orders/checkout.html", {"form": form, "cart": summary})
 
 
@@ -149,7 +150,7 @@ def pay(request: HttpRequest, reference: str) -> HttpResponse:
         # before the shopper is offered to pay again.
         order = _confirm_quietly(order)
     if order.status == Order.Status.PAID:
-        return redirect(f"/checkout/done/{order.reference}/")
+        return redirect("orders:done", reference=order.reference)
     context = {
         "order": order,
         "stripe_js_url": settings.STRIPE_JS_URL,
@@ -183,7 +184,7 @@ def pay(request: HttpRequest, reference: str) -> HttpResponse:
         if outcome.status == "requires_action":
             context["client_secret"] = outcome.client_secret
             return render(request, "orders/pay.html", context)
-        return redirect(f"/checkout/done/{order.reference}/")
+        return redirect("orders:done", reference=order.reference)
     return render(request, "orders/pay.html", context)
 
 
@@ -219,10 +220,10 @@ def pay_link(request: HttpRequest, token: str) -> HttpResponse:
     except services.PayLinkInvalid as error:
         if error.order is not None and error.order.status == Order.Status.PAID:
             _remember_order(request, error.order)
-            return redirect(f"/checkout/done/{error.order.reference}/")
+            return redirect("orders:done", reference=error.order.reference)
         return render(request, "orders/pay_link_invalid.html", {"message": str(error)}, status=410)
     _remember_order(request, order)
-    return redirect(f"/checkout/pay/{order.reference}/")
+    return redirect("orders:pay", reference=order.reference)
 
 
 @csrf_exempt

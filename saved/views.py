@@ -8,6 +8,7 @@ POSTs go back to a safe `next` with a message; a cookie-less visitor's heart is 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -30,7 +31,7 @@ def _item_id(value) -> int | None:
 
 
 def _list_url(request: HttpRequest) -> str:
-    return "/account/saved/" if request.user.is_authenticated else "/saved/"
+    return reverse("saved_account_list" if request.user.is_authenticated else "saved_list")
 
 
 # --- The list -----------------------------------------------------------------------------------
@@ -42,7 +43,7 @@ def saved_list(request: HttpRequest) -> HttpResponse:
     """`/saved/`: an anonymous shopper's list (in their session). Signed in, it is the
     account's list, at `/account/saved/`."""
     if request.user.is_authenticated:
-        return redirect("/account/saved/")
+        return redirect("saved_account_list")
     return render(
         request, "saved/saved_list.html", {"saved": selectors.saved_list(request=request)}
     )
@@ -117,7 +118,7 @@ def price_alert(request: HttpRequest) -> HttpResponse:
             user=request.user, item_id=item_id, enabled=request.POST.get("alert") == "on"
         )
         (messages.success if changed else messages.error)(request, message)
-    return redirect(safe_next_url(request, "/account/saved/"))
+    return redirect(safe_next_url(request, reverse("saved_account_list")))
 
 
 @never_cache
