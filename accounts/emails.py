@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
@@ -56,8 +57,8 @@ def send_verification_email(*, user_id: int) -> None:
         template="account_verify_email",
         context={
             "user": user,
-            "verify_url": f"{settings.WAGTAILADMIN_BASE_URL}/account/verify-email/"
-            f"{tokens.verification_token(user=user)}/",
+            "verify_url": settings.WAGTAILADMIN_BASE_URL
+            + reverse("accounts_verify_email", args=[tokens.verification_token(user=user)]),
             "days": settings.VITRINE_EMAIL_VERIFICATION_DAYS,
         },
     )

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
+from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 VERIFY_SALT = "accounts.verify-email"
@@ -74,7 +75,8 @@ def read_unsubscribe_token(token: str) -> tuple[int, str]:
 
 
 def unsubscribe_url(*, user, topic: str = "promotional_emails") -> str:
-    return f"{settings.WAGTAILADMIN_BASE_URL}/email/unsubscribe/{unsubscribe_token(user=user, topic=topic)}/"
+    token = unsubscribe_token(user=user, topic=topic)
+    return f"{settings.WAGTAILADMIN_BASE_URL}{reverse('accounts_unsubscribe', args=[token])}"
 
 
 def order_claim_token(*, order) -> str:
@@ -96,6 +98,5 @@ def read_order_claim_token(token: str) -> tuple[str, str]:
 
 
 def order_claim_url(*, order) -> str:
-    return (
-        f"{settings.WAGTAILADMIN_BASE_URL}/account/guest-orders/{order_claim_token(order=order)}/"
-    )
+    path = reverse("accounts_guest_order_claim", args=[order_claim_token(order=order)])
+    return f"{settings.WAGTAILADMIN_BASE_URL}{path}"

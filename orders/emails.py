@@ -10,6 +10,7 @@ import logging
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from home.templatetags.vitrine_tags import money
 from marketplace.tasks import once, traced_task
@@ -160,7 +161,8 @@ def send_order_email(*, kind: str, order_id: int, vendor_order_id: int | None = 
         "kind": kind,
         "site_url": settings.WAGTAILADMIN_BASE_URL,
         # Works on any device, unlike the checkout pages tied to the shopper's session.
-        "pay_url": f"{settings.WAGTAILADMIN_BASE_URL}/pay/{pay_link_token(order=order)}/"
+        "pay_url": settings.WAGTAILADMIN_BASE_URL
+        + reverse("orders:pay_link", args=[pay_link_token(order=order)])
         if order.is_payable
         else "",
         "hold_hours": settings.VITRINE_PHONE_ORDER_HOLD_HOURS,

@@ -6,6 +6,7 @@ import logging
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from marketplace.tasks import traced_task
 
@@ -99,7 +100,7 @@ def send_testimonial_invitation_task(*, vendor_order_id: int) -> None:
             "order": order,
             "shop": vendor_order.vendor.name,
             "lines": vendor_order.lines.all(),
-            "submit_url": f"{site_url}/testimonials/submit/{token}/",
+            "submit_url": f"{site_url}{reverse('policies:testimonial_submit', args=[token])}",
             "days": testimonial_link_max_age().days,
             "unsubscribe_url": unsubscribe_url,
             "site_url": site_url,

@@ -7,6 +7,7 @@ personal data sits in the URL. A token made for anything else on the site never 
 
 from django.conf import settings
 from django.core import signing
+from django.urls import reverse
 
 from accounts.tokens import InvalidToken
 
@@ -34,4 +35,5 @@ def read_testimonial_unsubscribe_token(token: str) -> int:
 
 def testimonial_unsubscribe_url(*, order) -> str:
     token = testimonial_unsubscribe_token(order=order)
-    return f"{settings.WAGTAILADMIN_BASE_URL}/testimonials/unsubscribe/{token}/"
+    path = reverse("policies:testimonial_unsubscribe", args=[token])
+    return f"{settings.WAGTAILADMIN_BASE_URL}{path}"

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from marketplace.tasks import traced_task
 
@@ -43,7 +44,7 @@ def send_price_drop_email(*, saved_item_id: int, old_price: str, new_price: str)
         "old_price": Decimal(old_price),
         "new_price": Decimal(new_price),
         "item_url": f"{site_url}{item.url}",
-        "saved_url": f"{site_url}/account/saved/",
+        "saved_url": f"{site_url}{reverse('saved_account_list')}",
         "unsubscribe_url": unsubscribe_url,
         "site_url": site_url,
     }

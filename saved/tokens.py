@@ -7,6 +7,7 @@ on the site never passes here.
 
 from django.conf import settings
 from django.core import signing
+from django.urls import reverse
 
 from accounts.tokens import InvalidToken
 
@@ -35,4 +36,5 @@ def read_price_alert_token(token: str) -> tuple[int, int]:
 
 def price_alert_unsubscribe_url(*, saved_item) -> str:
     token = price_alert_token(saved_item=saved_item)
-    return f"{settings.WAGTAILADMIN_BASE_URL}/saved/alerts/unsubscribe/{token}/"
+    path = reverse("saved_alert_unsubscribe", args=[token])
+    return f"{settings.WAGTAILADMIN_BASE_URL}{path}"

@@ -213,8 +213,8 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-LOGIN_URL = "/account/login/"
-LOGIN_REDIRECT_URL = "/account/"
+LOGIN_URL = "accounts_login"  # URL names: Django resolves them (resolve_url)
+LOGIN_REDIRECT_URL = "accounts_home"
 LOGOUT_REDIRECT_URL = "/"
 PASSWORD_RESET_TIMEOUT = 2 * 60 * 60  # a reset link works for two hours
 VITRINE_EMAIL_VERIFICATION_DAYS = 3
