@@ -145,7 +145,7 @@ def _send_invitation(*, user: User, vendor: Vendor) -> None:
         message=(
             f"Hello,\n\nYou can now manage {vendor.name} on Vitrine. Choose a password here:\n"
             f"{settings.WAGTAILADMIN_BASE_URL}{path}\n\nThen sign in at "
-            f"{settings.WAGTAILADMIN_BASE_URL}/admin/ with the username {user.get_username()}.\n"
+            f"{settings.WAGTAILADMIN_BASE_URL}{reverse('wagtailadmin_home')} with the username {user.get_username()}.\n"
         ),
         from_email=None,
         recipient_list=[user.email],
