@@ -33,7 +33,9 @@ class StockNotAllowed(Exception):
 
 
 @transaction.atomic
-def stock_set(*, item: ItemPage, quantity: int, by: "User | None", held: int | Callable[[], int] = 0) -> ItemPage:
+def stock_set(
+    *, item: ItemPage, quantity: int, by: "User | None", held: int | Callable[[], int] = 0
+) -> ItemPage:
     """Set how many of `item` the shop has, at once and outside the page's revisions.
 
     Locks the item's row first (checkouts lock the same row before they hold stock), then
