@@ -4,6 +4,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 PIP := $(PYTHON) -m pip
 RUFF := $(VENV)/bin/ruff
+MYPY := $(VENV)/bin/mypy
 PYTEST := $(VENV)/bin/pytest
 MANAGE := $(PYTHON) manage.py
 # Settings used by `make test` for `check` and `makemigrations --check` (pytest reads pyproject).
@@ -51,18 +52,20 @@ demo: venv ## Migrate and load the demo data (shops, designers, items, logins)
 	$(MANAGE) migrate --noinput
 	$(MANAGE) load_demo
 
-test: venv ## Lint, Django checks, migration check, then pytest (all must pass)
+test: venv ## Lint, Django checks, migration check, mypy, then pytest (all must pass)
 	$(RUFF) check .
 	$(RUFF) format --check .
 	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(MANAGE) check
 	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(MANAGE) makemigrations --check --dry-run
+	$(MYPY)
 	@DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(PYTEST) $(PYTEST_ARGS) || { rc=$$?; \
 		if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): failing" >&2; fi; \
 		exit $$rc; }
 
-lint: venv ## ruff check + ruff format --check + pip-audit (dependency advisories, report only)
+lint: venv ## ruff check + ruff format --check + mypy + pip-audit (dependency advisories, report only)
 	$(RUFF) check .
 	$(RUFF) format --check .
+	$(MYPY)
 	@echo "lint: pip-audit of the installed dependencies (report only; PIP_AUDIT_STRICT=1 fails on advisories)"
 	@$(VENV)/bin/pip-audit --progress-spinner off --desc; rc=$$?; \
 	if [ $$rc -ne 0 ]; then \

@@ -2,6 +2,8 @@
 export, newsletter recipients and the customer list for customer service."""
 
 from datetime import timedelta
+from decimal import Decimal
+from typing import Any, cast
 
 from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
@@ -30,11 +32,11 @@ def tracking_url(*, carrier: str, number: str) -> str:
     return template.format(number=number.strip()) if template and number.strip() else ""
 
 
-def addresses_for_user(*, user) -> QuerySet[Address]:
+def addresses_for_user(*, user: User) -> QuerySet[Address]:
     return Address.objects.filter(user=user)
 
 
-def address_for_user(*, user, address_id) -> Address | None:
+def address_for_user(*, user: User, address_id: int | str) -> Address | None:
     """The user's own address with this id, or None (also for someone else's id)."""
     return Address.objects.filter(user=user, pk=address_id).first()
 
@@ -49,34 +51,37 @@ def _with_parts(orders: QuerySet[Order]) -> QuerySet[Order]:
     )
 
 
-def orders_for_customer(*, user) -> QuerySet[Order]:
+def orders_for_customer(*, user: User) -> QuerySet[Order]:
     return _with_parts(Order.objects.filter(customer=user)).order_by("-created_at")
 
 
 def _with_tracking(order: Order) -> Order:
     for part in order.vendor_orders.all():
-        part.tracking_url = tracking_url(carrier=part.carrier, number=part.tracking_number)
+        # Set for the templates only: no such model field, so the stubs cannot know it.
+        part.tracking_url = tracking_url(  # type: ignore[attr-defined]
+            carrier=part.carrier, number=part.tracking_number
+        )
     return order
 
 
-def order_history(*, user) -> list[Order]:
+def order_history(*, user: User) -> list[Order]:
     """The shopper's orders, each shop's part with its status and a tracking link if known."""
     return [_with_tracking(order) for order in orders_for_customer(user=user)]
 
 
-def order_for_customer(*, user, reference: str) -> Order | None:
+def order_for_customer(*, user: User, reference: str) -> Order | None:
     """The shopper's own order with this reference, or None (also for someone else's)."""
     order = orders_for_customer(user=user).filter(reference=reference).first()
     return _with_tracking(order) if order is not None else None
 
 
-def may_claim_guest_orders(user) -> bool:
+def may_claim_guest_orders(user: User) -> bool:
     """Only a verified address proves the account holder reads that mailbox; an unverified
     one could be anybody's. Erased and inactive accounts claim nothing."""
     return bool(user.email) and user.email_verified and user.is_active and user.erased_at is None
 
 
-def guest_orders_to_confirm(*, user) -> QuerySet[Order]:
+def guest_orders_to_confirm(*, user: User) -> QuerySet[Order]:
     """Guest orders placed with the account's verified address (any letter case) that are in
     no account yet: offered to the account holder, who must confirm each is theirs (anyone
     can type an address at checkout). Erased orders, and orders kept only for delivery after
@@ -93,11 +98,11 @@ def guest_orders_to_confirm(*, user) -> QuerySet[Order]:
     )
 
 
-def consents_for_user(*, user) -> QuerySet[ConsentRecord]:
+def consents_for_user(*, user: User) -> QuerySet[ConsentRecord]:
     return ConsentRecord.objects.filter(user=user)
 
 
-def access_log_for_user(*, user) -> QuerySet[PiiAccessLog]:
+def access_log_for_user(*, user: User) -> QuerySet[PiiAccessLog]:
     return PiiAccessLog.objects.filter(customer=user)
 
 
@@ -122,11 +127,11 @@ def customers() -> QuerySet[User]:
     return User.objects.filter(is_staff=False, is_superuser=False).order_by("-date_joined", "-pk")
 
 
-def _money(value) -> str:
+def _money(value: Decimal) -> str:
     return str(value)
 
 
-def account_export(*, user) -> dict:
+def account_export(*, user: User) -> dict[str, Any]:
     """Everything we hold about the shopper, as JSON-ready data."""
     orders = []
     for order in orders_for_customer(user=user):
@@ -226,7 +231,8 @@ def account_export(*, user) -> dict:
                 "name_shown": testimonial.display_name,
                 "location": testimonial.location,
                 "shop": testimonial.vendor.name if testimonial.vendor else "",
-                "order": testimonial.vendor_order.order.reference,
+                # testimonials_for_user filters on the part's order, so it is never None here
+                "order": cast(VendorOrder, testimonial.vendor_order).order.reference,
                 "published": testimonial.live,
                 "consent_given_at": (
                     testimonial.consent_given_at.isoformat()
@@ -239,7 +245,7 @@ def account_export(*, user) -> dict:
     }
 
 
-def orders_kept_for_delivery(*, user) -> list[dict]:
+def orders_kept_for_delivery(*, user: User) -> list[dict[str, Any]]:
     """The account's orders still on their way, which erasure leaves their delivery details
     until they arrive (accounts.services.account_erase): each with its open shops' parts and,
     once every one of those has shipped, the date the details go at the latest."""

@@ -5,7 +5,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -28,6 +28,10 @@ from . import emails, selectors, tokens
 from .emails import send_message as _send
 from .models import Address, ConsentRecord, EmailRequest, PiiAccessLog, User, UserSession
 
+if TYPE_CHECKING:
+    from django_tasks.base import Task
+    from phonenumber_field.phonenumber import PhoneNumber
+
 logger = logging.getLogger(__name__)
 
 CONSENT_TOPICS = [topic.value for topic in ConsentRecord.Topic]
@@ -36,7 +40,7 @@ CONSENT_TOPICS = [topic.value for topic in ConsentRecord.Topic]
 # --- Mail ---------------------------------------------------------------------------------------
 
 
-def _queue(task, **kwargs) -> None:
+def _queue(task: "Task[..., Any]", **kwargs: Any) -> None:
     """Queue an account email. A queue that is down loses the email, not the request."""
     try:
         task.enqueue(**kwargs)
@@ -53,7 +57,7 @@ def _send_verification(*, user: User) -> None:
 # At most this many requests in EMAIL_REQUEST_WINDOW: mails to one address (reset, or sign-up
 # with a taken address), and reset requests from one IP address. Past that, the same page and
 # no mail. Counted in the database: it is shared by every process, and the cache may be down.
-EMAIL_REQUEST_LIMITS = {
+EMAIL_REQUEST_LIMITS: dict[str, int] = {
     EmailRequest.Scope.RESET_ADDRESS: 3,
     EmailRequest.Scope.RESET_IP: 10,
     EmailRequest.Scope.SIGNUP_ADDRESS: 3,
@@ -95,7 +99,10 @@ def password_reset_request(*, email: str, ip: str | None) -> bool:
         return False
     user = _account_for_email(email)
     usable = user is not None and user.is_active and user.has_usable_password()
-    _queue(emails.send_password_reset_email, user_id=user.pk if usable else None)
+    _queue(
+        emails.send_password_reset_email,
+        user_id=user.pk if user is not None and usable else None,
+    )
     return True
 
 
@@ -110,7 +117,7 @@ def user_signup(
     email: str,
     username: str,
     password: str,
-    phone=None,
+    phone: "PhoneNumber | None" = None,
     promotional_emails: bool = False,
 ) -> User | None:
     """Create a shopper's account; the address is verified by an emailed link.
@@ -258,7 +265,9 @@ def guest_order_claim(*, user: User, token: str) -> Order:
 
 
 @transaction.atomic
-def profile_update(*, user: User, first_name: str, last_name: str, phone=None) -> User:
+def profile_update(
+    *, user: User, first_name: str, last_name: str, phone: "PhoneNumber | None" = None
+) -> User:
     user.first_name = first_name.strip()
     user.last_name = last_name.strip()
     user.phone = phone or ""
@@ -277,7 +286,7 @@ def email_change(*, user: User, new_email: str) -> User:
     user.full_clean()
     user.save(update_fields=["email", "email_verified_at"])
 
-    def notify():
+    def notify() -> None:
         if old_email:
             _send(
                 to=old_email,
@@ -304,7 +313,7 @@ def session_record_login(*, user: User, session_key: str | None) -> None:
     if not session_key or user.pk is None:
         return
     UserSession.objects.update_or_create(session_key=session_key, defaults={"user": user})
-    cutoff = timezone.now() - timezone.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    cutoff = timezone.now() - timedelta(seconds=settings.SESSION_COOKIE_AGE)
     UserSession.objects.filter(user=user, created_at__lt=cutoff).delete()
 
 

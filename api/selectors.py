@@ -10,15 +10,16 @@ site's own (`products.selectors.memoised`): publishing, catalogue edits and sale
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import reduce
 from operator import or_
+from typing import Any
 
 from django.db.models import Count, QuerySet
 
 from wagtail.images.models import SourceImageIOError
 
-from home.models import CustomImage
+from home.models import CustomImage, CustomRendition
 from products.models import Category, Designer, ItemImage, ItemPage
 from products.selectors import (
     attach_shops,
@@ -49,7 +50,7 @@ def load_images(image_ids: Iterable[int | None], *specs: str) -> dict[int, Custo
     return CustomImage.objects.filter(pk__in=ids).prefetch_renditions(*specs).in_bulk()
 
 
-def rendition_or_none(image: CustomImage | None, spec: str):
+def rendition_or_none(image: CustomImage | None, spec: str) -> CustomRendition | None:
     """The rendition, or None when the source file is missing (as Wagtail's image tag does)."""
     if image is None:
         return None
@@ -101,7 +102,7 @@ def attach_shop_extras(shops: Iterable[ShopPage]) -> list[ShopPage]:
     category_ids: dict[str, set[int]] = defaultdict(set)
     if shops:
 
-        def for_sale():
+        def for_sale() -> list[tuple[Any, ...]]:
             # Ids only, no joins: the plan stays on the tree-path index ranges.
             return list(
                 items_live()
@@ -129,14 +130,18 @@ def attach_shop_extras(shops: Iterable[ShopPage]) -> list[ShopPage]:
     return shops
 
 
-def _summaries(model, ids_by_key: dict) -> dict[int, dict]:
+def _summaries(
+    model: type[Category] | type[Designer], ids_by_key: dict[Any, set[int]]
+) -> dict[int, Mapping[str, Any]]:
     ids = set().union(*ids_by_key.values()) if ids_by_key else set()
     if not ids:
         return {}
     return {row["id"]: row for row in model.objects.filter(pk__in=ids).values("id", "name", "slug")}
 
 
-def _sorted_summaries(summaries: dict[int, dict], ids: set[int]) -> list[dict]:
+def _sorted_summaries(
+    summaries: dict[int, Mapping[str, Any]], ids: set[int]
+) -> list[Mapping[str, Any]]:
     return sorted(
         (summaries[pk] for pk in ids if pk in summaries), key=lambda row: (row["name"], row["id"])
     )
@@ -162,6 +167,7 @@ def attach_designer_extras(designers: Iterable[Designer], *, items: QuerySet) ->
         else {}
     )
     for designer in designers:
-        designer.api_logo = rendition_or_none(images.get(designer.logo_id), LOGO)
+        logo = images.get(designer.logo_id) if designer.logo_id is not None else None
+        designer.api_logo = rendition_or_none(logo, LOGO)
         designer.api_item_count = counts.get(designer.pk, 0)
     return designers

@@ -1,20 +1,28 @@
 """Reads for the cart and orders."""
 
+from __future__ import annotations
+
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db.models import DateField, Exists, F, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.functions import TruncWeek
+from django.http import HttpRequest
 from django.utils import timezone
 
 from products.models import ItemPage
 from products.selectors import attach_cards, with_card_data
 
 from .models import Cart, DisputeStatus, Order, PayoutEntry, VendorOrder
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from vendors.models import Vendor
 
 
 @dataclass
@@ -52,7 +60,7 @@ def cart_summary(*, cart: Cart | None) -> CartSummary:
     return CartSummary(groups=list(groups.values()))
 
 
-def cart_count(*, cart_id: int | None = None, user=None) -> int:
+def cart_count(*, cart_id: int | None = None, user: User | None = None) -> int:
     from .models import CartItem
 
     if user is not None and user.is_authenticated:
@@ -62,7 +70,7 @@ def cart_count(*, cart_id: int | None = None, user=None) -> int:
     return 0
 
 
-def order_for_shopper(*, request, reference: str) -> Order | None:
+def order_for_shopper(*, request: HttpRequest, reference: str) -> Order | None:
     """An order the current shopper may see: theirs by account, or placed in this session."""
     order = (
         Order.objects.filter(reference=reference)
@@ -87,7 +95,7 @@ DESK_STATUSES = (
 )
 
 
-def vendor_orders_for_desk(*, vendor) -> QuerySet:
+def vendor_orders_for_desk(*, vendor: Vendor) -> QuerySet[VendorOrder]:
     """A shop's parts of orders on its order desk and dashboard."""
     return VendorOrder.objects.select_related("order", "vendor").filter(
         vendor=vendor, status__in=DESK_STATUSES
@@ -144,7 +152,9 @@ def site_sales_figures(*, weeks: int = SALES_WEEKS, now: datetime | None = None)
 SITE = 0  # the key of the site-wide figures (no vendor has primary key 0)
 
 
-def _sales(*, vendor_ids: set[int] | None, weeks: int, now) -> dict[int, SalesFigures]:
+def _sales(
+    *, vendor_ids: set[int] | None, weeks: int, now: datetime | None
+) -> dict[int, SalesFigures]:
     """Per vendor in `vendor_ids`, or for the whole site (key SITE) when it is None."""
     starts = sales_week_starts(weeks=weeks, now=now)
     begin = timezone.make_aware(datetime.combine(starts[0], time.min))
@@ -184,7 +194,7 @@ def _sales(*, vendor_ids: set[int] | None, weeks: int, now) -> dict[int, SalesFi
     balances = {row["key"]: row for row in ledger}
     figures = {}
     for key in vendor_ids if vendor_ids is not None else [SITE]:
-        balance = balances.get(key, {})
+        balance: Mapping[str, Any] = balances.get(key, {})
         earned, paid_out = balance.get("earned") or zero, balance.get("paid_out") or zero
         figures[key] = SalesFigures(
             weeks=tuple(WeekSales(start, amounts.get((key, start), zero)) for start in starts),
@@ -194,7 +204,7 @@ def _sales(*, vendor_ids: set[int] | None, weeks: int, now) -> dict[int, SalesFi
     return figures
 
 
-def payouts_due(*, now=None) -> QuerySet:
+def payouts_due(*, now: datetime | None = None) -> QuerySet[VendorOrder]:
     """Vendor orders whose payout can be made now: delivered, with the shopper's return window
     (VITRINE_RETURN_WINDOW_DAYS) over, earned and neither paid (transferred or netted) nor
     reversed, not under a chargeback, for a shop with a Stripe Connect account (shops without

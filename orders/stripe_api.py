@@ -11,8 +11,10 @@ token with Stripe.js, and only the token reaches the server.
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from django.conf import settings
 
@@ -52,6 +54,9 @@ class PaymentIntentInfo:
     client_secret: str = ""
 
 
+T = TypeVar("T")
+
+
 def _client() -> stripe.StripeClient:
     base = settings.STRIPE_API_BASE
     return stripe.StripeClient(
@@ -62,7 +67,7 @@ def _client() -> stripe.StripeClient:
     )
 
 
-def _call(function, *args, **kwargs):
+def _call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     try:
         return function(*args, **kwargs)
     except stripe.CardError as error:
@@ -74,7 +79,7 @@ def _call(function, *args, **kwargs):
         ) from error
 
 
-def _info(intent) -> PaymentIntentInfo:
+def _info(intent: stripe.PaymentIntent) -> PaymentIntentInfo:
     metadata = intent.metadata.to_dict() if intent.metadata else {}
     return PaymentIntentInfo(
         id=intent.id,

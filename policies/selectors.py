@@ -1,4 +1,7 @@
+from typing import TYPE_CHECKING, Any
+
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.core.paginator import Page as PaginatorPage
 from django.core.paginator import Paginator
@@ -15,6 +18,10 @@ from .models import (
 )
 
 FOOTER_CACHE_KEY = "policies:footer"
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from home.models import HomePage
 
 
 def policies_for_footer() -> list[dict]:
@@ -61,14 +68,15 @@ def policy_diff(*, old: PolicyChange, new: PolicyChange) -> list[diff.DiffRow]:
 # --- Changed-policy notices ----------------------------------------------------------------------
 
 
-def policy_notices_for_user(*, user) -> list[dict]:
+def policy_notices_for_user(*, user: "User | AnonymousUser") -> list[dict[str, Any]]:
     """Live policies changed since this signed-in user last acknowledged them.
 
     A user is asked about a policy once it has more than one published version and the newest
     is newer than both the version they last dismissed and (if they never dismissed one) their
     sign-up: a new account has already seen the current text.
     """
-    if not getattr(user, "is_authenticated", False):
+    # isinstance first: the same answer, and it tells the type checker this is a User.
+    if isinstance(user, AnonymousUser) or not getattr(user, "is_authenticated", False):
         return []
     from products.selectors import memoised
 
@@ -128,7 +136,7 @@ def _changed_policies() -> list[dict]:
     ]
 
 
-def policy_acknowledgements_for_user(*, user) -> QuerySet[PolicyAcknowledgement]:
+def policy_acknowledgements_for_user(*, user: "User") -> QuerySet[PolicyAcknowledgement]:
     """The user's ledger of acknowledged policy versions (for the account data export)."""
     return PolicyAcknowledgement.objects.filter(user=user).select_related("page")
 
@@ -158,7 +166,7 @@ def testimonials_page(*, request: HttpRequest, per_page: int = 24) -> PaginatorP
     return Paginator(testimonials_published(), per_page).get_page(request.GET.get("page"))
 
 
-def testimonials_for_home(*, home, limit: int = 3) -> list[Testimonial]:
+def testimonials_for_home(*, home: "HomePage", limit: int = 3) -> list[Testimonial]:
     """The editors' picks for the home page, in their order; without picks, the latest."""
     picked = [
         pick.testimonial
@@ -169,10 +177,11 @@ def testimonials_for_home(*, home, limit: int = 3) -> list[Testimonial]:
     return picked or list(testimonials_published()[:limit])
 
 
-def testimonials_for_user(*, user) -> QuerySet[Testimonial]:
+def testimonials_for_user(*, user: "User | AnonymousUser") -> QuerySet[Testimonial]:
     """The testimonials a shopper submitted about their own orders (draft or published), for
     their account page, where they can withdraw them."""
-    if not getattr(user, "is_authenticated", False):
+    # isinstance first: the same answer, and it tells the type checker this is a User.
+    if isinstance(user, AnonymousUser) or not getattr(user, "is_authenticated", False):
         return Testimonial.objects.none()
     return (
         Testimonial.objects.filter(vendor_order__order__customer=user)

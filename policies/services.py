@@ -1,14 +1,15 @@
 """Writes for policies and testimonials: keyword-only, atomic, side effects after commit."""
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import AnonymousUser, Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from wagtail.models import GroupPagePermission, ModelLogEntry, Page, Revision
@@ -16,6 +17,9 @@ from wagtail.models import GroupPagePermission, ModelLogEntry, Page, Revision
 from home import page_cache
 from orders.models import Order, OrderLine, VendorOrder
 from products.models import ItemPage
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 from . import emails, tokens
 from .models import (
@@ -94,7 +98,7 @@ def policy_change_record(*, page: PolicyPage, revision: Revision) -> PolicyChang
 
 
 @transaction.atomic
-def policy_acknowledge(*, user, change: PolicyChange) -> PolicyAcknowledgement:
+def policy_acknowledge(*, user: "User", change: PolicyChange) -> PolicyAcknowledgement:
     """The user dismissed the notice for this version: record it in their ledger."""
     acknowledgement, _ = PolicyAcknowledgement.objects.get_or_create(
         user=user, revision_id=change.revision_id, defaults={"page_id": change.page_id}
@@ -103,7 +107,7 @@ def policy_acknowledge(*, user, change: PolicyChange) -> PolicyAcknowledgement:
 
 
 @transaction.atomic
-def policy_acknowledgements_erase_for_user(*, user) -> int:
+def policy_acknowledgements_erase_for_user(*, user: "User") -> int:
     """Erasure: delete the user's policy acknowledgements. Returns how many were deleted."""
     deleted, _ = PolicyAcknowledgement.objects.filter(user=user).delete()
     return deleted
@@ -135,9 +139,12 @@ def testimonial_link_vendor_order(*, token: str) -> VendorOrder:
         raise TestimonialLinkInvalid("This link is not valid.") from error
     if not isinstance(data, dict):
         raise TestimonialLinkInvalid("This link is not valid.")
+    vendor_order_id = data.get("vo")
+    if vendor_order_id is None:  # matches no part, as below
+        raise TestimonialLinkInvalid("This link is not valid.")
     vendor_order = (
         VendorOrder.objects.select_related("order", "vendor__shop")
-        .filter(pk=data.get("vo"), order__reference=data.get("ref"))
+        .filter(pk=vendor_order_id, order__reference=data.get("ref"))
         .first()
     )
     if vendor_order is None or vendor_order.status != VendorOrder.Status.DELIVERED:
@@ -149,7 +156,7 @@ def testimonial_link_vendor_order(*, token: str) -> VendorOrder:
     return vendor_order
 
 
-def testimonial_items(*, vendor_order: VendorOrder):
+def testimonial_items(*, vendor_order: VendorOrder) -> QuerySet[ItemPage]:
     """The pieces of that vendor order a testimonial may name (not one that sold to someone
     else while the shopper paid: they never had it)."""
     return ItemPage.objects.filter(
@@ -245,7 +252,7 @@ def testimonial_submit(
     return testimonial
 
 
-def _delete_testimonials(testimonials) -> int:
+def _delete_testimonials(testimonials: QuerySet[Testimonial]) -> int:
     """Delete testimonials with their revisions, workflow states and admin log labels."""
     ids = [str(pk) for pk in testimonials.values_list("pk", flat=True)]
     if not ids:
@@ -261,15 +268,17 @@ def _delete_testimonials(testimonials) -> int:
 
 
 @transaction.atomic
-def testimonial_withdraw(*, user, testimonial_id: int) -> None:
+def testimonial_withdraw(*, user: "User | AnonymousUser", testimonial_id: int) -> None:
     """The shopper whose order it names withdraws a testimonial: it is deleted, live or not."""
+    if isinstance(user, AnonymousUser) or not user.is_authenticated:
+        raise Testimonial.DoesNotExist
     testimonials = Testimonial.objects.filter(pk=testimonial_id, vendor_order__order__customer=user)
-    if not user.is_authenticated or not testimonials.exists():
+    if not testimonials.exists():
         raise Testimonial.DoesNotExist
     _delete_testimonials(testimonials)
 
 
 @transaction.atomic
-def testimonials_erase_for_user(*, user) -> int:
+def testimonials_erase_for_user(*, user: "User") -> int:
     """Erasure: delete every testimonial about this user's orders. Returns how many."""
     return _delete_testimonials(Testimonial.objects.filter(vendor_order__order__customer=user))

@@ -1,8 +1,9 @@
 """Reads of the catalogue. Every function returns querysets/values with a constant query count."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.conf import settings
 from django.core.paginator import Page as PaginatorPage
@@ -97,7 +98,7 @@ def hidden_sections() -> list[str]:
     and saving a Vendor start a new one: home.page_cache)."""
     from wagtail.models import PageViewRestriction
 
-    def compute():
+    def compute() -> list[str]:
         paths = set(
             ShopPage.objects.exclude(TAKING_ORDERS).order_by().values_list("path", flat=True)
         )
@@ -208,7 +209,7 @@ def item_detail(*, item: ItemPage, request: HttpRequest) -> dict:
     }
 
 
-CONDITION_SCHEMA = {ItemPage.Condition.NEW: "https://schema.org/NewCondition"}
+CONDITION_SCHEMA: dict[str, str] = {ItemPage.Condition.NEW: "https://schema.org/NewCondition"}
 
 
 def item_json_ld(
@@ -216,9 +217,9 @@ def item_json_ld(
     item: ItemPage,
     shop: ShopPage,
     gallery: list[ItemImage],
-    request,
+    request: HttpRequest,
     taking_orders: bool = True,
-) -> dict:
+) -> dict[str, Any]:
     """schema.org Product data. Never includes the shop's phone number: see the page for that."""
     images = [
         request.build_absolute_uri(photo.image.get_rendition("max-1200x1200").url)
@@ -314,7 +315,7 @@ def designers_with_counts() -> list[Designer]:
     return designers
 
 
-def memoised(name: str, compute, *, timeout: int = 3600):
+def memoised(name: str, compute: Callable[[], Any], *, timeout: int = 3600) -> Any:
     """A value computed once per content generation (see home.page_cache), shared by workers.
     A shorter `timeout` bounds how stale it can be when something it reads changes without a
     publish (the search index is updated by a background task after the page is saved)."""
@@ -347,6 +348,6 @@ def parse_decimal(value: str | None) -> Decimal | None:
     return min(amount, MAX_PRICE).quantize(CENT)
 
 
-def shop_path_expression():
+def shop_path_expression() -> Substr:
     """SQL for an item's parent (shop) path, used to filter and count by shop."""
     return Substr("path", 1, Length("path") - STEPLEN)

@@ -3,6 +3,7 @@ ItemPage.STOCK_FIELDS): never by saving, publishing or reverting a page."""
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 
@@ -10,6 +11,9 @@ from wagtail.log_actions import log
 
 from .models import ItemPage
 from .signals import stock_changed
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +33,9 @@ class StockNotAllowed(Exception):
 
 
 @transaction.atomic
-def stock_set(*, item: ItemPage, quantity: int, by, held: int | Callable[[], int] = 0) -> ItemPage:
+def stock_set(
+    *, item: ItemPage, quantity: int, by: "User | None", held: int | Callable[[], int] = 0
+) -> ItemPage:
     """Set how many of `item` the shop has, at once and outside the page's revisions.
 
     Locks the item's row first (checkouts lock the same row before they hold stock), then

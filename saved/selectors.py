@@ -2,8 +2,10 @@
 pages (a constant number of queries) and the data export."""
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import cache
 from django.core.paginator import Page as PaginatorPage
 from django.db import transaction
@@ -15,11 +17,14 @@ from products.selectors import hidden_sections, paginate_ids
 
 from .models import SavedItem
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 SAVED_SESSION_KEY = "saved_items"
 REQUEST_CACHE_ATTR = "_saved_item_ids"
 
 
-def session_saved_ids(session) -> list[int]:
+def session_saved_ids(session: SessionBase) -> list[int]:
     """The anonymous list kept in the session, newest first (ids only, never trusted blindly)."""
     ids = session.get(SAVED_SESSION_KEY) or []
     return [value for value in ids if isinstance(value, int)] if isinstance(ids, list) else []
@@ -127,7 +132,7 @@ def saved_list(*, request: HttpRequest) -> SavedList:
     )
 
 
-def price_alert_recipients(*, item) -> QuerySet[SavedItem]:
+def price_alert_recipients(*, item: ItemPage) -> QuerySet[SavedItem]:
     """Saved rows whose shopper asked to hear of a lower price and for whom the item's
     current price is below the last one they heard of (verified, active accounts only)."""
     return SavedItem.objects.filter(
@@ -139,7 +144,7 @@ def price_alert_recipients(*, item) -> QuerySet[SavedItem]:
     ).exclude(user__email="")
 
 
-def saved_items_export(*, user) -> list[dict]:
+def saved_items_export(*, user: "User") -> list[dict[str, Any]]:
     """The account's saved list for the data export."""
     return [
         {

@@ -1,10 +1,13 @@
 """Writes for saved lists: save and unsave (account rows or the anonymous session list), the
 merge at sign-in, price-drop alerts and erasure. Keyword-only; mail goes after commit."""
 
+import functools
 import logging
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from products.models import ItemPage
@@ -12,6 +15,9 @@ from products.selectors import items_live
 
 from . import emails, tokens
 from .models import SavedItem
+
+if TYPE_CHECKING:
+    from accounts.models import User
 from .selectors import (
     SAVED_SESSION_KEY,
     forget_account_saved_ids,
@@ -33,11 +39,12 @@ NOT_FOUND = "Sorry, that piece could not be found: it may have been taken off Vi
 def saveable_item(*, item_id: int) -> ItemPage | None:
     """A live, public item of a live shop: nothing else can be saved (forged or withdrawn ids
     give None)."""
-    return items_live().public().filter(pk=item_id).only("pk", "title").first()
+    # PageQuerySet.public() is Wagtail's, which ships no types.
+    return items_live().public().filter(pk=item_id).only("pk", "title").first()  # type: ignore[attr-defined]
 
 
 @transaction.atomic
-def saved_add(*, request, item_id: int) -> tuple[bool, str]:
+def saved_add(*, request: HttpRequest, item_id: int) -> tuple[bool, str]:
     """Save an item for the shopper of `request`. Returns (saved, message for the shopper)."""
     item = saveable_item(item_id=item_id)
     if item is None:
@@ -64,7 +71,7 @@ def saved_add(*, request, item_id: int) -> tuple[bool, str]:
 
 
 @transaction.atomic
-def saved_remove(*, request, item_id: int) -> bool:
+def saved_remove(*, request: HttpRequest, item_id: int) -> bool:
     """Take an item off the shopper's list (whatever became of it); False if it was not on it."""
     user = request.user
     if user.is_authenticated:
@@ -80,7 +87,7 @@ def saved_remove(*, request, item_id: int) -> bool:
 
 
 @transaction.atomic
-def saved_merge_into_account(*, user, anonymous_ids: list[int] | None) -> int:
+def saved_merge_into_account(*, user: "User", anonymous_ids: list[int] | None) -> int:
     """At sign-in, add what the shopper saved while signed out to the account's list.
 
     Every piece that still exists (sold or withdrawn ones too: the list shows them as sold),
@@ -105,7 +112,7 @@ def saved_merge_into_account(*, user, anonymous_ids: list[int] | None) -> int:
 
 
 @transaction.atomic
-def price_alert_set(*, user, item_id: int, enabled: bool) -> tuple[bool, str]:
+def price_alert_set(*, user: "User", item_id: int, enabled: bool) -> tuple[bool, str]:
     """Turn the price-drop email for one saved piece on or off. Returns (changed, message).
 
     Only for a verified address; turning it on starts from today's price.
@@ -160,15 +167,15 @@ def price_drop_alerts_queue(*, item: ItemPage) -> int:
     new_price = str(item.price)
     for pk, old_price in alerts:
         transaction.on_commit(
-            lambda pk=pk, old_price=old_price: emails.send_price_drop(
-                saved_item_id=pk, old_price=old_price, new_price=new_price
+            functools.partial(
+                emails.send_price_drop, saved_item_id=pk, old_price=old_price, new_price=new_price
             )
         )
     return len(alerts)
 
 
 @transaction.atomic
-def saved_erase(*, user) -> int:
+def saved_erase(*, user: "User") -> int:
     """Account erasure: the saved list goes with the rest of the personal data."""
     deleted, _ = SavedItem.objects.filter(user=user).delete()
     return deleted

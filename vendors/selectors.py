@@ -1,5 +1,6 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
@@ -29,18 +30,18 @@ def _available_counts(shops: list[ShopPage]) -> dict[int, int]:
     return {shop.pk: by_path.get(shop.path, 0) for shop in shops}
 
 
-def shops_live(*, limit: int | None = None) -> QuerySet[ShopPage] | list[ShopPage]:
+def shops_live(*, limit: int | None = None) -> list[ShopPage]:
     """Listed shops (live, of active vendors, not private: products.selectors.shops_listed)
     with their logo and number of available items."""
     from products.selectors import memoised, shops_listed
 
-    shops = (
+    listed = (
         shops_listed()
         .select_related("logo", "banner")
         .prefetch_related("logo__renditions", "banner__renditions")
         .order_by("title")
     )
-    shops = list(shops[:limit] if limit else shops)
+    shops = list(listed[:limit] if limit else listed)
     counts = memoised(
         f"shop-counts:{','.join(str(shop.pk) for shop in shops)}",
         lambda: _available_counts(shops),
@@ -50,7 +51,7 @@ def shops_live(*, limit: int | None = None) -> QuerySet[ShopPage] | list[ShopPag
     return shops
 
 
-def vendor_dashboard(*, vendor) -> dict:
+def vendor_dashboard(*, vendor: Vendor) -> dict[str, Any]:
     """Numbers for the vendor's admin home: what is live, sold and waiting for review."""
     from django.contrib.contenttypes.models import ContentType
     from django.db.models import CharField

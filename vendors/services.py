@@ -1,7 +1,6 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
@@ -19,9 +18,9 @@ from wagtail.models import (
     WorkflowPage,
 )
 
-from .models import ShopIndexPage, ShopPage, Vendor
+from accounts.models import User
 
-User = get_user_model()
+from .models import ShopIndexPage, ShopPage, Vendor
 
 REVIEW_WORKFLOW_NAME = "Vendor content review"
 EDITORS_GROUP_NAME = "Editors"  # made by home's data migration; they approve moderated shops
@@ -35,9 +34,15 @@ def _permission(app_label: str, codename: str) -> Permission:
     return Permission.objects.get(content_type__app_label=app_label, codename=codename)
 
 
+def _group_of(vendor: Vendor) -> Group:
+    group = vendor.group
+    assert group is not None, "vendor_onboard gives every vendor its group"
+    return group
+
+
 def _sync_access(vendor: Vendor) -> None:
     """Make the vendor group's rights match the vendor's status and moderation setting."""
-    group, shop = vendor.group, vendor.shop
+    group, shop = _group_of(vendor), vendor.shop
     access_admin = _permission("wagtailadmin", "access_admin")
     if vendor.status == Vendor.Status.SUSPENDED:
         group.permissions.remove(access_admin)
@@ -130,7 +135,7 @@ def vendor_add_staff(
         user.set_unusable_password()
     user.full_clean()
     user.save()
-    user.groups.add(vendor.group)
+    user.groups.add(_group_of(vendor))
     if not password:
         transaction.on_commit(lambda: _send_invitation(user=user, vendor=vendor))
     return user

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Literal, overload
+
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from products.models import ItemPage
@@ -11,10 +15,17 @@ from vendors.models import ShopPage, takes_orders
 from ..models import Cart, CartItem
 from .stock import reserved_quantities
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 CART_SESSION_KEY = "cart_id"
 
 
-def cart_for_request(request, *, create: bool = False) -> Cart | None:
+@overload
+def cart_for_request(request: HttpRequest, *, create: Literal[True]) -> Cart: ...
+@overload
+def cart_for_request(request: HttpRequest, *, create: bool = False) -> Cart | None: ...
+def cart_for_request(request: HttpRequest, *, create: bool = False) -> Cart | None:
     """The shopper's cart: the account's when signed in, else the one named in the session."""
     user = request.user
     if user.is_authenticated:
@@ -30,7 +41,7 @@ def cart_for_request(request, *, create: bool = False) -> Cart | None:
     return cart
 
 
-def _shops_of(items) -> dict[str, ShopPage]:
+def _shops_of(items: Iterable[ItemPage]) -> dict[str, ShopPage]:
     """The items' shops (with vendors), by tree path: one query."""
     paths = {item.path[: -ShopPage.steplen] for item in items}
     return {
@@ -38,7 +49,7 @@ def _shops_of(items) -> dict[str, ShopPage]:
     }
 
 
-def _buyable(items) -> tuple[list[ItemPage], list[str]]:
+def _buyable(items: Iterable[ItemPage]) -> tuple[list[ItemPage], list[str]]:
     """Split items into those a shopper can buy now and notices about the rest."""
     items = list(items)
     reserved = reserved_quantities(item_ids=[item.pk for item in items])
@@ -64,7 +75,7 @@ def _buyable(items) -> tuple[list[ItemPage], list[str]]:
 
 
 @transaction.atomic
-def cart_add(*, request, item_id: int) -> tuple[bool, str]:
+def cart_add(*, request: HttpRequest, item_id: int) -> tuple[bool, str]:
     """Put an item in the cart. Returns (added, message for the shopper)."""
     item = ItemPage.objects.filter(pk=item_id).first()
     if item is None:
@@ -81,7 +92,7 @@ def cart_add(*, request, item_id: int) -> tuple[bool, str]:
 
 
 @transaction.atomic
-def cart_remove(*, request, item_id: int) -> bool:
+def cart_remove(*, request: HttpRequest, item_id: int) -> bool:
     cart = cart_for_request(request)
     if cart is None:
         return False
@@ -102,7 +113,7 @@ def cart_prune(*, cart: Cart) -> list[str]:
 
 
 @transaction.atomic
-def cart_merge_into_account(*, user, anonymous_cart_id: int | None) -> None:
+def cart_merge_into_account(*, user: User, anonymous_cart_id: int | None) -> None:
     """At login, move what the shopper put in the cart while signed out into the account's."""
     if not anonymous_cart_id:
         return

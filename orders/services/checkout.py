@@ -6,10 +6,12 @@ import ipaddress
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, Sum
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -20,6 +22,10 @@ from .. import emails
 from ..models import Cart, Order, OrderLine, PaymentAttempt, Reservation, VendorOrder
 from ..money import commission_on
 from .cart import _buyable, _shops_of
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
 from .stock import (
     ItemsUnavailable,
     _active_reservations,
@@ -66,12 +72,14 @@ def client_key(ip: str | None) -> str:
     return salted_hmac("vitrine.orders.client-key", str(address)).hexdigest()[:32]
 
 
-def _unpaid_with_holds():
+def _unpaid_with_holds() -> QuerySet[Order]:
     held = _active_reservations().filter(order=OuterRef("pk"))
     return Order.objects.filter(status=Order.Status.PENDING).filter(Exists(held))
 
 
-def _check_hold_limits(*, cart: Cart, email: str, customer, key: str, pieces: int) -> None:
+def _check_hold_limits(
+    *, cart: Cart, email: str, customer: User | None, key: str, pieces: int
+) -> None:
     """Nobody holds the catalogue: a checkout holds a few pieces, a shopper (session, email or
     account) has few unpaid checkouts at once, and one network holds few pieces an hour."""
     if pieces > settings.VITRINE_CHECKOUT_MAX_PIECES:
@@ -110,7 +118,7 @@ def _supersede_unpaid_checkouts(cart: Cart) -> None:
 def order_place(
     *,
     cart: Cart,
-    customer,
+    customer: User | AnonymousUser | None,
     email: str,
     address: ShippingAddress,
     client_ip: str | None = None,
@@ -143,7 +151,7 @@ def order_place(
 
 @transaction.atomic
 def phone_order_record(
-    *, vendor: Vendor, recorded_by, item_ids: list[int], email: str,
+    *, vendor: Vendor, recorded_by: User, item_ids: list[int], email: str,
     address: ShippingAddress, note: str = "",
 ) -> Order:  # fmt: skip
     """A shop records an order taken by phone: the pieces are held and the shopper is emailed
@@ -173,7 +181,7 @@ class PhoneOrdersClosed(Exception):
 
 
 def _order_create(
-    *, item_ids: list[int], email: str, address: ShippingAddress, **order_fields
+    *, item_ids: list[int], email: str, address: ShippingAddress, **order_fields: Any
 ) -> Order:
     """Lock, re-check and hold the items; write the order, its shop parts and lines."""
     if not item_ids:

@@ -67,6 +67,7 @@ def order_dispute_closed(*, dispute: stripe_api.DisputeInfo) -> None:
         if stray.status == PaymentAttempt.Status.DISPUTED and lost:
             _attempt_record(stray, PaymentAttempt.Status.REFUNDED)
         elif stray.status == PaymentAttempt.Status.DISPUTED:
+            assert order is not None  # a stray attempt is always of a known order
             intent = stripe_api.payment_intent_retrieve(payment_intent_id=stray.payment_intent_id)
             _refund_attempt(order=order, attempt=stray, intent=intent, reason="not_payable")
         return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -21,7 +23,7 @@ class TransitionNotAllowed(Exception):
     """The vendor order is not in a state where this step makes sense."""
 
 
-def _vendor_order_move(vendor_order: VendorOrder, status: str, **fields) -> None:
+def _vendor_order_move(vendor_order: VendorOrder, status: str, **fields: Any) -> None:
     """Change a part's status along VendorOrder.TRANSITIONS (and any fields that go with it)."""
     if not vendor_order.can_become(status):
         raise TransitionNotAllowed(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F, Max, Sum
+from django.db.models import F, Max, QuerySet, Sum
 from django.utils import timezone
 
 from home import page_cache
@@ -72,6 +72,7 @@ def order_pay(*, order: Order, card_token: str) -> PaymentOutcome:
     outcome, attempt = _attempt_start(order=order, card_token=card_token)
     if outcome is not None:
         return outcome
+    assert attempt is not None  # _attempt_start gives an outcome or an attempt
     return _attempt_confirm(attempt=attempt)
 
 
@@ -152,7 +153,7 @@ def _attempt_confirm(*, attempt: PaymentAttempt) -> PaymentOutcome:
     raise declined
 
 
-def _open_attempts(order: Order):
+def _open_attempts(order: Order) -> QuerySet[PaymentAttempt]:
     """The order's attempts whose outcome is still to be learnt from Stripe."""
     return order.attempts.filter(status__in=PaymentAttempt.OPEN_STATUSES).exclude(
         payment_intent_id=""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
@@ -16,7 +18,9 @@ from ..models import Order, PayoutEntry, VendorOrder
 logger = logging.getLogger(__name__)
 
 
-def payout_balances(*, vendor_order_ids=None, vendor_id: int | None = None) -> dict[int, Decimal]:
+def payout_balances(
+    *, vendor_order_ids: Iterable[int] | None = None, vendor_id: int | None = None
+) -> dict[int, Decimal]:
     """What the platform owes the shop on each part (negative: what the shop owes back), from
     the ledger: earned (EARNED + REVERSED) less paid out (TRANSFERRED + TRANSFER_REVERSED +
     NETTED). One query."""
@@ -85,7 +89,7 @@ def _reverse_earnings(*, vendor_order: VendorOrder, order: Order) -> None:
 
 
 @transaction.atomic
-def payout_settle(*, vendor_order: VendorOrder, now=None) -> PayoutEntry | None:
+def payout_settle(*, vendor_order: VendorOrder, now: datetime | None = None) -> PayoutEntry | None:
     """Pay a shop its share of a part that is due (`selectors.payouts_due`): first net off what
     the shop owes on other parts (refunds after payout that could not be clawed back), then
     transfer the rest to its Stripe Connect account (separate charges and transfers, grouped by
@@ -97,9 +101,10 @@ def payout_settle(*, vendor_order: VendorOrder, now=None) -> PayoutEntry | None:
     from ..selectors import payouts_due
 
     Vendor.objects.select_for_update().filter(pk=vendor_order.vendor_id).first()
-    vendor_order = payouts_due(now=now).filter(pk=vendor_order.pk).first()
-    if vendor_order is None:
+    due = payouts_due(now=now).filter(pk=vendor_order.pk).first()
+    if due is None:
         return None
+    vendor_order = due
     balances = payout_balances(vendor_id=vendor_order.vendor_id)
     to_pay = balances.get(vendor_order.pk, Decimal("0"))
     if to_pay <= 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
@@ -47,7 +48,7 @@ def order_erase_if_fulfilled(*, order_id: int) -> bool:
 
 
 @transaction.atomic
-def orders_erase_overdue(*, shipped_before, dry_run: bool = False) -> list[str]:
+def orders_erase_overdue(*, shipped_before: datetime, dry_run: bool = False) -> list[str]:
     """The safety net for orders kept for delivery after their shopper's erasure: blank those
     whose parts still open all shipped before `shipped_before` (a shop that never marks its
     delivery must not keep the shopper's address forever), and those with no part open left

@@ -7,11 +7,12 @@ pages and the API ("Reserved")."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from home import page_cache
@@ -31,13 +32,15 @@ class ItemsUnavailable(Exception):
         self.shopper_message = str(self)
 
 
-def _active_reservations(now=None):
+def _active_reservations(now: datetime | None = None) -> QuerySet[Reservation]:
     return Reservation.objects.filter(
         status=Reservation.Status.ACTIVE, expires_at__gt=now or timezone.now()
     )
 
 
-def reserved_quantities(*, item_ids, exclude_order: Order | None = None) -> dict[int, int]:
+def reserved_quantities(
+    *, item_ids: Iterable[int], exclude_order: Order | None = None
+) -> dict[int, int]:
     reservations = _active_reservations().filter(item_id__in=item_ids)
     if exclude_order is not None:
         reservations = reservations.exclude(order=exclude_order)
@@ -48,20 +51,20 @@ def reserved_quantities(*, item_ids, exclude_order: Order | None = None) -> dict
     )
 
 
-def _lock_items(item_ids) -> dict[int, ItemPage]:
+def _lock_items(item_ids: Iterable[int]) -> dict[int, ItemPage]:
     """Lock the items' rows in primary-key order: a fixed order means no deadlocks."""
     items = ItemPage.objects.select_for_update(of=("self",)).filter(pk__in=item_ids).order_by("pk")
     return {item.pk: item for item in items}
 
 
-def _expiry(order: Order):
+def _expiry(order: Order) -> datetime:
     """When a hold ends: minutes for a web checkout, longer for a phone order's emailed link."""
     if order.channel == Order.Channel.PHONE:
         return timezone.now() + timedelta(hours=settings.VITRINE_PHONE_ORDER_HOLD_HOURS)
     return timezone.now() + timedelta(minutes=settings.VITRINE_RESERVATION_MINUTES)
 
 
-def _holds_changed(item_ids) -> None:
+def _holds_changed(item_ids: Iterable[int]) -> None:
     """Keep each item's `held_until` (what pages and the API show as "Reserved") in step with
     its holds: set while every unit in stock is held, to when the first hold ends; cleared
     otherwise. Cached pages are refreshed when any of them changed."""
@@ -87,7 +90,7 @@ def _holds_changed(item_ids) -> None:
         transaction.on_commit(page_cache.bump)
 
 
-def holds_recount(*, item_ids) -> None:
+def holds_recount(*, item_ids: Iterable[int]) -> None:
     """After a shop changes its stock: whether its pieces are fully held may have changed."""
     _holds_changed(item_ids)
 
@@ -139,5 +142,6 @@ def _reserve_again(order: Order) -> None:
             item_id=line.item_id, order=order, quantity=line.quantity, expires_at=_expiry(order)
         )
         for line in missing
+        if line.item_id is not None  # always: a line without an item is in `gone` above
     )
     _holds_changed(items)
