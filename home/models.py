@@ -106,7 +106,9 @@ class HomePage(ViewRestrictionShortcutMixin, Page):
         context = super().get_context(request, *args, **kwargs)
         context["latest_items"] = product_selectors.items_latest(limit=8)
         context["featured_shops"] = vendor_selectors.shops_live(limit=6)
-        context["featured_designers"] = product_selectors.designers_with_counts()[:10]
+        context["featured_designers"] = product_selectors.designers_with_counts(with_logos=False)[
+            :10
+        ]
         context["testimonials"] = policy_selectors.testimonials_for_home(home=self, limit=3)
         return context
 

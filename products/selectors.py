@@ -302,14 +302,14 @@ def live_item_count() -> int:
     return sum(total for total, _ in designer_counts().values())
 
 
-def designers_with_counts() -> list[Designer]:
-    """Designers with the number of pieces for sale each."""
+def designers_with_counts(*, with_logos: bool = True) -> list[Designer]:
+    """Designers with the number of pieces for sale each, and their logos' renditions unless
+    the page shows none (the home page's designer list is names only)."""
     counts = designer_counts()
-    designers = list(
-        Designer.objects.select_related("logo")
-        .prefetch_related("logo__renditions")
-        .order_by("name")
-    )
+    listed = Designer.objects.order_by("name")
+    if with_logos:
+        listed = listed.select_related("logo").prefetch_related("logo__renditions")
+    designers = list(listed)
     for designer in designers:
         designer.item_count = counts.get(designer.pk, (0, 0))[1]
     return designers

@@ -2,7 +2,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, prefetch_related_objects
 
 from orders.selectors import SalesFigures, sales_figures
 
@@ -35,13 +35,11 @@ def shops_live(*, limit: int | None = None) -> list[ShopPage]:
     with their logo and number of available items."""
     from products.selectors import memoised, shops_listed
 
-    listed = (
-        shops_listed()
-        .select_related("logo", "banner")
-        .prefetch_related("logo__renditions", "banner__renditions")
-        .order_by("title")
-    )
+    listed = shops_listed().select_related("logo", "banner").order_by("title")
     shops = list(listed[:limit] if limit else listed)
+    # Logos and banners are the same image table: their renditions in one query, not two.
+    images = [image for shop in shops for image in (shop.logo, shop.banner) if image is not None]
+    prefetch_related_objects(images, "renditions")
     counts = memoised(
         f"shop-counts:{','.join(str(shop.pk) for shop in shops)}",
         lambda: _available_counts(shops),
