@@ -143,3 +143,17 @@ def traced_task(function: Callable[P, T] | None = None, **options: Any) -> Any:
         return TracedTask(func=_run_with_request_id(func), **options)
 
     return decorate(function) if function is not None else decorate
+
+
+def enqueue_after_commit(task: Task[..., Any], /, **kwargs: Any) -> None:
+    """Queue `task` once the current transaction commits, never raising: a queue that fails
+    is logged, and the action that was saved stands (an email is never worth a 500 after the
+    write it reports on)."""
+
+    def enqueue() -> None:
+        try:
+            task.enqueue(**kwargs)
+        except Exception:
+            logger.exception("could not queue task %s", task.module_path)
+
+    transaction.on_commit(enqueue)

@@ -1,13 +1,7 @@
 from decimal import Decimal
 
-from django.conf import settings
 from django.contrib.auth.models import Group, Permission
-from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import send_mail
 from django.db import transaction
-from django.urls import reverse
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
 
 from wagtail.models import (
@@ -19,7 +13,9 @@ from wagtail.models import (
 )
 
 from accounts.models import User
+from marketplace.tasks import enqueue_after_commit
 
+from . import emails
 from .models import ShopIndexPage, ShopPage, Vendor
 
 REVIEW_WORKFLOW_NAME = "Vendor content review"
@@ -137,24 +133,8 @@ def vendor_add_staff(
     user.save()
     user.groups.add(_group_of(vendor))
     if not password:
-        transaction.on_commit(lambda: _send_invitation(user=user, vendor=vendor))
+        enqueue_after_commit(emails.send_invitation, user_id=user.pk, vendor_id=vendor.pk)
     return user
-
-
-def _send_invitation(*, user: User, vendor: Vendor) -> None:
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
-    path = reverse("wagtailadmin_password_reset_confirm", args=[uid, token])
-    send_mail(
-        subject=f"Your shop {vendor.name} on Vitrine",
-        message=(
-            f"Hello,\n\nYou can now manage {vendor.name} on Vitrine. Choose a password here:\n"
-            f"{settings.WAGTAILADMIN_BASE_URL}{path}\n\nThen sign in at "
-            f"{settings.WAGTAILADMIN_BASE_URL}{reverse('wagtailadmin_home')} with the username {user.get_username()}.\n"
-        ),
-        from_email=None,
-        recipient_list=[user.email],
-    )
 
 
 @transaction.atomic

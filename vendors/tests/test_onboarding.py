@@ -13,6 +13,7 @@ from django.contrib.auth.models import Group
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from wagtail.models import (
     Collection,
@@ -289,3 +290,29 @@ def test_command_refuses_a_taken_username(site_tree):
     with pytest.raises(CommandError, match="(?i)username already exists"):
         _command("--shop", "Maison Lune", "--email", "a@lune.example")
     assert _counts() == before
+
+
+@pytest.mark.django_db
+def test_a_mail_server_error_never_undoes_or_fails_the_onboarding(
+    client, site_tree, settings, caplog, django_capture_on_commit_callbacks
+):
+    """The invitation goes through the task queue after commit: an SMTP error is logged by
+    the task and the staff view still answers with the new shop (it was a 500 after the
+    vendor had been saved)."""
+    settings.EMAIL_BACKEND = "marketplace.tests.failing_mail.RefusingBackend"
+    staff = User.objects.create_superuser("root", "root@vitrine.example", "pw-long-enough-1")
+    client.force_login(staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("vendors:add"),
+            {
+                "name": "Maison Lune",
+                "contact_email": "hello@maison-lune.example",
+                "staff_email": "clara@maison-lune.example",
+                "commission_rate": "0.15",
+            },
+        )
+    assert response.status_code in (200, 302)
+    assert Vendor.objects.filter(name="Maison Lune").exists()
+    assert User.objects.filter(email="clara@maison-lune.example").exists()
+    assert "the mail server went away" in caplog.text

@@ -1,0 +1,37 @@
+"""Emails to a shop's staff, sent by the task queue (after commit, never inside the request:
+a mail server's error must not undo, or turn into a 500, the onboarding it reports on)."""
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from accounts.models import User
+from marketplace.tasks import traced_task
+
+from .models import Vendor
+
+
+@traced_task()
+def send_invitation(*, user_id: int, vendor_id: int) -> None:
+    """A new staff member of a shop chooses their password (Wagtail's reset link, made now)."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    vendor = Vendor.objects.filter(pk=vendor_id).first()
+    if user is None or vendor is None or not user.email:
+        return
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    site = settings.WAGTAILADMIN_BASE_URL
+    path = reverse("wagtailadmin_password_reset_confirm", args=[uid, token])
+    send_mail(
+        subject=f"Your shop {vendor.name} on Vitrine",
+        message=(
+            f"Hello,\n\nYou can now manage {vendor.name} on Vitrine. Choose a password here:\n"
+            f"{site}{path}\n\nThen sign in at {site}{reverse('wagtailadmin_home')} with the "
+            f"username {user.get_username()}.\n"
+        ),
+        from_email=None,
+        recipient_list=[user.email],
+    )
