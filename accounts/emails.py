@@ -9,12 +9,12 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from marketplace.mail import build_message
 from marketplace.tasks import traced_task
 
 from . import tokens
@@ -24,17 +24,10 @@ from .models import User
 def send_message(
     *, to: str, subject: str, template: str, context: dict, headers: dict | None = None
 ) -> None:
-    """emails/<template>.txt and .html, with `site_url` in the context."""
-    context = {"site_url": settings.WAGTAILADMIN_BASE_URL, **context}
-    message = EmailMultiAlternatives(
-        subject,
-        render_to_string(f"emails/{template}.txt", context),
-        settings.DEFAULT_FROM_EMAIL,
-        [to],
-        headers=headers or {},
-    )
-    message.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")
-    message.send()
+    """emails/<template>.txt and .html (marketplace.mail), sent now: call it from a task."""
+    build_message(
+        to=to, subject=subject, template=template, context=context, headers=headers
+    ).send()
 
 
 def _reachable(user_id: int | None) -> User | None:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.module_loading import import_string
 
+from marketplace.mail import one_click_unsubscribe
 from orders import stripe_api
 from orders.models import Order
 from orders.services import order_cancel
@@ -463,10 +464,7 @@ def newsletter_send(
                 subject=subject,
                 template="account_newsletter",
                 context={"user": user, "body": body, "unsubscribe_url": url, "topic": topic},
-                headers={
-                    "List-Unsubscribe": f"<{url}>",
-                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                },
+                headers=one_click_unsubscribe(url),
             )
             sent += 1
         except Exception:

@@ -8,11 +8,10 @@ Each message goes through `marketplace.tasks.once`: a task run again after its w
 import logging
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.urls import reverse
 
 from home.templatetags.vitrine_tags import money
+from marketplace.mail import build_message
 from marketplace.tasks import once, traced_task
 
 logger = logging.getLogger(__name__)
@@ -119,10 +118,7 @@ def _pieces(lines) -> str:
 
 def _send(*, to: str, subject: str, template: str, context: dict, step: str) -> None:
     """Send one message; `step` names it within its task (who it is for, never the address)."""
-    text = render_to_string(f"emails/{template}.txt", context)
-    html = render_to_string(f"emails/{template}.html", context)
-    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to])
-    message.attach_alternative(html, "text/html")
+    message = build_message(to=to, subject=subject, template=template, context=context)
     once(f"email:{step}", message.send)
 
 

@@ -4,27 +4,15 @@ after commit (the pattern of orders.emails). Queueing never raises: failures are
 import logging
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
-from django.template.loader import render_to_string
+from django.core.mail import get_connection
 from django.urls import reverse
 
+from marketplace.mail import build_message, one_click_unsubscribe
 from marketplace.tasks import traced_task
 
 from .tokens import testimonial_unsubscribe_url
 
 logger = logging.getLogger(__name__)
-
-
-def _message(
-    *, to: str, subject: str, template: str, context: dict, headers: dict | None = None
-) -> EmailMultiAlternatives:
-    text = render_to_string(f"emails/{template}.txt", context)
-    html = render_to_string(f"emails/{template}.html", context)
-    message = EmailMultiAlternatives(
-        subject, text, settings.DEFAULT_FROM_EMAIL, [to], headers=headers or {}
-    )
-    message.attach_alternative(html, "text/html")
-    return message
 
 
 @traced_task()
@@ -47,7 +35,7 @@ def send_policy_change_email_task(*, change_id: int) -> int:
     sent = 0
     with get_connection() as connection:
         for user in policy_material_change_recipients().iterator():
-            message = _message(
+            message = build_message(
                 to=user.email,
                 subject=subject,
                 template="policy_change",
@@ -91,7 +79,7 @@ def send_testimonial_invitation_task(*, vendor_order_id: int) -> None:
     site_url = settings.WAGTAILADMIN_BASE_URL
     token = testimonial_link_token(vendor_order=vendor_order)
     unsubscribe_url = testimonial_unsubscribe_url(order=order)
-    message = _message(
+    message = build_message(
         to=order.email,
         subject=f"How was your order {order.reference} from {vendor_order.vendor.name}?",
         template="testimonial_invitation",
@@ -105,12 +93,7 @@ def send_testimonial_invitation_task(*, vendor_order_id: int) -> None:
             "unsubscribe_url": unsubscribe_url,
             "site_url": site_url,
         },
-        # RFC 8058 one-click, as the newsletters and price alerts: a mail client POSTs
-        # `List-Unsubscribe=One-Click` without cookies (accounts.middleware).
-        headers={
-            "List-Unsubscribe": f"<{unsubscribe_url}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
+        headers=one_click_unsubscribe(unsubscribe_url),
     )
     message.send()
     testimonial_invitation_sent(vendor_order_id=vendor_order.pk)

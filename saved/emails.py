@@ -5,10 +5,9 @@ import logging
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.urls import reverse
 
+from marketplace.mail import build_message, one_click_unsubscribe
 from marketplace.tasks import traced_task
 
 logger = logging.getLogger(__name__)
@@ -48,21 +47,12 @@ def send_price_drop_email(*, saved_item_id: int, old_price: str, new_price: str)
         "unsubscribe_url": unsubscribe_url,
         "site_url": site_url,
     }
-    message = EmailMultiAlternatives(
-        f"Price drop: {item.title}",
-        render_to_string("emails/saved_price_drop.txt", context),
-        settings.DEFAULT_FROM_EMAIL,
-        [user.email],
-        # RFC 8058: a mail client's "unsubscribe" POSTs `List-Unsubscribe=One-Click` to the URL
-        # and the alert stops at once, without cookies (accounts.middleware); a person opening
-        # the link gets a confirmation page instead (a GET changes nothing).
-        headers={
-            "List-Unsubscribe": f"<{unsubscribe_url}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
-    )
-    message.attach_alternative(
-        render_to_string("emails/saved_price_drop.html", context), "text/html"
+    message = build_message(
+        to=user.email,
+        subject=f"Price drop: {item.title}",
+        template="saved_price_drop",
+        context=context,
+        headers=one_click_unsubscribe(unsubscribe_url),
     )
     message.send()
     return True
