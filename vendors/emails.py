@@ -3,12 +3,12 @@ a mail server's error must not undo, or turn into a 500, the onboarding it repor
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import send_mail
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import User
+from marketplace.mail import build_message
 from marketplace.tasks import traced_task
 
 from .models import Vendor
@@ -25,13 +25,14 @@ def send_invitation(*, user_id: int, vendor_id: int) -> None:
     token = default_token_generator.make_token(user)
     site = settings.WAGTAILADMIN_BASE_URL
     path = reverse("wagtailadmin_password_reset_confirm", args=[uid, token])
-    send_mail(
+    build_message(
+        to=user.email,
         subject=f"Your shop {vendor.name} on Vitrine",
-        message=(
-            f"Hello,\n\nYou can now manage {vendor.name} on Vitrine. Choose a password here:\n"
-            f"{site}{path}\n\nThen sign in at {site}{reverse('wagtailadmin_home')} with the "
-            f"username {user.get_username()}.\n"
-        ),
-        from_email=None,
-        recipient_list=[user.email],
-    )
+        template="vendor_invitation",
+        context={
+            "vendor": vendor,
+            "username": user.get_username(),
+            "password_url": f"{site}{path}",
+            "admin_url": f"{site}{reverse('wagtailadmin_home')}",
+        },
+    ).send()
