@@ -91,3 +91,31 @@ def test_vendor_publishes_phone_orders_and_cannot_open_another_shop(
         assert response.status in (403, 404), path
     shopper.context.close()
     context.close()
+
+
+def test_three_d_secure_declined_by_the_shopper_then_another_card_charges_once(
+    page, live_server, marketplace, stripe_live
+):
+    """The bank asks for 3-D Secure; the shopper cancels at their bank, pays with another
+    card, and is charged once: the first attempt is cancelled at Stripe."""
+    base = live_server.url
+    add_to_cart(page, base, marketplace["tote"])
+    page.get_by_role("link", name="Checkout").click()
+    fill_checkout(page)
+    page.wait_for_url(re.compile(r"/checkout/pay/VT-"))
+
+    pay(page, "4000002760003184")
+    page.get_by_role("button", name="Fail authentication").click()  # the bank's own screen
+    alert = page.get_by_role("alert").filter(has_text=re.compile("did not go through", re.I))
+    alert.first.wait_for()  # told on the return page, with the way back to paying
+    order = Order.objects.get()
+    assert order.status == Order.Status.PENDING
+
+    page.get_by_role("link", name="Go to payment").click()
+    pay(page, "4242424242424242")
+    page.wait_for_url(re.compile(r"/checkout/done/VT-"))
+    assert page.get_by_role("heading", name=re.compile("your order is confirmed")).is_visible()
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    statuses = list(order.attempts.order_by("number").values_list("status", flat=True))
+    assert statuses[-1] == "succeeded" and statuses.count("succeeded") == 1
