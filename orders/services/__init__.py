@@ -34,7 +34,6 @@ from .checkout import (  # noqa: F401
 )
 from .disputes import order_dispute_closed, order_dispute_opened  # noqa: F401
 from .fulfilment import (  # noqa: F401
-    REFUNDABLE_STATUSES,
     TransitionNotAllowed,
     vendor_order_deliver,
     vendor_order_refund,

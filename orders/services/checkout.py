@@ -30,9 +30,9 @@ from .stock import (
     ItemsUnavailable,
     _active_reservations,
     _expiry,
-    _holds_changed,
     _lock_items,
     _release,
+    holds_recount,
 )
 
 
@@ -234,5 +234,5 @@ def _order_create(
         Reservation(item=item, order=order, quantity=1, expires_at=_expiry(order))
         for item in buyable
     )
-    _holds_changed([item.pk for item in buyable])
+    holds_recount(item_ids=[item.pk for item in buyable])
     return order

@@ -16,20 +16,27 @@ from .. import emails, stripe_api
 from ..models import DisputeStatus, Order, VendorOrder
 from .payouts import _reverse_earnings
 from .retention import _status_email
-from .stock import _holds_changed, _lock_items
+from .stock import _lock_items, holds_recount
 
 
 class TransitionNotAllowed(Exception):
     """The vendor order is not in a state where this step makes sense."""
 
 
-def _vendor_order_move(vendor_order: VendorOrder, status: str, **fields: Any) -> None:
-    """Change a part's status along VendorOrder.TRANSITIONS (and any fields that go with it)."""
+def _require_move(vendor_order: VendorOrder, status: str, refused: str = "") -> None:
+    """Raise TransitionNotAllowed (with the step's own words, if given) unless
+    VendorOrder.TRANSITIONS lets the part become `status`."""
     if not vendor_order.can_become(status):
         raise TransitionNotAllowed(
-            f"A {vendor_order.get_status_display().lower()} order cannot become "
+            refused
+            or f"A {vendor_order.get_status_display().lower()} order cannot become "
             f"{VendorOrder.Status(status).label.lower()}."
         )
+
+
+def _vendor_order_move(vendor_order: VendorOrder, status: str, **fields: Any) -> None:
+    """Change a part's status along VendorOrder.TRANSITIONS (and any fields that go with it)."""
+    _require_move(vendor_order, status)
     vendor_order.status = status
     for name, value in fields.items():
         setattr(vendor_order, name, value)
@@ -51,10 +58,12 @@ def vendor_order_ship(
     """Mark a shop's part shipped with tracking. The shop is paid out later, once the part is
     delivered and the return window has passed (`run_payouts`)."""
     vendor_order = _lock_vendor_order(vendor_order)
-    if vendor_order.status != VendorOrder.Status.PAID:
-        raise TransitionNotAllowed(
-            f"Only paid orders can be shipped (this one is {vendor_order.get_status_display().lower()})."
-        )
+    _require_move(
+        vendor_order,
+        VendorOrder.Status.SHIPPED,
+        "Only paid orders can be shipped "
+        f"(this one is {vendor_order.get_status_display().lower()}).",
+    )
     vendor_order.carrier = carrier.strip()
     vendor_order.tracking_number = tracking_number.strip()
     vendor_order.full_clean()
@@ -76,8 +85,9 @@ def vendor_order_ship(
 @transaction.atomic
 def vendor_order_deliver(*, vendor_order: VendorOrder) -> VendorOrder:
     vendor_order = _lock_vendor_order(vendor_order)
-    if vendor_order.status != VendorOrder.Status.SHIPPED:
-        raise TransitionNotAllowed("Only shipped orders can be marked delivered.")
+    _require_move(
+        vendor_order, VendorOrder.Status.DELIVERED, "Only shipped orders can be marked delivered."
+    )
     _vendor_order_move(vendor_order, VendorOrder.Status.DELIVERED, delivered_at=timezone.now())
     _status_email(order=vendor_order.order, kind="delivered", vendor_order_id=vendor_order.pk)
     # The shopper may now write a verified-buyer testimonial (policies owns the invitation),
@@ -89,21 +99,13 @@ def vendor_order_deliver(*, vendor_order: VendorOrder) -> VendorOrder:
     return vendor_order
 
 
-REFUNDABLE_STATUSES = (
-    VendorOrder.Status.PAID,
-    VendorOrder.Status.SHIPPED,
-    VendorOrder.Status.DELIVERED,
-)
-
-
 @transaction.atomic
 def vendor_order_refund(*, vendor_order: VendorOrder) -> VendorOrder:
     """Refund one shop's part to the shopper's card, put its pieces back on sale, reverse what
     the shop earned on it and claw back what was already transferred."""
     vendor_order = _lock_vendor_order(vendor_order)
     order = vendor_order.order
-    if vendor_order.status not in REFUNDABLE_STATUSES:
-        raise TransitionNotAllowed("Only paid orders can be refunded.")
+    _require_move(vendor_order, VendorOrder.Status.REFUNDED, "Only paid orders can be refunded.")
     if order.dispute_status in (DisputeStatus.OPEN, DisputeStatus.LOST):
         # The bank decides (or has taken) this money: a refund on top would pay it twice.
         raise TransitionNotAllowed("This order is under a chargeback: it cannot be refunded.")
@@ -118,7 +120,7 @@ def vendor_order_refund(*, vendor_order: VendorOrder) -> VendorOrder:
     for line in lines:
         if line.item_id:
             ItemPage.objects.filter(pk=line.item_id).update(quantity=F("quantity") + line.quantity)
-    _holds_changed([line.item_id for line in lines if line.item_id])
+    holds_recount(item_ids=[line.item_id for line in lines if line.item_id])
     _vendor_order_move(vendor_order, VendorOrder.Status.REFUNDED)
     _reverse_earnings(vendor_order=vendor_order, order=order)
     transaction.on_commit(page_cache.bump)  # back on sale

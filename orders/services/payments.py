@@ -29,10 +29,10 @@ from .payouts import _reverse_earnings
 from .retention import _status_email
 from .stock import (
     _active_reservations,
-    _holds_changed,
     _lock_items,
     _release,
     _reserve_again,
+    holds_recount,
     reserved_quantities,
 )
 
@@ -366,7 +366,7 @@ def order_mark_paid(*, payment_intent: stripe_api.PaymentIntentInfo) -> Order | 
     order.reservations.filter(status=Reservation.Status.ACTIVE).update(
         status=Reservation.Status.CONSUMED
     )
-    _holds_changed([line.item_id for line in lines if line.item_id])
+    holds_recount(item_ids=[line.item_id for line in lines if line.item_id])
     order.status = Order.Status.PAID
     order.paid_at = timezone.now()
     order.payment_error = ""
@@ -432,7 +432,7 @@ def _refund_sold_meanwhile(*, order: Order, payment_intent_id: str, gone: list[O
         status=Reservation.Status.ACTIVE,
         item_id__in=[line.item_id for line in gone if line.item_id],
     ).update(status=Reservation.Status.RELEASED)
-    _holds_changed([line.item_id for line in gone if line.item_id])
+    holds_recount(item_ids=[line.item_id for line in gone if line.item_id])
     for vendor_order in order.vendor_orders.prefetch_related("lines"):
         kept = vendor_order.kept_lines
         vendor_order.subtotal = sum((line.line_total for line in kept), Decimal("0"))

@@ -14,6 +14,7 @@ from vendors.models import Vendor
 
 from .. import stripe_api
 from ..models import Order, PayoutEntry, VendorOrder
+from ..selectors import payouts_due
 
 logger = logging.getLogger(__name__)
 
@@ -98,8 +99,6 @@ def payout_settle(*, vendor_order: VendorOrder, now: datetime | None = None) -> 
     Runs under a lock on the vendor, so two runs, or a run and a refund, never pay one shop at
     once; the part is re-checked inside the lock. Returns the transfer (or the netting entry
     when nothing was left to transfer), or None when the part was not due any more."""
-    from ..selectors import payouts_due
-
     Vendor.objects.select_for_update().filter(pk=vendor_order.vendor_id).first()
     due = payouts_due(now=now).filter(pk=vendor_order.pk).first()
     if due is None:

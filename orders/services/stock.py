@@ -64,7 +64,7 @@ def _expiry(order: Order) -> datetime:
     return timezone.now() + timedelta(minutes=settings.VITRINE_RESERVATION_MINUTES)
 
 
-def _holds_changed(item_ids: Iterable[int]) -> None:
+def holds_recount(*, item_ids: Iterable[int]) -> None:
     """Keep each item's `held_until` (what pages and the API show as "Reserved") in step with
     its holds: set while every unit in stock is held, to when the first hold ends; cleared
     otherwise. Cached pages are refreshed when any of them changed."""
@@ -90,11 +90,6 @@ def _holds_changed(item_ids: Iterable[int]) -> None:
         transaction.on_commit(page_cache.bump)
 
 
-def holds_recount(*, item_ids: Iterable[int]) -> None:
-    """After a shop changes its stock: whether its pieces are fully held may have changed."""
-    _holds_changed(item_ids)
-
-
 @transaction.atomic
 def reservation_release_expired() -> int:
     """Release reservations whose time is up (availability already ignores them)."""
@@ -103,7 +98,7 @@ def reservation_release_expired() -> int:
     )
     item_ids = set(expired.values_list("item_id", flat=True))
     released = expired.update(status=Reservation.Status.RELEASED)
-    _holds_changed(item_ids)
+    holds_recount(item_ids=item_ids)
     return released
 
 
@@ -111,7 +106,7 @@ def _release(order: Order) -> None:
     active = order.reservations.filter(status=Reservation.Status.ACTIVE)
     item_ids = set(active.values_list("item_id", flat=True))
     active.update(status=Reservation.Status.RELEASED)
-    _holds_changed(item_ids)
+    holds_recount(item_ids=item_ids)
 
 
 def _reserve_again(order: Order) -> None:
@@ -123,7 +118,7 @@ def _reserve_again(order: Order) -> None:
         order.reservations.filter(status=Reservation.Status.ACTIVE).update(
             expires_at=_expiry(order)
         )
-        _holds_changed([line.item_id for line in lines if line.item_id])
+        holds_recount(item_ids=[line.item_id for line in lines if line.item_id])
         return
     items = _lock_items([line.item_id for line in lines if line.item_id])
     reserved = reserved_quantities(item_ids=list(items), exclude_order=order)
@@ -144,4 +139,4 @@ def _reserve_again(order: Order) -> None:
         for line in missing
         if line.item_id is not None  # always: a line without an item is in `gone` above
     )
-    _holds_changed(items)
+    holds_recount(item_ids=items)

@@ -172,3 +172,19 @@ def stripe_says_processing(monkeypatch):
         return dataclasses.replace(real(**kwargs), status="processing")
 
     monkeypatch.setattr(stripe_api, "payment_intent_confirm", processing)
+
+
+@pytest.fixture
+def answer_lost_after_charge(monkeypatch):
+    """Stripe charges the card at confirm time, but its answer never reaches us (a timeout,
+    the worker killed): our side sees a PaymentServiceError. Calls through to localstripe.
+    `monkeypatch.undo()` in the test brings the answers back."""
+    from orders import stripe_api
+
+    real = stripe_api.payment_intent_confirm
+
+    def charged_then_lost(**kwargs):
+        real(**kwargs)
+        raise stripe_api.PaymentServiceError("APIConnectionError: read timed out")
+
+    monkeypatch.setattr(stripe_api, "payment_intent_confirm", charged_then_lost)

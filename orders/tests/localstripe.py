@@ -35,6 +35,12 @@ def stripe_get(base_url: str, path: str) -> dict:
         return json.loads(response.read())
 
 
+def intents_for(base_url: str, reference: str) -> list[dict]:
+    """Every PaymentIntent localstripe holds for an order (by its metadata)."""
+    listed = stripe_get(base_url, "/v1/payment_intents?limit=1000")["data"]
+    return [pi for pi in listed if pi["metadata"].get("order_reference") == reference]
+
+
 def customer_exists(base_url: str, customer_id: str) -> bool:
     """Whether Stripe still holds that Customer (erasure deletes them)."""
     request = urllib.request.Request(f"{base_url}/v1/customers/{customer_id}")

@@ -35,7 +35,7 @@ from products.factories import ItemPageFactory
 from vendors.factories import ShopPageFactory
 
 from .conftest import ADDRESS
-from .localstripe import SECRET_KEY, card_token, stripe_get
+from .localstripe import SECRET_KEY, card_token, intents_for
 
 pytestmark = [
     pytest.mark.chaos,
@@ -195,12 +195,7 @@ def start_web(env: dict, log: Path) -> Web:
 
 
 def succeeded_charges(stripe: LocalStripe, order: Order) -> list[dict]:
-    listed = stripe_get(stripe.url, "/v1/payment_intents?limit=1000")["data"]
-    return [
-        pi
-        for pi in listed
-        if pi["metadata"].get("order_reference") == order.reference and pi["status"] == "succeeded"
-    ]
+    return [pi for pi in intents_for(stripe.url, order.reference) if pi["status"] == "succeeded"]
 
 
 def test_stripe_down_while_paying_then_back(site_tree, tmp_path, static_files):

@@ -19,7 +19,7 @@ from orders import services, stripe_api
 from orders.models import Order, PaymentAttempt
 
 from .conftest import event_body, post_webhook, stripe_get, subjects
-from .localstripe import SECRET_KEY
+from .localstripe import SECRET_KEY, intents_for
 
 pytestmark = pytest.mark.django_db
 
@@ -55,12 +55,7 @@ def authenticate(localstripe: str, intent_id: str) -> dict:
 
 def charges(localstripe: str, order: Order) -> list[dict]:
     """Every succeeded PaymentIntent Stripe holds for the order, with what was refunded."""
-    listed = stripe_get(localstripe, "/v1/payment_intents?limit=100")["data"]
-    mine = [
-        pi
-        for pi in listed
-        if pi["metadata"].get("order_reference") == order.reference and pi["status"] == "succeeded"
-    ]
+    mine = [pi for pi in intents_for(localstripe, order.reference) if pi["status"] == "succeeded"]
     for pi in mine:
         refunds = stripe_get(localstripe, f"/v1/refunds?payment_intent={pi['id']}")["data"]
         pi["refunded"] = sum(refund["amount"] for refund in refunds)
@@ -141,18 +136,11 @@ def test_a_second_succeeded_payment_is_refunded_once_and_recorded(
 
 
 def test_crash_after_the_charge_never_offers_pay_again(
-    client, placed_order, stripe_settings, token, localstripe, monkeypatch
+    client, placed_order, stripe_settings, token, localstripe, monkeypatch, answer_lost_after_charge
 ):
     """The server dies between Stripe's charge and our write: the stored attempt lets the pay
     page find the charge and complete the order instead of asking for the card again."""
     order = placed_order
-    real_confirm = stripe_api.payment_intent_confirm
-
-    def charged_then_crashed(**kwargs):
-        real_confirm(**kwargs)
-        raise stripe_api.PaymentServiceError("APIConnectionError: connection reset")
-
-    monkeypatch.setattr(stripe_api, "payment_intent_confirm", charged_then_crashed)
     response = client.post(f"/checkout/pay/{order.reference}/", {"card_token": token()})
     assert response.status_code == 502
     order.refresh_from_db()
@@ -168,16 +156,9 @@ def test_crash_after_the_charge_never_offers_pay_again(
 
 
 def test_crash_after_the_charge_is_settled_by_reconciliation(
-    placed_order, stripe_settings, token, localstripe, monkeypatch
+    placed_order, stripe_settings, token, localstripe, answer_lost_after_charge
 ):
     order = placed_order
-    real_confirm = stripe_api.payment_intent_confirm
-
-    def charged_then_crashed(**kwargs):
-        real_confirm(**kwargs)
-        raise stripe_api.PaymentServiceError("worker killed")
-
-    monkeypatch.setattr(stripe_api, "payment_intent_confirm", charged_then_crashed)
     with pytest.raises(stripe_api.PaymentServiceError):
         services.order_pay(order=order, card_token=token())
     out = io.StringIO()

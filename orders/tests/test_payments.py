@@ -12,17 +12,13 @@ from orders import services, stripe_api
 from orders.models import Order, PaymentAttempt, StripeEvent
 
 from .conftest import ADDRESS, event_body, open_attempt, post_webhook, stripe_get, subjects
+from .localstripe import intents_for
 
 pytestmark = pytest.mark.django_db
 
 
 def confirmed(order) -> int:
     return subjects(mail.outbox).count(f"Order {order.reference} is confirmed")
-
-
-def intents_for(localstripe: str, reference: str) -> list[dict]:
-    listed = stripe_get(localstripe, "/v1/payment_intents?limit=100")["data"]
-    return [pi for pi in listed if pi["metadata"].get("order_reference") == reference]
 
 
 def deliver_succeeded(client, localstripe, order):
