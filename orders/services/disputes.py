@@ -8,7 +8,7 @@ from django.db import transaction
 
 from .. import emails, stripe_api
 from ..models import DisputeStatus, Order, PaymentAttempt
-from .payments import _attempt_record, _refund_attempt
+from .payments import _attempt_record, _refund_attempt, order_mark_paid
 from .payouts import _reverse_earnings
 
 logger = logging.getLogger(__name__)
@@ -30,6 +30,14 @@ def _disputed_payment(
                      dispute.payment_intent_id)  # fmt: skip
         return None, None
     order = Order.objects.select_for_update().get(pk=attempt.order_id)
+    if attempt.is_open and order.status == Order.Status.PENDING:
+        # A dispute can come before we learnt that the payment succeeded (its webhook late or
+        # lost): settle it first, so that a payment that pays its order is disputed as such.
+        intent = stripe_api.payment_intent_retrieve(payment_intent_id=attempt.payment_intent_id)
+        if intent.status == "succeeded":
+            order_mark_paid(payment_intent=intent)
+            order.refresh_from_db()
+            attempt.refresh_from_db()
     paid_it = order.payment_intent_id == attempt.payment_intent_id and order.status in {
         Order.Status.PAID,
         Order.Status.REFUNDED,

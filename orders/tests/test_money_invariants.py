@@ -230,7 +230,11 @@ class MoneyMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def shop_refunds(self, data):
-        parts = list(VendorOrder.objects.filter(status__in=services.REFUNDABLE_STATUSES))
+        parts = [
+            part
+            for part in VendorOrder.objects.all()
+            if part.can_become(VendorOrder.Status.REFUNDED)
+        ]
         if not parts:
             return
         try:
@@ -281,6 +285,11 @@ class MoneyMachine(RuleBasedStateMachine):
         for intent in list(self.stripe.intents.values()):
             self.stripe.authenticate(intent)
 
+    def dispute_first_charge(self, outcome):
+        intent = next(i for i in self.stripe.intents.values() if i.status == "succeeded")
+        for event in self.stripe.dispute(intent, outcome=outcome):
+            services.stripe_event_handle(event=event)
+
     def fulfil_all(self):
         for status in (VendorOrder.Status.PAID, VendorOrder.Status.SHIPPED):
             for part in VendorOrder.objects.filter(status=status):
@@ -292,8 +301,9 @@ class MoneyMachine(RuleBasedStateMachine):
                     services.vendor_order_deliver(vendor_order=part)
 
     def refund_all(self):
-        for part in VendorOrder.objects.filter(status__in=services.REFUNDABLE_STATUSES):
-            services.vendor_order_refund(vendor_order=part)
+        for part in VendorOrder.objects.all():
+            if part.can_become(VendorOrder.Status.REFUNDED):
+                services.vendor_order_refund(vendor_order=part)
 
     @property
     def refunds_made(self) -> int:

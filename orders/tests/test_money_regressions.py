@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from orders.models import PayoutEntry
+from orders.models import Order, PayoutEntry
 
 from .test_money_invariants import MoneyMachine, build_world, use
 
@@ -89,3 +89,21 @@ def test_refund_after_payout_on_a_shop_that_cannot_be_clawed_back(monkeypatch, s
         assert amounts == [Decimal("-680.00"), Decimal("680.00")]
 
     play(monkeypatch, site_tree, steps, then=netted)
+
+
+def test_a_chargeback_before_we_learnt_the_payment_succeeded(monkeypatch, site_tree):
+    """Found by the random search: a 3-D Secure payment succeeds, and the shopper's bank
+    disputes it before its webhook reaches us. The dispute settles the payment first (it paid
+    its order), so the order is disputed as paid, not a refund attempted on a disputed charge."""
+    steps = [
+        ("check_out", {"picks": {0}, "shopper": 0}),
+        ("pay_first", {"card": "3ds", "crash": False}),
+        ("authenticate_all", {}),
+        ("dispute_first_charge", {"outcome": "won"}),
+    ]
+
+    def paid_and_won(machine):
+        order = Order.objects.get(pk=machine.placed[0])
+        assert order.status == Order.Status.PAID and order.dispute_status == "won"
+
+    play(monkeypatch, site_tree, steps, then=paid_and_won)
