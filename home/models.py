@@ -7,6 +7,9 @@ from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.images.models import AbstractImage, AbstractRendition, Image
 from wagtail.models import Page
 
+from marketplace import page_cache
+from policies.models.pages import TESTIMONIALS
+
 from .page_mixins import ViewRestrictionShortcutMixin
 
 
@@ -97,6 +100,10 @@ class HomePage(ViewRestrictionShortcutMixin, Page):
                 return page.route(request, path_components[depth - self.depth :])
             raise Http404
         return super().route(request, path_components)
+
+    def cache_tags(self) -> list[str]:
+        # The latest pieces, shops and designers with their counts, and testimonials.
+        return [page_cache.CATALOGUE, TESTIMONIALS]
 
     def get_context(self, request, *args, **kwargs):
         from policies import selectors as policy_selectors

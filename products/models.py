@@ -14,8 +14,11 @@ from wagtail.models import Orderable, Page
 from wagtail.search import index
 
 from home.page_mixins import ViewRestrictionShortcutMixin
+from marketplace import page_cache
+from vendors.cache import shop_tag
 from vendors.models import VENDOR_RICH_TEXT_FEATURES, VendorPageForm
 
+from . import cache
 from .panels import StockPanel
 
 
@@ -224,6 +227,15 @@ class ItemPage(ViewRestrictionShortcutMixin, Page):
             setattr(obj, name, getattr(self, name))
         return obj
 
+    def cache_tags(self) -> list[str]:
+        """What this piece's page shows (marketplace.page_cache): itself and its shop."""
+        return [cache.item_tag(self.pk), shop_tag(self.path[: -self.steplen])]
+
+    def changed_tags(self) -> list[str]:
+        return cache.item_changed_tags(
+            item_id=self.pk, path=self.path, designer_id=self.designer_id
+        )
+
     @property
     def is_sold(self) -> bool:
         return self.quantity == 0
@@ -284,6 +296,7 @@ class DesignerIndexPage(ViewRestrictionShortcutMixin, RoutablePageMixin, Page):
     def designer_list(self, request):
         from . import selectors
 
+        page_cache.depends_on(cache.CATALOGUE)  # every designer, with counts
         return self.render(
             request, context_overrides={"designers": selectors.designers_with_counts()}
         )
@@ -295,6 +308,8 @@ class DesignerIndexPage(ViewRestrictionShortcutMixin, RoutablePageMixin, Page):
         from . import selectors
 
         designer = get_object_or_404(Designer, slug=slug)
+        # Not the whole catalogue: this designer's pieces, and which shops are listed.
+        page_cache.depends_on(cache.designer_items_tag(designer.pk), cache.SHOPS)
         return self.render(
             request,
             template="products/designer_page.html",
@@ -304,7 +319,7 @@ class DesignerIndexPage(ViewRestrictionShortcutMixin, RoutablePageMixin, Page):
                     request,
                     selectors.items_for_designer(designer=designer),
                     pictures_of=[(designer, "logo")],
-                    count=selectors.designer_counts().get(designer.pk, (0, 0))[0],
+                    count=selectors.designer_counts([designer.pk])[designer.pk][0],
                 ),
             },
         )

@@ -145,7 +145,7 @@ MIDDLEWARE = [
     "marketplace.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before sessions and auth: a cache hit for a cookie-less visitor skips them entirely.
-    "home.page_cache.AnonymousPageCacheMiddleware",
+    "marketplace.page_cache.AnonymousPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Lets the RFC 8058 one-click unsubscribe POST through on its signed token (see the class).

@@ -290,7 +290,7 @@ def test_a_change_made_while_redis_is_unreachable_is_not_hidden_by_older_cached_
     redis_cache.pause()
     try:
         shop.intro = "Closed for the summer"
-        shop.save_revision().publish()  # its generation bump cannot reach Redis
+        shop.save_revision().publish()  # its invalidation cannot reach Redis
         during = Client().get(shop.url)
         assert during.status_code == 200
         assert "Closed for the summer" in during.content.decode()

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import F, Max, QuerySet, Sum
 from django.utils import timezone
 
-from home import page_cache
+from products.cache import items_changed
 from products.models import ItemPage
 
 from .. import emails, stripe_api
@@ -386,7 +386,7 @@ def order_mark_paid(*, payment_intent: stripe_api.PaymentIntentInfo) -> Order | 
     CartItem.objects.filter(item_id__in=[line.item_id for line in kept]).delete()
     kind = "paid_sold_meanwhile" if gone else "paid"
     transaction.on_commit(lambda: emails.send(kind=kind, order_id=order.pk))
-    transaction.on_commit(page_cache.bump)  # shop pages now show these pieces as sold
+    items_changed(line.item_id for line in kept if line.item_id)  # sold, wherever shown
     return order
 
 

@@ -9,7 +9,7 @@ register = template.Library()
 
 def _may_render_form(request) -> bool:
     """A POST form needs `{% csrf_token %}`, which sets the CSRF cookie, and a response that
-    sets a cookie is never stored by the anonymous page cache (home.page_cache). So a request
+    sets a cookie is never stored by the anonymous page cache (marketplace.page_cache). So a request
     without any cookie (a first-time visitor, whose page may be cached for everyone) gets a
     plain link to the confirmation page instead, unless this response already carries a
     token anyway (an item page's add-to-cart form rendered above)."""

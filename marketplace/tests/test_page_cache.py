@@ -2,7 +2,7 @@
 
 import pytest
 
-from home import page_cache
+from marketplace import page_cache
 from products.factories import ItemPageFactory
 from vendors.factories import ShopPageFactory
 
@@ -40,12 +40,54 @@ def test_publishing_an_edit_shows_at_once(client, site_tree, cached):
     assert "New words" in response.content.decode()
 
 
-def test_selling_a_piece_refreshes_cached_pages(client, site_tree, cached):
+def test_a_change_everywhere_refreshes_every_cached_page(client, site_tree, cached):
     shop = ShopPageFactory()
     client.get(shop.url)
-    page_cache.bump()  # what order_mark_paid and refunds do after commit
+    page_cache.invalidate(page_cache.SITE)  # what a suspended vendor or a footer edit does
     client.cookies.clear()
     assert client.get(shop.url)["X-Page-Cache"] == "miss"
+
+
+def test_a_change_elsewhere_keeps_the_cached_page(client, site_tree, cached):
+    """orders/tests/test_page_cache_invalidation.py has the whole story of a sale."""
+    shop, other = ShopPageFactory(), ShopPageFactory()
+    piece = ItemPageFactory(parent=other)
+    client.get(shop.url)
+    piece.save_revision().publish()  # another shop's piece
+    client.cookies.clear()
+    assert client.get(shop.url)["X-Page-Cache"] == "hit"
+
+
+def test_a_version_lost_from_the_cache_makes_what_was_stored_under_it_stale(
+    client, site_tree, cached
+):
+    from django.core.cache import cache
+
+    shop = ShopPageFactory()
+    client.get(shop.url)
+    cache.delete(page_cache.VERSION_PREFIX + f"shop-items:{shop.path}")  # evicted
+    client.cookies.clear()
+    assert client.get(shop.url)["X-Page-Cache"] == "miss"
+
+
+def test_a_page_changed_while_it_was_rendered_is_not_stored(client, site_tree, cached, monkeypatch):
+    from vendors import selectors
+
+    shop = ShopPageFactory()
+    ItemPageFactory(parent=shop)
+    real = selectors.shops_live
+
+    def publish_meanwhile(**kwargs):
+        shops = real(**kwargs)
+        page_cache.invalidate(f"shop-items:{shop.path}")  # a sale commits during rendering
+        return shops
+
+    monkeypatch.setattr(selectors, "shops_live", publish_meanwhile)
+    client.get("/shops/")
+    assert "X-Page-Cache" not in client.get("/shops/")
+    monkeypatch.setattr(selectors, "shops_live", real)
+    client.cookies.clear()
+    assert client.get("/shops/")["X-Page-Cache"] == "miss"
 
 
 def test_visitors_with_cookies_and_personal_pages_are_never_cached(client, site_tree, cached):
@@ -64,28 +106,40 @@ def test_visitors_with_cookies_and_personal_pages_are_never_cached(client, site_
 def test_a_count_memoised_before_the_commit_is_not_kept(
     clear_cache, django_capture_on_commit_callbacks
 ):
-    """Publishing bumps the generation inside its transaction; another request may memoise the
-    old rows under the new generation before the commit, so the commit bumps it again."""
-    from products.selectors import memoised
-
+    """A change invalidates inside its transaction; another request may memoise the old rows
+    under the new version before the commit, so the commit invalidates again."""
     with django_capture_on_commit_callbacks(execute=True):
-        page_cache.bump()
-        assert memoised("probe", lambda: "before the commit") == "before the commit"
-    assert memoised("probe", lambda: "after the commit") == "after the commit"
+        page_cache.invalidate("probe-tag")
+        assert page_cache.memoised("probe", lambda: "before", tags=["probe-tag"]) == "before"
+    assert page_cache.memoised("probe", lambda: "after", tags=["probe-tag"]) == "after"
 
 
-def test_restricting_a_page_starts_a_new_generation(site_tree):
+def test_a_memoised_value_is_kept_until_one_of_its_tags_changes(clear_cache):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return len(calls)
+
+    assert page_cache.memoised("probe", compute, tags=["a"]) == 1
+    page_cache.invalidate("b")
+    assert page_cache.memoised("probe", compute, tags=["a"]) == 1
+    page_cache.invalidate("a")
+    assert page_cache.memoised("probe", compute, tags=["a"]) == 2
+
+
+def test_restricting_a_page_changes_every_page(site_tree, clear_cache):
     from wagtail.models import PageViewRestriction
 
     shop = ShopPageFactory()
-    before = page_cache.generation()
+    before = page_cache._versions([page_cache.SITE])
     restriction = PageViewRestriction.objects.create(
         page=shop, restriction_type=PageViewRestriction.LOGIN
     )
-    assert page_cache.generation() > before
-    before = page_cache.generation()
+    after = page_cache._versions([page_cache.SITE])
+    assert after != before
     restriction.delete()
-    assert page_cache.generation() > before
+    assert page_cache._versions([page_cache.SITE]) != after
 
 
 # --- Only canonical URLs are cached: no flooding with ?page=junk1, junk2, ... ------------------
@@ -94,7 +148,7 @@ def test_restricting_a_page_starts_a_new_generation(site_tree):
 def cached_pages() -> list[str]:
     from django.core.cache import cache
 
-    return [key for key in cache._cache if ":pagecache:" in key and "generation" not in key]
+    return [key for key in cache._cache if ":pagecache:" in key and ":pagecache:v:" not in key]
 
 
 @pytest.fixture
