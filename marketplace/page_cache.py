@@ -113,14 +113,13 @@ def memoised(
     search index updated by a background task). A page showing it depends on its tags too."""
     tags = (SITE, *tags)
     depends_on(*tags)
-    key = f"memo:{name}"
-    entry = cache.get(key)
-    if entry is not None and _still_current(entry[0]):
+    current = _versions(tags)  # before computing: a change meanwhile leaves it stale
+    entry = cache.get(f"memo:{name}")
+    if entry is not None and current is not None and entry[0] == current:
         return entry[1]
-    versions = _versions(tags)
     value = compute()
-    if versions is not None:
-        cache.set(key, (versions, value), timeout)
+    if current is not None:
+        cache.set(f"memo:{name}", (current, value), timeout)
     return value
 
 
