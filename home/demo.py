@@ -573,8 +573,8 @@ def load_catalogue(*, items: int, shops: int) -> int:
     extra shops, created in bulk. Running it again tops up to the same numbers."""
     from django.db import connection, transaction
 
-    from .bulk import bulk_add_children, search_index_bulk
-    from .progress import progress
+    from marketplace.bulk import bulk_add_children, search_index_bulk
+    from marketplace.progress import progress
 
     load_demo()
     designers = list(Designer.objects.all())

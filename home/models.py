@@ -7,7 +7,7 @@ from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.images.models import AbstractImage, AbstractRendition, Image
 from wagtail.models import Page
 
-from .page_mixins import ViewRestrictionShortcutMixin
+from marketplace.page_mixins import ViewRestrictionShortcutMixin
 
 
 class CustomImage(AbstractImage):

@@ -13,7 +13,7 @@ from wagtail.fields import RichTextField
 from wagtail.models import Orderable, Page
 from wagtail.search import index
 
-from home.page_mixins import ViewRestrictionShortcutMixin
+from marketplace.page_mixins import ViewRestrictionShortcutMixin
 from vendors.models import VENDOR_RICH_TEXT_FEATURES, VendorPageForm
 
 from .panels import StockPanel

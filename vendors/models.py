@@ -15,7 +15,7 @@ from wagtail.search import index
 
 from phonenumber_field.modelfields import PhoneNumberField
 
-from home.page_mixins import ViewRestrictionShortcutMixin
+from marketplace.page_mixins import ViewRestrictionShortcutMixin
 
 # Vendor-edited rich text: formatting and links only. No embeds, no raw HTML, no images.
 VENDOR_RICH_TEXT_FEATURES = ["bold", "italic", "ol", "ul", "link"]

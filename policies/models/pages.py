@@ -7,7 +7,7 @@ from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.fields import StreamField
 from wagtail.models import Page
 
-from home.page_mixins import ViewRestrictionShortcutMixin
+from marketplace.page_mixins import ViewRestrictionShortcutMixin
 from policies.forms import PolicyPageForm
 
 POLICY_RICH_TEXT_FEATURES = ["h2", "h3", "bold", "italic", "ol", "ul", "link"]
