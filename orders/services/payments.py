@@ -11,6 +11,7 @@ from django.db.models import F, Max, QuerySet, Sum
 from django.utils import timezone
 
 from home import page_cache
+from marketplace.money import commission_on
 from products.models import ItemPage
 
 from .. import emails, stripe_api
@@ -23,7 +24,6 @@ from ..models import (
     Reservation,
     VendorOrder,
 )
-from ..money import commission_on
 from .fulfilment import _vendor_order_move
 from .payouts import _reverse_earnings
 from .retention import _status_email
