@@ -20,12 +20,11 @@ updated), with a progress bar on a terminal and plain percentage lines in logs
 from django.core.management.base import BaseCommand
 
 from marketplace.bulk import search_index_bulk
+from products.models import Category, Designer, ItemPage
+from vendors.models import ShopPage
 
 
 def catalogue_models() -> dict:
-    from products.models import Category, Designer, ItemPage
-    from vendors.models import ShopPage
-
     return {"items": ItemPage, "shops": ShopPage, "designers": Designer, "categories": Category}
 
 
