@@ -8,9 +8,8 @@ from wagtail.images.models import AbstractImage, AbstractRendition, Image
 from wagtail.models import Page
 
 from marketplace import page_cache
+from marketplace.page_mixins import ViewRestrictionShortcutMixin
 from policies.models.pages import TESTIMONIALS
-
-from .page_mixins import ViewRestrictionShortcutMixin
 
 
 class CustomImage(AbstractImage):

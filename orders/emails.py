@@ -10,8 +10,8 @@ import logging
 from django.conf import settings
 from django.urls import reverse
 
-from home.templatetags.vitrine_tags import money
 from marketplace.mail import build_message
+from marketplace.money import format_money
 from marketplace.tasks import once, traced_task
 
 logger = logging.getLogger(__name__)
@@ -147,7 +147,7 @@ def send_order_email(*, kind: str, order_id: int, vendor_order_id: int | None = 
     facts = {
         "shop": shop,
         "gone": _pieces(order.sold_meanwhile_lines),
-        "refund": money(order.sold_meanwhile_refund, order.currency),
+        "refund": format_money(order.sold_meanwhile_refund, order.currency),
     }
     context = {
         "order": order,

@@ -17,8 +17,8 @@ from django.utils import timezone
 import factory
 from factory.django import DjangoModelFactory
 
+from marketplace.money import commission_on
 from orders.models import Order, OrderLine, PayoutEntry, VendorOrder
-from orders.money import commission_on
 from products.models import ItemPage
 from vendors.factories import VendorFactory
 from vendors.models import ShopPage, Vendor

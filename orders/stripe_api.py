@@ -20,7 +20,7 @@ from django.conf import settings
 
 import stripe
 
-from .money import from_minor_units, to_minor_units
+from marketplace.money import from_minor_units, to_minor_units
 
 API_VERSION = "2026-10-28.endive"
 

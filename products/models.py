@@ -13,8 +13,8 @@ from wagtail.fields import RichTextField
 from wagtail.models import Orderable, Page
 from wagtail.search import index
 
-from home.page_mixins import ViewRestrictionShortcutMixin
 from marketplace import page_cache
+from marketplace.page_mixins import ViewRestrictionShortcutMixin
 from vendors.cache import shop_tag
 from vendors.models import VENDOR_RICH_TEXT_FEATURES, VendorPageForm
 

@@ -15,8 +15,8 @@ from wagtail.search import index
 
 from phonenumber_field.modelfields import PhoneNumberField
 
-from home.page_mixins import ViewRestrictionShortcutMixin
 from marketplace import page_cache
+from marketplace.page_mixins import ViewRestrictionShortcutMixin
 
 from .cache import shop_items_tag, shop_tag
 

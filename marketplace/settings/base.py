@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "policies",
     "saved",
     "api",
+    "demo",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.routable_page",
@@ -421,7 +422,9 @@ WAGTAIL_ENABLE_UPDATE_CHECK = False
 WAGTAIL_ALLOW_UNICODE_SLUGS = False
 WAGTAILEMBEDS_RESPONSIVE_HTML = True
 # Draftail, but a posted value that is not Draftail's JSON is a field error instead of a 500.
-WAGTAILADMIN_RICH_TEXT_EDITORS = {"default": {"WIDGET": "home.rich_text.DraftailRichTextArea"}}
+WAGTAILADMIN_RICH_TEXT_EDITORS = {
+    "default": {"WIDGET": "marketplace.rich_text.DraftailRichTextArea"}
+}
 WAGTAIL_I18N_ENABLED = False
 WAGTAILAPI_BASE_URL = WAGTAILADMIN_BASE_URL
 # The public read API (/api/v2/, the `api` app): at most 50 objects per request.

@@ -41,8 +41,8 @@ from django.test import Client
 import pytest
 
 from accounts.factories import UserFactory
+from marketplace.money import to_minor_units
 from orders.models import Order
-from orders.money import to_minor_units
 from products.factories import ItemPageFactory
 from vendors.factories import ShopPageFactory
 

@@ -15,12 +15,12 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from marketplace.money import commission_on
 from products.models import ItemPage
 from vendors.models import ShopPage, Vendor
 
 from .. import emails
 from ..models import Cart, Order, OrderLine, PaymentAttempt, Reservation, VendorOrder
-from ..money import commission_on
 from .cart import _buyable, _shops_of
 
 if TYPE_CHECKING:

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import F, Max, QuerySet, Sum
 from django.utils import timezone
 
+from marketplace.money import commission_on
 from products.cache import items_changed
 from products.models import ItemPage
 
@@ -23,7 +24,6 @@ from ..models import (
     Reservation,
     VendorOrder,
 )
-from ..money import commission_on
 from .fulfilment import _vendor_order_move
 from .payouts import _reverse_earnings
 from .retention import _status_email

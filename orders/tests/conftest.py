@@ -93,7 +93,7 @@ def event_body(event_type: str, data_object: dict, *, event_id: str | None = Non
 def intent_object(order, *, status="succeeded", pi_id="pi_test_vitrine", amount=None,
                   currency=None) -> dict:  # fmt: skip
     """A PaymentIntent as an event carries it, for `order` (amount in minor units)."""
-    from orders.money import to_minor_units
+    from marketplace.money import to_minor_units
 
     currency = currency or order.currency
     return {

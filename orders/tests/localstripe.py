@@ -61,7 +61,7 @@ def money_held(base_url: str, *, references, accounts):
     account. localstripe is shared by the test session, so only the given ones are read."""
     from decimal import Decimal
 
-    from orders.money import from_minor_units
+    from marketplace.money import from_minor_units
 
     from .ledger import StripeMoney
 

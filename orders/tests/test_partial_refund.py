@@ -76,7 +76,7 @@ def mails_to(address: str) -> list:
 
 def charge_refunded(order, *, amount_refunded: int) -> bytes:
     """Stripe's charge.refunded event for the order's payment (amounts in pence)."""
-    from orders.money import to_minor_units
+    from marketplace.money import to_minor_units
 
     return event_body(
         "charge.refunded",

@@ -104,7 +104,7 @@ def _bulk_items(catalogue, total, images):
 
     from django.utils import timezone
 
-    from home.bulk import bulk_add_children
+    from marketplace.bulk import bulk_add_children
     from products.models import ItemImage, ItemPage
 
     start, listed = catalogue.count, timezone.now() - timedelta(days=400)

@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 import pytest
 
-from home.bulk import bulk_add_children
+from marketplace.bulk import bulk_add_children
 from products.factories import CategoryFactory, DesignerFactory
 from products.models import ItemPage
 from products.text_search import text_matches

@@ -17,6 +17,9 @@ from policies.models import PolicyPage
 from products.models import Category, Designer, ItemImage, ItemPage
 from vendors.models import ShopPage, Vendor
 
+# Cached fragments (footer links, site root paths) must not leak between tests.
+pytestmark = pytest.mark.usefixtures("clear_cache")
+
 LOGIN_LINE = re.compile(r"^\s+(?P<role>.+?)\s{2,}(?P<username>\S+)\s+(?P<password>\S+)\s*$")
 
 

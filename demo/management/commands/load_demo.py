@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from home.demo import load_catalogue, load_demo
+from demo.catalogue import load_catalogue
+from demo.content import load_demo
 
 
 class Command(BaseCommand):

@@ -1,4 +1,7 @@
-"""Demo content for `manage.py load_demo`: fictional shops, designers and items, our own words."""
+"""Demo content for `manage.py load_demo`: fictional shops, designers and items, our own words.
+
+The large generated catalogue for benchmarks (`load_demo --items`) is in `demo.catalogue`.
+"""
 
 import random
 from dataclasses import dataclass
@@ -15,15 +18,15 @@ from django.utils.text import slugify
 from wagtail.models import Collection
 from wagtail.rich_text import RichText
 
+from home.models import CustomImage, HomePage
+from home.services import site_ensure_structure
 from policies.models import PolicyPage, Testimonial, TestimonialIndexPage
 from policies.services import editors_grant_page_rights
 from products.models import Category, Designer, ItemImage, ItemPage
 from vendors.models import ShopIndexPage, ShopPage, Vendor
 from vendors.services import vendor_onboard
 
-from . import demo_images
-from .models import CustomImage, HomePage
-from .services import site_ensure_structure
+from . import images
 
 User = get_user_model()
 
@@ -150,7 +153,7 @@ PRICES = [
 SIZES = ["One size", "Small", "Medium", "Large", "EU 38", "EU 41", "IT 42", "36 mm", "Ring N"]
 
 
-def _a(word: str) -> str:
+def a_or_an(word: str) -> str:
     return "An" if word[:1].lower() in "aeiou" else "A"
 
 
@@ -204,7 +207,7 @@ def _designers() -> list[Designer]:
             initials = "".join(word[0] for word in name.replace("&", "").split()[:2])
             logo = _image(
                 title=f"{name} logo",
-                data=demo_images.logo_image(initials=initials, seed=seed),
+                data=images.logo_image(initials=initials, seed=seed),
                 filename=f"{slugify(name)}-logo.png",
                 collection=collection,
                 description=f"{name} monogram",
@@ -244,7 +247,7 @@ def _shops(logins: list[DemoLogin]) -> list[ShopPage]:
             collection = vendor.collection
             shop.logo = _image(
                 title=f"{name} logo",
-                data=demo_images.logo_image(
+                data=images.logo_image(
                     initials="".join(w[0] for w in name.replace("&", "").split()[:2]), seed=seed + 3
                 ),
                 filename=f"{slugify(name)}-logo.png",
@@ -288,7 +291,7 @@ def _items(shops, designers, categories, *, per_shop: int) -> int:
             photos = [
                 _image(
                     title=title,
-                    data=demo_images.demo_image(shape=shape, colour=colour, seed=seed + k),
+                    data=images.demo_image(shape=shape, colour=colour, seed=seed + k),
                     filename=f"{slug}-{k}.jpg",
                     collection=collection,
                     description=f"{title} by {designer.name}",
@@ -304,7 +307,7 @@ def _items(shops, designers, categories, *, per_shop: int) -> int:
                 price=price,
                 quantity=0 if n == per_shop - 1 else 1,
                 description=(
-                    f"<p>{_a(colour)} {colour} {material} piece by {designer.name}. "
+                    f"<p>{a_or_an(colour)} {colour} {material} piece by {designer.name}. "
                     f"{'Unworn, with its original packaging.' if n % 4 == 0 else 'Gently used and cared for; see the photographs for every detail.'}"
                     "</p><p>Checked by the shop before listing. Ships insured within two working days.</p>"
                 ),
@@ -563,96 +566,3 @@ def load_demo(*, items_per_shop: int = 10) -> list[DemoLogin]:
     _items(shops, designers, categories, per_shop=items_per_shop)
     _testimonials(home, shops)
     return logins
-
-
-GENERATED_SHOP_PREFIX = "Atelier No."
-
-
-def load_catalogue(*, items: int, shops: int) -> int:
-    """Grow the demo into a large generated catalogue (benchmarks): `items` pieces over `shops`
-    extra shops, created in bulk. Running it again tops up to the same numbers."""
-    from django.db import connection, transaction
-
-    from .bulk import bulk_add_children, search_index_bulk
-    from .progress import progress
-
-    load_demo()
-    designers = list(Designer.objects.all())
-    categories = list(Category.objects.all())
-    images = list(CustomImage.objects.exclude(title__endswith="logo")[:120])
-    shop_index = ShopIndexPage.objects.get()
-
-    with transaction.atomic():
-        existing = Vendor.objects.filter(name__startswith=GENERATED_SHOP_PREFIX).count()
-        new_vendors = Vendor.objects.bulk_create(
-            Vendor(
-                name=f"{GENERATED_SHOP_PREFIX} {n:03d}",
-                contact_email=f"shop{n}@atelier.example",
-                status=Vendor.Status.ACTIVE,
-            )  # fmt: skip
-            for n in range(existing + 1, shops + 1)
-        )
-        if new_vendors:
-            new_vendors = list(Vendor.objects.filter(name__in=[v.name for v in new_vendors]))
-            bulk_add_children(
-                parent=shop_index,
-                pages=[
-                    ShopPage(
-                        title=v.name,
-                        slug=slugify(v.name),
-                        vendor=v,
-                        city="London",
-                        intro="A generated shop for the benchmark catalogue.",
-                    )  # fmt: skip
-                    for v in new_vendors
-                ],
-            )
-    generated_shops = list(
-        ShopPage.objects.filter(vendor__name__startswith=GENERATED_SHOP_PREFIX).order_by("pk")
-    )
-    have = ItemPage.objects.filter(slug__startswith="gen-").count()
-    wanted = max(items - have, 0)
-    rng = random.Random(items)
-    created = 0
-    with progress(total=wanted, desc="Generating items") as bar:
-        for start in range(have, have + wanted, 2000):
-            batch = range(start, min(start + 2000, have + wanted))
-            by_shop: dict[int, list[ItemPage]] = {}
-            for n in batch:
-                shop = generated_shops[n % len(generated_shops)]
-                colour, material = rng.choice(COLOURS), rng.choice(MATERIALS)
-                category = rng.choice(categories)
-                listed_at = timezone.now() - timedelta(minutes=n)
-                by_shop.setdefault(shop.pk, []).append(
-                    ItemPage(
-                        title=f"{colour.title()} {material} piece no. {n}",
-                        slug=f"gen-{n}",
-                        designer=rng.choice(designers),
-                        category=category,
-                        condition=rng.choice(CONDITIONS),
-                        price=Decimal(rng.choice(PRICES)),
-                        quantity=0 if rng.random() < 0.05 else 1,  # some sold
-                        description=f"<p>{_a(colour)} {colour} {material} piece, generated for benchmarks.</p>",
-                        material=material.title(),
-                        colour=colour.title(),
-                        first_published_at=listed_at,
-                        listed_at=listed_at,  # bulk creation skips ItemPage.save()
-                    )
-                )
-            with transaction.atomic():
-                pages = []
-                for shop in generated_shops:
-                    if shop.pk in by_shop:
-                        pages += bulk_add_children(parent=shop, pages=by_shop[shop.pk])
-                ItemImage.objects.bulk_create(
-                    ItemImage(item_id=page.pk, image=images[page.pk % len(images)], sort_order=0)
-                    for page in pages
-                )
-            created += len(pages)
-            bar.update(len(pages))
-    search_index_bulk(
-        ItemPage, ItemPage.objects.filter(slug__startswith="gen-"), desc="Search index"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")  # fresh planner statistics after a bulk load
-    return created

@@ -27,7 +27,7 @@ from wagtail.test.utils.form_data import (
 import pytest
 from bs4 import BeautifulSoup
 
-from home.rich_text import UNREADABLE_MESSAGE as MESSAGE
+from marketplace.rich_text import UNREADABLE_MESSAGE as MESSAGE
 from policies import factories as policy_factories
 from policies.models import PolicyPage
 from policies.models.pages import POLICY_RICH_TEXT_FEATURES
@@ -36,6 +36,9 @@ from products.factories import CategoryFactory, DesignerFactory
 from products.models import ItemPage
 from vendors.models import VENDOR_RICH_TEXT_FEATURES, ShopPage
 from vendors.services import vendor_onboard
+
+# Cached fragments (footer links, site root paths) must not leak between tests.
+pytestmark = pytest.mark.usefixtures("clear_cache")
 
 
 def _contentstate(*, styles=(), link=None):

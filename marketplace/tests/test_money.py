@@ -1,10 +1,19 @@
-"""Money: Decimal in, integer minor units out for Stripe; never floats, never sub-penny."""
+"""Money: Decimal in, integer minor units out for Stripe, "£1,250.00" on the page; never floats,
+never sub-penny."""
 
 from decimal import Decimal
 
+from django.template import Context, Template
+
 import pytest
 
-from orders.money import from_minor_units, quantize, to_minor_units
+from marketplace.money import (
+    commission_on,
+    format_money,
+    from_minor_units,
+    quantize,
+    to_minor_units,
+)
 
 
 @pytest.mark.parametrize(
@@ -63,5 +72,34 @@ def test_quantize_rounds_half_up_to_pennies(amount, rounded):
 
 def test_commission_on_odd_amounts_is_quantized_half_up():
     # 15% of £12.35 is £1.8525: the shop's commission is £1.85, never a float artefact.
-    assert quantize(Decimal("12.35") * Decimal("0.15")) == Decimal("1.85")
-    assert quantize(Decimal("0.10") * Decimal("0.15")) == Decimal("0.02")  # 0.015 → 0.02
+    assert commission_on(Decimal("12.35"), Decimal("0.15")) == Decimal("1.85")
+    assert commission_on(Decimal("0.10"), Decimal("0.15")) == Decimal("0.02")  # 0.015 → 0.02
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "shown"),
+    [
+        (Decimal("1250"), None, "£1,250.00"),
+        ("1250.005", "gbp", "£1,250.01"),  # half up, like quantize
+        (Decimal("-2.5"), "EUR", "-€2.50"),
+        (12, "USD", "$12.00"),
+        (Decimal("1250"), "CHF", "1,250.00 CHF"),  # no symbol: the code after the amount
+    ],
+)
+def test_format_money(value, currency, shown):
+    assert format_money(value, currency) == shown
+
+
+def test_format_money_uses_the_site_currency(settings):
+    settings.VITRINE_CURRENCY = "EUR"
+    assert format_money(Decimal("3")) == "€3.00"
+
+
+@pytest.mark.parametrize("value", [None, "", "n/a", True, Decimal("NaN"), Decimal("Infinity")])
+def test_format_money_of_anything_but_a_number_is_empty(value):
+    assert format_money(value) == ""
+
+
+def test_the_money_filter_renders_format_money():
+    template = Template("{% load vitrine_tags %}{{ amount|money }} {{ amount|money:'CHF' }}")
+    assert template.render(Context({"amount": Decimal("9.5")})) == "£9.50 9.50 CHF"

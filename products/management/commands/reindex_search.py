@@ -14,18 +14,17 @@ Why not Wagtail's `update_index` (in Wagtail 8, django-modelsearch's `rebuild_mo
 Here each chunk of 1,000 objects is written and committed on its own (the site keeps working,
 an interrupted run keeps what it did, and running it again is safe: existing entries are
 updated), with a progress bar on a terminal and plain percentage lines in logs
-(home.progress). Entries of deleted objects are removed by Wagtail's delete signals as usual.
+(marketplace.progress). Entries of deleted objects are removed by Wagtail's delete signals as usual.
 """
 
 from django.core.management.base import BaseCommand
 
-from home.bulk import search_index_bulk
+from marketplace.bulk import search_index_bulk
+from products.models import Category, Designer, ItemPage
+from vendors.models import ShopPage
 
 
 def catalogue_models() -> dict:
-    from products.models import Category, Designer, ItemPage
-    from vendors.models import ShopPage
-
     return {"items": ItemPage, "shops": ShopPage, "designers": Designer, "categories": Category}
 
 
