@@ -19,7 +19,7 @@ from django.db.models import Count, QuerySet
 
 from wagtail.images.models import SourceImageIOError
 
-from home.models import CustomImage, CustomRendition
+from marketplace.models import CustomImage, CustomRendition
 from products.models import Category, Designer, ItemImage, ItemPage
 from products.selectors import (
     attach_shops,

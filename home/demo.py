@@ -15,6 +15,7 @@ from django.utils.text import slugify
 from wagtail.models import Collection
 from wagtail.rich_text import RichText
 
+from marketplace.models import CustomImage
 from policies.models import PolicyPage, Testimonial, TestimonialIndexPage
 from policies.services import editors_grant_page_rights
 from products.models import Category, Designer, ItemImage, ItemPage
@@ -22,7 +23,7 @@ from vendors.models import ShopIndexPage, ShopPage, Vendor
 from vendors.services import vendor_onboard
 
 from . import demo_images
-from .models import CustomImage, HomePage
+from .models import HomePage
 from .services import site_ensure_structure
 
 User = get_user_model()

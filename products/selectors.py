@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from wagtail.models import Page
 
-from home.models import CustomImage, CustomRendition
+from marketplace.models import CustomImage, CustomRendition
 from vendors.models import TAKING_ORDERS, ShopPage, takes_orders
 
 from .models import SOLD_LAST, Designer, ItemImage, ItemPage

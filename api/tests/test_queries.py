@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 
 import pytest
 
-from home.factories import ImageFactory
 from home.page_cache import bump
+from marketplace.factories import ImageFactory
 from products.factories import CategoryFactory, DesignerFactory, ItemPageFactory
 from vendors.factories import ShopPageFactory
 
