@@ -19,7 +19,7 @@ from django.db.models import Count, QuerySet
 
 from wagtail.images.models import SourceImageIOError
 
-from home.models import CustomImage, CustomRendition
+from marketplace.models import CustomImage, CustomRendition
 from marketplace.page_cache import CATALOGUE, SHOPS, memoised
 from products.models import Category, Designer, ItemImage, ItemPage
 from products.selectors import attach_shops, in_shop, items_live, shop_path_expression

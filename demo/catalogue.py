@@ -9,8 +9,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from home.models import CustomImage
 from marketplace.bulk import bulk_add_children, search_index_bulk
+from marketplace.models import CustomImage
 from marketplace.progress import progress
 from products.models import Category, Designer, ItemImage, ItemPage
 from vendors.models import ShopIndexPage, ShopPage, Vendor

@@ -18,8 +18,9 @@ from django.utils.text import slugify
 from wagtail.models import Collection
 from wagtail.rich_text import RichText
 
-from home.models import CustomImage, HomePage
+from home.models import HomePage
 from home.services import site_ensure_structure
+from marketplace.models import CustomImage
 from policies.models import PolicyPage, Testimonial, TestimonialIndexPage
 from policies.services import editors_grant_page_rights
 from products.models import Category, Designer, ItemImage, ItemPage

@@ -28,7 +28,11 @@ class Designer(index.Indexed, models.Model):
     name = models.CharField(max_length=120, unique=True)
     slug = models.SlugField(max_length=120, unique=True)
     logo = models.ForeignKey(
-        "home.CustomImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "marketplace.CustomImage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     bio = models.TextField(blank=True)
 
@@ -266,7 +270,7 @@ class ItemImage(Orderable):
     """One picture in an item's gallery; the first is the cover on item cards."""
 
     item = ParentalKey(ItemPage, on_delete=models.CASCADE, related_name="gallery_images")
-    image = models.ForeignKey("home.CustomImage", on_delete=models.CASCADE, related_name="+")
+    image = models.ForeignKey("marketplace.CustomImage", on_delete=models.CASCADE, related_name="+")
     alt_text = models.CharField(
         max_length=250,
         blank=True,

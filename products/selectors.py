@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from wagtail.models import Page
 
-from home.models import CustomImage, CustomRendition
+from marketplace.models import CustomImage, CustomRendition
 from marketplace.page_cache import SHOPS, depends_on, memoised, memoised_each
 from vendors.cache import shop_tag
 from vendors.models import TAKING_ORDERS, ShopPage, takes_orders

@@ -187,10 +187,18 @@ class ShopPage(ViewRestrictionShortcutMixin, Page):
 
     vendor = models.OneToOneField(Vendor, on_delete=models.PROTECT, related_name="shop")
     logo = models.ForeignKey(
-        "home.CustomImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "marketplace.CustomImage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     banner = models.ForeignKey(
-        "home.CustomImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "marketplace.CustomImage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     intro = models.CharField(max_length=300, blank=True, help_text="One or two plain sentences.")
     story = RichTextField(blank=True, features=VENDOR_RICH_TEXT_FEATURES)

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 import pytest
 
-from home.factories import ImageFactory
+from marketplace.factories import ImageFactory
 from marketplace.page_cache import SITE, invalidate
 from products.factories import CategoryFactory, DesignerFactory, ItemPageFactory
 from vendors.factories import ShopPageFactory

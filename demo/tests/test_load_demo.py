@@ -12,7 +12,8 @@ from wagtail.models import Page, Site
 
 import pytest
 
-from home.models import CustomImage, HomePage
+from home.models import HomePage
+from marketplace.models import CustomImage
 from policies.models import PolicyPage
 from products.models import Category, Designer, ItemImage, ItemPage
 from vendors.models import ShopPage, Vendor

@@ -141,7 +141,7 @@ def _bulk_items(catalogue, total, images):
 def test_query_counts_same_for_1000_and_100000_items(client, site_tree, capsys):
     """The issue's bar, at full size: the same pages cost the same queries at 1,000 and at
     100,000 items."""
-    from home.factories import ImageFactory
+    from marketplace.factories import ImageFactory
 
     if connection.vendor == "postgresql":
         # Check foreign keys row by row as they go in: queued as deferred checks until the

@@ -28,8 +28,9 @@ from wagtail.models import (
 
 import pytest
 
-from home.factories import ImageFactory
-from home.models import CustomImage, SiteFooterSettings
+from home.models import SiteFooterSettings
+from marketplace.factories import ImageFactory
+from marketplace.models import CustomImage
 from orders.factories import paid_order
 from orders.models import Order, VendorOrder
 from products.factories import CategoryFactory, DesignerFactory
