@@ -3,7 +3,7 @@
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, overload
 
 from django.conf import settings
 from django.core.paginator import Page as PaginatorPage
@@ -76,7 +76,11 @@ class CoverImages(Sequence[ItemImage]):
             )
         return self._covers
 
-    def __getitem__(self, index):  # type: ignore[override]
+    @overload
+    def __getitem__(self, index: int) -> ItemImage: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[ItemImage]: ...
+    def __getitem__(self, index: int | slice) -> ItemImage | list[ItemImage]:
         return self._list()[index]
 
     def __len__(self) -> int:
