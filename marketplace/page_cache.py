@@ -74,6 +74,12 @@ def _versions(tags: Iterable[str]) -> dict[str, str] | None:
     return {keys[key]: version for key, version in found.items()}
 
 
+def current_version(tag: str) -> str | None:
+    """The version of `tag` now (a fragment cache's key part); None while the cache fails."""
+    versions = _versions([tag])
+    return versions[tag] if versions else None
+
+
 def depends_on(*tags: str) -> None:
     """Record that the current response (if one is being cached) shows what `tags` cover.
     Call it before reading what they cover."""

@@ -1,9 +1,9 @@
 """Reads of the catalogue. Every function returns querysets/values with a constant query count."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, overload
 
 from django.conf import settings
 from django.core.paginator import Page as PaginatorPage
@@ -39,34 +39,76 @@ def with_card_data(items: QuerySet[ItemPage]) -> QuerySet[ItemPage]:
     )
 
 
+class _Pictures:
+    """The pictures of a batch of cards, loaded with their renditions (two queries) the first
+    time any of them is used: a page whose cards all come from the card cache
+    (home.templatetags.cards) loads none."""
+
+    def __init__(self, image_ids: set[int]):
+        self.image_ids = image_ids
+        self._images: dict[int, CustomImage] | None = None
+
+    def get(self, image_id: int | None) -> CustomImage | None:
+        if self._images is None:
+            self._images = (
+                CustomImage.objects.filter(pk__in=self.image_ids).prefetch_renditions().in_bulk()
+                if self.image_ids
+                else {}
+            )
+        return self._images.get(image_id) if image_id else None
+
+
+class CoverImages(Sequence[ItemImage]):
+    """`item.cover_images`: the card's cover as a list of at most one ItemImage, from its
+    batch's pictures when first read."""
+
+    def __init__(self, item: ItemPage, pictures: _Pictures):
+        self._item = item
+        self._pictures = pictures
+        self._covers: list[ItemImage] | None = None
+
+    def _list(self) -> list[ItemImage]:
+        if self._covers is None:
+            item = self._item
+            image = self._pictures.get(getattr(item, "cover_image_id", None))
+            self._covers = (
+                [ItemImage(item=item, image=image, alt_text=item.cover_alt or "")] if image else []
+            )
+        return self._covers
+
+    @overload
+    def __getitem__(self, index: int) -> ItemImage: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[ItemImage]: ...
+    def __getitem__(self, index: int | slice) -> ItemImage | list[ItemImage]:
+        return self._list()[index]
+
+    def __len__(self) -> int:
+        return len(self._list())
+
+
 def attach_cards(
     items: Iterable[ItemPage],
     *,
     shops: Iterable[ShopPage] = (),
     pictures_of: Iterable[tuple[object, str]] = (),
 ) -> list[ItemPage]:
-    """Give each card its shop and cover picture (with renditions): three queries at most.
+    """Give each card its shop and cover picture (with renditions): three queries at most,
+    the two picture queries only once a picture is used.
 
     Pass the `shops` the page already has (a shop's own page, search's shop list). Other
     pictures on the page, as (object, image field) pairs such as `(designer, "logo")`, come
-    with the same two image queries.
+    with the same two image queries (at once: the page shows them).
     """
     items = attach_shops(items, known=shops)
     pictures_of = list(pictures_of)
     image_ids = {item.cover_image_id for item in items if getattr(item, "cover_image_id", None)}
     image_ids |= {getattr(owner, f"{field}_id") for owner, field in pictures_of} - {None}
-    images = (
-        CustomImage.objects.filter(pk__in=image_ids).prefetch_renditions().in_bulk()
-        if image_ids
-        else {}
-    )
+    pictures = _Pictures(image_ids)
     for item in items:
-        image = images.get(getattr(item, "cover_image_id", None))
-        item.cover_images = (
-            [ItemImage(item=item, image=image, alt_text=item.cover_alt or "")] if image else []
-        )
+        item.cover_images = CoverImages(item, pictures)
     for owner, field in pictures_of:
-        setattr(owner, field, images.get(getattr(owner, f"{field}_id")))
+        setattr(owner, field, pictures.get(getattr(owner, f"{field}_id")))
     return items
 
 
