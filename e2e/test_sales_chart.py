@@ -10,7 +10,7 @@ from django.utils import timezone
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import PASSWORD
+from .steps import PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -103,7 +103,7 @@ def _keep(request, locator, name: str) -> None:
     """With --screenshots (or E2E_SCREENSHOTS=1), also save just the chart's part of the page."""
     import os
 
-    from .conftest import SCREENSHOT_DIR
+    from .steps import SCREENSHOT_DIR
 
     if request.config.getoption("--screenshots") or os.environ.get("E2E_SCREENSHOTS") == "1":
         SCREENSHOT_DIR.mkdir(exist_ok=True)

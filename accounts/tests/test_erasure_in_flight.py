@@ -22,7 +22,7 @@ from orders.factories import OrderFactory
 from orders.models import Order, VendorOrder
 from vendors.services import vendor_onboard
 
-from .conftest import PASSWORD, make_order
+from .helpers import PASSWORD, make_order
 
 pytestmark = pytest.mark.django_db
 
