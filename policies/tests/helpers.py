@@ -19,6 +19,6 @@ def make_vendor_order(
     """One shop's part of a paid web order, with one line, in the given status. Other keyword
     arguments are Order fields (`testimonial_opt_in=True`: the shopper ticked the box)."""
     shop = shop or ShopPageFactory()
-    item = ItemPageFactory(parent=shop, title="Cognac tote", price="1250.00", quantity=0)
+    item = ItemPageFactory(parent=shop, title="Cognac tote", price="1250.00")
     order = paid_order(items=[item], customer=customer, vendor_status=status, **order_fields)
     return order.vendor_orders.get()
