@@ -31,9 +31,10 @@ def _sale(vendor, amount: str, paid_at, *, status="shipped", paid_out=False):
 
 @pytest.fixture
 def sales(marketplace):
+    from vendors.services import vendor_update
+
     lune, salon = marketplace["lune"], marketplace["salon"]
-    lune.stripe_account_id = "acct_lune"  # paid out through Stripe Connect
-    lune.save(update_fields=["stripe_account_id"])
+    lune = vendor_update(vendor=lune, stripe_account_id="acct_lune")  # paid through Connect
     now = timezone.now()
     for age, amount in enumerate(reversed(LUNE_WEEKS)):
         if amount != "0":

@@ -25,7 +25,7 @@ import factory
 from factory.django import DjangoModelFactory
 
 from orders import services, stripe_api
-from orders.models import Cart, CartItem, Order, PayoutEntry, VendorOrder
+from orders.models import Cart, CartItem, Order, VendorOrder
 from products.factories import ItemPageFactory
 from products.models import ItemPage
 from vendors.factories import ShopPageFactory
@@ -66,18 +66,6 @@ class OrderFactory(DjangoModelFactory):
 
     class Meta:
         model = Order
-
-
-class PayoutEntryFactory(DjangoModelFactory):
-    """A ledger row with the kind and amount the test says (signed: money to the shop is
-    positive). A fast path for selector tests that need ledger states no service writes
-    without Stripe Connect (a shop paid by hand); `paid_order` writes the services' entries."""
-
-    vendor_order = None
-    kind = PayoutEntry.Kind.EARNED
-
-    class Meta:
-        model = PayoutEntry
 
 
 @dataclass(frozen=True)
