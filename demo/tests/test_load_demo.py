@@ -48,6 +48,7 @@ def _load() -> str:
     return out.getvalue()
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_load_demo_twice(client):
     first_output = _load()

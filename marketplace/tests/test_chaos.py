@@ -44,11 +44,10 @@ from accounts.factories import UserFactory
 from marketplace.money import to_minor_units
 from orders.models import Order
 from products.factories import ItemPageFactory
+from tests.servers import NEEDS_POSTGRES, ROOT, database_url
 from vendors.factories import ShopPageFactory
 
-from .conftest import SHOPPER
-from .test_deployment import NEEDS_POSTGRES
-from .test_multiprocess import ROOT, database_url
+from .helpers import SHOPPER
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 NEEDS_REDIS_SERVER = pytest.mark.skipif(

@@ -14,7 +14,7 @@ from orders.services import vendor_order_refund
 from products.factories import DesignerFactory, ItemPageFactory
 from vendors.factories import ShopPageFactory
 
-from .conftest import ADDRESS, event_body, intent_object, post_webhook
+from .helpers import ADDRESS, event_body, intent_object, post_webhook
 
 pytestmark = pytest.mark.django_db
 

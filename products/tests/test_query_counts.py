@@ -137,6 +137,7 @@ def _bulk_items(catalogue, total, images):
     page_cache.invalidate(page_cache.SITE)  # as a publish would: memoised counts start again
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_query_counts_same_for_1000_and_100000_items(client, site_tree, capsys):
     """The issue's bar, at full size: the same pages cost the same queries at 1,000 and at

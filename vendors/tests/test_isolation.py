@@ -296,6 +296,7 @@ def refused(client, view_name: str, response, depth: int = 0) -> bool:
     return False
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_vendor_cannot_reach_another_vendors_objects_through_any_admin_url(client, world):
     client.force_login(world.a_user)

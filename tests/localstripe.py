@@ -1,5 +1,5 @@
 """Talking to localstripe as Stripe.js and our server would, for tests (the `localstripe`
-fixture in the root conftest.py serves it)."""
+fixture in `tests.fixtures.localstripe` serves it, and `stripe_settings` points our client at it)."""
 
 import base64
 import json
@@ -8,6 +8,8 @@ import urllib.parse
 import urllib.request
 
 SECRET_KEY = "sk_test_vitrine"
+PUBLISHABLE_KEY = "pk_test_vitrine"
+WEBHOOK_SECRET = "whsec_test_vitrine"
 
 
 def card_token(base_url: str, number: str = "4242424242424242") -> str:
@@ -18,7 +20,7 @@ def card_token(base_url: str, number: str = "4242424242424242") -> str:
             "card[exp_month]": "12",
             "card[exp_year]": "2030",
             "card[cvc]": "123",
-            "key": "pk_test_vitrine",
+            "key": PUBLISHABLE_KEY,
         }
     ).encode()
     request = urllib.request.Request(f"{base_url}/v1/tokens", data=body, method="POST")
@@ -53,43 +55,3 @@ def customer_exists(base_url: str, customer_id: str) -> bool:
     except urllib.error.HTTPError as error:
         assert error.code == 404
         return False
-
-
-def money_held(base_url: str, *, references, accounts):
-    """What localstripe holds for these orders and connected accounts (tests.ledger.StripeMoney):
-    succeeded charges and their refunds per order reference, transfers net of reversals per
-    account. localstripe is shared by the test session, so only the given ones are read."""
-    from decimal import Decimal
-
-    from marketplace.money import from_minor_units
-
-    from .ledger import StripeMoney
-
-    references = set(references)
-    charged: dict[str, Decimal] = {}
-    returned: dict[str, Decimal] = {}
-    intents = stripe_get(base_url, "/v1/payment_intents?limit=1000")["data"]
-    for intent in intents:
-        reference = intent["metadata"].get("order_reference")
-        if reference not in references or intent["status"] != "succeeded":
-            continue
-        currency = intent["currency"].upper()
-        charged[reference] = charged.get(reference, Decimal("0")) + from_minor_units(
-            intent["amount"], currency
-        )
-        refunds = stripe_get(base_url, f"/v1/refunds?payment_intent={intent['id']}&limit=100")
-        for refund in refunds["data"]:
-            returned[reference] = returned.get(reference, Decimal("0")) + from_minor_units(
-                refund["amount"], currency
-            )
-    transferred = {}
-    for account in accounts:
-        listed = stripe_get(base_url, f"/v1/transfers?destination={account}&limit=1000")["data"]
-        transferred[account] = sum(
-            (
-                from_minor_units(t["amount"] - t["amount_reversed"], t["currency"].upper())
-                for t in listed
-            ),
-            Decimal("0"),
-        )
-    return StripeMoney(charged=charged, returned=returned, transferred=transferred)
