@@ -33,6 +33,7 @@ from .forms import (
     ProfileForm,
     SignupForm,
 )
+from .middleware import signed_link
 from .models import Address, ConsentRecord
 
 BACKEND = "accounts.backends.EmailOrUsernameBackend"
@@ -479,6 +480,7 @@ TOPIC_NAMES = {
 }
 
 
+@signed_link(tokens.read_unsubscribe_token, "accounts/unsubscribe_invalid.html")
 @never_cache
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
