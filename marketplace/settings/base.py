@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "policies",
     "saved",
     "api",
+    "privacy",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.routable_page",

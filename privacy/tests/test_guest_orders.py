@@ -12,17 +12,18 @@ from django.test import Client
 
 import pytest
 
-from accounts import selectors, services, tokens
+from accounts import tokens
 from accounts.factories import UserFactory
 from accounts.models import User
+from accounts.tests.conftest import PASSWORD
+from orders import selectors
 from orders.emails import send_order_email
 from orders.factories import OrderFactory, Piece, paid_order
 from orders.models import Order
 from orders.tests.localstripe import card_token, customer_exists
+from privacy import services
 from products.factories import ItemPageFactory
 from vendors.factories import ShopPageFactory, VendorFactory
-
-from .conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
