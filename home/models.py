@@ -101,11 +101,10 @@ class HomePage(ViewRestrictionShortcutMixin, Page):
     def get_context(self, request, *args, **kwargs):
         from policies import selectors as policy_selectors
         from products import selectors as product_selectors
-        from vendors import selectors as vendor_selectors
 
         context = super().get_context(request, *args, **kwargs)
         context["latest_items"] = product_selectors.items_latest(limit=8)
-        context["featured_shops"] = vendor_selectors.shops_live(limit=6)
+        context["featured_shops"] = product_selectors.shops_live(limit=6)
         context["featured_designers"] = product_selectors.designers_with_counts(with_logos=False)[
             :10
         ]

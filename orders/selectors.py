@@ -3,26 +3,41 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db.models import DateField, Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum, Value
-from django.db.models.functions import TruncWeek
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import (
+    CharField,
+    Count,
+    DateField,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast, TruncWeek
 from django.http import HttpRequest
 from django.utils import timezone
 
+from wagtail.models import Page, WorkflowState
+
 from products.models import ItemPage
 from products.selectors import attach_cards, with_card_data
+from vendors.models import Vendor
 
 from .models import Cart, DisputeStatus, Order, OrderLine, PayoutEntry, VendorOrder
 
 if TYPE_CHECKING:
     from accounts.models import User
-    from vendors.models import Vendor
 
 
 @dataclass
@@ -342,3 +357,55 @@ def payouts_due(*, now: datetime | None = None) -> QuerySet[VendorOrder]:
         .select_related("order", "vendor")
         .order_by("pk")
     )
+
+
+# --- The admin's dashboards: a shop's own, and sales across shops -------------------------------
+
+
+def vendor_dashboard(*, vendor: Vendor) -> dict[str, Any]:
+    """Numbers for the vendor's admin home: what is live, sold and waiting for review, the
+    latest orders and the weekly sales."""
+    shop = vendor.shop
+    items = ItemPage.objects.child_of(shop)
+    counts = items.aggregate(
+        for_sale=Count("pk", filter=Q(live=True, quantity__gt=0)),
+        sold=Count("pk", filter=Q(quantity=0)),
+        drafts=Count("pk", filter=Q(live=False)),
+    )
+    page_ids = ItemPage.objects.descendant_of(shop, inclusive=False).annotate(
+        key=Cast("pk", CharField())
+    )
+    awaiting = (
+        WorkflowState.objects.active()
+        .filter(
+            Q(object_id__in=page_ids.values("key")) | Q(object_id=str(shop.pk)),
+            base_content_type=ContentType.objects.get_for_model(Page),
+        )
+        .count()
+    )
+    recent_orders = list(vendor_orders_for_desk(vendor=vendor).order_by("-order__created_at")[:5])
+    return {
+        "vendor": vendor,
+        "shop": shop,
+        "awaiting_review": awaiting,
+        "recent_orders": recent_orders,
+        "sales": sales_figures(vendor_ids=[vendor.pk])[vendor.pk],
+        **counts,
+    }
+
+
+@dataclass(frozen=True)
+class ShopSales:
+    vendor: Vendor
+    figures: SalesFigures
+
+
+def vendors_for_sales() -> QuerySet[Vendor]:
+    """Every shop, for the staff's sales overview (suspended and pending ones too)."""
+    return Vendor.objects.order_by("name", "pk")
+
+
+def sales_by_shop(*, vendors: Sequence[Vendor]) -> list[ShopSales]:
+    """Each shop's weekly sales and payout totals, in two queries for any number of shops."""
+    figures = sales_figures(vendor_ids=[vendor.pk for vendor in vendors])
+    return [ShopSales(vendor=vendor, figures=figures[vendor.pk]) for vendor in vendors]

@@ -3,12 +3,23 @@
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import reduce
+from operator import or_
 from typing import Any
 
 from django.conf import settings
 from django.core.paginator import Page as PaginatorPage
 from django.core.paginator import Paginator
-from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    prefetch_related_objects,
+)
 from django.db.models.functions import Length, Substr
 from django.http import HttpRequest
 from django.utils import timezone
@@ -351,3 +362,38 @@ def parse_decimal(value: str | None) -> Decimal | None:
 def shop_path_expression() -> Substr:
     """SQL for an item's parent (shop) path, used to filter and count by shop."""
     return Substr("path", 1, Length("path") - STEPLEN)
+
+
+# --- Shops with what they have for sale ---------------------------------------------------------
+
+
+def _available_counts(shops: list[ShopPage]) -> dict[int, int]:
+    """Pieces for sale per shop, in one query (index ranges when only a few shops are asked)."""
+    items = ItemPage.objects.live().filter(quantity__gt=0)
+    if shops and len(shops) <= 50:
+        items = items.filter(reduce(or_, (in_shop(shop) for shop in shops)))
+    by_path = dict(
+        items.annotate(shop_path=shop_path_expression())
+        .order_by()
+        .values_list("shop_path")
+        .annotate(n=Count("pk"))
+        .values_list("shop_path", "n")
+    )
+    return {shop.pk: by_path.get(shop.path, 0) for shop in shops}
+
+
+def shops_live(*, limit: int | None = None) -> list[ShopPage]:
+    """Listed shops (live, of active vendors, not private: shops_listed) with their logo and
+    number of available items: the shop index and the home page."""
+    listed = shops_listed().select_related("logo", "banner").order_by("title")
+    shops = list(listed[:limit] if limit else listed)
+    # Logos and banners are the same image table: their renditions in one query, not two.
+    images = [image for shop in shops for image in (shop.logo, shop.banner) if image is not None]
+    prefetch_related_objects(images, "renditions")
+    counts = memoised(
+        f"shop-counts:{','.join(str(shop.pk) for shop in shops)}",
+        lambda: _available_counts(shops),
+    )
+    for shop in shops:
+        shop.available_count = counts.get(shop.pk, 0)
+    return shops

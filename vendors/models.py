@@ -5,6 +5,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.http import HttpRequest
 
 from wagtail.admin.forms import WagtailAdminPageForm
 from wagtail.admin.panels import FieldPanel, HelpPanel, MultiFieldPanel
@@ -16,6 +17,8 @@ from wagtail.search import index
 from phonenumber_field.modelfields import PhoneNumberField
 
 from home.page_mixins import ViewRestrictionShortcutMixin
+
+from .signals import page_context
 
 # Vendor-edited rich text: formatting and links only. No embeds, no raw HTML, no images.
 VENDOR_RICH_TEXT_FEATURES = ["bold", "italic", "ol", "ul", "link"]
@@ -160,11 +163,17 @@ class ShopIndexPage(ViewRestrictionShortcutMixin, Page):
     subpage_types = ["vendors.ShopPage"]
 
     def get_context(self, request, *args, **kwargs):
-        from . import selectors
-
         context = super().get_context(request, *args, **kwargs)
-        context["shops"] = selectors.shops_live()
+        context.update(context_from_above(self, request))  # the listed shops (products)
         return context
+
+
+def context_from_above(page: Page, request: HttpRequest) -> dict:
+    """What the apps above add to a shop page's context: vendors.signals.page_context."""
+    context: dict = {}
+    for _receiver, answer in page_context.send(sender=type(page), page=page, request=request):
+        context.update(answer)
+    return context
 
 
 def takes_orders(*, live: bool, vendor_status: str) -> bool:
@@ -253,14 +262,7 @@ class ShopPage(ViewRestrictionShortcutMixin, Page):
         return None
 
     def get_context(self, request, *args, **kwargs):
-        from products import selectors as product_selectors
-
         context = super().get_context(request, *args, **kwargs)
         context["taking_orders"] = takes_orders(live=self.live, vendor_status=self.vendor.status)
-        context["items_page"] = product_selectors.paginate(
-            request,
-            product_selectors.items_for_shop(shop=self),
-            shops=[self],
-            pictures_of=[(self, "logo"), (self, "banner")],
-        )
+        context.update(context_from_above(self, request))  # a page of its pieces (products)
         return context
