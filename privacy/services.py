@@ -1,7 +1,8 @@
 """Writes for privacy: a shopper's erasure, and guest orders joining their account.
 
-Keyword-only and atomic, like every service. Each is the ordered list of what the apps below
-it do: this module is the one place that knows all of them, and nothing imports it.
+Keyword-only and atomic, like every service. An erasure is the ordered list of what each app
+below erases of its own: this module is the one place that knows them all, and nothing
+imports it.
 """
 
 from django.db import transaction
