@@ -5,6 +5,7 @@ PYTHON := $(VENV)/bin/python
 PIP := $(PYTHON) -m pip
 RUFF := $(VENV)/bin/ruff
 MYPY := $(VENV)/bin/mypy
+LINT_IMPORTS := $(VENV)/bin/lint-imports --no-logo
 PYTEST := $(VENV)/bin/pytest
 MANAGE := $(PYTHON) manage.py
 # Settings used by `make test` for `check` and `makemigrations --check` (pytest reads pyproject).
@@ -52,20 +53,22 @@ demo: venv ## Migrate and load the demo data (shops, designers, items, logins)
 	$(MANAGE) migrate --noinput
 	$(MANAGE) load_demo
 
-test: venv ## Lint, Django checks, migration check, mypy, then pytest (all must pass)
+test: venv ## Lint, Django checks, migration check, mypy, import layers, then pytest (all must pass)
 	$(RUFF) check .
 	$(RUFF) format --check .
 	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(MANAGE) check
 	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(MANAGE) makemigrations --check --dry-run
 	$(MYPY)
+	$(LINT_IMPORTS)
 	@DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(PYTEST) $(PYTEST_ARGS) || { rc=$$?; \
 		if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): failing" >&2; fi; \
 		exit $$rc; }
 
-lint: venv ## ruff check + ruff format --check + mypy + pip-audit (dependency advisories, report only)
+lint: venv ## ruff check + ruff format --check + mypy + lint-imports + pip-audit (advisories, report only)
 	$(RUFF) check .
 	$(RUFF) format --check .
 	$(MYPY)
+	$(LINT_IMPORTS)
 	@echo "lint: pip-audit of the installed dependencies (report only; PIP_AUDIT_STRICT=1 fails on advisories)"
 	@$(VENV)/bin/pip-audit --progress-spinner off --desc; rc=$$?; \
 	if [ $$rc -ne 0 ]; then \
@@ -86,4 +89,4 @@ backup-check: venv ## Dump DATABASE_URL (PostgreSQL), restore to a scratch db, m
 
 clean: ## Remove caches, screenshots and collected static files (keeps .venv and db.sqlite3)
 	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
-	rm -rf .pytest_cache .ruff_cache e2e/screenshots staticfiles
+	rm -rf .pytest_cache .ruff_cache .import_linter_cache e2e/screenshots staticfiles

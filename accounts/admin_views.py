@@ -62,7 +62,6 @@ def customer_detail(request, pk: int):
         {
             "customer": customer,
             "addresses": selectors.addresses_for_user(user=customer),
-            "orders": selectors.orders_for_customer(user=customer)[:20],
             "consents": selectors.consents_for_user(user=customer)[:20],
         },
     )

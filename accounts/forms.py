@@ -4,9 +4,8 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, Us
 
 from phonenumber_field.formfields import PhoneNumberField
 
-from orders.forms import clean_phone, clean_postcode
-
 from .models import Address, User
+from .validators import clean_phone, clean_postcode
 
 
 def _phone_field(**kwargs) -> PhoneNumberField:

@@ -10,8 +10,9 @@ forged cross-site request), so it needs the extra CSRF token. The unsubscribe PO
 cookie and no session at all; its only credential is the signed token in the URL, an HMAC with
 the site's secret that a forger cannot produce for anyone. So the signed token is the
 anti-forgery token: this middleware, placed just before CsrfViewMiddleware, marks CSRF
-processing done only for a POST to one of the URLs in SIGNED_LINKS whose token verifies with
-that URL's own reader (each kind has its own salt, so one kind never passes as another):
+processing done only for a POST to a view marked `@signed_link(reader, ...)` whose token
+verifies with that view's own reader (each kind has its own salt, so one kind never passes as
+another). Each app marks its own view, so this module names none of the apps above it:
 
 - `/email/unsubscribe/<token>/`        newsletters and other topics (accounts.tokens)
 - `/saved/alerts/unsubscribe/<token>/` one saved piece's price-drop alert (saved.tokens)
@@ -20,18 +21,18 @@ that URL's own reader (each kind has its own salt, so one kind never passes as a
 A POST whose token does not verify is answered here with that link's "not valid" page (400, the
 page its GET shows): it never reaches CsrfViewMiddleware or the view, so nothing changes. Each
 action is harmless and idempotent (it can only turn mail off for the token's owner).
-marketplace/tests/test_csrf_exempt.py checks that this table and the URLs agree.
+marketplace/tests/test_csrf_exempt.py checks that exactly these URLs are marked.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.shortcuts import render
 
-from policies.tokens import read_testimonial_unsubscribe_token
-from saved.tokens import read_price_alert_token
+from .tokens import InvalidToken
 
-from .tokens import InvalidToken, read_unsubscribe_token
+View = TypeVar("View", bound=Callable)
 
 
 @dataclass(frozen=True)
@@ -40,18 +41,19 @@ class SignedLink:
     invalid_template: str
 
 
-# View name (as ResolverMatch.view_name) -> how its `token` is checked. A view listed here has
-# its POST skip the CSRF cookie check: only for idempotent "stop emailing me" actions that the
-# token alone authorises.
-SIGNED_LINKS = {
-    "accounts_unsubscribe": SignedLink(read_unsubscribe_token, "accounts/unsubscribe_invalid.html"),
-    "saved_alert_unsubscribe": SignedLink(
-        read_price_alert_token, "saved/alert_unsubscribe_invalid.html"
-    ),
-    "policies:testimonial_unsubscribe": SignedLink(
-        read_testimonial_unsubscribe_token, "policies/testimonial_unsubscribe_invalid.html"
-    ),
-}
+def signed_link(
+    read_token: Callable[[str], object], invalid_template: str
+) -> Callable[[View], View]:
+    """Let this view's POST skip the CSRF cookie check when its `token` verifies with
+    `read_token`: only for idempotent "stop emailing me" actions that the token alone
+    authorises. A token that does not verify gets `invalid_template` (400). Put it outermost,
+    so the URL's callback carries the mark."""
+
+    def mark(view: View) -> View:
+        view.signed_link = SignedLink(read_token, invalid_template)  # type: ignore[attr-defined]
+        return view
+
+    return mark
 
 
 class SignedUnsubscribeCsrfMiddleware:
@@ -65,7 +67,7 @@ class SignedUnsubscribeCsrfMiddleware:
         match = request.resolver_match
         if request.method != "POST" or match is None:
             return None
-        link = SIGNED_LINKS.get(match.view_name)  # namespaced: no other app's name matches
+        link = getattr(view_func, "signed_link", None)
         if link is None:
             return None
         try:

@@ -1,5 +1,6 @@
 """Writes for accounts: sign-up, email and password changes, addresses, mailing consent,
-newsletters, erasure and the PII access audit. Keyword-only, atomic; mail goes after commit."""
+newsletters, the PII access audit, and anonymising an account (the last step of an erasure,
+privacy.services.account_erase). Keyword-only, atomic; mail goes after commit."""
 
 import logging
 import secrets
@@ -15,19 +16,14 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.module_loading import import_string
 
-from marketplace.mail import one_click_unsubscribe
-from orders import stripe_api
-from orders.models import Order
-from orders.services import order_cancel
-from policies.services import (
-    policy_acknowledgements_erase_for_user,
-    testimonials_erase_for_user,
-)
-from saved.services import saved_erase
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 
-from . import emails, selectors, tokens
+from marketplace.mail import one_click_unsubscribe
+
+from . import emails, tokens
 from .emails import send_message as _send
 from .models import Address, ConsentRecord, EmailRequest, PiiAccessLog, User, UserSession
+from .selectors import newsletter_recipients
 
 if TYPE_CHECKING:
     from django_tasks.base import Task
@@ -168,9 +164,9 @@ def verification_resend(*, user: User) -> None:
 
 class EmailVerification(NamedTuple):
     user: User
-    # Guest orders placed with this address and in no account: offered at /account/guest-orders/
-    # for the holder to confirm, never added on the address alone.
-    guest_orders_found: int
+    # The address was confirmed now, not by opening the link again (privacy.views then offers
+    # the guest orders placed with it).
+    first_time: bool
 
 
 @transaction.atomic
@@ -189,80 +185,7 @@ def email_verify(*, token: str) -> EmailVerification:
     if first_time:
         user.email_verified_at = timezone.now()
         user.save(update_fields=["email_verified_at"])
-    found = selectors.guest_orders_to_confirm(user=user).count() if first_time else 0
-    return EmailVerification(user=user, guest_orders_found=found)
-
-
-# --- Guest orders -------------------------------------------------------------------------------
-# Anyone can type an address at checkout (and a shop can take a phone order for any address), so
-# a guest order joins an account only when its holder proves and confirms it is theirs: from the
-# order's own emailed link, or by ticking it on /account/guest-orders/. Never on the address
-# alone, at checkout or when an address is verified.
-
-
-class GuestOrderClaimError(Exception):
-    """Why an order cannot be added to this account. `code` is for the view's words."""
-
-    INVALID = "invalid"  # forged, or the order changed or is gone
-    UNVERIFIED = "unverified"  # the account's address is not confirmed
-    OTHER_MAILBOX = "other_mailbox"  # the link was sent to another address than the account's
-    TAKEN = "taken"  # the order is in another account
-
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
-
-
-@transaction.atomic
-def guest_orders_confirm(*, user: User, references: list[str]) -> int:
-    """Add the guest orders the account holder ticked as theirs: only those offered to them
-    (selectors.guest_orders_to_confirm), whatever references are posted. Returns how many."""
-    wanted = {ref for ref in references if isinstance(ref, str) and 0 < len(ref) <= 32}
-    if not wanted:
-        return 0
-    # The condition on customer (in the selector) makes a concurrent claim a no-op, not a move.
-    return (
-        selectors.guest_orders_to_confirm(user=user)
-        .filter(reference__in=wanted)
-        .order_by()
-        .update(customer=user)
-    )
-
-
-def guest_order_for_link(*, user: User, token: str) -> Order:
-    """The guest order an emailed "add this order to your account" link names, if this
-    account may add it; raises GuestOrderClaimError (also for a forged link)."""
-    try:
-        reference, email = tokens.read_order_claim_token(token)
-    except tokens.InvalidToken as error:
-        raise GuestOrderClaimError(GuestOrderClaimError.INVALID) from error
-    order = Order.objects.filter(reference=reference).first()
-    if order is None or not order.email or order.email.lower() != email:
-        raise GuestOrderClaimError(GuestOrderClaimError.INVALID)
-    if order.customer_id == user.pk:
-        return order
-    if order.customer_id is not None or order.erase_when_fulfilled_at is not None:
-        raise GuestOrderClaimError(GuestOrderClaimError.TAKEN)
-    if not selectors.may_claim_guest_orders(user):
-        raise GuestOrderClaimError(GuestOrderClaimError.UNVERIFIED)
-    # The link proves the mailbox received the order's email; the account must be that
-    # mailbox's too, so a forwarded or leaked link adds nothing to someone else's account.
-    if user.email.lower() != email:
-        raise GuestOrderClaimError(GuestOrderClaimError.OTHER_MAILBOX)
-    return order
-
-
-@transaction.atomic
-def guest_order_claim(*, user: User, token: str) -> Order:
-    """Add the order an emailed link names to the signed-in account, once its holder
-    confirms. Raises GuestOrderClaimError; adding it again changes nothing."""
-    order = guest_order_for_link(user=user, token=token)
-    if order.customer_id is None:
-        guest_orders_confirm(user=user, references=[order.reference])
-        order.refresh_from_db(fields=["customer"])
-        if order.customer_id != user.pk:
-            raise GuestOrderClaimError(GuestOrderClaimError.TAKEN)
-    return order
+    return EmailVerification(user=user, first_time=first_time)
 
 
 @transaction.atomic
@@ -452,8 +375,6 @@ def newsletter_send(
     List-Unsubscribe-Post for one-click, RFC 8058). A failure for one address is logged and
     the run goes on.
     """
-    from .selectors import newsletter_recipients
-
     recipients = list(newsletter_recipients(topic=topic))
     sent = 0
     for index, user in enumerate(recipients, start=1):
@@ -488,74 +409,28 @@ def pii_access_record(*, customer: User, viewer: User, what: str, path: str) -> 
     )
 
 
-# --- Erasure ------------------------------------------------------------------------------------
-
-
-def account_erase(*, user: User) -> User:
-    """Erase a shopper's personal data; safe to run again (a second run changes nothing).
-
-    - Stripe Customers (the account's and its orders') are deleted first, outside the database
-      transaction: Stripe cannot roll back, and a customer already gone counts as deleted, so a
-      failure here leaves the account untouched and the erasure can simply be retried.
-    - The account is kept as an anonymous, inactive row: name, email, username, phone and
-      password replaced. Its consent ledger stays attached to it as anonymous evidence of what
-      consent existed when, and the PII access log stays too (it names staff, not the customer).
-    - Addresses, the saved list, sessions, testimonials the shopper wrote (name, place and
-      words) and policy-notice acknowledgements are deleted.
-    - Unpaid orders are cancelled (a payment that completes later is refunded).
-    - Orders stay for accounting with their totals, lines, shops and country, but the
-      shipping name, address, email, phone and call note are blanked and the link to the
-      account removed. Guest orders placed with the account's address but never confirmed
-      as its own are not the account's (anyone can type an address) and are left alone.
-    - Except an order still on its way (paid, a shop's part not yet delivered, refunded or
-      cancelled): the shopper paid for it, and performing that contract needs the delivery
-      name, address and phone, and the email its shipped/delivered emails go to. It is
-      unlinked from the account and its call note blanked now; the rest goes once its last part
-      is closed (orders.services.order_erase_if_fulfilled), or by the overdue job
-      (erase_overdue_orders) when a shipped part is never marked delivered.
-    """
-    customer_ids = {user.stripe_customer_id} if user.stripe_customer_id else set()
-    customer_ids |= set(
-        Order.objects.filter(customer=user)
-        .exclude(stripe_customer_id="")
-        .values_list("stripe_customer_id", flat=True)
-    )
-    for customer_id in sorted(customer_ids):
-        stripe_api.customer_delete(customer_id=customer_id)
-    return _erase_records(user=user)
+# --- Erasure: the account's own part ------------------------------------------------------------
 
 
 @transaction.atomic
-def _erase_records(*, user: User) -> User:
+def account_anonymise(*, user: User) -> User:
+    """The account's own part of an erasure (privacy.services.account_erase runs the others
+    first); safe to run again.
+
+    Addresses, sessions and sign-in records are deleted and every mailing turned off in the
+    consent ledger. The account is kept as an anonymous, inactive row: name, email, username,
+    phone and password replaced. Its consent ledger stays attached to it as anonymous evidence of
+    what consent existed when, and the PII access log stays too (it names staff, not the
+    customer).
+    """
     user = User.objects.select_for_update().get(pk=user.pk)
-    # Testimonials are found through the account's orders: before those are unlinked.
-    testimonials_erase_for_user(user=user)
-    policy_acknowledgements_erase_for_user(user=user)
-    orders = Order.objects.filter(customer=user)
-    # An unpaid order cannot be delivered once its address is gone: cancel it (its pieces go
-    # back on sale). A payment that still completes for it is refunded at once, as for any
-    # cancelled order (orders.services.order_mark_paid).
-    for order in orders.filter(status=Order.Status.PENDING):
-        order_cancel(order=order)
-    in_flight = list(orders.in_flight().select_for_update().values_list("pk", flat=True))
-    Order.objects.filter(pk__in=in_flight).update(
-        customer=None,
-        cart=None,
-        call_note="",
-        stripe_customer_id="",  # that Stripe Customer is deleted; refunds need only the payment
-        erase_when_fulfilled_at=timezone.now(),
-    )
-    orders.exclude(pk__in=in_flight).update(**Order.PERSONAL_DATA_ERASED)
     Address.objects.filter(user=user).delete()
-    saved_erase(user=user)
     sessions_end(user=user)
     preferences_update(
         user=user,
         changes={topic: False for topic in CONSENT_TOPICS},
         source=ConsentRecord.Source.ERASURE,
     )
-    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
-
     for model in (AccessAttempt, AccessFailureLog, AccessLog):
         model.objects.filter(username__in={user.username, user.username.lower()}).delete()
     if user.erased_at is None:

@@ -26,18 +26,9 @@ urlpatterns = [
         name="accounts_password_reset_complete",
     ),
     path("account/verify-email/resend/", views.verify_resend, name="accounts_verify_resend"),
-    path("account/verify-email/<str:token>/", views.verify_email, name="accounts_verify_email"),
     path("account/", views.account_home, name="accounts_home"),
     path("account/email/", views.email_change, name="accounts_email_change"),
     path("account/password/", views.password_change, name="accounts_password_change"),
-    path("account/orders/", views.order_list, name="accounts_orders"),
-    path("account/orders/<str:reference>/", views.order_detail, name="accounts_order"),
-    path("account/guest-orders/", views.guest_orders, name="accounts_guest_orders"),
-    path(
-        "account/guest-orders/<str:token>/",
-        views.guest_order_claim,
-        name="accounts_guest_order_claim",
-    ),
     path("account/addresses/", views.address_list, name="accounts_addresses"),
     path("account/addresses/add/", views.address_edit, name="accounts_address_add"),
     path(
@@ -56,8 +47,6 @@ urlpatterns = [
         name="accounts_address_default",
     ),
     path("account/preferences/", views.preferences, name="accounts_preferences"),
-    path("account/export/", views.export, name="accounts_export"),
-    path("account/delete/", views.delete, name="accounts_delete"),
     path("account/access-log/", views.access_log, name="accounts_access_log"),
     path("email/unsubscribe/<str:token>/", views.unsubscribe, name="accounts_unsubscribe"),
 ]

@@ -1,25 +1,24 @@
 """Account pages: thin views that check input, call one service and render a selector's data.
 
 Every page here is personal, so every response is `never_cache` (Cache-Control: no-store).
+The account's other pages live with what they show, under the same /account/ paths and
+`account_view`: orders (orders.views), the saved list (saved.views), export, erasure and
+guest orders (privacy.views).
 """
 
-import json
 from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout, update_session_auth_hash
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
-from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
-
-from orders import stripe_api
 
 from . import selectors, services, tokens
 from .backends import client_ip
@@ -28,11 +27,11 @@ from .forms import (
     EmailChangeForm,
     LoginForm,
     PasswordChangeWithValidationForm,
-    PasswordConfirmForm,
     PreferencesForm,
     ProfileForm,
     SignupForm,
 )
+from .middleware import signed_link
 from .models import Address, ConsentRecord
 
 BACKEND = "accounts.backends.EmailOrUsernameBackend"
@@ -149,29 +148,6 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
 # --- Email verification -------------------------------------------------------------------------
 
 
-@never_cache
-@require_http_methods(["GET"])
-def verify_email(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        verification = services.email_verify(token=token)
-    except tokens.InvalidToken:
-        return render(request, "accounts/verify_invalid.html", status=400)
-    message = "Thank you: your email address is confirmed."
-    found = verification.guest_orders_found
-    # Told to the account's holder (or whoever signs in next), not to another signed-in account.
-    if found and request.user.pk in {None, verification.user.pk}:
-        orders = "an earlier order" if found == 1 else f"{found} earlier orders"
-        it = "it" if found == 1 else "them"
-        message += (
-            f" We found {orders} placed as a guest with this address: if {it} "
-            f"{'is' if found == 1 else 'are'} yours, add {it} to your account under Guest orders."
-        )
-        messages.success(request, message)
-        return redirect("accounts_guest_orders")
-    messages.success(request, message)
-    return redirect("accounts_home" if request.user.is_authenticated else "accounts_login")
-
-
 @account_view(methods=["POST"])
 def verify_resend(request: HttpRequest) -> HttpResponse:
     services.verification_resend(user=request.user)
@@ -195,12 +171,8 @@ def account_home(request: HttpRequest) -> HttpResponse:
         services.profile_update(user=user, **form.cleaned_data)
         messages.success(request, "Your details are saved.")
         return redirect("accounts_home")
-    orders = selectors.orders_for_customer(user=user)[:3]
-    return render(
-        request,
-        "accounts/account_home.html",
-        {"form": form, "recent_orders": orders, "section": "home"},
-    )
+    # The recent orders on this page come from orders' template tags (orders sits above).
+    return render(request, "accounts/account_home.html", {"form": form, "section": "home"})
 
 
 @account_view(methods=["GET", "POST"])
@@ -229,104 +201,6 @@ def password_change(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Password changed. You've been signed out everywhere else.")
         return redirect("accounts_home")
     return render(request, "accounts/password_change.html", {"form": form, "section": "home"})
-
-
-# --- Orders -------------------------------------------------------------------------------------
-
-
-@account_view()
-def order_list(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "accounts/order_list.html",
-        {
-            "orders": selectors.order_history(user=request.user),
-            "guest_orders": selectors.guest_orders_to_confirm(user=request.user).count(),
-            "section": "orders",
-        },
-    )
-
-
-@account_view()
-def order_detail(request: HttpRequest, reference: str) -> HttpResponse:
-    order = selectors.order_for_customer(user=request.user, reference=reference)
-    if order is None:
-        raise Http404("No such order in your account.")
-    return render(request, "accounts/order_detail.html", {"order": order, "section": "orders"})
-
-
-# --- Guest orders: added to the account only when its holder confirms them --------------------
-
-CLAIM_REFUSED = {
-    services.GuestOrderClaimError.INVALID: (
-        400,
-        "This link does not name an order we can add. Please use the link in your order email.",
-    ),
-    services.GuestOrderClaimError.UNVERIFIED: (
-        403,
-        "Please confirm your email address first, with the link we sent you; then you can add "
-        "the orders you placed as a guest.",
-    ),
-    services.GuestOrderClaimError.OTHER_MAILBOX: (
-        403,
-        "This order was placed with another email address than your account's, so it cannot "
-        "be added to this account. Sign in to the account that uses that address.",
-    ),
-    services.GuestOrderClaimError.TAKEN: (403, "This order is already in another account."),
-}
-
-
-@account_view(methods=["GET", "POST"])
-def guest_orders(request: HttpRequest) -> HttpResponse:
-    """Guest orders placed with the account's verified address: the holder ticks those that are
-    theirs (only reference, date and total are shown until then)."""
-    if request.method == "POST":
-        added = services.guest_orders_confirm(
-            user=request.user, references=request.POST.getlist("reference")
-        )
-        if not added:
-            messages.error(request, "Tick the orders that are yours, then add them.")
-            return redirect("accounts_guest_orders")
-        orders = "The order is" if added == 1 else f"{added} orders are"
-        messages.success(request, f"{orders} now in your account.")
-        return redirect("accounts_orders")
-    return render(
-        request,
-        "accounts/guest_orders.html",
-        {
-            "orders": selectors.guest_orders_to_confirm(user=request.user),
-            "verified": selectors.may_claim_guest_orders(request.user),
-            "section": "orders",
-        },
-    )
-
-
-@account_view(methods=["GET", "POST"])
-def guest_order_claim(request: HttpRequest, token: str) -> HttpResponse:
-    """The order email's "add this order to your account" link. GET asks (mail scanners follow
-    links); POST adds it. Signing in comes first (account_view)."""
-    try:
-        order = services.guest_order_for_link(user=request.user, token=token)
-        if order.customer_id is None and request.method == "POST":
-            order = services.guest_order_claim(user=request.user, token=token)
-            messages.success(request, f"Order {order.reference} is now in your account.")
-            return redirect("accounts_order", reference=order.reference)
-    except services.GuestOrderClaimError as error:
-        status, reason = CLAIM_REFUSED[error.code]
-        return render(
-            request,
-            "accounts/guest_order_claim_refused.html",
-            {"reason": reason, "section": "orders"},
-            status=status,
-        )
-    if order.customer_id is not None:
-        messages.info(request, f"Order {order.reference} is already in your account.")
-        return redirect("accounts_order", reference=order.reference)
-    return render(
-        request,
-        "accounts/guest_order_claim.html",
-        {"order": order, "token": token, "section": "orders"},
-    )
 
 
 # --- Address book -------------------------------------------------------------------------------
@@ -408,57 +282,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
     )
 
 
-# --- Privacy rights -----------------------------------------------------------------------------
-
-
-@account_view()
-def export(request: HttpRequest) -> HttpResponse:
-    data = selectors.account_export(user=request.user)
-    response = HttpResponse(
-        json.dumps(data, indent=2, ensure_ascii=False),
-        content_type="application/json; charset=utf-8",
-    )
-    filename = f"vitrine-account-{timezone.localdate().isoformat()}.json"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
-@account_view(methods=["GET", "POST"])
-def delete(request: HttpRequest) -> HttpResponse:
-    form = PasswordConfirmForm(request.POST or None, user=request.user)
-    kept = selectors.orders_kept_for_delivery(user=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.account_erase(user=request.user)
-        except stripe_api.PaymentServiceError:
-            messages.error(
-                request,
-                "Sorry, we could not reach our payment provider to delete your payment details. "
-                "Nothing was erased yet: please try again in a few minutes.",
-            )
-            return redirect("accounts_delete")
-        logout(request)
-        messages.success(request, "Your account and personal data have been erased. Goodbye.")
-        if kept:
-            references = ", ".join(entry["order"].reference for entry in kept)
-            messages.info(
-                request,
-                f"Still on its way ({references}): we keep only the delivery address and the "
-                "email for its delivery updates until it arrives or is refunded, then erase "
-                "those too.",
-            )
-        return redirect("/")
-    return render(
-        request,
-        "accounts/delete.html",
-        {
-            "form": form,
-            "section": "privacy",
-            "kept": kept,
-            "days": settings.VITRINE_ERASE_SHIPPED_ORDERS_AFTER_DAYS,
-            "guest_orders": selectors.guest_orders_to_confirm(user=request.user).count(),
-        },
-    )
+# --- Who opened the record ---------------------------------------------------------------------
 
 
 @account_view()
@@ -479,6 +303,7 @@ TOPIC_NAMES = {
 }
 
 
+@signed_link(tokens.read_unsubscribe_token, "accounts/unsubscribe_invalid.html")
 @never_cache
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:

@@ -8,7 +8,10 @@ from wagtail.models import Page
 
 from marketplace import page_cache
 from marketplace.page_mixins import ViewRestrictionShortcutMixin
+from policies import selectors as policy_selectors
 from policies.models.pages import TESTIMONIALS
+from policies.permissions import HomePagePermissionTester
+from products import selectors as product_selectors
 
 
 class HomePage(ViewRestrictionShortcutMixin, Page):
@@ -54,8 +57,6 @@ class HomePage(ViewRestrictionShortcutMixin, Page):
 
     def permissions_for_user(self, user):
         # Editors edit this page only, not the shops below it (see policies.permissions).
-        from policies.permissions import HomePagePermissionTester
-
         return HomePagePermissionTester(user, self)
 
     def route(self, request, path_components):
@@ -91,13 +92,9 @@ class HomePage(ViewRestrictionShortcutMixin, Page):
         return [page_cache.CATALOGUE, TESTIMONIALS]
 
     def get_context(self, request, *args, **kwargs):
-        from policies import selectors as policy_selectors
-        from products import selectors as product_selectors
-        from vendors import selectors as vendor_selectors
-
         context = super().get_context(request, *args, **kwargs)
         context["latest_items"] = product_selectors.items_latest(limit=8)
-        context["featured_shops"] = vendor_selectors.shops_live(limit=6)
+        context["featured_shops"] = product_selectors.shops_live(limit=6)
         context["featured_designers"] = product_selectors.designers_with_counts(with_logos=False)[
             :10
         ]

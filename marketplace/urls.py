@@ -20,6 +20,8 @@ urlpatterns = [
     path("", include("products.urls")),
     path("", include("orders.urls")),
     path("", include("accounts.urls")),
+    path("", include("orders.account_urls")),
+    path("", include("privacy.urls")),  # after accounts.urls (see privacy.urls)
     path("", include("policies.urls")),
     path("", include("saved.urls")),
 ]

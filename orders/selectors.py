@@ -3,26 +3,41 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db.models import DateField, Exists, F, OuterRef, Q, QuerySet, Sum, Value
-from django.db.models.functions import TruncWeek
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import (
+    CharField,
+    Count,
+    DateField,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast, TruncWeek
 from django.http import HttpRequest
 from django.utils import timezone
 
+from wagtail.models import Page, WorkflowState
+
 from products.models import ItemPage
 from products.selectors import attach_cards, with_card_data
+from vendors.models import Vendor
 
-from .models import Cart, DisputeStatus, Order, PayoutEntry, VendorOrder
+from .models import Cart, DisputeStatus, Order, OrderLine, PayoutEntry, VendorOrder
 
 if TYPE_CHECKING:
     from accounts.models import User
-    from vendors.models import Vendor
 
 
 @dataclass
@@ -87,6 +102,120 @@ def order_for_shopper(*, request: HttpRequest, reference: str) -> Order | None:
 
 
 # A shop sees its orders from payment on (before that they are only a hold on stock).
+# --- A shopper's own orders (/account/orders/) ------------------------------------------------
+
+# Where a shopper can follow a parcel, by carrier name as the shop typed it (lower case).
+TRACKING_URLS = {
+    "royal mail": "https://www.royalmail.com/track-your-item#/tracking-results/{number}",
+    "parcelforce": "https://www.parcelforce.com/track-trace?trackNumber={number}",
+    "dhl": "https://www.dhl.com/gb-en/home/tracking.html?tracking-id={number}",
+    "dpd": "https://track.dpd.co.uk/parcels/{number}",
+    "ups": "https://www.ups.com/track?tracknum={number}",
+    "fedex": "https://www.fedex.com/fedextrack/?trknbr={number}",
+    "evri": "https://www.evri.com/track/parcel/{number}",
+}
+
+
+def tracking_url(*, carrier: str, number: str) -> str:
+    template = TRACKING_URLS.get((carrier or "").strip().lower())
+    return template.format(number=number.strip()) if template and number.strip() else ""
+
+
+def _with_parts(orders: QuerySet[Order]) -> QuerySet[Order]:
+    return orders.prefetch_related(
+        Prefetch(
+            "vendor_orders",
+            queryset=VendorOrder.objects.select_related("vendor").order_by("pk"),
+        ),
+        Prefetch("vendor_orders__lines", queryset=OrderLine.objects.order_by("pk")),
+    )
+
+
+def orders_for_customer(*, user: User) -> QuerySet[Order]:
+    """The account's orders, newest first (never anyone else's)."""
+    return _with_parts(Order.objects.filter(customer=user)).order_by("-created_at")
+
+
+def _with_tracking(order: Order) -> Order:
+    for part in order.vendor_orders.all():
+        # Set for the templates only: no such model field, so the stubs cannot know it.
+        part.tracking_url = tracking_url(  # type: ignore[attr-defined]
+            carrier=part.carrier, number=part.tracking_number
+        )
+    return order
+
+
+def order_history(*, user: User) -> list[Order]:
+    """The shopper's orders, each shop's part with its status and a tracking link if known."""
+    return [_with_tracking(order) for order in orders_for_customer(user=user)]
+
+
+def order_for_customer(*, user: User, reference: str) -> Order | None:
+    """The shopper's own order with this reference, or None (also for someone else's)."""
+    order = orders_for_customer(user=user).filter(reference=reference).first()
+    return _with_tracking(order) if order is not None else None
+
+
+def orders_kept_for_delivery(*, user: User) -> list[dict[str, Any]]:
+    """The account's orders still on their way, which erasure leaves their delivery details
+    until they arrive (privacy.services.account_erase): each with its open shops' parts and,
+    once every one of those has shipped, the date the details go at the latest."""
+    days = settings.VITRINE_ERASE_SHIPPED_ORDERS_AFTER_DAYS
+    orders = (
+        Order.objects.filter(customer=user)
+        .in_flight()
+        .prefetch_related("vendor_orders__vendor", "vendor_orders__lines")
+        .order_by("created_at")
+    )
+    kept = []
+    for order in orders:
+        parts = [p for p in order.vendor_orders.all() if p.status not in VendorOrder.FINAL_STATUSES]
+        shipped = [part.shipped_at for part in parts if part.shipped_at]
+        latest = max(shipped) + timedelta(days=days) if len(shipped) == len(parts) else None
+        kept.append({"order": order, "parts": parts, "latest": latest})
+    return kept
+
+
+def stripe_customers_of_orders(*, user: User) -> set[str]:
+    """The Stripe Customers our checkouts created for the account's orders."""
+    return set(
+        Order.objects.filter(customer=user)
+        .exclude(stripe_customer_id="")
+        .values_list("stripe_customer_id", flat=True)
+    )
+
+
+# --- Guest orders an account holder may add to their account -----------------------------------
+# Anyone can type an address at checkout (and a shop can take a phone order for any address), so
+# a guest order joins an account only when its holder proves and confirms it is theirs
+# (privacy.services): never on the address alone.
+
+
+def may_claim_guest_orders(user: User) -> bool:
+    """Only a verified address proves the account holder reads that mailbox; an unverified
+    one could be anybody's. Erased and inactive accounts claim nothing."""
+    return bool(user.email) and user.email_verified and user.is_active and user.erased_at is None
+
+
+def guest_orders_to_confirm(*, user: User) -> QuerySet[Order]:
+    """Guest orders placed with the account's verified address (any letter case) that are in
+    no account yet: offered to the account holder, who must confirm each is theirs (anyone
+    can type an address at checkout). Erased orders, and orders kept only for delivery after
+    an erasure, are never offered."""
+    if not may_claim_guest_orders(user):
+        return Order.objects.none()
+    # iexact escapes LIKE wildcards: "a_b@x" does not match "axb@x".
+    return (
+        Order.objects.filter(
+            customer__isnull=True, email__iexact=user.email, erase_when_fulfilled_at__isnull=True
+        )
+        .exclude(email="")
+        .order_by("-created_at")
+    )
+
+
+# --- The order desk and sales -------------------------------------------------------------------
+
 DESK_STATUSES = (
     VendorOrder.Status.PAID,
     VendorOrder.Status.SHIPPED,
@@ -228,3 +357,55 @@ def payouts_due(*, now: datetime | None = None) -> QuerySet[VendorOrder]:
         .select_related("order", "vendor")
         .order_by("pk")
     )
+
+
+# --- The admin's dashboards: a shop's own, and sales across shops -------------------------------
+
+
+def vendor_dashboard(*, vendor: Vendor) -> dict[str, Any]:
+    """Numbers for the vendor's admin home: what is live, sold and waiting for review, the
+    latest orders and the weekly sales."""
+    shop = vendor.shop
+    items = ItemPage.objects.child_of(shop)
+    counts = items.aggregate(
+        for_sale=Count("pk", filter=Q(live=True, quantity__gt=0)),
+        sold=Count("pk", filter=Q(quantity=0)),
+        drafts=Count("pk", filter=Q(live=False)),
+    )
+    page_ids = ItemPage.objects.descendant_of(shop, inclusive=False).annotate(
+        key=Cast("pk", CharField())
+    )
+    awaiting = (
+        WorkflowState.objects.active()
+        .filter(
+            Q(object_id__in=page_ids.values("key")) | Q(object_id=str(shop.pk)),
+            base_content_type=ContentType.objects.get_for_model(Page),
+        )
+        .count()
+    )
+    recent_orders = list(vendor_orders_for_desk(vendor=vendor).order_by("-order__created_at")[:5])
+    return {
+        "vendor": vendor,
+        "shop": shop,
+        "awaiting_review": awaiting,
+        "recent_orders": recent_orders,
+        "sales": sales_figures(vendor_ids=[vendor.pk])[vendor.pk],
+        **counts,
+    }
+
+
+@dataclass(frozen=True)
+class ShopSales:
+    vendor: Vendor
+    figures: SalesFigures
+
+
+def vendors_for_sales() -> QuerySet[Vendor]:
+    """Every shop, for the staff's sales overview (suspended and pending ones too)."""
+    return Vendor.objects.order_by("name", "pk")
+
+
+def sales_by_shop(*, vendors: Sequence[Vendor]) -> list[ShopSales]:
+    """Each shop's weekly sales and payout totals, in two queries for any number of shops."""
+    figures = sales_figures(vendor_ids=[vendor.pk for vendor in vendors])
+    return [ShopSales(vendor=vendor, figures=figures[vendor.pk]) for vendor in vendors]

@@ -1,22 +1,7 @@
-"""Login keeps what a shopper put in their cart while signed out; a shop's new stock count
-changes whether its held piece shows as reserved."""
+"""Signals orders sends for the layers above it to act on (it imports none of them)."""
 
-from django.contrib.auth.signals import user_logged_in
-from django.dispatch import receiver
+from django.dispatch import Signal
 
-from products.signals import stock_changed
-
-from .services import CART_SESSION_KEY, cart_merge_into_account, holds_recount
-
-
-@receiver(stock_changed)
-def recount_holds(sender, item_id, **kwargs):
-    holds_recount(item_ids=[item_id])
-
-
-@receiver(user_logged_in)
-def merge_cart_at_login(sender, request, user, **kwargs):
-    if request is not None and hasattr(request, "session"):
-        cart_merge_into_account(
-            user=user, anonymous_cart_id=request.session.pop(CART_SESSION_KEY, None)
-        )
+# Sent once a shop's part (`vendor_order`) is marked delivered, after the transaction commits.
+# Policies invites the shopper to write a testimonial (policies.signals).
+vendor_order_delivered = Signal()

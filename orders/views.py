@@ -1,4 +1,5 @@
-"""Cart and checkout views. They parse input, call one service, and render what it returns."""
+"""Cart, checkout and the shopper's own orders (/account/orders/). They parse input, call one
+service, and render what it returns."""
 
 import logging
 
@@ -13,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.backends import client_ip
 from accounts.selectors import addresses_for_user
+from accounts.views import account_view
 from marketplace.http import safe_next_url
 
 from . import selectors, services, stripe_api
@@ -242,3 +244,27 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         logger.warning("malformed Stripe event %s refused", event["id"][:255], exc_info=True)
         return HttpResponseBadRequest("malformed event")
     return HttpResponse("ok" if handled else "already handled")
+
+
+# --- The shopper's orders, in their account ----------------------------------------------------
+
+
+@account_view()
+def order_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "accounts/order_list.html",
+        {
+            "orders": selectors.order_history(user=request.user),
+            "guest_orders": selectors.guest_orders_to_confirm(user=request.user).count(),
+            "section": "orders",
+        },
+    )
+
+
+@account_view()
+def order_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    order = selectors.order_for_customer(user=request.user, reference=reference)
+    if order is None:
+        raise Http404("No such order in your account.")
+    return render(request, "accounts/order_detail.html", {"order": order, "section": "orders"})

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from marketplace.mail import build_message, one_click_unsubscribe
 from marketplace.tasks import traced_task
+from orders.models import VendorOrder
 
 from .tokens import testimonial_unsubscribe_url
 
@@ -60,8 +61,6 @@ def send_policy_change_emails(*, change_id: int) -> None:
 @traced_task()
 def send_testimonial_invitation_task(*, vendor_order_id: int) -> None:
     """Invite the shopper of a delivered vendor order to write a testimonial."""
-    from orders.models import VendorOrder
-
     from .services import (
         testimonial_invitation_sent,
         testimonial_link_max_age,

@@ -8,6 +8,8 @@ from django.core.paginator import Paginator
 from django.db.models import Max, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 
+from wagtail.models import Page
+
 from marketplace.page_cache import memoised
 
 from . import diff
@@ -23,7 +25,6 @@ FOOTER_CACHE_KEY = "policies:footer"
 
 if TYPE_CHECKING:
     from accounts.models import User
-    from home.models import HomePage
 
 
 def policies_for_footer() -> list[dict]:
@@ -166,8 +167,9 @@ def testimonials_page(*, request: HttpRequest, per_page: int = 24) -> PaginatorP
     return Paginator(testimonials_published(), per_page).get_page(request.GET.get("page"))
 
 
-def testimonials_for_home(*, home: "HomePage", limit: int = 3) -> list[Testimonial]:
-    """The editors' picks for the home page, in their order; without picks, the latest."""
+def testimonials_for_home(*, home: Page, limit: int = 3) -> list[Testimonial]:
+    """The editors' picks for the home page (`home`, a HomePage), in their order; without
+    picks, the latest."""
     picked = [
         pick.testimonial
         for pick in HomePageTestimonial.objects.filter(page=home, testimonial__live=True)

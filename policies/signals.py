@@ -1,12 +1,15 @@
-"""Publishing hooks that must run however a page or testimonial is published (editor, workflow
-approval, scheduled go-live, code): they hand over to services or invalidate caches."""
+"""Hooks that must run however they are triggered. Publishing a page or testimonial (editor,
+workflow approval, scheduled go-live, code) hands over to services or invalidates caches; a
+delivered order (orders.signals) invites its shopper to write a testimonial."""
 
 from django.dispatch import receiver
 
 from wagtail.signals import page_published, published, unpublished
 
 from marketplace import page_cache
+from orders.signals import vendor_order_delivered
 
+from . import emails
 from .models import PolicyPage, Testimonial
 from .models.pages import TESTIMONIALS
 
@@ -23,3 +26,12 @@ def record_policy_version(sender, instance, revision, **kwargs):
 @receiver(unpublished, sender=Testimonial)
 def testimonial_visibility_changed(**kwargs):
     page_cache.invalidate(TESTIMONIALS)
+
+
+@receiver(vendor_order_delivered)
+def invite_testimonial(sender, vendor_order, **kwargs):
+    """The shopper may now write a verified-buyer testimonial, unless they erased their
+    account: what is kept serves the delivery, not new requests. (Whether they agreed at
+    checkout is checked when the task runs.)"""
+    if vendor_order.order.erase_when_fulfilled_at is None:
+        emails.send_testimonial_invitation(vendor_order_id=vendor_order.pk)

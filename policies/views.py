@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.middleware import signed_link
 from marketplace.http import safe_next_url
 
 from . import services, tokens
@@ -89,6 +90,9 @@ def testimonial_withdraw(request: HttpRequest, testimonial_id: int) -> HttpRespo
     return redirect(safe_next_url(request, "/testimonials/"))
 
 
+@signed_link(
+    tokens.read_testimonial_unsubscribe_token, "policies/testimonial_unsubscribe_invalid.html"
+)
 @never_cache
 @require_http_methods(["GET", "POST"])
 def testimonial_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:

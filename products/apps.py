@@ -6,6 +6,6 @@ class ProductsConfig(AppConfig):
     name = "products"
 
     def ready(self):
-        from . import cache
+        from . import cache, receivers  # noqa: F401
 
         cache.connect()

@@ -3,12 +3,23 @@
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import reduce
+from operator import or_
 from typing import Any, overload
 
 from django.conf import settings
 from django.core.paginator import Page as PaginatorPage
 from django.core.paginator import Paginator
-from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    prefetch_related_objects,
+)
 from django.db.models.functions import Length, Substr
 from django.http import HttpRequest
 from django.utils import timezone
@@ -17,7 +28,7 @@ from wagtail.models import Page
 
 from marketplace.models import CustomImage, CustomRendition
 from marketplace.page_cache import SHOPS, depends_on, memoised, memoised_each
-from vendors.cache import shop_tag
+from vendors.cache import shop_items_tag, shop_tag
 from vendors.models import TAKING_ORDERS, ShopPage, takes_orders
 
 from .cache import designer_items_tag
@@ -397,3 +408,43 @@ def parse_decimal(value: str | None) -> Decimal | None:
 def shop_path_expression() -> Substr:
     """SQL for an item's parent (shop) path, used to filter and count by shop."""
     return Substr("path", 1, Length("path") - STEPLEN)
+
+
+# --- Shops with what they have for sale ---------------------------------------------------------
+
+
+def _available_counts(shops: list[ShopPage]) -> dict[str, int]:
+    """Pieces for sale per shop, in one query (index ranges when only a few shops are asked)."""
+    items = ItemPage.objects.live().filter(quantity__gt=0)
+    if shops and len(shops) <= 50:
+        items = items.filter(reduce(or_, (in_shop(shop) for shop in shops)))
+    by_path = dict(
+        items.annotate(shop_path=shop_path_expression())
+        .order_by()
+        .values_list("shop_path")
+        .annotate(n=Count("pk"))
+        .values_list("shop_path", "n")
+    )
+    return {shop.path: by_path.get(shop.path, 0) for shop in shops}
+
+
+def shops_live(*, limit: int | None = None) -> list[ShopPage]:
+    """Listed shops (live, of active vendors, not private: shops_listed) with their logo and
+    number of available items: the shop index and the home page."""
+    listed = shops_listed().select_related("logo", "banner").order_by("title")
+    shops = list(listed[:limit] if limit else listed)
+    # Logos and banners are the same image table: their renditions in one query, not two.
+    images = [image for shop in shops for image in (shop.logo, shop.banner) if image is not None]
+    prefetch_related_objects(images, "renditions")
+    by_path = {shop.path: shop for shop in shops}
+    # Each shop's count is kept until one of its pieces changes (marketplace.page_cache).
+    counts = memoised_each(
+        "shop-available",
+        by_path,
+        lambda paths: _available_counts([by_path[path] for path in paths]),
+        tags_of=lambda path: [shop_items_tag(path)],
+        default=0,
+    )
+    for shop in shops:
+        shop.available_count = counts[shop.path]
+    return shops

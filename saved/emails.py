@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from marketplace.mail import build_message, one_click_unsubscribe
 from marketplace.tasks import traced_task
+from products.selectors import items_live
 
 logger = logging.getLogger(__name__)
 
@@ -21,8 +22,6 @@ def send_price_drop_email(*, saved_item_id: int, old_price: str, new_price: str)
     alert was turned off, the address is no longer verified, the piece sold or was withdrawn,
     or its price has since gone back up. Returns whether a message was sent.
     """
-    from products.selectors import items_live
-
     from .models import SavedItem
     from .tokens import price_alert_unsubscribe_url
 

@@ -1,5 +1,5 @@
 """Hooks that must run however they are triggered: sign-in (site, sign-up, admin) merges the
-anonymous saved list, as orders.signals does for the cart; every publish of an item (editor,
+anonymous saved list, as orders.receivers does for the cart; every publish of an item (editor,
 workflow approval, scheduled go-live) checks for price drops. Both hand over to services."""
 
 from django.contrib.auth.signals import user_logged_in

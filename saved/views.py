@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.middleware import signed_link
 from accounts.views import account_view
 from marketplace.http import safe_next_url
 from products.models import ItemPage
@@ -121,6 +122,7 @@ def price_alert(request: HttpRequest) -> HttpResponse:
     return redirect(safe_next_url(request, reverse("saved_account_list")))
 
 
+@signed_link(tokens.read_price_alert_token, "saved/alert_unsubscribe_invalid.html")
 @never_cache
 @require_http_methods(["GET", "POST"])
 def price_alert_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:

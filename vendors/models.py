@@ -5,6 +5,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.http import HttpRequest
 
 from wagtail.admin.forms import WagtailAdminPageForm
 from wagtail.admin.panels import FieldPanel, HelpPanel, MultiFieldPanel
@@ -19,6 +20,7 @@ from marketplace import page_cache
 from marketplace.page_mixins import ViewRestrictionShortcutMixin
 
 from .cache import shop_items_tag, shop_tag
+from .signals import page_context
 
 # Vendor-edited rich text: formatting and links only. No embeds, no raw HTML, no images.
 VENDOR_RICH_TEXT_FEATURES = ["bold", "italic", "ol", "ul", "link"]
@@ -166,11 +168,17 @@ class ShopIndexPage(ViewRestrictionShortcutMixin, Page):
         return [page_cache.SHOPS, page_cache.CATALOGUE]
 
     def get_context(self, request, *args, **kwargs):
-        from . import selectors
-
         context = super().get_context(request, *args, **kwargs)
-        context["shops"] = selectors.shops_live()
+        context.update(context_from_above(self, request))  # the listed shops (products)
         return context
+
+
+def context_from_above(page: Page, request: HttpRequest) -> dict:
+    """What the apps above add to a shop page's context: vendors.signals.page_context."""
+    context: dict = {}
+    for _receiver, answer in page_context.send(sender=type(page), page=page, request=request):
+        context.update(answer)
+    return context
 
 
 def takes_orders(*, live: bool, vendor_status: str) -> bool:
@@ -280,14 +288,7 @@ class ShopPage(ViewRestrictionShortcutMixin, Page):
         return None
 
     def get_context(self, request, *args, **kwargs):
-        from products import selectors as product_selectors
-
         context = super().get_context(request, *args, **kwargs)
         context["taking_orders"] = takes_orders(live=self.live, vendor_status=self.vendor.status)
-        context["items_page"] = product_selectors.paginate(
-            request,
-            product_selectors.items_for_shop(shop=self),
-            shops=[self],
-            pictures_of=[(self, "logo"), (self, "banner")],
-        )
+        context.update(context_from_above(self, request))  # a page of its pieces (products)
         return context

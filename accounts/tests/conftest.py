@@ -4,10 +4,5 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def _fresh_login_attempts():
-    """No test sees another's django-axes failure counters (sign-in throttling)."""
-    from axes.utils import reset
-
-    reset()
-    yield
-    reset()
+def _fresh_login_attempts(fresh_login_attempts):
+    """Sign-in throttling counts start at zero in every account test."""

@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "policies",
     "saved",
     "api",
+    "privacy",
     "demo",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",

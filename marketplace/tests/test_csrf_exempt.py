@@ -5,8 +5,9 @@ Django's CsrfViewMiddleware skips a view when ``getattr(callback, "csrf_exempt",
 callback, so the resolved callback is exactly what the middleware sees.
 
 The RFC 8058 one-click unsubscribe URLs (``/email/unsubscribe/<token>/``,
-``/saved/alerts/unsubscribe/<token>/`` and ``/testimonials/unsubscribe/<token>/``) are not exempt either: their POST passes CSRF only on a
-signed token that verifies, in accounts.middleware (SIGNED_LINKS), which the last test pins down.
+``/saved/alerts/unsubscribe/<token>/`` and ``/testimonials/unsubscribe/<token>/``) are not
+exempt either: their POST passes CSRF only on a signed token that verifies, in
+accounts.middleware (views marked ``@signed_link``), which the last test pins down.
 """
 
 import json
@@ -103,25 +104,13 @@ def test_wagtail_admin_api_refuses_state_changes_without_a_csrf_token(site_tree,
         assert response.status_code in (403, 405), endpoint
 
 
-def named_routes(patterns, prefix="", namespace=""):
-    """(view name as ResolverMatch.view_name gives it, route, callback) for every named URL."""
-    for pattern in patterns:
-        if isinstance(pattern, URLResolver):
-            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
-            yield from named_routes(pattern.url_patterns, prefix + str(pattern.pattern), inner)
-        elif isinstance(pattern, URLPattern) and pattern.name:
-            yield namespace + pattern.name, prefix + str(pattern.pattern), pattern.callback
-
-
 def test_signed_token_links_are_exactly_the_unsubscribe_urls_and_not_exempt():
     from django.conf import settings
 
-    from accounts.middleware import SIGNED_LINKS
-
     routes = {
         route: callback
-        for name, route, callback in named_routes(get_resolver().url_patterns)
-        if name in SIGNED_LINKS
+        for route, callback in walk(get_resolver().url_patterns)
+        if getattr(callback, "signed_link", None) is not None
     }
     assert set(routes) == {
         "email/unsubscribe/<str:token>/",

@@ -52,6 +52,10 @@ from .payments import (  # noqa: F401
     order_refunded_at_stripe,
 )
 from .payouts import payout_balances, payout_settle  # noqa: F401
-from .retention import order_erase_if_fulfilled, orders_erase_overdue  # noqa: F401
+from .retention import (  # noqa: F401
+    order_erase_if_fulfilled,
+    orders_erase_for_customer,
+    orders_erase_overdue,
+)
 from .stock import ItemsUnavailable, holds_recount, reservation_release_expired, reserved_quantities  # noqa: F401
 from .webhooks import WEBHOOK_HANDLERS, MalformedEvent, stripe_event_handle  # noqa: F401

@@ -8,11 +8,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from policies import emails as policy_emails
 from products.cache import items_changed
 from products.models import ItemPage
 
-from .. import emails, stripe_api
+from .. import emails, signals, stripe_api
 from ..models import DisputeStatus, Order, VendorOrder
 from .payouts import _reverse_earnings
 from .retention import _status_email
@@ -90,12 +89,10 @@ def vendor_order_deliver(*, vendor_order: VendorOrder) -> VendorOrder:
     )
     _vendor_order_move(vendor_order, VendorOrder.Status.DELIVERED, delivered_at=timezone.now())
     _status_email(order=vendor_order.order, kind="delivered", vendor_order_id=vendor_order.pk)
-    # The shopper may now write a verified-buyer testimonial (policies owns the invitation),
-    # unless they erased their account: what is kept serves the delivery, not new requests.
-    if vendor_order.order.erase_when_fulfilled_at is None:
-        transaction.on_commit(
-            lambda: policy_emails.send_testimonial_invitation(vendor_order_id=vendor_order.pk)
-        )
+    # Told once the delivery is saved (policies invites a testimonial).
+    transaction.on_commit(
+        lambda: signals.vendor_order_delivered.send(sender=VendorOrder, vendor_order=vendor_order)
+    )
     return vendor_order
 
 

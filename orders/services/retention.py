@@ -4,14 +4,45 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
 from .. import emails
 from ..models import Order, VendorOrder
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 logger = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def orders_erase_for_customer(*, user: User) -> None:
+    """Erase what an erased shopper's orders hold about them (their unpaid orders are
+    cancelled first: privacy.services.account_erase).
+
+    Orders stay for accounting with their totals, lines, shops and country, but the shipping
+    name, address, email, phone and call note are blanked and the link to the account removed.
+    Except an order still on its way (paid, a shop's part not yet delivered, refunded or
+    cancelled): the shopper paid for it, and performing that contract needs the delivery name,
+    address and phone, and the email its shipped/delivered emails go to. It is unlinked from the
+    account and its call note blanked now; the rest goes once its last part is closed
+    (order_erase_if_fulfilled), or by the overdue job (orders_erase_overdue) when a shipped part
+    is never marked delivered.
+    """
+    orders = Order.objects.filter(customer=user)
+    in_flight = list(orders.in_flight().select_for_update().values_list("pk", flat=True))
+    Order.objects.filter(pk__in=in_flight).update(
+        customer=None,
+        cart=None,
+        call_note="",
+        stripe_customer_id="",  # that Stripe Customer is deleted; refunds need only the payment
+        erase_when_fulfilled_at=timezone.now(),
+    )
+    orders.exclude(pk__in=in_flight).update(**Order.PERSONAL_DATA_ERASED)
 
 
 def _status_email(*, order: Order, kind: str, vendor_order_id: int | None = None) -> None:

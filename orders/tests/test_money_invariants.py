@@ -40,7 +40,6 @@ from hypothesis.stateful import (
 )
 
 from accounts.factories import UserFactory
-from accounts.services import account_erase
 from orders import services, stripe_api
 from orders.models import (
     Cart,
@@ -52,6 +51,7 @@ from orders.models import (
     VendorOrder,
 )
 from orders.selectors import payouts_due
+from privacy.services import account_erase
 from products.factories import ItemPageFactory
 from products.models import ItemPage
 from vendors.factories import ShopPageFactory

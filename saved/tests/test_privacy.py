@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from accounts import services as account_services
+from privacy import services as privacy_services
 from saved.models import SavedItem
 
 pytestmark = pytest.mark.django_db
@@ -30,6 +30,6 @@ def test_export_holds_nobody_elses_saved_items(signed_in, unverified, tote):
 def test_erasure_clears_the_saved_list(shopper, unverified, tote):
     SavedItem.objects.create(user=shopper, item=tote, price_alert=True, alert_price=tote.price)
     SavedItem.objects.create(user=unverified, item=tote)
-    account_services.account_erase(user=shopper)
-    account_services.account_erase(user=shopper)  # can run twice
+    privacy_services.account_erase(user=shopper)
+    privacy_services.account_erase(user=shopper)  # can run twice
     assert list(SavedItem.objects.values_list("user", flat=True)) == [unverified.pk]

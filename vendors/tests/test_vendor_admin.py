@@ -32,12 +32,12 @@ from wagtail.test.utils.form_data import querydict_from_html, rich_text
 import pytest
 from bs4 import BeautifulSoup
 
+from orders.selectors import vendor_dashboard
+from orders.wagtail_hooks import VendorDashboardPanel
 from products.factories import CategoryFactory, DesignerFactory
 from products.models import ItemPage
 from vendors.models import VENDOR_RICH_TEXT_FEATURES, ShopPage, Vendor
-from vendors.selectors import vendor_dashboard
 from vendors.services import vendor_onboard
-from vendors.wagtail_hooks import VendorDashboardPanel
 
 User = get_user_model()
 

@@ -1,6 +1,6 @@
 """Sales figures in the admin: the staff's "Sales" view of every shop, and who may see it.
 
-A shop's own figures are on its dashboard panel (wagtail_hooks.VendorDashboardPanel). The
+A shop's own figures are on its dashboard panel (orders.wagtail_hooks.VendorDashboardPanel). The
 staff view is not in VENDOR_ADMIN_ALLOWED, so the vendor boundary middleware refuses vendors
 before it runs; the view checks again for everyone else (editors have no business here).
 """
@@ -12,11 +12,10 @@ from django.views.generic import TemplateView
 
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
-from orders.selectors import site_sales_figures
+from vendors.permissions import vendor_for_user
 
 from . import selectors
 from .charts import sales_chart
-from .permissions import vendor_for_user
 
 SHOPS_PER_PAGE = 50
 
@@ -30,7 +29,7 @@ def may_see_all_sales(user) -> bool:
 
 def site_sales_context() -> dict:
     """The whole site's chart and payout totals (staff dashboard panel and the sales view)."""
-    figures = site_sales_figures()
+    figures = selectors.site_sales_figures()
     return {
         "figures": figures,
         "chart": sales_chart(
@@ -40,7 +39,7 @@ def site_sales_context() -> dict:
 
 
 class SalesView(WagtailAdminTemplateMixin, TemplateView):
-    template_name = "vendors/admin/sales.html"
+    template_name = "orders/admin/sales.html"
     page_title = "Sales"
     header_icon = "table"
 

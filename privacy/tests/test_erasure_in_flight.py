@@ -14,15 +14,14 @@ from django.utils import timezone
 
 import pytest
 
-from accounts import services
 from accounts.factories import UserFactory
+from accounts.tests.helpers import PASSWORD, make_order
 from orders import services as order_services
 from orders import stripe_api
 from orders.factories import OrderFactory
 from orders.models import Order, VendorOrder
+from privacy import services
 from vendors.services import vendor_onboard
-
-from .helpers import PASSWORD, make_order
 
 pytestmark = pytest.mark.django_db
 

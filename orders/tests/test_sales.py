@@ -13,10 +13,10 @@ from django.utils import timezone
 import pytest
 
 from accounts.models import User
+from orders.charts import sales_chart
 from orders.factories import Piece, paid_order
 from orders.models import VendorOrder
 from orders.selectors import WeekSales, sales_figures, sales_week_starts, site_sales_figures
-from vendors.charts import sales_chart
 from vendors.factories import VendorFactory
 from vendors.services import vendor_onboard, vendor_update
 
@@ -270,7 +270,7 @@ def test_vendors_and_editors_are_refused_the_staff_view(client, shops, editor):
 
 
 def test_vendors_are_refused_by_the_boundary_before_the_view_runs(client, shops, monkeypatch):
-    from vendors import sales
+    from orders import sales
 
     monkeypatch.setattr(sales, "may_see_all_sales", lambda user: True)  # a broken view check
     client.force_login(staff_of(shops[0]))

@@ -12,17 +12,18 @@ from django.test import Client
 
 import pytest
 
-from accounts import selectors, services, tokens
+from accounts import tokens
 from accounts.factories import UserFactory
 from accounts.models import User
+from accounts.tests.helpers import PASSWORD
+from orders import selectors
 from orders.emails import send_order_email
 from orders.factories import OrderFactory, Piece, paid_order
 from orders.models import Order
+from privacy import services
 from products.factories import ItemPageFactory
 from tests.localstripe import card_token, customer_exists
 from vendors.factories import ShopPageFactory, VendorFactory
-
-from .helpers import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

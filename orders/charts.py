@@ -1,7 +1,7 @@
 """Bar geometry for the weekly sales charts in the admin (server-rendered SVG, no JavaScript).
 
 `sales_chart()` turns weekly amounts into rectangles in an SVG user-space box; the template
-`vendors/admin/_sales_chart.html` draws them. Money stays Decimal: floats appear only for pixel
+`orders/admin/_sales_chart.html` draws them. Money stays Decimal: floats appear only for pixel
 positions, computed from the ratio of each week to the best week.
 """
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from orders.selectors import WeekSales
+from .selectors import WeekSales
 
 
 @dataclass(frozen=True)

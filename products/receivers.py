@@ -1,0 +1,26 @@
+"""What the catalogue adds to the shop pages (vendors.signals.page_context, connected in
+ProductsConfig.ready): shops sit below products, so they ask instead of importing it."""
+
+from django.dispatch import receiver
+
+from vendors.models import ShopIndexPage, ShopPage
+from vendors.signals import page_context
+
+from . import selectors
+
+
+@receiver(page_context, sender=ShopIndexPage)
+def listed_shops(sender, page, request, **kwargs) -> dict:
+    return {"shops": selectors.shops_live()}
+
+
+@receiver(page_context, sender=ShopPage)
+def shop_pieces(sender, page, request, **kwargs) -> dict:
+    return {
+        "items_page": selectors.paginate(
+            request,
+            selectors.items_for_shop(shop=page),
+            shops=[page],
+            pictures_of=[(page, "logo"), (page, "banner")],
+        )
+    }
