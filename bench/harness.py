@@ -391,7 +391,9 @@ def measure(
                     errors += 1
                     if errors <= 3:
                         where = response.headers.get("location", "")
-                        print(f"  {name}: {request.method} {request.path} → {response.status} {where}")
+                        print(
+                            f"  {name}: {request.method} {request.path} → {response.status} {where}"
+                        )
 
     cpu_before, start = server.cpu_seconds(), time.perf_counter()
     threads = [threading.Thread(target=client) for _ in range(config.clients)]

@@ -53,6 +53,8 @@ from bench.harness import (
 
 # Ratios of CPU per request to the bare app (issue 17).
 ITEM, LISTING, SEARCH, CART = 8, 15, 25, 10
+# The add-to-cart form of an item page (the save button's form names the item too).
+CART_FORM = re.compile(rb'class="add-to-cart".*?name="item" value="([0-9]+)"', re.S)
 ADDRESS = {
     "name": "Bench Shopper", "line1": "1 Loop Road", "city": "London",
     "postcode": "SW1A 1AA", "country": "GB",
@@ -70,7 +72,7 @@ def shopper_with(port: int, item_path: str) -> dict | None:
     bought): their cookies and CSRF token."""
     response = send(port, Request("GET", item_path, cookies=UNCACHED))
     token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', response.body)
-    item = re.search(rb'name="item" value="([0-9]+)"', response.body)
+    item = CART_FORM.search(response.body)
     if not token or not item:
         return None
     shopper = {"cookies": {**response.cookies, **UNCACHED}, "token": token.group(1).decode()}
@@ -172,7 +174,7 @@ def site_rows(port: int, config: Config) -> list[Row]:
 
 def _item_id(port: int, item_path: str) -> str:
     body = send(port, Request("GET", item_path, cookies=UNCACHED)).body
-    found = re.search(rb'name="item" value="([0-9]+)"', body)
+    found = CART_FORM.search(body)
     assert found, f"{item_path} has no add-to-cart form"
     return found.group(1).decode()
 
