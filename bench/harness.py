@@ -21,7 +21,7 @@ from pathlib import Path
 import dj_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
+RESULTS = ROOT / "bench" / "results"  # benchmark databases (reused) and reports
 PYTHON = sys.executable
 TICKS = os.sysconf("SC_CLK_TCK")
 # A cookie the anonymous page cache steps aside for: the page is rendered every time.
@@ -38,6 +38,7 @@ class Config:
     seconds: float = 3.0  # …and at least this long, so the CPU counters (10 ms ticks) are exact
     clients: int = 2
     redis_url: str = ""  # empty: a private redis-server for the run
+    reports: Path = RESULTS  # where the markdown reports go
 
     def __post_init__(self):
         if not self.database_url:
@@ -52,6 +53,7 @@ class Config:
             seconds=float(os.environ.get("BENCH_SECONDS", "3")),
             clients=int(os.environ.get("BENCH_CLIENTS", "2")),
             redis_url=os.environ.get("BENCH_REDIS_URL", ""),
+            reports=Path(os.environ.get("BENCH_REPORTS", RESULTS)),
         )
 
     @property

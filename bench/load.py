@@ -34,9 +34,10 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: `python bench/load.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import django
+
 from bench.harness import (
     PYTHON,
-    RESULTS,
     ROOT,
     Config,
     PrivateRedis,
@@ -89,12 +90,10 @@ class Catalogue:
     shops: list[str]
 
 
-def catalogue(env: dict[str, str], sample: int = 5000) -> Catalogue:
-    """Read from the benchmark database (through Django, in this process)."""
-    os.environ.update(env)
-    import django
+def catalogue(sample: int = 5000) -> Catalogue:
+    """Read from the benchmark database (Django set up in this process)."""
+    from django.db import connection
 
-    django.setup()
     from wagtail.models import Site
 
     from products.models import Category, Designer, ItemPage
@@ -119,14 +118,13 @@ def catalogue(env: dict[str, str], sample: int = 5000) -> Catalogue:
     browse += [f"/designers/{slug}/" for slug in designers] + shops
     browse += ["/shops/?page=2"] + [f"/designers/{slug}/?page=2" for slug in designers]
     browse += [f"{shop}?page=2" for shop in shops]
-    from django.db import connection
-
-    connection.close()
+    categories = list(Category.objects.values_list("slug", flat=True))
+    connection.close()  # the servers will write to this database
     return Catalogue(
         browse=browse,
         items=items,
         designers=designers,
-        categories=list(Category.objects.values_list("slug", flat=True)),
+        categories=categories,
         shops=[s.strip("/").rsplit("/", 1)[1] for s in shops],
     )
 
@@ -241,7 +239,9 @@ def run(config: Config, load: LoadConfig) -> str:
     with PrivateRedis(config.redis_url) as redis:
         env = site_env(config, redis.url)
         prepare_database(config, env)
-        cat = catalogue(env)
+        os.environ.update(env)
+        django.setup()
+        cat = catalogue()
         tally = Tally()
         with Server("marketplace.wsgi:application", env) as site:
             shoppers = [Shopper(site.port, cat, tally, seed) for seed in range(load.users)]
@@ -315,8 +315,8 @@ def main() -> int:
     table = run(config, load)
     print()
     print(table)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"load-{config.slug}.md"
+    config.reports.mkdir(parents=True, exist_ok=True)
+    path = config.reports / f"load-{config.slug}.md"
     path.write_text(table)
     print(f"Written to {path}")
     return 0

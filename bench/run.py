@@ -33,7 +33,6 @@ if __package__ in (None, ""):  # run as a script: `python bench/run.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import (
-    RESULTS,
     UNCACHED,
     Config,
     PrivateRedis,
@@ -131,7 +130,7 @@ def site_rows(port: int, config: Config) -> list[Row]:
     designer_slug = designer.strip("/").rsplit("/", 1)[1]
 
     # Two pieces in one shopper's cart; each checkout by its own shopper with its own piece.
-    checkouts = max(10, min(config.requests, 100))
+    checkouts = max(1, min(config.requests, 100))
     buyable = generated_items(port, checkouts + 2)
     cart_shopper = shopper_with(port, buyable[0])
     assert cart_shopper, "no piece for sale"
@@ -204,10 +203,10 @@ def run(config: Config) -> tuple[str, list[Result], dict]:
                 if row.cached:
                     check_cached(site.port, row.requests)
                 get = row.requests[0].method == "GET"  # a POST is sent once: it changes things
-                count = query_count(site, row.requests[0]) if get else None
                 result = measure(site, config, row.name, row.requests, row.ok, repeat=get,
                                  target=row.target)  # fmt: skip
-                result.queries = count
+                # Counted warm (memoised counts and renditions made), like the measured requests.
+                result.queries = query_count(site, row.requests[0]) if get else None
                 results.append(result)
             print("  measuring the bare app again…", flush=True)
             last = measure(bare, config, "bare Django app", bare_rows)
@@ -228,7 +227,7 @@ def merge(first: Result, last: Result) -> Result:
 
 
 def counts_at(config: Config, items: int) -> dict:
-    path = RESULTS / f"queries-{config.vendor}-{items}.json"
+    path = config.reports / f"queries-{config.vendor}-{items}.json"
     return json.loads(path.read_text()) if path.exists() else {}
 
 
@@ -274,13 +273,15 @@ def report(
 def main() -> int:
     config = Config.from_env()
     table, _, counts = run(config)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"queries-{config.slug}.json").write_text(json.dumps(counts, indent=1))
+    config.reports.mkdir(parents=True, exist_ok=True)
+    (config.reports / f"queries-{config.slug}.json").write_text(json.dumps(counts, indent=1))
     print()
     print(table)
     for name in ("latest.md", f"bench-{config.slug}.md"):
-        (RESULTS / name).write_text(table)
-    print(f"Written to {RESULTS / 'latest.md'} and {RESULTS / f'bench-{config.slug}.md'}")
+        (config.reports / name).write_text(table)
+    print(
+        f"Written to {config.reports / 'latest.md'} and {config.reports / f'bench-{config.slug}.md'}"
+    )
     return 0
 
 
