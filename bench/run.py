@@ -245,7 +245,8 @@ def report(
         f"# Vitrine benchmark, {time.strftime('%Y-%m-%d %H:%M')}",
         "",
         f"- {config.items:,} generated pieces; database {database['name']}, "
-        f"{database['bytes'] / 2**20:,.0f} MiB; bulk load {build['seconds'] / 60:.1f} min",
+        f"{database['bytes'] / 2**20:,.0f} MiB; built in {build['seconds'] / 60:.1f} min "
+        f"(loader CPU {build.get('loader_cpu_seconds', '?')} s)",
         f"- machine: {machine()} (shared with other work: ratios are measured in one run)",
         f"- gunicorn 2 sync workers per app, {config.clients} clients, each row at least "
         f"{config.requests} requests and {config.seconds:g} s",
