@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"  # benchmark databases (reused) and reports
 PYTHON = sys.executable
 TICKS = os.sysconf("SC_CLK_TCK")
+# A row whose pages are slow stops after config.max_seconds, with at least this many requests.
+MIN_REQUESTS = 20
 # A cookie the anonymous page cache steps aside for: the page is rendered every time.
 UNCACHED = {"bench": "1"}
 
@@ -37,6 +39,7 @@ class Config:
     database_url: str = ""
     requests: int = 200  # at least this many requests per row…
     seconds: float = 3.0  # …and at least this long, so the CPU counters (10 ms ticks) are exact
+    max_seconds: float = 30.0  # …but a row whose pages are slow stops here
     clients: int = 2
     redis_url: str = ""  # empty: a private redis-server for the run
     reports: Path = RESULTS  # where the markdown reports go
@@ -52,6 +55,7 @@ class Config:
             database_url=os.environ.get("BENCH_DATABASE_URL", ""),
             requests=int(os.environ.get("BENCH_REQUESTS", "200")),
             seconds=float(os.environ.get("BENCH_SECONDS", "3")),
+            max_seconds=float(os.environ.get("BENCH_MAX_SECONDS", "30")),
             clients=int(os.environ.get("BENCH_CLIENTS", "2")),
             redis_url=os.environ.get("BENCH_REDIS_URL", ""),
             reports=Path(os.environ.get("BENCH_REPORTS", RESULTS)),
@@ -379,8 +383,9 @@ def measure(
     target: float | None = None,
 ) -> Result:
     """Send `requests` (in rotation, from `config.clients` threads) until at least
-    `config.requests` were answered and `config.seconds` have passed (`repeat=False`: each
-    request once), with the workers' CPU over that span. A response `ok` refuses (default:
+    `config.requests` were answered and `config.seconds` have passed, or, for a slow page,
+    `config.max_seconds` (`repeat=False`: each request once), with the workers' CPU over that
+    span. A response `ok` refuses (default:
     any but 200) counts as an error."""
     ok = ok or answered(200)
     for request in requests[:5] if repeat else []:  # warm up: renditions, caches, connections
@@ -395,8 +400,12 @@ def measure(
             if not repeat:
                 if sent >= len(requests):
                     return None
-            elif sent >= config.requests and time.perf_counter() - start >= config.seconds:
-                return None
+            else:
+                elapsed = time.perf_counter() - start
+                if sent >= config.requests and elapsed >= config.seconds:
+                    return None
+                if sent >= MIN_REQUESTS and elapsed >= config.max_seconds:  # a slow page
+                    return None
             sent += 1
             return requests[(sent - 1) % len(requests)]
 

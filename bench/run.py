@@ -15,7 +15,8 @@
 
 Environment: BENCH_ITEMS, BENCH_DATABASE_URL (default a SQLite file in bench/results/),
 BENCH_REQUESTS and BENCH_SECONDS (each row runs at least this many requests and this long,
-default 200 and 3), BENCH_CLIENTS (concurrent clients, default 2), BENCH_REDIS_URL.
+default 200 and 3; BENCH_MAX_SECONDS, default 30, stops a slow row), BENCH_CLIENTS (concurrent
+clients, default 2), BENCH_REDIS_URL, BENCH_REPORTS (where the reports go).
 """
 
 from __future__ import annotations
@@ -249,7 +250,8 @@ def report(
         f"(loader CPU {build.get('loader_cpu_seconds', '?')} s)",
         f"- machine: {machine()} (shared with other work: ratios are measured in one run)",
         f"- gunicorn 2 sync workers per app, {config.clients} clients, each row at least "
-        f"{config.requests} requests and {config.seconds:g} s",
+        f"{config.requests} requests and {config.seconds:g} s (a slow one stops after "
+        f"{config.max_seconds:g} s)",
         f"- the unit: the bare app measured first ({bare_runs[0].cpu_ms:.2f} ms) and last "
         f"({bare_runs[1].cpu_ms:.2f} ms); pages bypass the anonymous cache unless marked cached",
         "",
