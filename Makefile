@@ -23,7 +23,7 @@ STRIPE_ENV := STRIPE_API_BASE=http://127.0.0.1:$(LOCALSTRIPE_PORT) \
 	STRIPE_WEBHOOK_SECRET=$(LOCAL_WEBHOOK_SECRET)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run demo test lint format bench clean backup-check
+.PHONY: help venv run demo test lint format bench bench-load clean backup-check
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -80,9 +80,11 @@ format: venv ## Format with ruff and apply ruff's safe fixes
 	$(RUFF) format .
 	$(RUFF) check --fix .
 
-bench: venv ## Run the performance benchmark (bench/run.py)
-	@if [ -f bench/run.py ]; then $(PYTHON) bench/run.py; \
-	else echo "bench: no benchmark yet (bench/run.py does not exist)"; fi
+bench: venv ## CPU per page as a ratio to a bare Django app (bench/run.py; BENCH_* env, README)
+	$(PYTHON) bench/run.py
+
+bench-load: venv ## A busy site for 2 minutes: shoppers, publishes and sales (bench/load.py)
+	$(PYTHON) bench/load.py
 
 backup-check: venv ## Dump DATABASE_URL (PostgreSQL), restore to a scratch db, migrate --check, smoke
 	bash scripts/backup_check.sh

@@ -1,4 +1,5 @@
-"""Benchmark settings: production settings, plain HTTP on loopback, plus a baseline view."""
+"""Benchmark settings of the site: production settings, plain HTTP on loopback, the site's
+minimal view (bench/urls.py) and a query counter asked for by header (bench/queries.py)."""
 
 import os
 
@@ -7,10 +8,12 @@ os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.dummy.EmailBackend")
 
 from marketplace.settings.production import *  # noqa: E402,F403
-from marketplace.settings.production import BASE_DIR, TEMPLATES  # noqa: E402
+from marketplace.settings.production import BASE_DIR, MIDDLEWARE, TEMPLATES  # noqa: E402
 
 ROOT_URLCONF = "bench.urls"
-TEMPLATES[0]["DIRS"] = [*TEMPLATES[0]["DIRS"], BASE_DIR / "bench" / "templates"]
+TEMPLATES[0]["DIRS"] = [*TEMPLATES[0]["DIRS"], BASE_DIR / "bench" / "bare" / "templates"]
+# Outermost: it counts every query of the request, the page cache's and the session's too.
+MIDDLEWARE = ["bench.queries.QueryCountMiddleware", *MIDDLEWARE]
 # Loopback without TLS: the HTTPS-only switches would redirect every request.
 SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = False

@@ -1,25 +1,27 @@
-"""The site's URLs plus two reference views the benchmark compares every page with."""
+"""The site's URLs plus its minimal views, which the benchmark compares with the bare app."""
 
 from django.shortcuts import render
 from django.urls import path
 
+from bench.bare.urls import CONTEXT
 from marketplace.urls import urlpatterns as site_urlpatterns
 from products.models import Designer
 
 
-def baseline(request):
-    """A bare Django view rendering a 20 KB template: the unit of CPU cost."""
-    return render(request, "bench/baseline.html", {"rows": range(180)})
+def minimal(request):
+    """The bare app's template and context, through the site's middleware, context processors
+    and settings: what the stack costs before any page's own work."""
+    return render(request, "bare/page.html", CONTEXT)
 
 
-def baseline_db(request):
+def minimal_db(request):
     """The same plus one primary-key query on a persistent connection."""
     designer = Designer.objects.filter(pk=1).first()
-    return render(request, "bench/baseline.html", {"rows": range(180), "designer": designer})
+    return render(request, "bare/page.html", {**CONTEXT, "shopper": designer})
 
 
 urlpatterns = [
-    path("_bench/baseline/", baseline),
-    path("_bench/baseline-db/", baseline_db),
+    path("_bench/minimal/", minimal),
+    path("_bench/minimal-db/", minimal_db),
     *site_urlpatterns,
 ]

@@ -1,0 +1,105 @@
+"""The benchmark's tools at a tiny size, so that they cannot rot: the yardstick on its own
+gunicorn and the CPU counters, the pages `make bench` finds and what they must answer, the
+shoppers and the vendors of `make bench-load`, and both reports."""
+
+import copy
+import os
+
+from django.http import HttpResponse
+
+import pytest
+
+from bench import changes, load, run
+from bench.harness import UNCACHED, Config, Request, Result, Server, measure, send
+from bench.queries import QueryCountMiddleware
+from demo.catalogue import load_catalogue
+
+
+def test_the_bare_app_renders_20_kb_on_its_own_gunicorn_and_its_cpu_is_counted():
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.bare.settings"}
+    config = Config(items=0, requests=100, seconds=0.5)
+    with Server("bench.bare.wsgi:application", env) as bare:
+        page = send(bare.port, Request("GET", "/"))
+        result = measure(bare, config, "bare", [Request("GET", "/")])
+    assert page.status == 200 and len(page.body) > 19_000 and b"Hello Ada, 69 pieces" in page.body
+    assert result.requests >= 100 and result.errors == 0
+    assert result.cpu > 0 and result.ms(95) >= result.ms(50) > 0
+
+
+@pytest.fixture
+def bench_site(transactional_db, live_server, settings):
+    """The site as bench/settings.py changes it (its minimal views, the page cache on) over a
+    tiny generated catalogue; returns the live server's port."""
+    settings.ROOT_URLCONF = "bench.urls"
+    templates = copy.deepcopy(settings.TEMPLATES)
+    templates[0]["DIRS"] = [*templates[0]["DIRS"], settings.BASE_DIR / "bench/bare/templates"]
+    settings.TEMPLATES = templates
+    settings.VITRINE_PAGE_CACHE_SECONDS = 300
+    load_catalogue(items=120, shops=2)
+    return int(live_server.url.rsplit(":", 1)[1])
+
+
+def test_make_bench_and_bench_load_find_their_pages_and_get_the_answers_they_expect(bench_site):
+    """One test, one catalogue: building it is most of the time."""
+    # make bench: every row, and what it answers
+    rows = run.site_rows(bench_site, Config(items=120, requests=3))
+
+    names = [row.name for row in rows]
+    assert {"item", "home", "shop (24 pieces)", "designer", "cart (2 pieces)"} <= set(names)
+    assert sum(name.startswith("search:") for name in names) >= 8
+    for row in rows:
+        check = row.ok or (lambda response: response.status == 200)
+        for request in row.requests[:3]:
+            assert check(send(bench_site, request)), (row.name, request.path)
+    cached = next(row for row in rows if row.name == "home, cached").requests[0]
+    assert send(bench_site, cached).headers["x-page-cache"] == "hit"
+
+    # make bench-load: shoppers browse, search, look and buy; vendors publish and sell
+    catalogue = load.catalogue()
+    for_sale = [
+        path
+        for path in run.generated_items(bench_site, 10)
+        if load.CART_FORM.search(send(bench_site, Request("GET", path, cookies=UNCACHED)).body)
+    ]
+    catalogue.items = for_sale[:1]  # a piece for sale, so the purchase goes to the pay page
+    tally = load.Tally()
+    shopper = load.Shopper(bench_site, catalogue, tally, seed=1)
+
+    shopper.buy()
+    for _ in range(12):
+        shopper.visit()
+    done = changes.main(seconds=1, rate=6, shops=2)
+
+    assert len(tally.latencies["buy"]) >= 6  # item, add, cart, checkout, place order, pay page
+    assert sum(len(v) for v in tally.latencies.values()) >= 18 and not tally.errors
+    assert done["publish"] + done["sale"] + done["refused"] >= 5 and done["errors"] == 0
+    table = load.report(Config(items=120), load.LoadConfig(seconds=1), tally, 1.0, 0.5, done)
+    assert "| browse |" in table and "errors: 0 (target 0 ✓)" in table
+
+
+def test_the_report_gives_each_row_its_ratio_to_the_bare_app_and_its_verdict():
+    config = Config(items=120)
+    unit = Result("bare", 10, 1.0, [0.001] * 10, 0.005, 0)  # 0.5 ms a request
+    item = Result("item", 10, 1.0, [0.01] * 10, 0.03, 0, target=8, queries=9)  # 3 ms: 6×
+    home = Result("home", 10, 1.0, [0.02] * 10, 0.1, 1, target=15, queries=12)  # 10 ms: 20×
+
+    table = run.report(config, {"seconds": 60}, unit, (unit, unit), [item, home], {})
+
+    assert "| item | 10 | 10.0 | 10.0 | 10.0 | 3.00 | 6.0 | ≤ 8 ✓ | 9 |" in table
+    assert "| home | 10 | 20.0 | 20.0 | 20.0 | 10.00 | 20.0 | ≤ 15 ✗ | 12 |" in table
+    assert "SQLite" in table and "cores" in table
+
+
+@pytest.mark.django_db
+def test_the_query_counter_counts_a_request_s_queries_only_when_asked(rf):
+    from products.models import Designer
+
+    def view(request):
+        list(Designer.objects.all())
+        list(Designer.objects.filter(pk=1))
+        return HttpResponse("ok")
+
+    middleware = QueryCountMiddleware(view)
+
+    assert middleware(rf.get("/", HTTP_X_BENCH_QUERIES="1"))["X-Bench-Queries"] == "2"
+    assert "X-Bench-Queries" not in middleware(rf.get("/"))
