@@ -71,7 +71,7 @@ def test_a_version_lost_from_the_cache_makes_what_was_stored_under_it_stale(
 
 
 def test_a_page_changed_while_it_was_rendered_is_not_stored(client, site_tree, cached, monkeypatch):
-    from vendors import selectors
+    from products import selectors
 
     shop = ShopPageFactory()
     ItemPageFactory(parent=shop)
