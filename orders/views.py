@@ -16,26 +16,11 @@ from accounts.selectors import addresses_for_user
 from marketplace.http import safe_next_url
 
 from . import selectors, services, stripe_api
+from .error_messages import error_message, removed_from_cart_message
 from .forms import CheckoutForm
 from .models import Order
 
 logger = logging.getLogger(__name__)
-
-# What each hold limit means to a shopper (services.HoldRefused codes).
-HOLD_REFUSED = {
-    services.HoldRefused.TOO_MANY_PIECES: (
-        "You can check out at most {limit} pieces at once, so that pieces stay available to "
-        "everyone. Please remove some from your cart, pay for these, then come back for the rest."
-    ),
-    services.HoldRefused.TOO_MANY_CHECKOUTS: (
-        "You already have {limit} checkouts waiting for payment. Please pay for one of them "
-        "first (see the emails we sent), or wait a few minutes for their holds to end."
-    ),
-    services.HoldRefused.NETWORK_BUSY: (
-        "Many pieces have been reserved from your network in the last hour. Please try again "
-        "a little later, or order by phone from the shop."
-    ),
-}
 
 APOLOGY = (
     "Sorry, something went wrong on our side while taking your payment. Nothing was charged "
@@ -60,7 +45,7 @@ def cart_detail(request: HttpRequest) -> HttpResponse:
     cart = services.cart_for_request(request)
     if cart is not None:
         for notice in services.cart_prune(cart=cart):
-            messages.warning(request, notice)
+            messages.warning(request, removed_from_cart_message(notice))
     return render(request, "orders/cart.html", {"cart": selectors.cart_summary(cart=cart)})
 
 
@@ -70,8 +55,13 @@ def cart_add(request: HttpRequest) -> HttpResponse:
     item_id = _item_id(request)
     if item_id is None:
         return HttpResponseBadRequest("Which item? Send item=<page id>.")
-    added, message = services.cart_add(request=request, item_id=item_id)
-    (messages.success if added else messages.error)(request, message)
+    try:
+        item, added = services.cart_add(request=request, item_id=item_id)
+    except services.ItemNotBuyable as refused:
+        messages.error(request, error_message(refused))
+    else:
+        done = "was added to" if added else "is already in"
+        messages.success(request, f"“{item.title}” {done} your cart.")
     return redirect(_back(request))
 
 
@@ -100,7 +90,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
     # so nothing is dropped silently: order_place refuses and they go back to the cart.
     notices = services.cart_prune(cart=cart) if cart is not None and request.method == "GET" else []
     for notice in notices:
-        messages.warning(request, notice)
+        messages.warning(request, removed_from_cart_message(notice))
     summary = selectors.cart_summary(cart=cart)
     if not summary.count:
         if not notices:
@@ -124,10 +114,10 @@ def checkout(request: HttpRequest) -> HttpResponse:
                 testimonial_opt_in=form.cleaned_data["testimonial_opt_in"],
             )
         except services.ItemsUnavailable as error:
-            messages.error(request, error.shopper_message)
+            messages.error(request, error_message(error))
             return redirect("orders:cart")
         except services.HoldRefused as refused:
-            messages.error(request, HOLD_REFUSED[refused.code].format(limit=refused.limit))
+            messages.error(request, error_message(refused))
             return redirect("orders:cart")
         _remember_order(request, order)
         return redirect("orders:pay", reference=order.reference)
@@ -171,7 +161,7 @@ def pay(request: HttpRequest, reference: str) -> HttpResponse:
             context["error"] = declined.shopper_message
             return render(request, "orders/pay.html", context, status=402)
         except services.ItemsUnavailable as error:
-            context["error"] = error.shopper_message
+            context["error"] = error_message(error)
             return render(request, "orders/pay.html", context, status=409)
         except stripe_api.PaymentServiceError:
             logger.exception(
@@ -221,7 +211,9 @@ def pay_link(request: HttpRequest, token: str) -> HttpResponse:
         if error.order is not None and error.order.status == Order.Status.PAID:
             _remember_order(request, error.order)
             return redirect("orders:done", reference=error.order.reference)
-        return render(request, "orders/pay_link_invalid.html", {"message": str(error)}, status=410)
+        return render(
+            request, "orders/pay_link_invalid.html", {"message": error_message(error)}, status=410
+        )
     _remember_order(request, order)
     return redirect("orders:pay", reference=order.reference)
 
