@@ -90,7 +90,7 @@ def policy_change_record(*, page: PolicyPage, revision: Revision) -> PolicyChang
     if created:
         PolicyPage.objects.filter(pk=page.pk).update(change_note="", material_change=False)
         if change.material:
-            transaction.on_commit(lambda: emails.send_policy_change_emails(change_id=change.pk))
+            emails.send_policy_change_emails(change_id=change.pk)
     return change
 
 

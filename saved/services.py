@@ -1,7 +1,6 @@
 """Writes for saved lists: save and unsave (account rows or the anonymous session list), the
 merge at sign-in, price-drop alerts and erasure. Keyword-only; mail goes after commit."""
 
-import functools
 import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -164,11 +163,7 @@ def price_drop_alerts_queue(*, item: ItemPage) -> int:
     SavedItem.objects.filter(pk__in=[row.pk for row in rows]).update(alert_price=item.price)
     new_price = str(item.price)
     for pk, old_price in alerts:
-        transaction.on_commit(
-            functools.partial(
-                emails.send_price_drop, saved_item_id=pk, old_price=old_price, new_price=new_price
-            )
-        )
+        emails.send_price_drop(saved_item_id=pk, old_price=old_price, new_price=new_price)
     return len(alerts)
 
 

@@ -133,7 +133,7 @@ def order_place(
         client_key=key,
         testimonial_opt_in=testimonial_opt_in,
     )
-    transaction.on_commit(lambda: emails.send(kind="placed", order_id=order.pk))
+    emails.send(kind="placed", order_id=order.pk)
     return order
 
 
@@ -160,7 +160,7 @@ def phone_order_record(
         call_note=note,
         recorded_by=recorded_by,
     )
-    transaction.on_commit(lambda: emails.send(kind="phone_order", order_id=order.pk))
+    emails.send(kind="phone_order", order_id=order.pk)
     return order
 
 

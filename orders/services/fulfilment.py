@@ -65,11 +65,7 @@ def vendor_order_ship(
         tracking_number=vendor_order.tracking_number,
         shipped_at=timezone.now(),
     )
-    transaction.on_commit(
-        lambda: emails.send(
-            kind="shipped", order_id=vendor_order.order_id, vendor_order_id=vendor_order.pk
-        )
-    )
+    emails.send(kind="shipped", order_id=vendor_order.order_id, vendor_order_id=vendor_order.pk)
     return vendor_order
 
 
@@ -82,9 +78,7 @@ def vendor_order_deliver(*, vendor_order: VendorOrder) -> VendorOrder:
     # The shopper may now write a verified-buyer testimonial (policies owns the invitation),
     # unless they erased their account: what is kept serves the delivery, not new requests.
     if vendor_order.order.erase_when_fulfilled_at is None:
-        transaction.on_commit(
-            lambda: policy_emails.send_testimonial_invitation(vendor_order_id=vendor_order.pk)
-        )
+        policy_emails.send_testimonial_invitation(vendor_order_id=vendor_order.pk)
     return vendor_order
 
 

@@ -385,7 +385,7 @@ def order_mark_paid(*, payment_intent: stripe_api.PaymentIntentInfo) -> Order | 
     # The items are sold: out of this shopper's cart (and anyone else's).
     CartItem.objects.filter(item_id__in=[line.item_id for line in kept]).delete()
     kind = "paid_sold_meanwhile" if gone else "paid"
-    transaction.on_commit(lambda: emails.send(kind=kind, order_id=order.pk))
+    emails.send(kind=kind, order_id=order.pk)
     transaction.on_commit(page_cache.bump)  # shop pages now show these pieces as sold
     return order
 
@@ -470,7 +470,7 @@ def _refund_attempt(
         order.status = Order.Status.REFUNDED
         order.save(update_fields=["status"])
         order.vendor_orders.update(status=VendorOrder.Status.CANCELLED)
-    transaction.on_commit(lambda: emails.send(kind=f"refunded_{reason}", order_id=order.pk))
+    emails.send(kind=f"refunded_{reason}", order_id=order.pk)
 
 
 @transaction.atomic
@@ -495,7 +495,7 @@ def order_payment_failed(*, payment_intent: stripe_api.PaymentIntentInfo) -> Non
     order.payment_error = failed
     order.save(update_fields=["payment_error"])
     if not already_told:
-        transaction.on_commit(lambda: emails.send(kind="payment_failed", order_id=order.pk))
+        emails.send(kind="payment_failed", order_id=order.pk)
 
 
 @transaction.atomic
@@ -510,7 +510,7 @@ def order_cancel(*, order: Order, reason: str = "cancelled") -> Order:
     order.save(update_fields=["status"])
     order.vendor_orders.update(status=VendorOrder.Status.CANCELLED)
     _cancel_open_attempts(order=order)
-    transaction.on_commit(lambda: emails.send(kind="cancelled", order_id=order.pk))
+    emails.send(kind="cancelled", order_id=order.pk)
     return order
 
 
