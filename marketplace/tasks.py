@@ -187,16 +187,14 @@ def _run_with_request_id(
             logger.error("task %s not retried: its backend cannot defer a task", path)
             return
         delay = retry.delay(attempt)
+        retry_kwargs: dict[str, Any] = {
+            **kwargs,
+            REQUEST_ID_KWARG: request_id,
+            ATTEMPT_KWARG: attempt + 1,
+            FIRST_TASK_KWARG: first_task_id,
+        }
         try:
-            task().using(run_after=timezone.now() + delay).enqueue(
-                *args,
-                **kwargs,
-                **{
-                    REQUEST_ID_KWARG: request_id,
-                    ATTEMPT_KWARG: attempt + 1,
-                    FIRST_TASK_KWARG: first_task_id,
-                },
-            )
+            task().using(run_after=timezone.now() + delay).enqueue(*args, **retry_kwargs)
         except Exception:
             logger.exception("task %s: could not queue attempt %d", path, attempt + 1)
         else:

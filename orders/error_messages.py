@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import OrderError, OrderErrorCode
-from .models import VendorOrder
+from .models import Order, VendorOrder
 
 Code = OrderErrorCode
 
@@ -61,6 +61,15 @@ ERROR_MESSAGES: dict[OrderErrorCode, str | Callable[..., str]] = {
     Code.NOT_DELIVERABLE: "Only shipped orders can be marked delivered.",
     Code.NOT_REFUNDABLE: "Only paid orders can be refunded.",
     Code.UNDER_CHARGEBACK: "This order is under a chargeback: it cannot be refunded.",
+    Code.CARD_DECLINED: "Your card was declined. Please try another card.",
+    Code.CARD_EXPIRED: "Your card has expired. Please try another card.",
+    Code.CARD_CVC_INCORRECT: "Your card's security code is incorrect. Please check it and try again.",
+    Code.CARD_NUMBER_INCORRECT: "Your card number is incorrect. Please check it and try again.",
+    Code.CARD_INSUFFICIENT_FUNDS: "Your card has insufficient funds. Please try another card.",
+    Code.CARD_PROCESSING_ERROR: (
+        "An error occurred while processing your card. Please try again in a moment."
+    ),
+    Code.PAYMENT_FAILED: "Your payment did not go through. You can try again with another card.",
     Code.PAY_LINK_EXPIRED: "This payment link has expired.",
     Code.PAY_LINK_INVALID: "This payment link is not valid.",
     Code.PAY_LINK_USED: "This payment link has already been used.",
@@ -83,6 +92,18 @@ def _words(template: str | Callable[..., str], params: dict[str, Any]) -> str:
 
 def error_message(error: OrderError) -> str:
     return _words(ERROR_MESSAGES[error.code], error.params)
+
+
+def payment_error_message(order: Order) -> str:
+    """Why the order's last payment failed (Order.payment_error holds its code), or "".
+    A value from before codes were stored, or a code since retired, reads as a decline."""
+    if not order.payment_error:
+        return ""
+    try:
+        code = OrderErrorCode(order.payment_error)
+    except ValueError:
+        code = OrderErrorCode.CARD_DECLINED
+    return _words(ERROR_MESSAGES[code], {})
 
 
 def removed_from_cart_message(notice: OrderError) -> str:

@@ -32,6 +32,14 @@ class OrderErrorCode(StrEnum):
     NOT_DELIVERABLE = "not_deliverable"  # only a sent part is delivered
     NOT_REFUNDABLE = "not_refundable"  # only a paid part is refunded
     UNDER_CHARGEBACK = "under_chargeback"  # the bank decides (or took) this money
+    # Why a payment failed, stored in Order.payment_error (until the next attempt).
+    CARD_DECLINED = "card_declined"
+    CARD_EXPIRED = "card_expired"
+    CARD_CVC_INCORRECT = "card_cvc_incorrect"
+    CARD_NUMBER_INCORRECT = "card_number_incorrect"
+    CARD_INSUFFICIENT_FUNDS = "card_insufficient_funds"
+    CARD_PROCESSING_ERROR = "card_processing_error"  # try the same card again
+    PAYMENT_FAILED = "payment_failed"  # Stripe's webhook said so, after the page
     # Emailed payment links.
     PAY_LINK_EXPIRED = "pay_link_expired"
     PAY_LINK_INVALID = "pay_link_invalid"

@@ -16,7 +16,7 @@ from accounts.selectors import addresses_for_user
 from marketplace.http import safe_next_url
 
 from . import selectors, services, stripe_api
-from .error_messages import error_message, removed_from_cart_message
+from .error_messages import error_message, payment_error_message, removed_from_cart_message
 from .forms import CheckoutForm
 from .models import Order
 
@@ -145,7 +145,7 @@ def pay(request: HttpRequest, reference: str) -> HttpResponse:
         "order": order,
         "stripe_js_url": settings.STRIPE_JS_URL,
         "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
-        "error": order.payment_error,
+        "error": payment_error_message(order),
     }
     if not order.is_payable:
         context["error"] = "This order is closed and can no longer be paid."
@@ -158,7 +158,7 @@ def pay(request: HttpRequest, reference: str) -> HttpResponse:
         try:
             outcome = services.order_pay(order=order, card_token=token)
         except stripe_api.CardDeclined as declined:
-            context["error"] = declined.shopper_message
+            context["error"] = error_message(declined)
             return render(request, "orders/pay.html", context, status=402)
         except services.ItemsUnavailable as error:
             context["error"] = error_message(error)
@@ -198,7 +198,12 @@ def done(request: HttpRequest, reference: str) -> HttpResponse:
     order = _order_or_404(request, reference)
     _confirm_quietly(order)
     # Read again, with its parts and lines, as confirming may have just settled it.
-    return render(request, "orders/done.html", {"order": _order_or_404(request, reference)})
+    order = _order_or_404(request, reference)
+    return render(
+        request,
+        "orders/done.html",
+        {"order": order, "payment_error": payment_error_message(order)},
+    )
 
 
 @never_cache

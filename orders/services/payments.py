@@ -14,6 +14,7 @@ from home import page_cache
 from products.models import ItemPage
 
 from .. import emails, stripe_api
+from ..errors import OrderErrorCode
 from ..models import (
     CartItem,
     Order,
@@ -118,7 +119,7 @@ def _attempt_start(
             # lost is unconfirmed: it can never charge.
             failure = error
             if isinstance(error, stripe_api.CardDeclined):
-                order.payment_error = error.shopper_message
+                order.payment_error = error.code
             order.save(update_fields=["stripe_customer_id", "payment_error"])
             _attempt_record(attempt, PaymentAttempt.Status.FAILED)
         else:
@@ -144,7 +145,7 @@ def _attempt_confirm(*, attempt: PaymentAttempt) -> PaymentOutcome:
                 idempotency_key=f"{attempt.idempotency_key}-confirm",
             )
         except stripe_api.CardDeclined as error:
-            declined, order.payment_error = error, error.shopper_message
+            declined, order.payment_error = error, error.code
             order.save(update_fields=["payment_error"])
             _attempt_record(attempt, PaymentAttempt.Status.FAILED)
         else:
@@ -489,7 +490,7 @@ def order_payment_failed(*, payment_intent: stripe_api.PaymentIntentInfo) -> Non
     # A late failure of an earlier attempt must not free the pieces a newer payment holds.
     if order.payment_intent_id not in {"", payment_intent.id}:
         return
-    failed = "Your payment did not go through. You can try again with another card."
+    failed = OrderErrorCode.PAYMENT_FAILED
     already_told = order.payment_error == failed  # webhook and return page: one email
     _release(order)
     order.payment_error = failed
