@@ -14,8 +14,9 @@ from django_tasks_db.models import DBTaskResult
 
 from marketplace.mail import EMAIL_RETRY
 from marketplace.tasks import ATTEMPT_KWARG, FIRST_TASK_KWARG, Retry
-from orders.emails import send_order_email
+from orders.emails import send_order_email, send_order_email_then_erase
 from orders.factories import paid_order
+from orders.models import VendorOrder
 from products.factories import ItemPageFactory
 
 from .worker import make_retries_due, run_db_worker
@@ -110,3 +111,39 @@ def test_a_backend_that_cannot_defer_logs_the_failure_and_retries_nothing(paid, 
         send_order_email.enqueue(kind="placed", order_id=paid.pk)
     assert f"task {PATH} not retried: its backend cannot defer a task" in caplog.text
     assert not DBTaskResult.objects.exists()
+
+
+@pytest.mark.parametrize("mail_server_comes_back", [True, False])
+def test_an_erased_shoppers_last_email_is_retried_before_the_details_go(
+    db_tasks, site_tree, mailoutbox, mail_server_comes_back
+):
+    """The delivery details kept after an erasure go once the last email went, or once its
+    last attempt failed: never while a retry could still send it."""
+    order = paid_order(
+        items=[ItemPageFactory(title="Cognac tote")],
+        vendor_status=VendorOrder.Status.DELIVERED,
+        erase_when_fulfilled_at=timezone.now(),
+    )
+    part = order.vendor_orders.get()
+    send_order_email_then_erase.enqueue(
+        kind="delivered", order_id=order.pk, vendor_order_id=part.pk
+    )
+    refused = mock.patch.object(
+        EmailMultiAlternatives, "send", side_effect=ConnectionRefusedError("down")
+    )
+    with refused:
+        run_db_worker()
+    order.refresh_from_db()
+    assert order.email and mailoutbox == []  # kept for the retry
+
+    attempts_left = EMAIL_RETRY.attempts - 1
+    for _ in range(attempts_left):
+        make_retries_due()
+        if mail_server_comes_back:
+            run_db_worker()
+            break
+        with refused:
+            run_db_worker()
+    order.refresh_from_db()
+    assert order.email == "" and order.shipping_name == ""
+    assert len(mailoutbox) == (1 if mail_server_comes_back else 0)
