@@ -29,8 +29,9 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from marketplace.page_cache import CATALOGUE, SHOPS, memoised
 from products.models import Designer, ItemPage
-from products.selectors import items_live, memoised, shops_listed
+from products.selectors import items_live, shops_listed
 from vendors.models import ShopPage
 
 from . import fields, filters, selectors
@@ -163,15 +164,19 @@ class PublicAPIViewSet(PublicReadMixin, BaseAPIViewSet):
         return objects
 
     def count(self, queryset) -> int:
-        """The listing's total, computed once per content generation and filter set (publishing,
-        catalogue edits and sales move the generation on, as for the site's own counts)."""
+        """The listing's total, computed once per filter set until the catalogue changes
+        (publishing, catalogue edits and sales, as for the site's own counts)."""
         filters = sorted(
             (name, value)
             for name, value in self.request.GET.lists()
             if name not in self.common_query_parameters and name != "order"
         )
         digest = hashlib.sha256(repr(filters).encode()).hexdigest()[:32]
-        return memoised(f"api-count:{self.model._meta.label}:{digest}", queryset.count)
+        return memoised(
+            f"api-count:{self.model._meta.label}:{digest}",
+            queryset.count,
+            tags=[CATALOGUE, SHOPS],
+        )
 
     def listing_view(self, request):
         queryset = self.get_queryset()

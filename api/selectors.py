@@ -4,8 +4,8 @@ Visible means what the site lists (products.selectors.items_live and shops_liste
 outside any view-restricted section, and in a shop that is live and of an active vendor. Vendor
 rows are only ever used in SQL conditions, never loaded: nothing of them can reach a serializer.
 
-Counts (pieces for sale per shop or designer) are memoised per content generation, like the
-site's own (`products.selectors.memoised`): publishing, catalogue edits and sales renew them.
+Counts (pieces for sale per shop or designer) are memoised until the catalogue changes, like the
+site's own (`marketplace.page_cache.memoised`): publishing, catalogue edits and sales renew them.
 """
 
 import hashlib
@@ -19,15 +19,10 @@ from django.db.models import Count, QuerySet
 
 from wagtail.images.models import SourceImageIOError
 
-from home.models import CustomImage, CustomRendition
+from marketplace.models import CustomImage, CustomRendition
+from marketplace.page_cache import CATALOGUE, SHOPS, memoised
 from products.models import Category, Designer, ItemImage, ItemPage
-from products.selectors import (
-    attach_shops,
-    in_shop,
-    items_live,
-    memoised,
-    shop_path_expression,
-)
+from products.selectors import attach_shops, in_shop, items_live, shop_path_expression
 from vendors.models import ShopPage
 
 # Rendition specs: the ones the site's templates use, so the API reuses their files.
@@ -114,7 +109,7 @@ def attach_shop_extras(shops: Iterable[ShopPage]) -> list[ShopPage]:
                 .annotate(n=Count("pk"))
             )
 
-        rows = memoised(f"api-shop-stats:{_digest(by_path)}", for_sale)
+        rows = memoised(f"api-shop-stats:{_digest(by_path)}", for_sale, tags=[CATALOGUE, SHOPS])
         for shop_path, designer_id, category_id, n in rows:
             counts[shop_path] += n
             designer_ids[shop_path].add(designer_id)
@@ -162,6 +157,7 @@ def attach_designer_extras(designers: Iterable[Designer], *, items: QuerySet) ->
                 .annotate(n=Count("pk"))
                 .values_list("designer_id", "n")
             ),
+            tags=[CATALOGUE, SHOPS],
         )
         if designers
         else {}

@@ -5,7 +5,7 @@ Fixtures:
   Missing Chromium skips the test, unless ``E2E_REQUIRED=1`` (as in CI), where it fails.
 - ``page``: a fresh browser context and page per test. On failure a screenshot is saved to
   e2e/screenshots/<test name>.png; with ``--screenshots`` or ``E2E_SCREENSHOTS=1`` always.
-- Use pytest-django's ``live_server`` for the site and the root ``localstripe`` fixture for
+- Use pytest-django's ``live_server`` for the site and the shared ``localstripe`` fixture for
   payments.
 """
 
@@ -14,15 +14,15 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+
+from .steps import PASSWORD, SCREENSHOT_DIR
 
 # Playwright's sync API runs an event loop in the test thread; Django's async-safety check
 # would then refuse ORM calls made by the test itself (fixtures, assertions).
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-SCREENSHOT_DIR = Path(__file__).resolve().parent / "screenshots"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -110,8 +110,6 @@ def page(browser, request: pytest.FixtureRequest) -> Iterator:
 
 
 # --- Shared journey data ------------------------------------------------------------------------
-
-PASSWORD = "a-long-vendor-passphrase"
 
 
 @pytest.fixture

@@ -1,8 +1,12 @@
 """Steps a person takes, shared by the browser journeys."""
 
 import re
+from pathlib import Path
 
-from .conftest import PASSWORD
+# Where browser tests save screenshots (on failure, or all with --screenshots).
+SCREENSHOT_DIR = Path(__file__).resolve().parent / "screenshots"
+# The staff of the `marketplace` fixture's shops sign in with it.
+PASSWORD = "a-long-vendor-passphrase"
 
 
 def add_to_cart(page, base: str, item) -> None:

@@ -13,8 +13,7 @@ from policies.forms import CHANGE_NOTE_REQUIRED
 from policies.models import PolicyPage
 from policies.services import editors_grant_page_rights
 
-from .conftest import PASSWORD
-from .steps import admin_login
+from .steps import PASSWORD, admin_login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

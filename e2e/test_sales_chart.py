@@ -10,7 +10,7 @@ from django.utils import timezone
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import PASSWORD
+from .steps import PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -18,29 +18,27 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialize
 LUNE_WEEKS = ["0", "1250", "640", "0", "2890", "1500", "900", "0", "3200", "1750", "2400", "480"]
 
 
-def _sale(vendor, amount: str, paid_at, *, status="shipped", transferred=False):
-    """A paid vendor order with the ledger entries the services write (a refund reverses)."""
+def _sale(vendor, amount: str, paid_at, *, status="shipped", paid_out=False):
+    """A paid vendor order moved on to `status` by the services (a refund reverses what the
+    shop earned); `paid_out`: delivered and paid out to the shop's Connect account."""
     from orders.factories import Piece, paid_order
-    from orders.models import PayoutEntry
 
-    ledger = [PayoutEntry.Kind.EARNED]
-    if transferred:
-        ledger.append(PayoutEntry.Kind.TRANSFERRED)
-    if status == "refunded":
-        ledger.append(PayoutEntry.Kind.REVERSED)
     paid_order(
         items=[Piece(vendor, amount)], email="ada@example.com", paid_at=paid_at,
-        vendor_status=status, ledger=ledger,
+        vendor_status="delivered" if paid_out else status, paid_out=paid_out,
     )  # fmt: skip
 
 
 @pytest.fixture
 def sales(marketplace):
+    from vendors.services import vendor_update
+
     lune, salon = marketplace["lune"], marketplace["salon"]
+    lune = vendor_update(vendor=lune, stripe_account_id="acct_lune")  # paid through Connect
     now = timezone.now()
     for age, amount in enumerate(reversed(LUNE_WEEKS)):
         if amount != "0":
-            _sale(lune, amount, now - timedelta(weeks=age), transferred=age > 6)
+            _sale(lune, amount, now - timedelta(weeks=age), paid_out=age > 6)
     _sale(lune, "5000", now - timedelta(weeks=2), status="refunded")  # not a sale
     for age in range(0, 12, 2):
         _sale(salon, "640", now - timedelta(weeks=age), status="delivered")
@@ -103,7 +101,7 @@ def _keep(request, locator, name: str) -> None:
     """With --screenshots (or E2E_SCREENSHOTS=1), also save just the chart's part of the page."""
     import os
 
-    from .conftest import SCREENSHOT_DIR
+    from .steps import SCREENSHOT_DIR
 
     if request.config.getoption("--screenshots") or os.environ.get("E2E_SCREENSHOTS") == "1":
         SCREENSHOT_DIR.mkdir(exist_ok=True)

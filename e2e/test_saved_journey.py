@@ -8,7 +8,7 @@ import pytest
 
 from accounts.factories import UserFactory
 
-from .conftest import SCREENSHOT_DIR
+from .steps import SCREENSHOT_DIR
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

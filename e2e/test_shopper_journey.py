@@ -11,7 +11,7 @@ import pytest
 
 from orders.models import Order
 
-from .conftest import PASSWORD
+from .steps import PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

@@ -6,6 +6,17 @@ class HomeConfig(AppConfig):
     name = "home"
 
     def ready(self):
-        from . import page_cache
+        from django.db.models.signals import post_save
 
-        page_cache._connect_model_signals()
+        from marketplace import page_cache
+
+        from .models import SiteFooterSettings
+
+        def footer_changed(*, created: bool, **kwargs) -> None:
+            # The footer is on every page (made with its defaults on first use: no change).
+            if not created:
+                page_cache.invalidate(page_cache.SITE)
+
+        post_save.connect(
+            footer_changed, sender=SiteFooterSettings, weak=False, dispatch_uid="pagecache-footer"
+        )

@@ -4,27 +4,11 @@ from django.http import Http404
 
 from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
-from wagtail.images.models import AbstractImage, AbstractRendition, Image
 from wagtail.models import Page
 
-from .page_mixins import ViewRestrictionShortcutMixin
-
-
-class CustomImage(AbstractImage):
-    """The site's image model: swappable from the first migration. `description` is the alt text."""
-
-    admin_form_fields = Image.admin_form_fields
-
-    class Meta(AbstractImage.Meta):
-        verbose_name = "image"
-        verbose_name_plural = "images"
-
-
-class CustomRendition(AbstractRendition):
-    image = models.ForeignKey(CustomImage, related_name="renditions", on_delete=models.CASCADE)
-
-    class Meta:
-        unique_together = (("image", "filter_spec", "focal_point_key"),)
+from marketplace import page_cache
+from marketplace.page_mixins import ViewRestrictionShortcutMixin
+from policies.models.pages import TESTIMONIALS
 
 
 class HomePage(ViewRestrictionShortcutMixin, Page):
@@ -37,7 +21,11 @@ class HomePage(ViewRestrictionShortcutMixin, Page):
         help_text="A sentence or two under the heading. Plain text.",
     )
     hero_image = models.ForeignKey(
-        "home.CustomImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "marketplace.CustomImage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
 
     content_panels = [
@@ -97,6 +85,10 @@ class HomePage(ViewRestrictionShortcutMixin, Page):
                 return page.route(request, path_components[depth - self.depth :])
             raise Http404
         return super().route(request, path_components)
+
+    def cache_tags(self) -> list[str]:
+        # The latest pieces, shops and designers with their counts, and testimonials.
+        return [page_cache.CATALOGUE, TESTIMONIALS]
 
     def get_context(self, request, *args, **kwargs):
         from policies import selectors as policy_selectors

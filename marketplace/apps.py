@@ -18,6 +18,12 @@ class MarketplaceConfig(AppConfig):
     verbose_name = "Vitrine (project)"
 
     def ready(self) -> None:
+        from . import page_cache
+
+        page_cache.connect()
+        self._nonce_chooser_scripts()
+
+    def _nonce_chooser_scripts(self) -> None:
         from wagtail.admin.widgets.chooser import BaseChooser
 
         from .middleware import current_csp_nonce

@@ -12,7 +12,7 @@ timeout. The outage is logged once when it starts, then at most once per ``LOG_I
 the number of failures since, and once when Redis answers again.
 
 Nothing cached before an outage is trusted after it: writes and deletes skipped during the
-outage (a generation bump after a sale, a session ended at sign-out) would otherwise leave
+outage (an invalidation after a sale, a session ended at sign-out) would otherwise leave
 stale pages or a signed-out session in Redis. Every key carries an *epoch* kept in Redis; the
 process that sees Redis come back sets a new one, and every process re-reads it at least once
 per ``EPOCH_CHECK_INTERVAL`` seconds, so the old entries become unreachable (they expire by

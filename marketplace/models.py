@@ -1,6 +1,25 @@
-"""The project core's own table: what background tasks have already done."""
+"""The project core's own tables: the site's image model, and what background tasks have done."""
 
 from django.db import models
+
+from wagtail.images.models import AbstractImage, AbstractRendition, Image
+
+
+class CustomImage(AbstractImage):
+    """The site's image model (WAGTAILIMAGES_IMAGE_MODEL). `description` is the alt text."""
+
+    admin_form_fields = Image.admin_form_fields
+
+    class Meta(AbstractImage.Meta):
+        verbose_name = "image"
+        verbose_name_plural = "images"
+
+
+class CustomRendition(AbstractRendition):
+    image = models.ForeignKey(CustomImage, related_name="renditions", on_delete=models.CASCADE)
+
+    class Meta:
+        unique_together = (("image", "filter_spec", "focal_point_key"),)
 
 
 class TaskStepDone(models.Model):

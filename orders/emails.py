@@ -10,8 +10,8 @@ runs had not sent.
 from django.conf import settings
 from django.urls import reverse
 
-from home.templatetags.vitrine_tags import money
 from marketplace.mail import build_message, email_task, queue_email, send_email
+from marketplace.money import format_money
 from marketplace.tasks import last_attempt
 
 # kind → (subject, headline, message). Subjects carry the order reference, never personal data.
@@ -144,7 +144,7 @@ def send_order_email(*, kind: str, order_id: int, vendor_order_id: int | None = 
     facts = {
         "shop": shop,
         "gone": _pieces(order.sold_meanwhile_lines),
-        "refund": money(order.sold_meanwhile_refund, order.currency),
+        "refund": format_money(order.sold_meanwhile_refund, order.currency),
     }
     context = {
         "order": order,

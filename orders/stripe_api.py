@@ -21,9 +21,10 @@ from django.conf import settings
 
 import stripe
 
+from marketplace.money import from_minor_units, to_minor_units
+
 from .errors import OrderError
 from .errors import OrderErrorCode as Code
-from .money import from_minor_units, to_minor_units
 
 API_VERSION = "2026-10-28.endive"
 

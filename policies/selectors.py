@@ -8,6 +8,8 @@ from django.core.paginator import Paginator
 from django.db.models import Max, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 
+from marketplace.page_cache import memoised
+
 from . import diff
 from .models import (
     HomePageTestimonial,
@@ -78,8 +80,6 @@ def policy_notices_for_user(*, user: "User | AnonymousUser") -> list[dict[str, A
     # isinstance first: the same answer, and it tells the type checker this is a User.
     if isinstance(user, AnonymousUser) or not getattr(user, "is_authenticated", False):
         return []
-    from products.selectors import memoised
-
     changed = memoised("changed-policies", _changed_policies)
     if not changed:  # the usual case: no query per page for signed-in shoppers
         return []
@@ -106,7 +106,7 @@ NOTICE_KEYS = ("title", "revision_id", "published_at", "diff_url")
 
 def _changed_policies() -> list[dict]:
     """Live policies with more than one published version, with their newest; the same for
-    every user, so kept per content generation (publishing a policy starts a new one)."""
+    every user, so memoised until a policy is published (marketplace.page_cache)."""
     latest = PolicyChange.objects.filter(page=OuterRef("pk")).order_by("-revision_id")
     pages = (
         PolicyPage.objects.live()

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from wagtail.models import GroupPagePermission, ModelLogEntry, Page, Revision
 
-from home import page_cache
+from marketplace import page_cache
 from orders.models import Order, OrderLine, VendorOrder
 from products.models import ItemPage
 
@@ -31,6 +31,7 @@ from .models import (
     TestimonialIndexPage,
     TestimonialInvitation,
 )
+from .models.pages import TESTIMONIALS
 
 EDITORS_GROUP_NAME = "Editors"
 # Page types editors keep. Rights are granted per page: Wagtail's page rights inherit down
@@ -260,7 +261,7 @@ def _delete_testimonials(testimonials: QuerySet[Testimonial]) -> int:
     for testimonial in Testimonial.objects.filter(pk__in=ids):
         testimonial.delete()  # GenericRelations take the revisions and workflow states along
         deleted += 1
-    transaction.on_commit(page_cache.bump)
+    page_cache.invalidate(TESTIMONIALS)
     return deleted
 
 

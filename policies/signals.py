@@ -5,9 +5,10 @@ from django.dispatch import receiver
 
 from wagtail.signals import page_published, published, unpublished
 
-from home import page_cache
+from marketplace import page_cache
 
 from .models import PolicyPage, Testimonial
+from .models.pages import TESTIMONIALS
 
 
 @receiver(page_published, sender=PolicyPage)
@@ -21,4 +22,4 @@ def record_policy_version(sender, instance, revision, **kwargs):
 @receiver(published, sender=Testimonial)
 @receiver(unpublished, sender=Testimonial)
 def testimonial_visibility_changed(**kwargs):
-    page_cache.bump()  # the home page shows testimonials
+    page_cache.invalidate(TESTIMONIALS)

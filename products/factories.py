@@ -10,7 +10,8 @@ import wagtail_factories
 import factory
 from factory.django import DjangoModelFactory
 
-from home.factories import ImageFactory, site_home
+from home.factories import site_home
+from marketplace.factories import ImageFactory
 from products.models import Category, Designer, DesignerIndexPage, ItemImage, ItemPage
 from vendors.factories import ShopPageFactory
 

@@ -13,9 +13,12 @@ from wagtail.fields import RichTextField
 from wagtail.models import Orderable, Page
 from wagtail.search import index
 
-from home.page_mixins import ViewRestrictionShortcutMixin
+from marketplace import page_cache
+from marketplace.page_mixins import ViewRestrictionShortcutMixin
+from vendors.cache import shop_tag
 from vendors.models import VENDOR_RICH_TEXT_FEATURES, VendorPageForm
 
+from . import cache
 from .panels import StockPanel
 
 
@@ -25,7 +28,11 @@ class Designer(index.Indexed, models.Model):
     name = models.CharField(max_length=120, unique=True)
     slug = models.SlugField(max_length=120, unique=True)
     logo = models.ForeignKey(
-        "home.CustomImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "marketplace.CustomImage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     bio = models.TextField(blank=True)
 
@@ -224,6 +231,15 @@ class ItemPage(ViewRestrictionShortcutMixin, Page):
             setattr(obj, name, getattr(self, name))
         return obj
 
+    def cache_tags(self) -> list[str]:
+        """What this piece's page shows (marketplace.page_cache): itself and its shop."""
+        return [cache.item_tag(self.pk), shop_tag(self.path[: -self.steplen])]
+
+    def changed_tags(self) -> list[str]:
+        return cache.item_changed_tags(
+            item_id=self.pk, path=self.path, designer_id=self.designer_id
+        )
+
     @property
     def is_sold(self) -> bool:
         return self.quantity == 0
@@ -254,7 +270,7 @@ class ItemImage(Orderable):
     """One picture in an item's gallery; the first is the cover on item cards."""
 
     item = ParentalKey(ItemPage, on_delete=models.CASCADE, related_name="gallery_images")
-    image = models.ForeignKey("home.CustomImage", on_delete=models.CASCADE, related_name="+")
+    image = models.ForeignKey("marketplace.CustomImage", on_delete=models.CASCADE, related_name="+")
     alt_text = models.CharField(
         max_length=250,
         blank=True,
@@ -284,6 +300,7 @@ class DesignerIndexPage(ViewRestrictionShortcutMixin, RoutablePageMixin, Page):
     def designer_list(self, request):
         from . import selectors
 
+        page_cache.depends_on(cache.CATALOGUE)  # every designer, with counts
         return self.render(
             request, context_overrides={"designers": selectors.designers_with_counts()}
         )
@@ -295,6 +312,8 @@ class DesignerIndexPage(ViewRestrictionShortcutMixin, RoutablePageMixin, Page):
         from . import selectors
 
         designer = get_object_or_404(Designer, slug=slug)
+        # Not the whole catalogue: this designer's pieces, and which shops are listed.
+        page_cache.depends_on(cache.designer_items_tag(designer.pk), cache.SHOPS)
         return self.render(
             request,
             template="products/designer_page.html",
@@ -304,7 +323,7 @@ class DesignerIndexPage(ViewRestrictionShortcutMixin, RoutablePageMixin, Page):
                     request,
                     selectors.items_for_designer(designer=designer),
                     pictures_of=[(designer, "logo")],
-                    count=selectors.designer_counts().get(designer.pk, (0, 0))[0],
+                    count=selectors.designer_counts([designer.pk])[designer.pk][0],
                 ),
             },
         )

@@ -14,6 +14,8 @@ from django.core.paginator import Page as PaginatorPage
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, QueryDict
 
+from marketplace.page_cache import CATALOGUE, SHOPS, memoised
+
 from . import selectors
 from .models import Category, Designer, ItemPage
 from .selectors import ShopRef
@@ -128,15 +130,17 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
     base = selectors.items_live()
     if filters.q:
         base, _ = text_matches(base, filters.q, ranked=False)
-    counted = selectors.memoised(
+    counted = memoised(
         f"search:{_cache_key(filters)}",
         lambda: _count(base.filter(conditions.get("price", Q())), filters, shops_list),
+        tags=[CATALOGUE, SHOPS],
         timeout=INDEX_LAG_SECONDS,
     )
     if filters.sort == "relevance":
-        ids = selectors.memoised(
+        ids = memoised(
             f"search-ranked:{_cache_key(filters)}",
             lambda: _ranked_ids(filters, conditions),
+            tags=[CATALOGUE, SHOPS],
             timeout=INDEX_LAG_SECONDS,
         )
         page = selectors.paginate_ids(request, ids)
@@ -156,8 +160,8 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
     return SearchResult(filters=filters, page=page, facets=facets, shops=shops_list)
 
 
-# Search counts and rankings are kept per content generation, but at most this long: the text
-# index is updated by a background task, possibly after the publish that began the generation.
+# Search counts and rankings are kept until the catalogue changes, but at most this long: the text
+# index is updated by a background task, possibly after the publish that invalidated them.
 INDEX_LAG_SECONDS = 60
 # Probe the text index row by row, in sort order, when a page of results should turn up
 # within this many rows; otherwise collect the (few) matches first and sort them.
@@ -172,7 +176,7 @@ def _probe(request: HttpRequest, matches: int) -> bool:
 
 
 def _ranked_ids(filters: SearchFilters, conditions: dict[str, Q]) -> list[int]:
-    """Every match's id, best first (ties: newest first); kept per content generation."""
+    """Every match's id, best first (ties: newest first); kept until the catalogue changes."""
     matches, ranks = text_matches(selectors.items_live(), filters.q, ranked=True)
     filtered = _apply(matches, conditions)
     if ranks is None:  # the queryset comes ordered by relevance

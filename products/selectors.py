@@ -1,9 +1,9 @@
 """Reads of the catalogue. Every function returns querysets/values with a constant query count."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, overload
 
 from django.conf import settings
 from django.core.paginator import Page as PaginatorPage
@@ -15,9 +15,12 @@ from django.utils import timezone
 
 from wagtail.models import Page
 
-from home.models import CustomImage, CustomRendition
+from marketplace.models import CustomImage, CustomRendition
+from marketplace.page_cache import SHOPS, depends_on, memoised, memoised_each
+from vendors.cache import shop_tag
 from vendors.models import TAKING_ORDERS, ShopPage, takes_orders
 
+from .cache import designer_items_tag
 from .models import SOLD_LAST, Designer, ItemImage, ItemPage
 
 STEPLEN = Page.steplen
@@ -36,34 +39,76 @@ def with_card_data(items: QuerySet[ItemPage]) -> QuerySet[ItemPage]:
     )
 
 
+class _Pictures:
+    """The pictures of a batch of cards, loaded with their renditions (two queries) the first
+    time any of them is used: a page whose cards all come from the card cache
+    (home.templatetags.cards) loads none."""
+
+    def __init__(self, image_ids: set[int]):
+        self.image_ids = image_ids
+        self._images: dict[int, CustomImage] | None = None
+
+    def get(self, image_id: int | None) -> CustomImage | None:
+        if self._images is None:
+            self._images = (
+                CustomImage.objects.filter(pk__in=self.image_ids).prefetch_renditions().in_bulk()
+                if self.image_ids
+                else {}
+            )
+        return self._images.get(image_id) if image_id else None
+
+
+class CoverImages(Sequence[ItemImage]):
+    """`item.cover_images`: the card's cover as a list of at most one ItemImage, from its
+    batch's pictures when first read."""
+
+    def __init__(self, item: ItemPage, pictures: _Pictures):
+        self._item = item
+        self._pictures = pictures
+        self._covers: list[ItemImage] | None = None
+
+    def _list(self) -> list[ItemImage]:
+        if self._covers is None:
+            item = self._item
+            image = self._pictures.get(getattr(item, "cover_image_id", None))
+            self._covers = (
+                [ItemImage(item=item, image=image, alt_text=item.cover_alt or "")] if image else []
+            )
+        return self._covers
+
+    @overload
+    def __getitem__(self, index: int) -> ItemImage: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[ItemImage]: ...
+    def __getitem__(self, index: int | slice) -> ItemImage | list[ItemImage]:
+        return self._list()[index]
+
+    def __len__(self) -> int:
+        return len(self._list())
+
+
 def attach_cards(
     items: Iterable[ItemPage],
     *,
     shops: Iterable[ShopPage] = (),
     pictures_of: Iterable[tuple[object, str]] = (),
 ) -> list[ItemPage]:
-    """Give each card its shop and cover picture (with renditions): three queries at most.
+    """Give each card its shop and cover picture (with renditions): three queries at most,
+    the two picture queries only once a picture is used.
 
     Pass the `shops` the page already has (a shop's own page, search's shop list). Other
     pictures on the page, as (object, image field) pairs such as `(designer, "logo")`, come
-    with the same two image queries.
+    with the same two image queries (at once: the page shows them).
     """
     items = attach_shops(items, known=shops)
     pictures_of = list(pictures_of)
     image_ids = {item.cover_image_id for item in items if getattr(item, "cover_image_id", None)}
     image_ids |= {getattr(owner, f"{field}_id") for owner, field in pictures_of} - {None}
-    images = (
-        CustomImage.objects.filter(pk__in=image_ids).prefetch_renditions().in_bulk()
-        if image_ids
-        else {}
-    )
+    pictures = _Pictures(image_ids)
     for item in items:
-        image = images.get(getattr(item, "cover_image_id", None))
-        item.cover_images = (
-            [ItemImage(item=item, image=image, alt_text=item.cover_alt or "")] if image else []
-        )
+        item.cover_images = CoverImages(item, pictures)
     for owner, field in pictures_of:
-        setattr(owner, field, images.get(getattr(owner, f"{field}_id")))
+        setattr(owner, field, pictures.get(getattr(owner, f"{field}_id")))
     return items
 
 
@@ -94,8 +139,8 @@ def _outside_hidden_sections(pages: QuerySet) -> QuerySet:
 def hidden_sections() -> list[str]:
     """Tree paths whose pieces are listed nowhere: shops not taking orders (unpublished, or
     their vendor suspended or not yet active: the cart's rule too, orders.services) and
-    view-restricted pages. Usually none; kept per content generation (publishing, restrictions
-    and saving a Vendor start a new one: home.page_cache)."""
+    view-restricted pages. Usually none; kept until a shop is published or withdrawn, a vendor
+    saved or a restriction changed (marketplace.page_cache)."""
     from wagtail.models import PageViewRestriction
 
     def compute() -> list[str]:
@@ -105,7 +150,7 @@ def hidden_sections() -> list[str]:
         paths |= set(PageViewRestriction.objects.values_list("page__path", flat=True))
         return sorted(paths)
 
-    return memoised("hidden-sections", compute)
+    return memoised("hidden-sections", compute, tags=[SHOPS])
 
 
 def items_latest(*, limit: int) -> list[ItemPage]:
@@ -136,8 +181,11 @@ def attach_shops(items: Iterable[ItemPage], *, known: Iterable[ShopPage] = ()) -
     """Set `item.shop` on each item from its parent path: shops the caller already has are
     used as they are, the rest come in one query."""
     items = list(items)
+    shown = {item.path[:-STEPLEN] for item in items}
+    # A cached page with these cards shows these shops' names (marketplace.page_cache).
+    depends_on(*(shop_tag(path) for path in shown))
     shops = {shop.path: shop for shop in known}
-    missing = {item.path[:-STEPLEN] for item in items} - set(shops)
+    missing = shown - set(shops)
     if missing:
         shops.update(
             (shop.path, shop)
@@ -253,23 +301,36 @@ def item_json_ld(
     return data
 
 
-def designer_counts() -> dict[int, tuple[int, int]]:
+def designer_counts(designer_ids: Iterable[int] | None = None) -> dict[int, tuple[int, int]]:
     """{designer id: (live pieces, pieces for sale)}, for `/designers/`, a designer's page and
-    the home page.
+    the home page; every designer's unless `designer_ids` are given.
 
-    Counting every item is the costly part (a third of a second at 100,000 items), so the
-    counts are kept per content generation: computed once after each publish or sale.
+    Counting every item is the costly part (a third of a second at 100,000 items), so each
+    designer's counts are kept until one of its pieces changes (or which shops are listed):
+    after a sale only that designer's are counted again, with an index range scan.
     """
-    return memoised(
-        "designer-counts",
-        lambda: {
+    if designer_ids is None:
+        designer_ids = memoised(
+            "designer-ids", lambda: list(Designer.objects.values_list("pk", flat=True))
+        )
+
+    def count(ids: list[int]) -> dict[int, tuple[int, int]]:
+        return {
             designer_id: (total, available)
             for designer_id, total, available in items_live()
+            .filter(designer_id__in=ids)
             .order_by()
             .values_list("designer_id")
             .annotate(total=Count("pk"), available=Count("pk", filter=Q(quantity__gt=0)))
             .values_list("designer_id", "total", "available")
-        },
+        }
+
+    return memoised_each(
+        "designer-counts",
+        designer_ids,
+        count,
+        tags_of=lambda designer_id: [designer_items_tag(designer_id), SHOPS],
+        default=(0, 0),
     )
 
 
@@ -285,8 +346,8 @@ class ShopRef:
 
 
 def shop_refs() -> list[ShopRef]:
-    """Every shop whose pieces are listed (`shops_listed`), by title; kept per content
-    generation."""
+    """Every shop whose pieces are listed (`shops_listed`), by title; kept until a shop or
+    vendor changes."""
     return memoised(
         "shop-refs",
         lambda: [
@@ -295,6 +356,7 @@ def shop_refs() -> list[ShopRef]:
             .order_by("title")
             .values_list("slug", "title", "path", "depth")
         ],
+        tags=[SHOPS],
     )
 
 
@@ -305,30 +367,14 @@ def live_item_count() -> int:
 def designers_with_counts(*, with_logos: bool = True) -> list[Designer]:
     """Designers with the number of pieces for sale each, and their logos' renditions unless
     the page shows none (the home page's designer list is names only)."""
-    counts = designer_counts()
     listed = Designer.objects.order_by("name")
     if with_logos:
         listed = listed.select_related("logo").prefetch_related("logo__renditions")
     designers = list(listed)
+    counts = designer_counts([designer.pk for designer in designers])
     for designer in designers:
         designer.item_count = counts.get(designer.pk, (0, 0))[1]
     return designers
-
-
-def memoised(name: str, compute: Callable[[], Any], *, timeout: int = 3600) -> Any:
-    """A value computed once per content generation (see home.page_cache), shared by workers.
-    A shorter `timeout` bounds how stale it can be when something it reads changes without a
-    publish (the search index is updated by a background task after the page is saved)."""
-    from django.core.cache import cache
-
-    from home.page_cache import generation
-
-    key = f"memo:{generation()}:{name}"
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, timeout)
-    return value
 
 
 MAX_PRICE = Decimal("99999999.99")

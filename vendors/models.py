@@ -15,7 +15,10 @@ from wagtail.search import index
 
 from phonenumber_field.modelfields import PhoneNumberField
 
-from home.page_mixins import ViewRestrictionShortcutMixin
+from marketplace import page_cache
+from marketplace.page_mixins import ViewRestrictionShortcutMixin
+
+from .cache import shop_items_tag, shop_tag
 
 # Vendor-edited rich text: formatting and links only. No embeds, no raw HTML, no images.
 VENDOR_RICH_TEXT_FEATURES = ["bold", "italic", "ol", "ul", "link"]
@@ -159,6 +162,9 @@ class ShopIndexPage(ViewRestrictionShortcutMixin, Page):
     parent_page_types = ["home.HomePage"]
     subpage_types = ["vendors.ShopPage"]
 
+    def cache_tags(self) -> list[str]:
+        return [page_cache.SHOPS, page_cache.CATALOGUE]
+
     def get_context(self, request, *args, **kwargs):
         from . import selectors
 
@@ -181,10 +187,18 @@ class ShopPage(ViewRestrictionShortcutMixin, Page):
 
     vendor = models.OneToOneField(Vendor, on_delete=models.PROTECT, related_name="shop")
     logo = models.ForeignKey(
-        "home.CustomImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "marketplace.CustomImage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     banner = models.ForeignKey(
-        "home.CustomImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "marketplace.CustomImage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     intro = models.CharField(max_length=300, blank=True, help_text="One or two plain sentences.")
     story = RichTextField(blank=True, features=VENDOR_RICH_TEXT_FEATURES)
@@ -244,6 +258,19 @@ class ShopPage(ViewRestrictionShortcutMixin, Page):
             raise ValidationError(
                 {"phone_number": "Add a phone number, or untick “publish phone number”."}
             )
+
+    def cache_tags(self) -> list[str]:
+        """What this shop's page shows (marketplace.page_cache): the shop and its pieces."""
+        return [shop_tag(self.path), shop_items_tag(self.path)]
+
+    def changed_tags(self) -> list[str]:
+        # Its name and status show on its pieces' pages and cards, and in every listing.
+        return [
+            shop_tag(self.path),
+            shop_items_tag(self.path),
+            page_cache.SHOPS,
+            page_cache.CATALOGUE,
+        ]
 
     @property
     def published_phone_number(self):

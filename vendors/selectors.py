@@ -4,12 +4,14 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet, prefetch_related_objects
 
+from marketplace.page_cache import memoised_each
 from orders.selectors import SalesFigures, sales_figures
 
+from .cache import shop_items_tag
 from .models import ShopPage, Vendor
 
 
-def _available_counts(shops: list[ShopPage]) -> dict[int, int]:
+def _available_counts(shops: list[ShopPage]) -> dict[str, int]:
     """Pieces for sale per shop, in one query (index ranges when only a few shops are asked)."""
     from functools import reduce
     from operator import or_
@@ -27,25 +29,30 @@ def _available_counts(shops: list[ShopPage]) -> dict[int, int]:
         .annotate(n=Count("pk"))
         .values_list("shop_path", "n")
     )
-    return {shop.pk: by_path.get(shop.path, 0) for shop in shops}
+    return {shop.path: by_path.get(shop.path, 0) for shop in shops}
 
 
 def shops_live(*, limit: int | None = None) -> list[ShopPage]:
     """Listed shops (live, of active vendors, not private: products.selectors.shops_listed)
     with their logo and number of available items."""
-    from products.selectors import memoised, shops_listed
+    from products.selectors import shops_listed
 
     listed = shops_listed().select_related("logo", "banner").order_by("title")
     shops = list(listed[:limit] if limit else listed)
     # Logos and banners are the same image table: their renditions in one query, not two.
     images = [image for shop in shops for image in (shop.logo, shop.banner) if image is not None]
     prefetch_related_objects(images, "renditions")
-    counts = memoised(
-        f"shop-counts:{','.join(str(shop.pk) for shop in shops)}",
-        lambda: _available_counts(shops),
+    by_path = {shop.path: shop for shop in shops}
+    # Each shop's count is kept until one of its pieces changes (marketplace.page_cache).
+    counts = memoised_each(
+        "shop-available",
+        by_path,
+        lambda paths: _available_counts([by_path[path] for path in paths]),
+        tags_of=lambda path: [shop_items_tag(path)],
+        default=0,
     )
     for shop in shops:
-        shop.available_count = counts.get(shop.pk, 0)
+        shop.available_count = counts[shop.path]
     return shops
 
 

@@ -164,9 +164,9 @@ def vendor_update(
         if value is not None:
             setattr(vendor, field, value)
     vendor.full_clean()
-    # Saving a Vendor starts a new content generation (home.page_cache): a change of status
-    # lists or unlists the shop's pieces (products.selectors.hidden_sections) and refreshes
-    # cached pages at once, the shop and item pages' "not taking orders" note included.
+    # Saving a Vendor invalidates every cached page and count (vendors.cache): a change of
+    # status lists or unlists the shop's pieces (products.selectors.hidden_sections) and
+    # refreshes cached pages at once, the shop and item pages' "not taking orders" note included.
     vendor.save()
     _sync_access(vendor)
     return vendor

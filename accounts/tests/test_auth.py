@@ -15,7 +15,7 @@ import pytest
 from accounts.factories import UserFactory
 from accounts.models import ConsentRecord, User, UserSession
 
-from .conftest import PASSWORD
+from .helpers import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

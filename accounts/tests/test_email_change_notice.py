@@ -10,7 +10,7 @@ from django_tasks_db.models import DBTaskResult
 
 from marketplace.tests.worker import make_retries_due, run_db_worker
 
-from .conftest import PASSWORD
+from .helpers import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -22,7 +22,7 @@ from orders.factories import OrderFactory
 from orders.models import Order, VendorOrder
 from vendors.services import vendor_onboard
 
-from .conftest import PASSWORD, make_order
+from .helpers import PASSWORD, make_order
 
 pytestmark = pytest.mark.django_db
 
@@ -158,8 +158,9 @@ def test_an_unpaid_order_is_cancelled_and_a_payment_completing_later_refunded(
 
     vendor, desk = lune
     piece = ItemPageFactory(parent=vendor.shop, title="Cognac tote", price="1250.00")
-    order = make_order(customer=shopper, status=Order.Status.PENDING,
-                       vendor_status=VendorOrder.Status.PENDING, ledger=())  # fmt: skip
+    # Placed and unpaid (its piece held), with a PaymentIntent at Stripe.
+    order = make_order(customer=shopper, vendor_status=VendorOrder.Status.PENDING,
+                       payment_intent_id="pi_in_the_air")  # fmt: skip
     order.reservations.create(
         item=piece, quantity=1, expires_at=timezone.now() + timedelta(minutes=10)
     )

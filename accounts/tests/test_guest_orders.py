@@ -18,11 +18,11 @@ from accounts.models import User
 from orders.emails import send_order_email
 from orders.factories import OrderFactory, Piece, paid_order
 from orders.models import Order
-from orders.tests.localstripe import card_token, customer_exists
 from products.factories import ItemPageFactory
+from tests.localstripe import card_token, customer_exists
 from vendors.factories import ShopPageFactory, VendorFactory
 
-from .conftest import PASSWORD
+from .helpers import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from orders import services as order_services
 from orders.models import Order, VendorOrder
 from vendors.factories import VendorFactory
 
-from .conftest import make_order
+from .helpers import make_order
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import pytest
 from accounts.factories import AddressFactory
 from accounts.models import UserSession
 
-from .conftest import PASSWORD, make_order
+from .helpers import PASSWORD, make_order
 
 pytestmark = pytest.mark.django_db
 

@@ -13,11 +13,11 @@ from accounts.factories import AddressFactory, UserFactory
 from accounts.models import Address, ConsentRecord, PiiAccessLog, User, UserSession
 from orders import stripe_api
 from orders.models import Order
-from orders.tests.localstripe import customer_exists
 from products.factories import ItemPageFactory
+from tests.localstripe import customer_exists
 from vendors.factories import ShopPageFactory
 
-from .conftest import PASSWORD, make_order
+from .helpers import PASSWORD, make_order
 
 pytestmark = pytest.mark.django_db
 

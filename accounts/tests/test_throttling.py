@@ -7,7 +7,7 @@ from django.test import Client
 
 import pytest
 
-from .conftest import PASSWORD
+from .helpers import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

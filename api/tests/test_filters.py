@@ -202,7 +202,7 @@ def test_bad_values_are_a_400_with_a_message(client, catalogue, endpoint, params
 
 @pytest.mark.django_db
 def test_totals_follow_publishing(client, catalogue):
-    """Totals are memoised per content generation: a publish renews them."""
+    """Totals are memoised until the catalogue changes: a publish renews them."""
     assert get_json(client, "/api/v2/items/")["meta"]["total_count"] == 3
     assert get_json(client, "/api/v2/items/", {"shop": "maison-lune"})["meta"]["total_count"] == 2
     item = ItemPageFactory(parent=catalogue.lune, live=False)

@@ -8,7 +8,8 @@ from wagtail.models import Page, get_page_models
 
 import pytest
 
-from home.factories import HomePageFactory, ImageFactory
+from home.factories import HomePageFactory
+from marketplace.factories import ImageFactory
 from policies.factories import PolicyPageFactory
 from products.factories import (
     DesignerIndexPageFactory,

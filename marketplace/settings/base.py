@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "policies",
     "saved",
     "api",
+    "demo",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.routable_page",
@@ -145,7 +146,7 @@ MIDDLEWARE = [
     "marketplace.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before sessions and auth: a cache hit for a cookie-less visitor skips them entirely.
-    "home.page_cache.AnonymousPageCacheMiddleware",
+    "marketplace.page_cache.AnonymousPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Lets the RFC 8058 one-click unsubscribe POST through on its signed token (see the class).
@@ -202,7 +203,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
-WAGTAILIMAGES_IMAGE_MODEL = "home.CustomImage"
+WAGTAILIMAGES_IMAGE_MODEL = "marketplace.CustomImage"
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -421,7 +422,9 @@ WAGTAIL_ENABLE_UPDATE_CHECK = False
 WAGTAIL_ALLOW_UNICODE_SLUGS = False
 WAGTAILEMBEDS_RESPONSIVE_HTML = True
 # Draftail, but a posted value that is not Draftail's JSON is a field error instead of a 500.
-WAGTAILADMIN_RICH_TEXT_EDITORS = {"default": {"WIDGET": "home.rich_text.DraftailRichTextArea"}}
+WAGTAILADMIN_RICH_TEXT_EDITORS = {
+    "default": {"WIDGET": "marketplace.rich_text.DraftailRichTextArea"}
+}
 WAGTAIL_I18N_ENABLED = False
 WAGTAILAPI_BASE_URL = WAGTAILADMIN_BASE_URL
 # The public read API (/api/v2/, the `api` app): at most 50 objects per request.

@@ -1,4 +1,4 @@
-"""Fixtures for the project-level tests: the production JSON log, and a shopper's details."""
+"""Fixtures for the project-level tests: the production JSON log."""
 
 import io
 import json
@@ -7,17 +7,6 @@ import logging
 import pytest
 
 from marketplace.logging import JsonFormatter, RequestIdFilter
-
-SHOPPER = {
-    "email": "ada.lovelace@example.com",
-    "name": "Ada Lovelace",
-    "line1": "12 St James's Square",
-    "line2": "",
-    "city": "London",
-    "postcode": "SW1Y 4JH",
-    "country": "GB",
-    "phone": "020 7946 0123",
-}
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ from django.db import connection
 
 import pytest
 
-from .test_deployment import NEEDS_POSTGRES
-from .test_multiprocess import database_url
+from tests.servers import NEEDS_POSTGRES, database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "backup_check.sh"

@@ -41,14 +41,13 @@ from django.test import Client
 import pytest
 
 from accounts.factories import UserFactory
+from marketplace.money import to_minor_units
 from orders.models import Order
-from orders.money import to_minor_units
 from products.factories import ItemPageFactory
+from tests.servers import NEEDS_POSTGRES, ROOT, database_url
 from vendors.factories import ShopPageFactory
 
-from .conftest import SHOPPER
-from .test_deployment import NEEDS_POSTGRES
-from .test_multiprocess import ROOT, database_url
+from .helpers import SHOPPER
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 NEEDS_REDIS_SERVER = pytest.mark.skipif(
@@ -290,7 +289,7 @@ def test_a_change_made_while_redis_is_unreachable_is_not_hidden_by_older_cached_
     redis_cache.pause()
     try:
         shop.intro = "Closed for the summer"
-        shop.save_revision().publish()  # its generation bump cannot reach Redis
+        shop.save_revision().publish()  # its invalidation cannot reach Redis
         during = Client().get(shop.url)
         assert during.status_code == 200
         assert "Closed for the summer" in during.content.decode()

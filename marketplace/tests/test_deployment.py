@@ -2,7 +2,6 @@
 
 import os
 import runpy
-import socket
 import subprocess
 import sys
 import uuid
@@ -10,6 +9,8 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+
+from tests.servers import REDIS_HOST, REDIS_PORT, redis_up
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE_ENV = {
@@ -19,27 +20,6 @@ BASE_ENV = {
     "ALLOWED_HOSTS": "vitrine.example",
     "EMAIL_URL": "smtp://mail.example:587/?tls=1",
 }
-REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
-
-
-def postgres_configured() -> bool:
-    """The suite runs on PostgreSQL (decided before any database is set up, for skipif)."""
-    return os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
-
-
-NEEDS_POSTGRES = pytest.mark.skipif(
-    not postgres_configured(),
-    reason="needs PostgreSQL: run with DATABASE_URL=postgres://... (CI's second run)",
-)
-
-
-def redis_up() -> bool:
-    try:
-        with socket.create_connection((REDIS_HOST, REDIS_PORT), timeout=1) as conn:
-            conn.sendall(b"PING\r\n")
-            return conn.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
 
 
 def run_python(code: str, **env: str) -> subprocess.CompletedProcess:

@@ -1,6 +1,7 @@
 """Documents: served through Wagtail's serve view; only PDF and plain text inline, with nosniff."""
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 
 from wagtail.documents import get_document_model
 
@@ -17,11 +18,32 @@ def editor_client(client, django_user_model):
     return client
 
 
-def test_settings(settings):
-    assert settings.WAGTAILDOCS_SERVE_METHOD == "serve_view"
-    assert settings.WAGTAILDOCS_INLINE_CONTENT_TYPES == ["application/pdf", "text/plain"]
-    assert set(settings.WAGTAILDOCS_EXTENSIONS) <= {"pdf", "txt"}
-    assert "svg" not in settings.WAGTAILIMAGES_EXTENSIONS
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "content"), [("terms.pdf", b"%PDF-1.4\n%%EOF\n"), ("notes.txt", b"Opening hours\n")]
+)
+def test_pdf_and_text_uploads_are_kept_and_served_by_the_site(
+    editor_client, site_tree, name, content
+):
+    upload = SimpleUploadedFile(name, content)
+    response = editor_client.post("/admin/documents/add/", {"title": "Ours", "file": upload})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    doc = get_document_model().objects.get()
+    # Through the site's serve view (permissions, headers), never a bare media URL.
+    assert doc.url == reverse("wagtaildocs_serve", args=(doc.id, doc.filename))
+    served = editor_client.get(doc.url)
+    assert served.status_code == 200
+    assert b"".join(served.streaming_content) == content
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["report.docx", "prices.csv", "photos.zip", "terms.rtf"])
+def test_other_document_types_are_refused(editor_client, site_tree, name):
+    upload = SimpleUploadedFile(name, b"PK\x03\x04 not for the public")
+    response = editor_client.post("/admin/documents/add/", {"title": "Other", "file": upload})
+    assert response.status_code == 200  # the form again, with an error
+    assert "File extension" in response.content.decode()
+    assert get_document_model().objects.count() == 0
 
 
 @pytest.mark.django_db
@@ -58,6 +80,7 @@ def test_text_with_html_inside_is_plain_text_with_nosniff(client, site_tree):
     doc = make_document("notes.txt", b"<html><script>alert(1)</script></html>")
     response = client.get(doc.url)
     assert response["Content-Type"].startswith("text/plain")
+    assert response["Content-Disposition"].startswith("inline")
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "default-src 'none'" in response["Content-Security-Policy"]
 

@@ -9,7 +9,7 @@ import pytest
 
 from marketplace.logging import JsonFormatter, request_id_var
 
-from .conftest import SHOPPER
+from .helpers import SHOPPER
 
 
 def test_formatter_writes_one_json_object_with_the_fixed_fields():

@@ -9,105 +9,22 @@ processes are stopped (and the Redis keys deleted) whatever happens.
 
 from __future__ import annotations
 
-import http.client
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
-from pathlib import Path
-from urllib.parse import quote, urlencode
 
 from django.db import connection
 
 import pytest
 
-from .test_deployment import NEEDS_POSTGRES, REDIS_HOST, REDIS_PORT, redis_up
-
-ROOT = Path(__file__).resolve().parents[2]
-GUNICORN = Path(sys.executable).with_name("gunicorn")
-START_TIMEOUT = 60
+from tests.servers import NEEDS_POSTGRES, REDIS_HOST, REDIS_PORT, ROOT, Web, database_url, redis_up
 
 pytestmark = [
     pytest.mark.multiprocess,
     NEEDS_POSTGRES,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def database_url() -> str:
-    s = connection.settings_dict
-    auth = quote(s["USER"] or "", safe="")
-    if s["PASSWORD"]:
-        auth += ":" + quote(s["PASSWORD"], safe="")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
-class Web:
-    """One gunicorn process (one worker) on its own port, as behind a TLS-terminating proxy."""
-
-    def __init__(self, env: dict[str, str], log: Path):
-        self.port = free_port()
-        self.log = log
-        with log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [str(GUNICORN), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}",
-                 "--workers", "1"],
-                cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-
-    def request(self, method: str, path: str, *, cookies=None, body=None, referer=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
-        headers = {"X-Forwarded-Proto": "https", "Host": f"127.0.0.1:{self.port}"}
-        if cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
-        if body is not None:
-            body = urlencode(body)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        if referer:
-            headers["Referer"] = f"https://127.0.0.1:{self.port}{referer}"
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            content = response.read().decode()
-        finally:
-            conn.close()
-        for header in response.headers.get_all("Set-Cookie") or []:
-            name, _, rest = header.partition("=")
-            if cookies is not None:
-                cookies[name] = rest.split(";", 1)[0]
-        return response, content
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"gunicorn exited:\n{self.log.read_text()}")
-            try:
-                response, _ = self.request("GET", "/readyz/")
-                if response.status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"gunicorn not ready in {START_TIMEOUT}s:\n{self.log.read_text()}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
 
 
 def test_two_web_processes_share_one_cart_and_the_reservations_job_runs(site_tree, tmp_path):

@@ -6,7 +6,8 @@ import pytest
 
 from marketplace.http import safe_next_url
 
-# The root conftest restores migrated data around every test, which needs the database.
+# The shared `_restore_migrated_data` fixture (tests/fixtures/database.py) runs around every
+# test and needs the database.
 pytestmark = pytest.mark.django_db
 
 FALLBACK = "/fallback/"

@@ -10,7 +10,7 @@ import pytest
 from django_tasks import TaskResultStatus
 
 from marketplace.logging import request_id_var
-from marketplace.tests.conftest import SHOPPER
+from marketplace.tests.helpers import SHOPPER
 from marketplace.tests.tasks_probe import report_request_id, send_probe_email
 
 ORDER_TASK = "orders.emails.send_order_email"

@@ -15,6 +15,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from marketplace.money import commission_on
 from products.models import ItemPage
 from vendors.models import ShopPage, Vendor
 
@@ -22,7 +23,6 @@ from .. import emails
 from ..errors import HoldRefused, ItemsUnavailable, PhoneOrdersClosed
 from ..errors import OrderErrorCode as Code
 from ..models import Cart, Order, OrderLine, PaymentAttempt, Reservation, VendorOrder
-from ..money import commission_on
 from .cart import _buyable, _shops_of
 
 if TYPE_CHECKING:

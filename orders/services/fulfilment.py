@@ -8,8 +8,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from home import page_cache
 from policies import emails as policy_emails
+from products.cache import items_changed
 from products.models import ItemPage
 
 from .. import emails, stripe_api
@@ -106,7 +106,7 @@ def vendor_order_refund(*, vendor_order: VendorOrder) -> VendorOrder:
     holds_recount(item_ids=[line.item_id for line in lines if line.item_id])
     _vendor_order_move(vendor_order, VendorOrder.Status.REFUNDED)
     _reverse_earnings(vendor_order=vendor_order, order=order)
-    transaction.on_commit(page_cache.bump)  # back on sale
+    items_changed(line.item_id for line in lines if line.item_id)  # back on sale
     if not order.vendor_orders.exclude(
         status__in=[VendorOrder.Status.REFUNDED, VendorOrder.Status.CANCELLED]
     ).exists():

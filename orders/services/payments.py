@@ -10,7 +10,8 @@ from django.db import transaction
 from django.db.models import F, Max, QuerySet, Sum
 from django.utils import timezone
 
-from home import page_cache
+from marketplace.money import commission_on
+from products.cache import items_changed
 from products.models import ItemPage
 
 from .. import emails, stripe_api
@@ -24,7 +25,6 @@ from ..models import (
     Reservation,
     VendorOrder,
 )
-from ..money import commission_on
 from .fulfilment import _vendor_order_move
 from .payouts import _reverse_earnings
 from .retention import _status_email
@@ -387,7 +387,7 @@ def order_mark_paid(*, payment_intent: stripe_api.PaymentIntentInfo) -> Order | 
     CartItem.objects.filter(item_id__in=[line.item_id for line in kept]).delete()
     kind = "paid_sold_meanwhile" if gone else "paid"
     emails.send(kind=kind, order_id=order.pk)
-    transaction.on_commit(page_cache.bump)  # shop pages now show these pieces as sold
+    items_changed(line.item_id for line in kept if line.item_id)  # sold, wherever shown
     return order
 
 

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
-from home import page_cache
+from products.cache import items_changed
 from products.models import ItemPage
 
 from ..errors import ItemsUnavailable
@@ -66,7 +66,7 @@ def holds_recount(*, item_ids: Iterable[int]) -> None:
         .values_list("item_id", "quantity", "expires_at")
     ):
         holds.setdefault(item_id, []).append((quantity, expires_at))
-    changed = False
+    changed = []
     for item_id, stock, was in ItemPage.objects.filter(pk__in=item_ids).values_list(
         "pk", "quantity", "held_until"
     ):
@@ -75,9 +75,8 @@ def holds_recount(*, item_ids: Iterable[int]) -> None:
         until = min(expires for _, expires in mine) if fully_held else None
         if until != was:
             ItemPage.objects.filter(pk=item_id).update(held_until=until)
-            changed = True
-    if changed:
-        transaction.on_commit(page_cache.bump)
+            changed.append(item_id)
+    items_changed(changed)
 
 
 @transaction.atomic

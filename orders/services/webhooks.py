@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
+from marketplace.money import from_minor_units
+
 from .. import stripe_api
 from ..models import StripeEvent
-from ..money import from_minor_units
 from .disputes import order_dispute_closed, order_dispute_opened
 from .payments import (
     order_mark_paid,

@@ -14,8 +14,8 @@ import itertools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from marketplace.money import from_minor_units, to_minor_units
 from orders import stripe_api
-from orders.money import from_minor_units, to_minor_units
 
 CANCELABLE = {"requires_payment_method", "requires_confirmation", "requires_action"}
 

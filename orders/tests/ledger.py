@@ -13,8 +13,10 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import Sum
 
+from marketplace.money import from_minor_units
 from orders.models import Order, PayoutEntry, VendorOrder
 from orders.services import payout_balances
+from tests.localstripe import stripe_get
 
 ZERO = Decimal("0")
 K = PayoutEntry.Kind
@@ -91,3 +93,37 @@ def assert_ledger_sound(stripe: StripeMoney) -> None:
     for part_id, balance in payout_balances().items():
         earned = PayoutEntry.objects.filter(vendor_order_id=part_id, kind=K.EARNED).first()
         assert earned is None or balance <= earned.amount, f"part {part_id}: owed {balance}"
+
+
+def money_held(base_url: str, *, references, accounts):
+    """What localstripe holds for these orders and connected accounts (StripeMoney):
+    succeeded charges and their refunds per order reference, transfers net of reversals per
+    account. localstripe is shared by the test session, so only the given ones are read."""
+    references = set(references)
+    charged: dict[str, Decimal] = {}
+    returned: dict[str, Decimal] = {}
+    intents = stripe_get(base_url, "/v1/payment_intents?limit=1000")["data"]
+    for intent in intents:
+        reference = intent["metadata"].get("order_reference")
+        if reference not in references or intent["status"] != "succeeded":
+            continue
+        currency = intent["currency"].upper()
+        charged[reference] = charged.get(reference, Decimal("0")) + from_minor_units(
+            intent["amount"], currency
+        )
+        refunds = stripe_get(base_url, f"/v1/refunds?payment_intent={intent['id']}&limit=100")
+        for refund in refunds["data"]:
+            returned[reference] = returned.get(reference, Decimal("0")) + from_minor_units(
+                refund["amount"], currency
+            )
+    transferred = {}
+    for account in accounts:
+        listed = stripe_get(base_url, f"/v1/transfers?destination={account}&limit=1000")["data"]
+        transferred[account] = sum(
+            (
+                from_minor_units(t["amount"] - t["amount_reversed"], t["currency"].upper())
+                for t in listed
+            ),
+            Decimal("0"),
+        )
+    return StripeMoney(charged=charged, returned=returned, transferred=transferred)

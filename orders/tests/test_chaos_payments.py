@@ -28,14 +28,13 @@ from django.db import connection
 
 import pytest
 
-from marketplace.tests.test_deployment import NEEDS_POSTGRES
-from marketplace.tests.test_multiprocess import ROOT, Web, database_url, free_port
 from orders.models import Order
 from products.factories import ItemPageFactory
+from tests.localstripe import SECRET_KEY, card_token, intents_for
+from tests.servers import NEEDS_POSTGRES, ROOT, Web, database_url, free_port
 from vendors.factories import ShopPageFactory
 
-from .conftest import ADDRESS
-from .localstripe import SECRET_KEY, card_token, intents_for
+from .helpers import ADDRESS
 
 pytestmark = [
     pytest.mark.chaos,

@@ -9,7 +9,7 @@ import pytest
 
 from orders.models import Order, PayoutEntry, Reservation, VendorOrder
 
-from .conftest import ADDRESS
+from .helpers import ADDRESS
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,9 @@ from orders.error_messages import error_message
 from orders.models import Cart, CartItem, Order, Reservation, StripeEvent
 from products.factories import ItemPageFactory
 from products.models import ItemPage
+from tests.localstripe import stripe_get
 
-from .conftest import ADDRESS, event_body, post_webhook, sign, stripe_get, subjects
+from .helpers import ADDRESS, event_body, post_webhook, sign, subjects
 
 pytestmark = [
     pytest.mark.skipif(

@@ -9,9 +9,10 @@ import pytest
 
 from orders.models import Order, PayoutEntry, VendorOrder
 from products.factories import ItemPageFactory
+from tests.localstripe import stripe_get
 from vendors.services import vendor_onboard
 
-from .conftest import ADDRESS, stripe_get
+from .helpers import ADDRESS
 
 pytestmark = pytest.mark.django_db
 

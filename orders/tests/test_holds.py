@@ -16,7 +16,7 @@ from orders.services import client_key
 from products.factories import ItemPageFactory
 from vendors.factories import ShopPageFactory
 
-from .conftest import ADDRESS
+from .helpers import ADDRESS
 
 pytestmark = pytest.mark.django_db
 

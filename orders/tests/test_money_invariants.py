@@ -389,6 +389,7 @@ def use(monkeypatch, world: dict) -> None:
     WORLD.update(world)
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_money_and_stock_invariants_hold_under_any_interleaving(monkeypatch, site_tree):
     use(monkeypatch, build_world(site_tree))

@@ -20,9 +20,10 @@ from orders import selectors, services, stripe_api
 from orders.models import CartItem, Order, OrderLine, PayoutEntry, VendorOrder
 from products.factories import ItemPageFactory
 from products.models import ItemPage
+from tests.localstripe import stripe_get
 from vendors.services import vendor_onboard
 
-from .conftest import ADDRESS, event_body, post_webhook, stripe_get, subjects
+from .helpers import ADDRESS, event_body, post_webhook, subjects
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +77,7 @@ def mails_to(address: str) -> list:
 
 def charge_refunded(order, *, amount_refunded: int) -> bytes:
     """Stripe's charge.refunded event for the order's payment (amounts in pence)."""
-    from orders.money import to_minor_units
+    from marketplace.money import to_minor_units
 
     return event_body(
         "charge.refunded",

@@ -17,9 +17,9 @@ import pytest
 
 from orders import services, stripe_api
 from orders.models import Order, PaymentAttempt
+from tests.localstripe import SECRET_KEY, intents_for, stripe_get
 
-from .conftest import event_body, post_webhook, stripe_get, subjects
-from .localstripe import SECRET_KEY, intents_for
+from .helpers import event_body, post_webhook, subjects
 
 pytestmark = pytest.mark.django_db
 

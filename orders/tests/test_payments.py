@@ -12,9 +12,9 @@ import stripe
 from orders import services, stripe_api
 from orders.error_messages import error_message, payment_error_message
 from orders.models import Order, PaymentAttempt, StripeEvent
+from tests.localstripe import intents_for, stripe_get
 
-from .conftest import ADDRESS, event_body, open_attempt, post_webhook, stripe_get, subjects
-from .localstripe import intents_for
+from .helpers import ADDRESS, event_body, open_attempt, post_webhook, subjects
 
 pytestmark = pytest.mark.django_db
 

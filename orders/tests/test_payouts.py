@@ -25,11 +25,11 @@ import pytest
 from orders import services
 from orders.models import DisputeStatus, Order, PayoutEntry, VendorOrder
 from products.factories import ItemPageFactory
+from tests.localstripe import stripe_get
 from vendors.factories import ShopPageFactory
 
-from .conftest import ADDRESS, event_body, post_webhook, subjects
-from .ledger import assert_ledger_sound
-from .localstripe import money_held, stripe_get
+from .helpers import ADDRESS, event_body, post_webhook, subjects
+from .ledger import assert_ledger_sound, money_held
 
 pytestmark = pytest.mark.django_db
 K = PayoutEntry.Kind

@@ -12,7 +12,7 @@ from orders.services import pay_link_token
 from products.factories import ItemPageFactory
 from vendors.services import vendor_onboard
 
-from .conftest import ADDRESS
+from .helpers import ADDRESS
 
 pytestmark = pytest.mark.django_db
 

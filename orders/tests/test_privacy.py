@@ -14,7 +14,7 @@ import pytest
 
 from orders.models import Order
 
-from .conftest import ADDRESS
+from .helpers import ADDRESS
 
 pytestmark = pytest.mark.django_db
 

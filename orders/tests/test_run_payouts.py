@@ -26,14 +26,10 @@ S = VendorOrder.Status
 K = PayoutEntry.Kind
 
 
-def vendor_order(
-    vendor, subtotal, *, status=S.DELIVERED, entries=(K.EARNED,), **dates
-) -> VendorOrder:
+def vendor_order(vendor, subtotal, *, status=S.DELIVERED, **fields) -> VendorOrder:
     """A shop's part of a paid order in `status` (delivered: past the return window), with the
-    ledger entries the services write."""
-    order = paid_order(
-        items=[Piece(vendor, subtotal)], vendor_status=status, ledger=entries, **dates
-    )
+    ledger entries the services wrote on the way."""
+    order = paid_order(items=[Piece(vendor, subtotal)], vendor_status=status, **fields)
     return order.vendor_orders.get()
 
 
@@ -97,13 +93,9 @@ def ledger(db):
             salon, "320.00", delivered_at=timezone.now() - timedelta(days=13)
         ),  # fmt: skip
         "no_account": vendor_order(manual, "400.00", status=S.DELIVERED),
-        "refunded": vendor_order(
-            lune, "500.00", status=S.REFUNDED, entries=(K.EARNED, K.REVERSED)
-        ),  # fmt: skip
-        "transferred": vendor_order(
-            salon, "600.00", status=S.DELIVERED, entries=(K.EARNED, K.TRANSFERRED)
-        ),  # fmt: skip
-        "cancelled": vendor_order(lune, "700.00", status=S.CANCELLED, entries=()),
+        "refunded": vendor_order(lune, "500.00", status=S.REFUNDED),  # earned, then reversed
+        "transferred": vendor_order(salon, "600.00", status=S.DELIVERED, paid_out=True),
+        "cancelled": vendor_order(lune, "700.00", status=S.CANCELLED),  # never paid
     }
 
 

@@ -15,9 +15,10 @@ import pytest
 from orders.models import CartItem, Order, Reservation
 from products.factories import ItemPageFactory
 from products.models import ItemPage
+from tests.localstripe import stripe_get
 from vendors.models import Vendor
 
-from .conftest import ADDRESS, event_body, post_webhook, stripe_get, subjects
+from .helpers import ADDRESS, event_body, post_webhook, subjects
 
 pytestmark = pytest.mark.django_db
 

@@ -14,16 +14,9 @@ import pytest
 from orders import stripe_api
 from orders.errors import OrderErrorCode
 from orders.models import Order, PayoutEntry, Reservation, StripeEvent, VendorOrder
+from tests.localstripe import WEBHOOK_SECRET
 
-from .conftest import (
-    ADDRESS,
-    WEBHOOK_SECRET,
-    event_body,
-    intent_object,
-    post_webhook,
-    sign,
-    subjects,
-)
+from .helpers import ADDRESS, event_body, intent_object, post_webhook, sign, subjects
 
 pytestmark = pytest.mark.django_db
 

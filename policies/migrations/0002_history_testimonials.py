@@ -2,7 +2,7 @@
 
 import datetime
 import django.db.models.deletion
-import home.page_mixins
+import marketplace.page_mixins
 import modelcluster.fields
 import wagtail.fields
 from django.conf import settings
@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
             options={
                 'abstract': False,
             },
-            bases=(home.page_mixins.ViewRestrictionShortcutMixin, 'wagtailcore.page'),
+            bases=(marketplace.page_mixins.ViewRestrictionShortcutMixin, 'wagtailcore.page'),
         ),
         migrations.AddField(
             model_name='policypage',

@@ -7,8 +7,11 @@ from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.fields import StreamField
 from wagtail.models import Page
 
-from home.page_mixins import ViewRestrictionShortcutMixin
+from marketplace.page_mixins import ViewRestrictionShortcutMixin
 from policies.forms import PolicyPageForm
+
+# The page-cache tag of what shows published testimonials (this index, the home page).
+TESTIMONIALS = "testimonials"
 
 POLICY_RICH_TEXT_FEATURES = ["h2", "h3", "bold", "italic", "ol", "ul", "link"]
 
@@ -59,6 +62,9 @@ class PolicyPage(RoutablePageMixin, ViewRestrictionShortcutMixin, Page):
     parent_page_types = ["home.HomePage"]
     subpage_types = []
 
+    def cache_tags(self) -> list[str]:
+        return [TESTIMONIALS]
+
     def get_context(self, request, *args, **kwargs):
         from policies import selectors
 
@@ -106,6 +112,9 @@ class TestimonialIndexPage(ViewRestrictionShortcutMixin, Page):
     max_count = 1
     parent_page_types = ["home.HomePage"]
     subpage_types = []
+
+    def cache_tags(self) -> list[str]:
+        return [TESTIMONIALS]
 
     def get_context(self, request, *args, **kwargs):
         from policies import selectors

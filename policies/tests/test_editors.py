@@ -18,7 +18,7 @@ from policies.models import PolicyChange, PolicyPage
 from products.factories import ItemPageFactory
 from vendors.factories import ShopPageFactory
 
-from .conftest import make_user
+from .helpers import make_user
 
 
 def _form(client, url, **changes):

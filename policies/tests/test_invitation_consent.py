@@ -16,7 +16,7 @@ from policies import emails as policy_emails
 from policies import models
 from policies import tokens as policy_tokens
 
-from .conftest import make_user, make_vendor_order
+from .helpers import make_user, make_vendor_order
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from policies import selectors, services
 from policies.factories import PolicyPageFactory, policy_publish
 from policies.models import PolicyAcknowledgement
 
-from .conftest import make_user
+from .helpers import make_user
 
 
 def _joined_long_ago(user):

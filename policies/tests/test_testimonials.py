@@ -18,7 +18,7 @@ from orders.models import VendorOrder
 from policies import factories, models, selectors, services
 from vendors.factories import ShopPageFactory
 
-from .conftest import make_user, make_vendor_order
+from .helpers import make_user, make_vendor_order
 
 
 @pytest.mark.django_db

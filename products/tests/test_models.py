@@ -1,7 +1,5 @@
 """Item and designer pages: tree rules, routing, sold items and their JSON-LD."""
 
-import json
-import re
 from decimal import Decimal
 
 from wagtail.models import Page
@@ -16,7 +14,7 @@ from products.models import DesignerIndexPage, ItemPage
 from vendors.factories import ShopPageFactory
 from vendors.models import ShopIndexPage, ShopPage
 
-JSON_LD_RE = re.compile(r'<script type="application/ld\+json">(.*?)</script>', re.S)
+from .helpers import JSON_LD_RE, json_ld
 
 
 class ItemTreeTests(WagtailPageTestCase):
@@ -59,12 +57,6 @@ class ItemTreeTests(WagtailPageTestCase):
 # --- Sold items and JSON-LD --------------------------------------------------------------------
 
 
-def _json_ld(html: str) -> dict:
-    blocks = JSON_LD_RE.findall(html)
-    assert len(blocks) == 1, "expected one JSON-LD block"
-    return json.loads(blocks[0])
-
-
 @pytest.mark.django_db
 def test_sold_item_shows_sold_and_cannot_be_added_to_cart(client, site_tree):
     shop = ShopPageFactory()
@@ -93,14 +85,14 @@ def test_available_item_can_be_added_to_cart(client, site_tree):
     ("quantity", "availability"),
     [(0, "https://schema.org/SoldOut"), (1, "https://schema.org/InStock")],
 )
-def test_item_json_ld(client, site_tree, quantity, availability):
+def test_itemjson_ld(client, site_tree, quantity, availability):
     designer = DesignerFactory(name="Maison Aubert")
     shop = ShopPageFactory(phone=True)
     item = ItemPageFactory(
         parent=shop, designer=designer, quantity=quantity, price=Decimal("1250.00"), gallery=1
     )
     html = client.get(item.url).content.decode()
-    data = _json_ld(html)
+    data = json_ld(html)
     assert data["@type"] == "Product"
     assert data["name"] == item.title
     assert data["brand"]["name"] == "Maison Aubert"
@@ -119,4 +111,4 @@ def test_json_ld_cannot_break_out_of_its_script(client, site_tree):
     item = ItemPageFactory(title="</script><script>alert(1)</script>", slug="nasty")
     html = client.get(item.url).content.decode()
     assert "<script>alert(1)" not in html
-    assert _json_ld(html)["name"] == "</script><script>alert(1)</script>"
+    assert json_ld(html)["name"] == "</script><script>alert(1)</script>"

@@ -13,7 +13,7 @@ from products.factories import ItemPageFactory
 from products.models import ItemPage
 from vendors.factories import ShopPageFactory
 
-from .test_models import _json_ld
+from .helpers import json_ld
 
 
 def reserve(item, minutes=12):
@@ -72,7 +72,7 @@ def test_json_ld_availability(client, shop, state, availability):
     item = ItemPageFactory(parent=shop, quantity=0 if state == "sold" else 1)
     if state != "for sale":
         reserve(item)
-    data = _json_ld(client.get(item.url).content.decode())
+    data = json_ld(client.get(item.url).content.decode())
     assert data["offers"]["availability"] == availability
 
 

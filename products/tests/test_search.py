@@ -110,7 +110,7 @@ def test_text_query_matches_title_designer_and_description(client, world, q, exp
 @pytest.mark.django_db
 def test_saving_an_item_updates_the_index(client, world):
     """The database backend indexes on save (django-tasks runs the task immediately in tests);
-    publishing starts a new content generation, so no count or ranking is kept from before."""
+    publishing invalidates the catalogue, so no count or ranking is kept from before."""
     assert titles(search(client, q="ostrich")) == []
     world.tote.description = "<p>Ostrich leather.</p>"
     world.tote.save_revision().publish()
@@ -136,13 +136,13 @@ def test_saving_an_item_updates_the_index(client, world):
 def test_probing_the_index_and_collecting_matches_agree(client, world, params, monkeypatch):
     """Common words are tested row by row in sort order, rare ones collected first and sorted
     (`products.search._probe`): both shapes of the query give the same page."""
-    from home import page_cache
+    from marketplace import page_cache
     from products import search as search_module
 
     pages = {}
     for name, rows in [("collect", 0), ("probe", 10**9)]:
         monkeypatch.setattr(search_module, "PROBE_ROWS", rows)
-        page_cache.bump()
+        page_cache.invalidate(page_cache.SITE)
         response = search(client, **params)
         pages[name] = (titles(response), response.context["result"].page.paginator.count)
     assert pages["probe"] == pages["collect"]

@@ -1,11 +1,11 @@
-"""Fixtures for saved-list tests: shoppers, a shop with pieces, clean caches."""
+"""Fixtures for saved-list tests: an unverified shopper, a shop with pieces (`shopper` and
+`signed_in` are shared: tests/fixtures/users.py)."""
 
 from decimal import Decimal
 
 import pytest
 
 from accounts.factories import UserFactory
-from accounts.tests.conftest import _fresh_state, shopper, signed_in  # noqa: F401 (fixtures)
 from products.factories import ItemPageFactory
 from vendors.factories import ShopPageFactory
 
@@ -30,9 +30,3 @@ def tote(shop):
 @pytest.fixture
 def clutch(shop):
     return ItemPageFactory(parent=shop, title="Ivory silk clutch", price=Decimal("640.00"))
-
-
-def with_cookie(client):
-    """A returning visitor: some cookie of ours, but no session yet."""
-    client.cookies["csrftoken"] = "x" * 32
-    return client

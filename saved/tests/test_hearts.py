@@ -11,7 +11,7 @@ import pytest
 from products.factories import ItemPageFactory
 from saved.models import SavedItem
 
-from .conftest import with_cookie
+from .helpers import with_cookie
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from saved import services
 from saved.models import SavedItem
 from saved.selectors import SAVED_SESSION_KEY
 
-from .conftest import with_cookie
+from .helpers import with_cookie
 
 pytestmark = pytest.mark.django_db
 

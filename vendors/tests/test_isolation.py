@@ -28,8 +28,9 @@ from wagtail.models import (
 
 import pytest
 
-from home.factories import ImageFactory
-from home.models import CustomImage, SiteFooterSettings
+from home.models import SiteFooterSettings
+from marketplace.factories import ImageFactory
+from marketplace.models import CustomImage
 from orders.factories import paid_order
 from orders.models import Order, VendorOrder
 from products.factories import CategoryFactory, DesignerFactory
@@ -295,6 +296,7 @@ def refused(client, view_name: str, response, depth: int = 0) -> bool:
     return False
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_vendor_cannot_reach_another_vendors_objects_through_any_admin_url(client, world):
     client.force_login(world.a_user)

@@ -126,7 +126,7 @@ def test_invitation_is_sent_only_after_commit(site_tree, django_capture_on_commi
             staff_email="clara@maison-lune.example",
         )
     assert mail.outbox == [], "no email before the transaction commits"
-    for callback in callbacks:  # the invitation, and the page cache's generation bump
+    for callback in callbacks:  # the invitation, and the page cache invalidation
         callback()
     assert [message.to for message in mail.outbox] == [["clara@maison-lune.example"]]
 

@@ -13,12 +13,12 @@ from django.utils import timezone
 import pytest
 
 from accounts.models import User
-from orders.factories import PayoutEntryFactory, Piece, paid_order
-from orders.models import PayoutEntry, VendorOrder
+from orders.factories import Piece, paid_order
+from orders.models import VendorOrder
 from orders.selectors import WeekSales, sales_figures, sales_week_starts, site_sales_figures
 from vendors.charts import sales_chart
 from vendors.factories import VendorFactory
-from vendors.services import vendor_onboard
+from vendors.services import vendor_onboard, vendor_update
 
 pytestmark = pytest.mark.django_db
 
@@ -28,19 +28,14 @@ NOW = datetime(2025, 3, 12, 12, 0, tzinfo=LONDON)
 S = VendorOrder.Status
 
 
-def sale(vendor, amount, paid_at, *, status=S.PAID, earned=True) -> VendorOrder:
-    """A vendor's part of a paid order, and its ledger entry as order_mark_paid writes it."""
+def sale(vendor, amount, paid_at, *, status=S.PAID, paid_out=False) -> VendorOrder:
+    """A vendor's part of an order paid at `paid_at`, moved on to `status` by the services
+    (which write its ledger: earned when paid, reversed when refunded, transferred when a
+    delivered part is `paid_out` to the shop's Connect account)."""
     order = paid_order(
-        items=[Piece(vendor, amount)],
-        paid_at=paid_at,
-        vendor_status=status,
-        ledger=(PayoutEntry.Kind.EARNED,) if earned else (),
+        items=[Piece(vendor, amount)], paid_at=paid_at, vendor_status=status, paid_out=paid_out
     )
     return order.vendor_orders.get()
-
-
-def ledger(vendor_order, kind, amount):
-    return PayoutEntryFactory(vendor_order=vendor_order, kind=kind, amount=Decimal(amount))
 
 
 def amounts(figures) -> dict[date, Decimal]:
@@ -68,7 +63,7 @@ def test_weekly_buckets_count_paid_sales_by_week_of_payment():
     sale(lune, "60.00", at(2024, 12, 23, 0, 0))  # first day of the first week shown
     sale(lune, "999.00", at(2024, 12, 22, 23, 59))  # the week before: not shown
     for status in (S.REFUNDED, S.CANCELLED, S.PENDING):
-        sale(lune, "777.00", at(2025, 3, 11, 10, 0), status=status, earned=False)
+        sale(lune, "777.00", at(2025, 3, 11, 10, 0), status=status)
     sale(salon, "555.00", at(2025, 3, 11, 10, 0))  # another shop's
 
     figures = sales_figures(vendor_ids=[lune.pk], now=NOW)
@@ -100,13 +95,12 @@ def test_week_boundaries_follow_the_site_time_zone_in_summer():
 
 
 def test_owed_and_paid_out_come_from_the_payout_ledger():
-    lune, salon = VendorFactory(name="Maison Lune"), VendorFactory(name="Second Salon")
+    lune = VendorFactory(name="Maison Lune", stripe_account_id="acct_lune")
+    salon = VendorFactory(name="Second Salon")
     old = NOW - timedelta(weeks=30)  # outside the chart, still in the ledger
-    transferred = sale(lune, "1000.00", old, status=S.DELIVERED)  # earned 850
-    ledger(transferred, PayoutEntry.Kind.TRANSFERRED, "850.00")
+    sale(lune, "1000.00", old, status=S.DELIVERED, paid_out=True)  # earned 850, paid out
     sale(lune, "200.00", NOW - timedelta(days=1), status=S.SHIPPED)  # earned 170, not yet paid
-    refunded = sale(lune, "400.00", NOW - timedelta(days=2), status=S.REFUNDED)  # earned 340
-    ledger(refunded, PayoutEntry.Kind.REVERSED, "-340.00")
+    sale(lune, "400.00", NOW - timedelta(days=2), status=S.REFUNDED)  # earned 340, reversed
     sale(salon, "100.00", NOW - timedelta(days=1))  # 85 owed to another shop
 
     figures = sales_figures(vendor_ids=[lune.pk, salon.pk], now=NOW)
@@ -179,11 +173,12 @@ def shops(site_tree):
                           staff_email="staff@lune.example")  # fmt: skip
     salon = vendor_onboard(name="Second Salon", contact_email="hello@salon.example",
                            staff_email="staff@salon.example")  # fmt: skip
+    salon = vendor_update(vendor=salon, stripe_account_id="acct_salon")  # paid through Connect
     now = timezone.now()
     sale(lune, "1234.00", now - timedelta(weeks=1), status=S.SHIPPED)  # earned 1048.90
     sale(lune, "321.00", now - timedelta(weeks=3), status=S.DELIVERED)  # earned 272.85
-    paid = sale(salon, "9876.00", now - timedelta(weeks=2))  # earned 8394.60
-    ledger(paid, PayoutEntry.Kind.TRANSFERRED, "8394.60")
+    # Earned 8394.60, all of it paid out.
+    sale(salon, "9876.00", now - timedelta(weeks=2), status=S.DELIVERED, paid_out=True)
     return lune, salon
 
 

@@ -695,7 +695,7 @@ def test_script_in_vendor_fields_is_escaped_everywhere(client, vendor, designer,
 @pytest.mark.django_db
 def test_raw_html_posted_instead_of_contentstate_is_not_stored(client, vendor):
     """A hand-made POST with HTML in a rich text field gets a form error, never stored as HTML
-    (home.rich_text; every shape of forged value is in home/tests/test_rich_text_forged.py)."""
+    (marketplace.rich_text; every shape of forged value is in marketplace/tests/test_rich_text_forged.py)."""
     client.force_login(staff_of(vendor))
     response = edit_page(client, vendor.shop, "publish", story=f"<p>{PAYLOAD}</p>")
     assert response.status_code == 200

@@ -22,7 +22,7 @@ from wagtail.test.utils.form_data import querydict_from_html
 
 import pytest
 
-from home.factories import ImageFactory
+from marketplace.factories import ImageFactory
 from products.factories import CategoryFactory, DesignerFactory
 from products.models import ItemPage
 from vendors.models import NOT_OWN_IMAGE, ShopPage, VendorPageForm

@@ -8,7 +8,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts import selectors, services
-from home.progress import progress
+from marketplace.progress import progress
 
 
 class Command(BaseCommand):
@@ -36,7 +36,7 @@ class Command(BaseCommand):
         if dry_run:
             return
 
-        # A bar on a terminal, periodic plain lines in logs (home.progress), on stderr.
+        # A bar on a terminal, periodic plain lines in logs (marketplace.progress), on stderr.
         with progress(total=total, desc="Queueing", stream=self.stderr._out) as bar:
             sent = services.newsletter_send(
                 subject=subject, body=body, topic=topic, progress=lambda *_: bar.update(1)

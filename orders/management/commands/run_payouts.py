@@ -15,7 +15,7 @@ import logging
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError
 
-from home.progress import progress
+from marketplace.progress import progress
 from orders import selectors, services, stripe_api
 from orders.models import PayoutEntry, VendorOrder
 

@@ -1,0 +1,105 @@
+"""Item cards, each rendered once and shared by every page and shopper that shows it.
+
+A card's HTML is kept under a *fingerprint* of everything it shows, taken from the rows the
+page has just read: the piece (title, URL, price, stock, whether it is reserved now, its
+cover picture), its designer's name and its shop's name and URL. A sale, a hold, a publish or
+a rename changes the fingerprint, so the next page to show the card renders it again; a
+fingerprint is never stale, whatever order requests and changes interleave in. The version of
+the `site` tag is in the key too (marketplace.page_cache: the rare changes that show
+everywhere, and a rendition deleted with its file), and so is the card template's own text (a
+deploy that changes it starts afresh).
+
+The shopper's own part, the heart (saved or not, a form with their CSRF token or a link), is
+never cached: it is drawn per request into the slot the cached card leaves for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from functools import cache as once
+
+from django import template
+from django.core.cache import cache
+from django.template.loader import get_template
+from django.utils.safestring import SafeString, mark_safe
+
+from marketplace import page_cache
+from saved.templatetags.saved_tags import save_button_html
+
+register = template.Library()
+
+CARD_TEMPLATE = "components/item_card.html"
+# Where the heart goes; item titles and names are escaped, so no data can contain it.
+SAVE_SLOT = "<!--save-button-->"
+CARD_TIMEOUT = 3600  # seconds; bounds how long an edited picture's old alt text could show
+
+
+@once
+def _template_digest() -> str:
+    source = get_template(CARD_TEMPLATE).template.source
+    return hashlib.blake2b(source.encode(), digest_size=6).hexdigest()
+
+
+def _fingerprint(item) -> str:
+    shop = getattr(item, "shop", None)
+    shown = (
+        item.pk,
+        item.title,
+        item.url_path,
+        item.live,
+        item.is_sold,
+        item.is_reserved,
+        str(item.price),
+        item.designer.name,
+        getattr(item, "cover_image_id", None),
+        getattr(item, "cover_alt", None),
+        (shop.title, shop.url_path) if shop is not None else None,
+    )
+    return hashlib.blake2b(repr(shown).encode(), digest_size=12).hexdigest()
+
+
+def _render(item, request) -> tuple[str, str]:
+    html = get_template(CARD_TEMPLATE).render(
+        {"item": item, "request": request, "save_slot": mark_safe(SAVE_SLOT)}  # noqa: S308
+    )
+    head, _, tail = html.partition(SAVE_SLOT)
+    return head, tail
+
+
+def card_html(items: Iterable, request, *, csrf_token) -> list[SafeString]:
+    """The HTML of each item's card (items as products.selectors.attach_cards completes them),
+    with this shopper's heart."""
+    items = list(items)
+    site = page_cache.current_version(page_cache.SITE)
+    keys = [
+        f"card:{_template_digest()}:{site}:{item.pk}:{_fingerprint(item)}" if site else None
+        for item in items
+    ]
+    found = cache.get_many([key for key in keys if key]) if site else {}
+    fresh = {}
+    cards = []
+    for item, key in zip(items, keys, strict=True):
+        parts = found.get(key) if key else None
+        if parts is None:
+            parts = _render(item, request)
+            if key:
+                fresh[key] = parts
+        head, tail = parts
+        heart = save_button_html(request, item, csrf_token=csrf_token)
+        cards.append(mark_safe(head + heart + tail))  # noqa: S308 - rendered by the template
+    if fresh:
+        cache.set_many(fresh, CARD_TIMEOUT)
+    return cards
+
+
+@register.simple_tag(takes_context=True)
+def item_cards(context, items) -> list[SafeString]:
+    """`{% item_cards items as cards %}`: the cards of a grid, in one cache read."""
+    return card_html(items, context.get("request"), csrf_token=context.get("csrf_token"))
+
+
+@register.simple_tag(takes_context=True)
+def item_card(context, item) -> SafeString:
+    """`{% item_card item %}`: one card (the saved list's, a confirmation page's)."""
+    return card_html([item], context.get("request"), csrf_token=context.get("csrf_token"))[0]

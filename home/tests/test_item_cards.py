@@ -1,0 +1,137 @@
+"""Item cards come from the card cache (home.templatetags.cards): shared by every page and
+shopper, never stale, and never carrying one shopper's heart to another."""
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+from django.test import Client
+from django.utils import timezone
+
+import pytest
+
+from accounts.factories import UserFactory
+from products.factories import ItemPageFactory
+from products.models import ItemPage
+from products.services import stock_set
+from vendors.factories import ShopPageFactory
+
+pytestmark = pytest.mark.django_db
+
+CARD_TEMPLATE = "components/item_card.html"
+
+
+@pytest.fixture
+def shop(site_tree):
+    return ShopPageFactory(title="Maison Lune")
+
+
+@pytest.fixture
+def tote(shop):
+    return ItemPageFactory(
+        parent=shop, title="Cognac leather tote", price=Decimal("1250.00"), with_image=True
+    )
+
+
+@pytest.fixture
+def clutch(shop):
+    return ItemPageFactory(parent=shop, title="Ivory silk clutch", price=Decimal("640.00"))
+
+
+def cards(html: str, title: str) -> list[str]:
+    return [
+        article
+        for article in re.findall(r'<article class="card[^"]*">.*?</article>', html, flags=re.S)
+        if f">{title}<" in article
+    ]
+
+
+def card(html: str, title: str) -> str:
+    (found,) = cards(html, title)
+    return found
+
+
+def pages_showing(item) -> list[str]:
+    return ["/", item.get_parent().url, f"/designers/{item.designer.slug}/", "/search/"]
+
+
+def test_a_sale_shows_on_every_card_of_the_piece_at_once(client, tote, clutch):
+    urls = pages_showing(tote)
+    for url in urls:  # every card rendered and kept
+        assert "badge--sold" not in card(client.get(url).content.decode(), tote.title)
+    stock_set(item=tote, quantity=0, by=None)
+    for url in urls:
+        html = client.get(url).content.decode()
+        if url == tote.get_parent().url:  # the other piece's card is untouched
+            assert "badge--sold" not in card(html, clutch.title)
+        if url == "/":  # new arrivals list only pieces for sale
+            assert cards(html, tote.title) == []
+            continue
+        sold = card(html, tote.title)
+        assert '<span class="badge badge--sold">Sold</span>' in sold, url
+        assert "Sold, was" in sold, url
+
+
+def test_a_reserved_card_is_for_sale_again_when_its_hold_ends(client, shop, tote):
+    ItemPage.objects.filter(pk=tote.pk).update(held_until=timezone.now() + timedelta(minutes=5))
+    assert "badge--reserved" in card(client.get(shop.url).content.decode(), tote.title)
+    # A hold runs out without any write or invalidation: the card must notice by itself.
+    ItemPage.objects.filter(pk=tote.pk).update(held_until=timezone.now() - timedelta(seconds=1))
+    assert "badge--reserved" not in card(client.get(shop.url).content.decode(), tote.title)
+
+
+def test_a_renamed_shop_shows_on_its_cards(client, shop, tote):
+    assert "Maison Lune" in card(client.get("/").content.decode(), tote.title)
+    shop.title = "Maison Soleil"
+    shop.save_revision().publish()
+    assert "Maison Soleil" in card(client.get("/").content.decode(), tote.title)
+
+
+def test_each_shopper_sees_only_their_own_hearts_on_shared_cards(shop, tote, clutch):
+    ada, grace = Client(), Client()
+    ada.force_login(UserFactory(username="ada"))
+    grace.force_login(UserFactory(username="grace"))
+    ada.post("/saved/add/", {"item": tote.pk})
+    grace.post("/saved/add/", {"item": clutch.pk})
+
+    def pressed(client, item) -> str:
+        heart = card(client.get(shop.url).content.decode(), item.title)
+        return re.search(r'aria-pressed="(\w+)"', heart).group(1)
+
+    # Ada's request renders and stores both cards; Grace's reuses them, and then Ada's again.
+    assert (pressed(ada, tote), pressed(ada, clutch)) == ("true", "false")
+    assert (pressed(grace, tote), pressed(grace, clutch)) == ("false", "true")
+    assert (pressed(ada, tote), pressed(ada, clutch)) == ("true", "false")
+    # A first-time visitor gets the plain link, with nobody's state and no CSRF token.
+    html = Client().get(shop.url).content.decode()
+    assert "aria-pressed" not in html and "csrfmiddlewaretoken" not in html
+    assert f'href="/saved/add/?item={tote.pk}&amp;next=' in card(html, tote.title)
+
+
+def test_each_request_has_its_own_csrf_token_in_the_hearts(shop, tote):
+    ada = Client()
+    ada.force_login(UserFactory(username="ada"))
+    tokens = set()
+    for _ in range(2):
+        html = ada.get(shop.url).content.decode()
+        (token,) = set(re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html))
+        tokens.add(token)
+    assert len(tokens) == 2  # masked afresh per request, never the stored card's
+
+
+def test_a_page_of_known_cards_renders_no_card_template(client, shop, tote, clutch):
+    """The guard on the gain: a second view of a page draws its cards from the cache (the card
+    template is not rendered again, and their pictures are not loaded)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first = client.get(shop.url)
+    assert [t.name for t in first.templates].count(CARD_TEMPLATE) == 2
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get("/")
+    assert [t.name for t in again.templates].count(CARD_TEMPLATE) == 0
+    assert not [q for q in queries if "customrendition" in q["sql"]]
+    # The same card, but for the heart: it leads back to the page it is on.
+    shared, _, heart = card(again.content.decode(), tote.title).partition('<a id="save-')
+    assert shared == card(first.content.decode(), tote.title).partition('<a id="save-')[0]
+    assert "next=/%23save-" in heart

@@ -1,0 +1,284 @@
+"""Whole-page cache for anonymous shoppers, and memoised values, invalidated by *tags*.
+
+Only a first-time visitor's GET (no cookies at all) of a listed page is served from or stored in
+the cache, and only a response that sets no cookie and is not private: anything personal (a
+cart, messages, a CSRF form) has a cookie or sets one, so it is never cached.
+
+**Tags.** Every cached page and memoised value records the tags it was built from, each with
+the tag's version at the time: a shop page depends on `shop:<path>` (the shop itself) and
+`shop-items:<path>` (what it lists), an item page on its item and its shop, the home page on
+`catalogue`. A change moves on only the versions of what it touches (`invalidate`): a sale in
+one shop renews that shop's page, the piece's designer page, its own page and the pages that
+count the whole catalogue, while every other shop, designer and item page stays cached. Rare
+changes that show everywhere (the footer, a suspended vendor, a renamed designer) move on the
+tag `site`, which everything depends on. The owners of the content declare the tags: page
+models by `cache_tags()` (what their response shows) and `changed_tags()` (what a publish of
+them changes); the catalogue's own selectors add the shops their cards show.
+
+A version is read the first time a request meets the tag, before it reads what the tag
+covers (pages declare their tags before rendering), and read again before the response is
+stored: a change in between keeps the response out of the cache. `invalidate` moves versions
+on once now and again when the transaction commits, so a request that read the old rows in
+between does not keep them under the new version.
+
+Only canonical URLs are stored, or anyone could fill the cache with copies of one page
+(`?page=junk1`, `?page=junk2`, ...): no query string, or exactly `?page=N` where N is written
+plainly, is at least 2 (page 1 is the URL without it), and is the page the view really served
+(not a bad or out-of-range number it answered with the first or last page). Every other URL is
+served as usual, uncached.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.paginator import Page as PaginatorPage
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
+
+# Tags shared by several apps (each app names its own objects' tags in its `cache` module).
+SITE = "site"  # everything depends on it: changes that show on every page
+CATALOGUE = "catalogue"  # anything listed or counted across the whole catalogue
+SHOPS = "shops"  # which shops are listed (and so which pieces)
+VERSION_PREFIX = "pagecache:v:"
+# Pages worth caching whole (items included: an item page with an add-to-cart form sets the
+# CSRF cookie, so only a sold piece's or a closed shop's item page is ever stored).
+CACHEABLE_PREFIXES = ("/shops/", "/designers/", "/privacy/", "/security/", "/terms/")
+# A page number as the site's own links write it; page 1 is the URL without one.
+PAGE_NUMBER = re.compile(r"[2-9]|[1-9][0-9]{1,5}")
+
+T = TypeVar("T")
+# The tags (with the versions first read) of what the current request has shown so far.
+_shown: ContextVar[dict[str, str] | None] = ContextVar("page_cache_shown", default=None)
+
+
+def _versions(tags: Iterable[str]) -> dict[str, str] | None:
+    """The current version of each tag; None when the cache cannot keep them (Redis down)."""
+    keys = {VERSION_PREFIX + tag: tag for tag in tags}
+    found = cache.get_many(list(keys))
+    for key in keys.keys() - found.keys():
+        # Never seen, or evicted: a new version, so nothing stored under an old one is used.
+        cache.add(key, uuid.uuid4().hex, None)
+    if len(found) < len(keys):
+        found = cache.get_many(list(keys))
+        if len(found) < len(keys):
+            return None
+    return {keys[key]: version for key, version in found.items()}
+
+
+def current_version(tag: str) -> str | None:
+    """The version of `tag` now (a fragment cache's key part); None while the cache fails."""
+    versions = _versions([tag])
+    return versions[tag] if versions else None
+
+
+def depends_on(*tags: str) -> None:
+    """Record that the current response (if one is being cached) shows what `tags` cover.
+    Call it before reading what they cover."""
+    shown = _shown.get()
+    if shown is None:
+        return
+    new = [tag for tag in tags if tag not in shown]
+    if new:
+        versions = _versions(new)
+        if versions is None:  # the cache is failing: nothing of this request is kept
+            shown[SITE] = ""
+        else:
+            shown.update(versions)
+
+
+def invalidate(*tags: str) -> None:
+    """Everything cached that depends on any of `tags` is stale (now and again at commit)."""
+    if not tags:
+        return
+    _move_on(tags)
+    transaction.on_commit(lambda: _move_on(tags))
+
+
+def _move_on(tags: Iterable[str]) -> None:
+    cache.set_many({VERSION_PREFIX + tag: uuid.uuid4().hex for tag in tags}, None)
+
+
+def _still_current(versions: Mapping[str, str]) -> bool:
+    return bool(versions) and _versions(versions) == dict(versions)
+
+
+def memoised(
+    name: str, compute: Callable[[], T], *, tags: Iterable[str] = (), timeout: int = 3600
+) -> T:
+    """A value computed once and shared by workers until one of its `tags` changes (or
+    `timeout` passes: it bounds staleness where a change does not invalidate, such as the
+    search index updated by a background task). A page showing it depends on its tags too."""
+    tags = (SITE, *tags)
+    depends_on(*tags)
+    current = _versions(tags)  # before computing: a change meanwhile leaves it stale
+    entry = cache.get(f"memo:{name}")
+    if entry is not None and current is not None and entry[0] == current:
+        return entry[1]
+    value = compute()
+    if current is not None:
+        cache.set(f"memo:{name}", (current, value), timeout)
+    return value
+
+
+def memoised_each(
+    prefix: str,
+    ids: Iterable[Any],
+    compute: Callable[[list[Any]], Mapping[Any, T]],
+    *,
+    tags_of: Callable[[Any], Iterable[str]],
+    default: T,
+    timeout: int = 3600,
+) -> dict[Any, T]:
+    """`memoised` for one value per object (a count per designer, per shop): after a change,
+    only the objects whose tags moved on are computed again, all of them in one call of
+    `compute(missing ids)`; an id it leaves out gets `default`."""
+    ids = list(dict.fromkeys(ids))
+    tags_by_id = {pk: (SITE, *tags_of(pk)) for pk in ids}
+    all_tags = {tag for tags in tags_by_id.values() for tag in tags}
+    depends_on(*all_tags)
+    current = _versions(all_tags) or {}
+    entries = cache.get_many([f"memo:{prefix}:{pk}" for pk in ids])
+    values: dict[Any, T] = {}
+    missing = []
+    for pk in ids:
+        entry = entries.get(f"memo:{prefix}:{pk}")
+        if entry is not None and all(current.get(tag) == v for tag, v in entry[0].items()):
+            values[pk] = entry[1]
+        else:
+            missing.append(pk)
+    if missing:
+        computed = compute(missing)
+        fresh = {}
+        for pk in missing:
+            values[pk] = computed.get(pk, default)
+            versions = {tag: current[tag] for tag in tags_by_id[pk] if tag in current}
+            if len(versions) == len(tags_by_id[pk]):
+                fresh[f"memo:{prefix}:{pk}"] = (versions, values[pk])
+        if fresh:
+            cache.set_many(fresh, timeout)
+    return values
+
+
+def _key(request: HttpRequest, query: str) -> str:
+    return f"pagecache:{request.get_host()}:{request.path}?{query}"
+
+
+def _canonical_query(request: HttpRequest) -> str | None:
+    """The query string of a cacheable request, normalised ("" or "page=N"); None when the
+    request may not be cached at all."""
+    if settings.VITRINE_PAGE_CACHE_SECONDS <= 0 or request.method not in ("GET", "HEAD"):
+        return None
+    if request.COOKIES or request.META.get("HTTP_AUTHORIZATION"):
+        return None
+    path = request.path
+    if path != "/" and not path.startswith(CACHEABLE_PREFIXES):
+        return None
+    if not request.GET:
+        return ""
+    pages = request.GET.getlist("page")
+    if set(request.GET) != {"page"} or len(pages) != 1 or not PAGE_NUMBER.fullmatch(pages[0]):
+        return None
+    return f"page={pages[0]}"
+
+
+def _served_as_asked(query: str, response: HttpResponse) -> bool:
+    """A `?page=N` response is cacheable only if the view paginated and showed page N itself
+    (Paginator.get_page answers an out-of-range number with the last page)."""
+    if not query:
+        return True
+    number = int(query.removeprefix("page="))
+    context = getattr(response, "context_data", None) or {}
+    shown = [value.number for value in context.values() if isinstance(value, PaginatorPage)]
+    return bool(shown) and all(shown_number == number for shown_number in shown)
+
+
+def _storable(query: str, response: HttpResponse) -> bool:
+    cache_control = response.get("Cache-Control", "")
+    return (
+        response.status_code == 200
+        and not response.cookies
+        and not response.streaming
+        and "private" not in cache_control
+        and "no-store" not in cache_control
+        and _served_as_asked(query, response)
+    )
+
+
+class AnonymousPageCacheMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        query = _canonical_query(request)
+        if query is None:
+            return self.get_response(request)
+        key = _key(request, query)
+        entry = cache.get(key)
+        if entry is not None and _still_current(entry[0]):
+            response = entry[1]
+            response["X-Page-Cache"] = "hit"
+            return response
+        token = _shown.set({})
+        try:
+            depends_on(SITE)
+            response = self.get_response(request)
+            shown = _shown.get() or {}
+        finally:
+            _shown.reset(token)
+        if _storable(query, response) and shown.get(SITE) and _still_current(shown):
+            # Stored before the (outer) CSP middleware adds its header: every hit gets a fresh
+            # policy without a nonce, so no nonce is reused; scripts load as 'self' files.
+            patch_vary_headers(response, ["Cookie"])
+            response["X-Page-Cache"] = "miss"
+            cache.set(key, (shown, response), settings.VITRINE_PAGE_CACHE_SECONDS)
+        return response
+
+
+def depend_on_page(page: Any) -> None:
+    """What the `before_serve_page` hook records for a Wagtail page: its own `cache_tags()`."""
+    cache_tags = getattr(page, "cache_tags", None)
+    if cache_tags is not None:
+        depends_on(*cache_tags())
+
+
+def page_changed(page: Any) -> None:
+    """A page was published, unpublished, moved or deleted: invalidate what it declares it
+    changes (`changed_tags()`), or everything for a page that declares nothing."""
+    changed_tags = getattr(page, "changed_tags", None)
+    invalidate(*(changed_tags() if changed_tags is not None else (SITE,)))
+
+
+def _page_changed(*, instance: Any, **kwargs: Any) -> None:
+    page_changed(instance.specific_deferred)
+
+
+def _everything_changed(**kwargs: Any) -> None:
+    invalidate(SITE)
+
+
+def connect() -> None:
+    """Wagtail's page signals; each app connects what its own models change (their `cache`)."""
+    from wagtail.models import Page, PageViewRestriction
+    from wagtail.signals import page_published, page_slug_changed, page_unpublished, post_page_move
+
+    for signal in (page_published, page_unpublished):
+        signal.connect(_page_changed, dispatch_uid=f"pagecache-{signal}")
+    # A page's URL changed: the old one (cached by path) must not be served again.
+    page_slug_changed.connect(_everything_changed, dispatch_uid="pagecache-slug")
+    post_page_move.connect(_everything_changed, dispatch_uid="pagecache-move")
+    # A new or lifted view restriction changes what anonymous shoppers and the API may see.
+    for signal in (post_save, post_delete):
+        signal.connect(
+            _everything_changed, sender=PageViewRestriction, dispatch_uid=f"pagecache-pvr-{signal}"
+        )
+    # A live page deleted (its subtree with it): rare, and it may show anywhere.
+    post_delete.connect(_everything_changed, sender=Page, dispatch_uid="pagecache-page-deleted")

@@ -1,0 +1,70 @@
+"""Small template helpers for every app's pages and emails: money, JSON-LD, pagination,
+breadcrumbs, piece counts. (The search page's facet helpers are products' `search_tags`.)"""
+
+import json
+
+from django import template
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+from marketplace.money import format_money
+
+register = template.Library()
+
+# Characters that could end the <script> element or confuse an HTML parser, as JSON escapes.
+_JSON_SCRIPT_ESCAPES = {
+    ord("<"): "\\u003C",
+    ord(">"): "\\u003E",
+    ord("&"): "\\u0026",
+    0x2028: "\\u2028",
+    0x2029: "\\u2029",
+}
+
+
+@register.filter(is_safe=False)
+def money(value, currency: str | None = None) -> str:
+    """`{{ price|money }}` → "£1,250.00"; `{{ amount|money:order.currency }}` (see format_money)."""
+    return format_money(value, currency)
+
+
+@register.simple_tag
+def json_ld(data) -> str:
+    """`{% json_ld data %}`: a `<script type="application/ld+json">` element, safely escaped."""
+    if not data:
+        return ""
+    text = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":"))
+    text = text.translate(_JSON_SCRIPT_ESCAPES)
+    return mark_safe(f'<script type="application/ld+json">{text}</script>')  # noqa: S308 - escaped above
+
+
+@register.simple_tag
+def elided_page_range(page_obj, on_each_side: int = 1, on_ends: int = 1):
+    """Page numbers around the current page, with `…` gaps: for `components/pagination.html`."""
+    return page_obj.paginator.get_elided_page_range(
+        page_obj.number, on_each_side=on_each_side, on_ends=on_ends
+    )
+
+
+@register.filter
+def is_ellipsis(value) -> bool:
+    """True for the `…` gaps of `elided_page_range` (page numbers are ints; the gap is lazy text)."""
+    return not isinstance(value, int)
+
+
+@register.simple_tag
+def breadcrumb_ancestors(page):
+    """The page's ancestors below the tree root (home first), as specific-less Page objects."""
+    if page is None or not hasattr(page, "get_ancestors"):
+        return []
+    return list(page.get_ancestors().filter(depth__gt=1))
+
+
+@register.filter
+def plural_pieces(count) -> str:
+    """`1|plural_pieces` → "1 piece", `3|plural_pieces` → "3 pieces"."""
+    try:
+        n = int(count)
+    except (TypeError, ValueError):
+        n = 0
+    return format_html("{} {}", f"{n:,}", "piece" if n == 1 else "pieces")

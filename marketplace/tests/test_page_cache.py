@@ -1,0 +1,193 @@
+"""Anonymous whole-page cache: hits for cookie-less visitors, never personal, fresh on publish."""
+
+import pytest
+
+from marketplace import page_cache
+from products.factories import ItemPageFactory
+from vendors.factories import ShopPageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def cached(settings, clear_cache):
+    settings.VITRINE_PAGE_CACHE_SECONDS = 300
+    return settings
+
+
+def test_second_anonymous_visit_is_a_cache_hit_with_no_queries(
+    client, site_tree, cached, django_assert_num_queries
+):
+    shop = ShopPageFactory(title="Maison Lune")
+    ItemPageFactory(parent=shop)
+    first = client.get(shop.url)
+    assert first["X-Page-Cache"] == "miss"
+    client.cookies.clear()
+    with django_assert_num_queries(0):
+        second = client.get(shop.url)
+    assert second["X-Page-Cache"] == "hit"
+    assert second.content == first.content
+
+
+def test_publishing_an_edit_shows_at_once(client, site_tree, cached):
+    shop = ShopPageFactory(title="Maison Lune", intro="Old words")
+    client.get(shop.url)
+    shop.intro = "New words"
+    shop.save_revision().publish()
+    client.cookies.clear()
+    response = client.get(shop.url)
+    assert response["X-Page-Cache"] == "miss"
+    assert "New words" in response.content.decode()
+
+
+def test_a_change_everywhere_refreshes_every_cached_page(client, site_tree, cached):
+    shop = ShopPageFactory()
+    client.get(shop.url)
+    page_cache.invalidate(page_cache.SITE)  # what a suspended vendor or a footer edit does
+    client.cookies.clear()
+    assert client.get(shop.url)["X-Page-Cache"] == "miss"
+
+
+def test_a_change_elsewhere_keeps_the_cached_page(client, site_tree, cached):
+    """orders/tests/test_page_cache_invalidation.py has the whole story of a sale."""
+    shop, other = ShopPageFactory(), ShopPageFactory()
+    piece = ItemPageFactory(parent=other)
+    client.get(shop.url)
+    piece.save_revision().publish()  # another shop's piece
+    client.cookies.clear()
+    assert client.get(shop.url)["X-Page-Cache"] == "hit"
+
+
+def test_a_version_lost_from_the_cache_makes_what_was_stored_under_it_stale(
+    client, site_tree, cached
+):
+    from django.core.cache import cache
+
+    shop = ShopPageFactory()
+    client.get(shop.url)
+    cache.delete(page_cache.VERSION_PREFIX + f"shop-items:{shop.path}")  # evicted
+    client.cookies.clear()
+    assert client.get(shop.url)["X-Page-Cache"] == "miss"
+
+
+def test_a_page_changed_while_it_was_rendered_is_not_stored(client, site_tree, cached, monkeypatch):
+    from vendors import selectors
+
+    shop = ShopPageFactory()
+    ItemPageFactory(parent=shop)
+    real = selectors.shops_live
+
+    def publish_meanwhile(**kwargs):
+        shops = real(**kwargs)
+        page_cache.invalidate(f"shop-items:{shop.path}")  # a sale commits during rendering
+        return shops
+
+    monkeypatch.setattr(selectors, "shops_live", publish_meanwhile)
+    client.get("/shops/")
+    assert "X-Page-Cache" not in client.get("/shops/")
+    monkeypatch.setattr(selectors, "shops_live", real)
+    client.cookies.clear()
+    assert client.get("/shops/")["X-Page-Cache"] == "miss"
+
+
+def test_visitors_with_cookies_and_personal_pages_are_never_cached(client, site_tree, cached):
+    shop = ShopPageFactory()
+    item = ItemPageFactory(parent=shop)
+    client.cookies["sessionid"] = "anything"
+    client.get(shop.url)
+    assert "X-Page-Cache" not in client.get(shop.url)
+    client.cookies.clear()
+    for url in (item.url, "/cart/", "/search/?q=bag", shop.url + "?utm=1"):
+        client.get(url)
+        client.cookies.clear()
+        assert "X-Page-Cache" not in client.get(url), url
+
+
+def test_a_count_memoised_before_the_commit_is_not_kept(
+    clear_cache, django_capture_on_commit_callbacks
+):
+    """A change invalidates inside its transaction; another request may memoise the old rows
+    under the new version before the commit, so the commit invalidates again."""
+    with django_capture_on_commit_callbacks(execute=True):
+        page_cache.invalidate("probe-tag")
+        assert page_cache.memoised("probe", lambda: "before", tags=["probe-tag"]) == "before"
+    assert page_cache.memoised("probe", lambda: "after", tags=["probe-tag"]) == "after"
+
+
+def test_a_memoised_value_is_kept_until_one_of_its_tags_changes(clear_cache):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return len(calls)
+
+    assert page_cache.memoised("probe", compute, tags=["a"]) == 1
+    page_cache.invalidate("b")
+    assert page_cache.memoised("probe", compute, tags=["a"]) == 1
+    page_cache.invalidate("a")
+    assert page_cache.memoised("probe", compute, tags=["a"]) == 2
+
+
+def test_restricting_a_page_changes_every_page(site_tree, clear_cache):
+    from wagtail.models import PageViewRestriction
+
+    shop = ShopPageFactory()
+    before = page_cache._versions([page_cache.SITE])
+    restriction = PageViewRestriction.objects.create(
+        page=shop, restriction_type=PageViewRestriction.LOGIN
+    )
+    after = page_cache._versions([page_cache.SITE])
+    assert after != before
+    restriction.delete()
+    assert page_cache._versions([page_cache.SITE]) != after
+
+
+# --- Only canonical URLs are cached: no flooding with ?page=junk1, junk2, ... ------------------
+
+
+def cached_pages() -> list[str]:
+    from django.core.cache import cache
+
+    return [key for key in cache._cache if ":pagecache:" in key and ":pagecache:v:" not in key]
+
+
+@pytest.fixture
+def paged_shop(site_tree, cached):
+    """A shop with three pages of pieces (two a page)."""
+    cached.VITRINE_ITEMS_PER_PAGE = 2
+    shop = ShopPageFactory(title="Maison Lune")
+    for n in range(5):
+        ItemPageFactory(parent=shop, title=f"Piece {n}", sold=True)
+    return shop
+
+
+def test_junk_page_numbers_leave_nothing_in_the_cache(client, paged_shop):
+    junk = ["junk1", "junk2", "", "0", "-1", "02", "2.0", "1e3", "2&page=3", "%EF%BC%92", "1"]
+    for value in junk:
+        response = client.get(f"{paged_shop.url}?page={value}")
+        assert response.status_code == 200, value  # a bad page number still shows a page
+        client.cookies.clear()
+    assert cached_pages() == []
+
+
+def test_a_page_beyond_the_last_is_not_cached(client, paged_shop):
+    for value in ("4", "99", "999999999999"):
+        assert client.get(f"{paged_shop.url}?page={value}").status_code == 200
+        client.cookies.clear()
+    assert cached_pages() == []
+
+
+def test_a_valid_second_page_is_cached_once(client, paged_shop):
+    first = client.get(f"{paged_shop.url}?page=2")
+    assert first["X-Page-Cache"] == "miss"
+    assert "Piece 2" in first.content.decode() or "Piece 1" in first.content.decode()
+    client.cookies.clear()
+    assert client.get(f"{paged_shop.url}?page=2")["X-Page-Cache"] == "hit"
+    assert len(cached_pages()) == 1
+
+
+def test_a_page_number_on_a_page_without_pages_is_not_cached(client, site_tree, cached):
+    for url in ("/?page=2", "/privacy/?page=2"):
+        client.get(url)
+        client.cookies.clear()
+    assert cached_pages() == []

@@ -1,0 +1,115 @@
+"""A sale invalidates only what shows the piece (marketplace.page_cache tags).
+
+Both sides: after a piece is reserved, sold or refunded, every cached page that shows it (its
+shop's page, its designer's page, the home page and the indexes that count it) is fresh at
+once, and a cached page that does not show it (another shop, another designer) is still
+served from the cache.
+"""
+
+import pytest
+
+from orders import stripe_api
+from orders.models import Order
+from orders.services import vendor_order_refund
+from products.factories import DesignerFactory, ItemPageFactory
+from vendors.factories import ShopPageFactory
+
+from .helpers import ADDRESS, event_body, intent_object, post_webhook
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(site_tree, settings, stripe_settings):
+    settings.VITRINE_PAGE_CACHE_SECONDS = 300
+    lune = ShopPageFactory(title="Maison Lune", vendor__name="Maison Lune")
+    atelier = ShopPageFactory(title="Atelier Nord", vendor__name="Atelier Nord")
+    hermes = DesignerFactory(name="Hermès", slug="hermes")
+    celine = DesignerFactory(name="Celine", slug="celine")
+    bag = ItemPageFactory(parent=lune, title="Kelly bag", designer=hermes, price="3000.00")
+    ItemPageFactory(parent=lune, title="Silk scarf", designer=hermes, price="300.00")
+    ItemPageFactory(parent=atelier, title="Luggage tote", designer=celine, price="900.00")
+    return {
+        "bag": bag,
+        "shows the bag": {
+            "its shop": lune.url,
+            "its designer": "/designers/hermes/",
+            "home": "/",
+            "shop index": "/shops/",
+            "designer index": "/designers/",
+        },
+        "does not show it": {"another shop": atelier.url, "another designer": "/designers/celine/"},
+    }
+
+
+def visit(client, url: str):
+    client.cookies.clear()  # a first-time visitor: the only kind the page cache serves
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return response
+
+
+def warm(client, world) -> None:
+    for url in (*world["shows the bag"].values(), *world["does not show it"].values()):
+        visit(client, url)
+        assert visit(client, url)["X-Page-Cache"] == "hit", url
+
+
+def assert_fresh_and_kept(client, world, **expected: str) -> None:
+    """Every page that shows the bag is rendered again (and says `expected[page]`, where
+    given); every other stays cached."""
+    for name, url in world["shows the bag"].items():
+        response = visit(client, url)
+        assert response["X-Page-Cache"] == "miss", name
+        if name.replace(" ", "_") in expected:
+            assert expected[name.replace(" ", "_")] in response.content.decode(), name
+    for name, url in world["does not show it"].items():
+        assert visit(client, url)["X-Page-Cache"] == "hit", name
+
+
+def test_reserving_selling_and_refunding_a_piece_renews_only_the_pages_that_show_it(
+    client, world, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr(stripe_api, "refund_create", lambda **kwargs: None)  # Stripe agrees
+    warm(client, world)
+    shopper = client.__class__()
+    with django_capture_on_commit_callbacks(execute=True):
+        shopper.post("/cart/add/", {"item": world["bag"].pk})
+        shopper.post("/checkout/", ADDRESS)
+    assert_fresh_and_kept(
+        client, world, its_shop="Reserved", its_designer="Reserved", home="Reserved"
+    )
+
+    warm(client, world)
+    order = Order.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        post_webhook(shopper, event_body("payment_intent.succeeded", intent_object(order)))
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert_fresh_and_kept(client, world, its_shop="Sold", its_designer="Sold")
+    assert "Kelly bag" not in visit(client, "/").content.decode()  # only pieces for sale
+
+    warm(client, world)
+    with django_capture_on_commit_callbacks(execute=True):
+        vendor_order_refund(vendor_order=order.vendor_orders.get())
+    # Back on sale: the shop page offers it again, and no "Sold" badge is left for it.
+    assert_fresh_and_kept(client, world, home="Kelly bag")
+    assert "Sold" not in visit(client, world["shows the bag"]["its shop"]).content.decode()
+
+
+def test_a_designer_count_is_counted_again_only_for_the_designer_whose_piece_changed(
+    world, django_assert_num_queries
+):
+    from products import selectors
+    from products.cache import items_changed
+
+    ids = list(selectors.designer_counts())
+    selectors.designer_counts(ids)
+    with django_assert_num_queries(0):
+        before = selectors.designer_counts(ids)
+    items_changed([world["bag"].pk])
+    # One grouped count, for Hermès alone.
+    with django_assert_num_queries(1) as captured:
+        after = selectors.designer_counts(ids)
+    assert str(world["bag"].designer_id) in captured.captured_queries[0]["sql"]
+    assert after == before

@@ -1,0 +1,73 @@
+"""What the catalogue's changes invalidate in the page cache (marketplace.page_cache), and the
+tags its pages and counts depend on. Wired in ProductsConfig.ready."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models.signals import post_delete, post_save
+
+from wagtail.models import Page
+
+from marketplace import page_cache
+from vendors.cache import shop_items_tag
+
+from .signals import stock_changed
+
+CATALOGUE = page_cache.CATALOGUE
+SHOPS = page_cache.SHOPS
+
+
+def item_tag(item_id: int) -> str:
+    return f"item:{item_id}"
+
+
+def designer_items_tag(designer_id: int) -> str:
+    return f"designer-items:{designer_id}"
+
+
+def item_changed_tags(*, item_id: int, path: str, designer_id: int) -> list[str]:
+    """What a change of one piece (published, withdrawn, sold, reserved, back on sale)
+    invalidates: its page, its shop's and designer's listings and counts, the catalogue's."""
+    return [
+        item_tag(item_id),
+        shop_items_tag(path[: -Page.steplen]),
+        designer_items_tag(designer_id),
+        CATALOGUE,
+    ]
+
+
+def items_changed(item_ids: Iterable[int]) -> None:
+    """Pieces whose stock, holds or sale changed: invalidate what shows them (call inside the
+    transaction that changes them)."""
+    item_ids = list(item_ids)
+    if not item_ids:
+        return
+    from .models import ItemPage
+
+    rows = ItemPage.objects.filter(pk__in=item_ids).values_list("pk", "path", "designer_id")
+    page_cache.invalidate(
+        *{
+            tag
+            for pk, path, designer_id in rows
+            for tag in item_changed_tags(item_id=pk, path=path, designer_id=designer_id)
+        }
+    )
+
+
+def _stock_set(*, item_id: int, **kwargs) -> None:
+    items_changed([item_id])
+
+
+def _everything(**kwargs) -> None:
+    # A designer's or category's name shows on cards everywhere; rare editor changes.
+    page_cache.invalidate(page_cache.SITE)
+
+
+def connect() -> None:
+    from .models import Category, Designer
+
+    stock_changed.connect(_stock_set, dispatch_uid="pagecache-stock")
+    for model in (Designer, Category):
+        post_save.connect(_everything, sender=model, dispatch_uid=f"pagecache-save-{model}")
+        post_delete.connect(_everything, sender=model, dispatch_uid=f"pagecache-del-{model}")
