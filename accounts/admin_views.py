@@ -104,7 +104,7 @@ def newsletter_send(request):
         sent = services.newsletter_send(
             subject=data["subject"], body=data["body"], topic=data["topic"]
         )
-        messages.success(request, f"Sent to {sent} opted-in customers.")
+        messages.success(request, f"Queued for {sent} opted-in customers.")
         return redirect("accounts_newsletter_send")
     counts = {
         topic: selectors.newsletter_recipients(topic=topic).count()

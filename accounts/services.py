@@ -6,7 +6,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -18,15 +18,12 @@ from django.utils.module_loading import import_string
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 
-from marketplace.mail import one_click_unsubscribe
+from marketplace.mail import queue_email
 
-from . import emails, tokens
-from .emails import send_message as _send
+from . import emails, selectors, tokens
 from .models import Address, ConsentRecord, EmailRequest, PiiAccessLog, User, UserSession
-from .selectors import newsletter_recipients
 
 if TYPE_CHECKING:
-    from django_tasks.base import Task
     from phonenumber_field.phonenumber import PhoneNumber
 
 logger = logging.getLogger(__name__)
@@ -35,18 +32,12 @@ CONSENT_TOPICS = [topic.value for topic in ConsentRecord.Topic]
 
 
 # --- Mail ---------------------------------------------------------------------------------------
-
-
-def _queue(task: "Task[..., Any]", **kwargs: Any) -> None:
-    """Queue an account email. A queue that is down loses the email, not the request."""
-    try:
-        task.enqueue(**kwargs)
-    except Exception:
-        logger.exception("could not queue %s", task.name)
+# Every account email is queued after commit (marketplace.mail.queue_email): a queue that is
+# down loses the email, not the request.
 
 
 def _send_verification(*, user: User) -> None:
-    _queue(emails.send_verification_email, user_id=user.pk)
+    queue_email(emails.send_verification_email, user_id=user.pk)
 
 
 # --- Throttling account emails ------------------------------------------------------------------
@@ -96,7 +87,7 @@ def password_reset_request(*, email: str, ip: str | None) -> bool:
         return False
     user = _account_for_email(email)
     usable = user is not None and user.is_active and user.has_usable_password()
-    _queue(
+    queue_email(
         emails.send_password_reset_email,
         user_id=user.pk if user is not None and usable else None,
     )
@@ -128,9 +119,7 @@ def user_signup(
     if existing is not None:
         make_password(password)  # the same hashing time as a new account
         if email_request_allowed(scope=EmailRequest.Scope.SIGNUP_ADDRESS, value=email):
-            transaction.on_commit(
-                lambda: _queue(emails.send_signup_attempt_email, user_id=existing.pk)
-            )
+            queue_email(emails.send_signup_attempt_email, user_id=existing.pk)
         return None
     user = User(
         first_name=first_name.strip(),
@@ -153,7 +142,7 @@ def user_signup(
         )
         for topic in CONSENT_TOPICS
     )
-    transaction.on_commit(lambda: _send_verification(user=user))
+    _send_verification(user=user)
     return user
 
 
@@ -209,18 +198,9 @@ def email_change(*, user: User, new_email: str) -> User:
     user.email_verified_at = None
     user.full_clean()
     user.save(update_fields=["email", "email_verified_at"])
-
-    def notify() -> None:
-        if old_email:
-            _send(
-                to=old_email,
-                subject="Your Vitrine email address was changed",
-                template="account_email_changed",
-                context={"user": user, "new_email": user.email},
-            )
-        _send_verification(user=user)
-
-    transaction.on_commit(notify)
+    if old_email:
+        queue_email(emails.send_email_changed_notice, user_id=user.pk, old_email=old_email)
+    _send_verification(user=user)
     return user
 
 
@@ -369,30 +349,20 @@ def newsletter_send(
     topic: str = "promotional_emails",
     progress: Callable[[int, int, User], None] | None = None,
 ) -> int:
-    """Send a mailing to every verified, opted-in account; returns how many were sent.
+    """Queue a mailing to every verified, opted-in account, one task each (retried on its
+    own if the mail server refuses it); returns how many were queued.
 
     Each message carries its own unsubscribe link (visible, and in List-Unsubscribe with
-    List-Unsubscribe-Post for one-click, RFC 8058). A failure for one address is logged and
-    the run goes on.
+    List-Unsubscribe-Post for one-click, RFC 8058).
     """
-    recipients = list(newsletter_recipients(topic=topic))
-    sent = 0
+    recipients = list(selectors.newsletter_recipients(topic=topic))
     for index, user in enumerate(recipients, start=1):
-        url = tokens.unsubscribe_url(user=user, topic=topic)
-        try:
-            _send(
-                to=user.email,
-                subject=subject,
-                template="account_newsletter",
-                context={"user": user, "body": body, "unsubscribe_url": url, "topic": topic},
-                headers=one_click_unsubscribe(url),
-            )
-            sent += 1
-        except Exception:
-            logger.exception("newsletter: could not send to user %s", user.pk)
+        queue_email(
+            emails.send_newsletter_email, user_id=user.pk, subject=subject, body=body, topic=topic
+        )
         if progress is not None:
             progress(index, len(recipients), user)
-    return sent
+    return len(recipients)
 
 
 # --- PII access audit ---------------------------------------------------------------------------

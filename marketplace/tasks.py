@@ -21,6 +21,18 @@ that running one twice repeats nothing, a side effect inside a traced task goes 
 it when the same task runs again. The task id reaches the run through django-tasks'
 ``task_started`` signal, sent by the worker just before it calls the task; the immediate
 backend (tasks run inside the request, never re-run) records nothing.
+
+A task declared with ``retry=Retry(...)`` (every email task is: ``marketplace.mail``) that
+raises is logged and queued again, ``run_after`` a delay that grows with each attempt, up to a
+bounded number of attempts; the last failure is logged as given up. Each retry is a new task
+row (django-tasks-db marks the failed one FAILED, with its traceback) carrying ``attempt`` and
+the first attempt's id (``first_task_id``), and ``once`` records steps under that first id: a
+retry does only what the failed attempts had not done. A backend that cannot defer (the
+immediate backend of development and tests) retries nothing.
+
+Keyword arguments named in ``private=(...)`` (an address the task needs and no table may keep)
+are blanked in the task's row once the run ends, succeeded or failed; the retry carries its own
+copy, blanked when it runs.
 """
 
 from __future__ import annotations
@@ -31,16 +43,20 @@ import logging
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, ParamSpec, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.dispatch import receiver
+from django.utils import timezone
 
 from django_tasks import TaskResult
 from django_tasks.backends.immediate import ImmediateBackend
 from django_tasks.base import Task
 from django_tasks.signals import task_started
 from django_tasks.utils import get_module_path
+from django_tasks_db.models import DBTaskResult
 
 from .logging import current_request_id, request_id_var
 from .models import TaskStepDone
@@ -51,11 +67,38 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 REQUEST_ID_KWARG = "request_id"
+# Added to a retry's arguments: which attempt it is (the first is 1), and the first's task id.
+ATTEMPT_KWARG = "attempt"
+FIRST_TASK_KWARG = "first_task_id"
+RESERVED_KWARGS = (REQUEST_ID_KWARG, ATTEMPT_KWARG, FIRST_TASK_KWARG)
+
+
+@dataclass(frozen=True)
+class Retry:
+    """How a failing task is tried again: `attempts` in all (the first included), the n-th
+    retry `first_delay * factor**(n-1)` after the failure."""
+
+    attempts: int = 5
+    first_delay: timedelta = timedelta(minutes=1)
+    factor: int = 4  # 1, 4, 16 and 64 minutes: a mail server down for an hour loses nothing
+
+    def delay(self, attempt: int) -> timedelta:
+        """How long after the failure of attempt number `attempt` the next one runs."""
+        return self.first_delay * self.factor ** (attempt - 1)
+
 
 # The id of the task a worker is about to run (set by task_started, taken by the run), and of
 # the task running now: None outside tasks and under the immediate backend.
 _starting_task_id: ContextVar[str | None] = ContextVar("starting_task_id", default=None)
 task_id_var: ContextVar[str | None] = ContextVar("task_id", default=None)
+# Whether the running task, should it fail, is not tried again (see `last_attempt`).
+_last_attempt_var: ContextVar[bool] = ContextVar("last_attempt", default=True)
+
+
+def last_attempt() -> bool:
+    """Whether the running task is its last attempt: a failure now is not tried again. True
+    outside tasks, for tasks without `retry`, and under a backend that cannot defer."""
+    return _last_attempt_var.get()
 
 
 @receiver(task_started, dispatch_uid="marketplace-task-id")
@@ -105,42 +148,123 @@ class TracedTask(Task[P, T]):
         return await super().aenqueue(*args, **kwargs)
 
 
-def _run_with_request_id(func: Callable[P, T]) -> Callable[P, T]:
+def _erase_private(task_id: str | None, names: tuple[str, ...]) -> None:
+    """Blank the `names` arguments in the task's row (django-tasks-db's; other backends keep
+    no row). The worker then records the outcome with `update_fields` that leave them so."""
+    if task_id is None or not names:
+        return
+    row = DBTaskResult.objects.filter(pk=task_id).values_list("args_kwargs", flat=True).first()
+    if row is None:
+        return
+    kwargs = {**row["kwargs"], **{name: "" for name in names if name in row["kwargs"]}}
+    DBTaskResult.objects.filter(pk=task_id).update(args_kwargs={**row, "kwargs": kwargs})
+
+
+def _run_with_request_id(
+    func: Callable[P, T],
+    *,
+    task: Callable[[], TracedTask[P, T]],
+    retry: Retry | None,
+    private: tuple[str, ...],
+) -> Callable[P, T]:
     if inspect.iscoroutinefunction(func):
         raise TypeError(f"{func.__qualname__}: traced tasks must be plain functions")
-    if REQUEST_ID_KWARG in inspect.signature(func).parameters:
-        raise TypeError(f"{func.__qualname__} already has a {REQUEST_ID_KWARG!r} parameter")
+    parameters = inspect.signature(func).parameters
+    for reserved in RESERVED_KWARGS:
+        if reserved in parameters:
+            raise TypeError(f"{func.__qualname__} already has a {reserved!r} parameter")
     path = get_module_path(func)
 
+    def queue_retry(
+        args: Any, kwargs: Any, *, request_id: str | None, attempt: int, first_task_id: str | None
+    ) -> None:
+        if retry is None:
+            return
+        if attempt >= retry.attempts:
+            logger.error("task %s gave up after %d attempts", path, attempt)
+            return
+        if not task().get_backend().supports_defer:
+            logger.error("task %s not retried: its backend cannot defer a task", path)
+            return
+        delay = retry.delay(attempt)
+        retry_kwargs: dict[str, Any] = {
+            **kwargs,
+            REQUEST_ID_KWARG: request_id,
+            ATTEMPT_KWARG: attempt + 1,
+            FIRST_TASK_KWARG: first_task_id,
+        }
+        try:
+            task().using(run_after=timezone.now() + delay).enqueue(*args, **retry_kwargs)
+        except Exception:
+            logger.exception("task %s: could not queue attempt %d", path, attempt + 1)
+        else:
+            logger.warning(
+                "task %s: attempt %d of %d queued to run in %s",
+                path, attempt + 1, retry.attempts, delay,
+            )  # fmt: skip
+
     @functools.wraps(func)
-    def run(*args: Any, request_id: str | None = _CALLED_DIRECTLY, **kwargs: Any) -> T:
+    def run(
+        *args: Any,
+        request_id: str | None = _CALLED_DIRECTLY,
+        attempt: int = 1,
+        first_task_id: str | None = None,
+        **kwargs: Any,
+    ) -> T:
         if request_id is _CALLED_DIRECTLY:
             return func(*args, **kwargs)
-        token = request_id_var.set(request_id)
-        task_token = task_id_var.set(_starting_task_id.get())
+        own_id = _starting_task_id.get()
         _starting_task_id.set(None)
+        first_task_id = first_task_id or own_id
+        token = request_id_var.set(request_id)
+        # A retry shares its first attempt's record of the steps done (`once`).
+        task_token = task_id_var.set(first_task_id)
+        last_token = _last_attempt_var.set(
+            retry is None or attempt >= retry.attempts or not task().get_backend().supports_defer
+        )
         started = time.monotonic()
         try:
             try:
                 result = func(*args, **kwargs)
             except Exception:
-                logger.exception("task %s failed", path)
+                logger.exception("task %s failed (attempt %d)", path, attempt)
+                queue_retry(
+                    args,
+                    kwargs,
+                    request_id=request_id,
+                    attempt=attempt,
+                    first_task_id=first_task_id,
+                )
                 raise
             logger.info("task %s finished in %d ms", path, (time.monotonic() - started) * 1000)
             return result
         finally:
+            _erase_private(own_id, private)
+            _last_attempt_var.reset(last_token)
             task_id_var.reset(task_token)
             request_id_var.reset(token)
 
     return run
 
 
-def traced_task(function: Callable[P, T] | None = None, **options: Any) -> Any:
+def traced_task(
+    function: Callable[P, T] | None = None,
+    *,
+    retry: Retry | None = None,
+    private: tuple[str, ...] = (),
+    **options: Any,
+) -> Any:
     """``@traced_task()`` / ``@traced_task``: django-tasks' ``@task()`` (same options), run
-    with the enqueuing request's id; see the module docstring."""
+    with the enqueuing request's id, tried again as `retry` says, its `private` arguments
+    blanked after each run; see the module docstring."""
 
     def decorate(func: Callable[P, T]) -> TracedTask[P, T]:
-        return TracedTask(func=_run_with_request_id(func), **options)
+        # The run queues its own retry: it reaches the task made here once it exists.
+        made: TracedTask[P, T] = TracedTask(
+            func=_run_with_request_id(func, task=lambda: made, retry=retry, private=private),
+            **options,
+        )
+        return made
 
     return decorate(function) if function is not None else decorate
 

@@ -20,6 +20,7 @@ from wagtail_modeladmin.views import InspectView
 from vendors.permissions import vendor_for_user
 
 from . import selectors, services, stripe_api
+from .error_messages import error_message
 from .models import VendorOrder
 
 
@@ -129,7 +130,7 @@ def _act(request, vendor_order, action, success):
     try:
         action()
     except services.TransitionNotAllowed as error:
-        messages.error(request, str(error))
+        messages.error(request, error_message(error))
     except stripe_api.PaymentServiceError:
         messages.error(
             request, "The payment provider did not answer. Nothing was changed; try again."

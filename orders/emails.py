@@ -1,20 +1,18 @@
-"""Order-status emails: rendered from templates/emails/, sent as background tasks after commit.
+"""Order-status emails: rendered from templates/emails/, sent as background tasks after commit
+along marketplace.mail's one path.
 
 `send()` never raises: a mail server problem is logged and never fails a checkout or webhook.
-Each message goes through `marketplace.tasks.once`: a task run again after its worker died
-(`tasks_requeue_stale`) sends only what the killed run had not sent.
+A task that fails is tried again later; each message goes through `send_email` (once): a retry,
+or a task run again after its worker died (`tasks_requeue_stale`), sends only what the earlier
+runs had not sent.
 """
-
-import logging
 
 from django.conf import settings
 from django.urls import reverse
 
-from marketplace.mail import build_message
+from marketplace.mail import build_message, email_task, queue_email, send_email
 from marketplace.money import format_money
-from marketplace.tasks import once, traced_task
-
-logger = logging.getLogger(__name__)
+from marketplace.tasks import last_attempt
 
 # kind → (subject, headline, message). Subjects carry the order reference, never personal data.
 SHOPPER_MESSAGES = {
@@ -118,11 +116,10 @@ def _pieces(lines) -> str:
 
 def _send(*, to: str, subject: str, template: str, context: dict, step: str) -> None:
     """Send one message; `step` names it within its task (who it is for, never the address)."""
-    message = build_message(to=to, subject=subject, template=template, context=context)
-    once(f"email:{step}", message.send)
+    send_email(build_message(to=to, subject=subject, template=template, context=context), step=step)
 
 
-@traced_task()
+@email_task()
 def send_order_email(*, kind: str, order_id: int, vendor_order_id: int | None = None) -> None:
     from .models import Order, VendorOrder
     from .services import pay_link_token
@@ -208,7 +205,7 @@ DISPUTE_MESSAGES = {
 }
 
 
-@traced_task()
+@email_task()
 def send_dispute_notice_email(*, order_id: int, state: str) -> None:
     from .models import Order
 
@@ -239,25 +236,20 @@ def send_dispute_notice_email(*, order_id: int, state: str) -> None:
 
 def send_dispute_notice(*, order_id: int, state: str) -> None:
     """Queue a chargeback notice to staff and the order's shops; never raises (as `send`)."""
-    try:
-        send_dispute_notice_email.enqueue(order_id=order_id, state=state)
-    except Exception:
-        logger.exception("could not queue dispute %s email for order %s", state, order_id)
+    queue_email(send_dispute_notice_email, order_id=order_id, state=state)
 
 
 def send(*, kind: str, order_id: int, vendor_order_id: int | None = None) -> None:
-    """Queue an order email. Failures are logged with the order id, never raised."""
-    try:
-        send_order_email.enqueue(kind=kind, order_id=order_id, vendor_order_id=vendor_order_id)
-    except Exception:
-        logger.exception("could not queue %s email for order %s", kind, order_id)
+    """Queue an order email after commit. A queue that fails is logged, never raised."""
+    queue_email(send_order_email, kind=kind, order_id=order_id, vendor_order_id=vendor_order_id)
 
 
 # An order kept for delivery after its shopper erased their account: its last status email
-# needs the address, so the erasure of what was kept for delivery runs here, once it was sent
-# (or failed to send: there is no retry, and the data must not stay). Separate from
-# send_order_email so that an earlier part's late email never erases before this one goes.
-@traced_task()
+# needs the address, so the erasure of what was kept for delivery runs here, once it was sent,
+# or once its last attempt failed (the data must not stay for an email that cannot go).
+# Separate from send_order_email so that an earlier part's late email never erases before this
+# one goes.
+@email_task()
 def send_order_email_then_erase(
     *, kind: str, order_id: int, vendor_order_id: int | None = None
 ) -> None:
@@ -265,15 +257,15 @@ def send_order_email_then_erase(
 
     try:
         send_order_email.call(kind=kind, order_id=order_id, vendor_order_id=vendor_order_id)
-    finally:
-        order_erase_if_fulfilled(order_id=order_id)
+    except Exception:
+        if last_attempt():
+            order_erase_if_fulfilled(order_id=order_id)
+        raise
+    order_erase_if_fulfilled(order_id=order_id)
 
 
 def send_then_erase(*, kind: str, order_id: int, vendor_order_id: int | None = None) -> None:
     """Queue an order's last status email, then its erasure; never raises (as `send`)."""
-    try:
-        send_order_email_then_erase.enqueue(
-            kind=kind, order_id=order_id, vendor_order_id=vendor_order_id
-        )
-    except Exception:
-        logger.exception("could not queue the last %s email for order %s", kind, order_id)
+    queue_email(
+        send_order_email_then_erase, kind=kind, order_id=order_id, vendor_order_id=vendor_order_id
+    )

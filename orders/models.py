@@ -117,6 +117,7 @@ class Order(models.Model):
     # The PaymentIntent of the latest attempt while the order is pending; once paid, the one
     # that paid it. Every attempt, with its own PaymentIntent, is a PaymentAttempt row.
     payment_intent_id = models.CharField(max_length=64, blank=True, db_index=True)
+    # Why the last payment failed: an orders.errors code, worded by orders.error_messages.
     payment_error = models.CharField(max_length=300, blank=True)
     # Who placed a web checkout, for the per-network hold limit: a keyed hash, never the IP.
     client_key = models.CharField(max_length=32, blank=True, db_index=True)

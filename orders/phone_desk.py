@@ -11,6 +11,7 @@ from products.models import ItemPage
 from vendors.permissions import vendor_for_user
 
 from . import services
+from .error_messages import error_message
 from .forms import CheckoutForm
 
 
@@ -67,8 +68,12 @@ def phone_order_create(request):
                 address=form.shipping_address(),
                 note=form.cleaned_data["note"],
             )
-        except (services.ItemsUnavailable, services.PhoneOrdersClosed) as error:
-            messages.error(request, str(error))
+        except (
+            services.ItemsUnavailable,
+            services.HoldRefused,
+            services.PhoneOrdersClosed,
+        ) as error:
+            messages.error(request, error_message(error))
         else:
             messages.success(
                 request,

@@ -1,8 +1,9 @@
 """The only module that talks to Stripe.
 
 Every write carries a deterministic idempotency key, amounts go through `to_minor_units`, and
-Stripe's exceptions become the project's own: `CardDeclined` carries a message for the shopper,
-`PaymentServiceError` is anything else (logged by the caller with the order reference).
+Stripe's exceptions become the project's own: `CardDeclined` carries a code for what the shopper
+can fix (`orders.error_messages` words it), `PaymentServiceError` is anything else (logged by
+the caller with the order reference).
 
 In development and tests STRIPE_API_BASE points at localstripe; with real keys and no base, the
 same calls reach Stripe. Card details never pass through here: the browser turns them into a
@@ -22,6 +23,9 @@ import stripe
 
 from marketplace.money import from_minor_units, to_minor_units
 
+from .errors import OrderError
+from .errors import OrderErrorCode as Code
+
 API_VERSION = "2026-10-28.endive"
 
 
@@ -29,13 +33,24 @@ class PaymentServiceError(Exception):
     """Stripe could not be reached or refused the request for a reason the shopper can't fix."""
 
 
-class CardDeclined(PaymentServiceError):
-    """The card was refused; `shopper_message` says so in words a shopper can act on."""
+class CardDeclined(PaymentServiceError, OrderError):
+    """The card was refused, for a reason the shopper can act on (another card, another try):
+    `code` says which."""
 
-    def __init__(self, shopper_message: str, code: str = ""):
-        super().__init__(shopper_message)
-        self.shopper_message = shopper_message
-        self.code = code
+    def __init__(self, code: Code = Code.CARD_DECLINED):
+        OrderError.__init__(self, code)
+
+
+# Stripe's decline and card error codes the shopper can act on; any other is "declined".
+CARD_ERROR_CODES = {
+    "expired_card": Code.CARD_EXPIRED,
+    "incorrect_cvc": Code.CARD_CVC_INCORRECT,
+    "invalid_cvc": Code.CARD_CVC_INCORRECT,
+    "incorrect_number": Code.CARD_NUMBER_INCORRECT,
+    "invalid_number": Code.CARD_NUMBER_INCORRECT,
+    "insufficient_funds": Code.CARD_INSUFFICIENT_FUNDS,
+    "processing_error": Code.CARD_PROCESSING_ERROR,
+}
 
 
 class InvalidWebhook(Exception):
@@ -71,8 +86,10 @@ def _call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     try:
         return function(*args, **kwargs)
     except stripe.CardError as error:
-        message = error.user_message or "Your card was declined. Please try another card."
-        raise CardDeclined(message, code=error.code or "card_declined") from error
+        details = error.error
+        decline_code = details.decline_code if details is not None else None
+        code = CARD_ERROR_CODES.get(decline_code or error.code or "", Code.CARD_DECLINED)
+        raise CardDeclined(code) from error
     except stripe.StripeError as error:
         raise PaymentServiceError(
             f"{type(error).__name__}: {error.user_message or error}"

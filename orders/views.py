@@ -18,26 +18,11 @@ from accounts.views import account_view
 from marketplace.http import safe_next_url
 
 from . import selectors, services, stripe_api
+from .error_messages import error_message, payment_error_message, removed_from_cart_message
 from .forms import CheckoutForm
 from .models import Order
 
 logger = logging.getLogger(__name__)
-
-# What each hold limit means to a shopper (services.HoldRefused codes).
-HOLD_REFUSED = {
-    services.HoldRefused.TOO_MANY_PIECES: (
-        "You can check out at most {limit} pieces at once, so that pieces stay available to "
-        "everyone. Please remove some from your cart, pay for these, then come back for the rest."
-    ),
-    services.HoldRefused.TOO_MANY_CHECKOUTS: (
-        "You already have {limit} checkouts waiting for payment. Please pay for one of them "
-        "first (see the emails we sent), or wait a few minutes for their holds to end."
-    ),
-    services.HoldRefused.NETWORK_BUSY: (
-        "Many pieces have been reserved from your network in the last hour. Please try again "
-        "a little later, or order by phone from the shop."
-    ),
-}
 
 APOLOGY = (
     "Sorry, something went wrong on our side while taking your payment. Nothing was charged "
@@ -62,7 +47,7 @@ def cart_detail(request: HttpRequest) -> HttpResponse:
     cart = services.cart_for_request(request)
     if cart is not None:
         for notice in services.cart_prune(cart=cart):
-            messages.warning(request, notice)
+            messages.warning(request, removed_from_cart_message(notice))
     return render(request, "orders/cart.html", {"cart": selectors.cart_summary(cart=cart)})
 
 
@@ -72,8 +57,13 @@ def cart_add(request: HttpRequest) -> HttpResponse:
     item_id = _item_id(request)
     if item_id is None:
         return HttpResponseBadRequest("Which item? Send item=<page id>.")
-    added, message = services.cart_add(request=request, item_id=item_id)
-    (messages.success if added else messages.error)(request, message)
+    try:
+        item, added = services.cart_add(request=request, item_id=item_id)
+    except services.ItemNotBuyable as refused:
+        messages.error(request, error_message(refused))
+    else:
+        done = "was added to" if added else "is already in"
+        messages.success(request, f"“{item.title}” {done} your cart.")
     return redirect(_back(request))
 
 
@@ -102,7 +92,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
     # so nothing is dropped silently: order_place refuses and they go back to the cart.
     notices = services.cart_prune(cart=cart) if cart is not None and request.method == "GET" else []
     for notice in notices:
-        messages.warning(request, notice)
+        messages.warning(request, removed_from_cart_message(notice))
     summary = selectors.cart_summary(cart=cart)
     if not summary.count:
         if not notices:
@@ -126,10 +116,10 @@ def checkout(request: HttpRequest) -> HttpResponse:
                 testimonial_opt_in=form.cleaned_data["testimonial_opt_in"],
             )
         except services.ItemsUnavailable as error:
-            messages.error(request, error.shopper_message)
+            messages.error(request, error_message(error))
             return redirect("orders:cart")
         except services.HoldRefused as refused:
-            messages.error(request, HOLD_REFUSED[refused.code].format(limit=refused.limit))
+            messages.error(request, error_message(refused))
             return redirect("orders:cart")
         _remember_order(request, order)
         return redirect("orders:pay", reference=order.reference)
@@ -157,7 +147,7 @@ def pay(request: HttpRequest, reference: str) -> HttpResponse:
         "order": order,
         "stripe_js_url": settings.STRIPE_JS_URL,
         "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
-        "error": order.payment_error,
+        "error": payment_error_message(order),
     }
     if not order.is_payable:
         context["error"] = "This order is closed and can no longer be paid."
@@ -170,10 +160,10 @@ def pay(request: HttpRequest, reference: str) -> HttpResponse:
         try:
             outcome = services.order_pay(order=order, card_token=token)
         except stripe_api.CardDeclined as declined:
-            context["error"] = declined.shopper_message
+            context["error"] = error_message(declined)
             return render(request, "orders/pay.html", context, status=402)
         except services.ItemsUnavailable as error:
-            context["error"] = error.shopper_message
+            context["error"] = error_message(error)
             return render(request, "orders/pay.html", context, status=409)
         except stripe_api.PaymentServiceError:
             logger.exception(
@@ -210,7 +200,12 @@ def done(request: HttpRequest, reference: str) -> HttpResponse:
     order = _order_or_404(request, reference)
     _confirm_quietly(order)
     # Read again, with its parts and lines, as confirming may have just settled it.
-    return render(request, "orders/done.html", {"order": _order_or_404(request, reference)})
+    order = _order_or_404(request, reference)
+    return render(
+        request,
+        "orders/done.html",
+        {"order": order, "payment_error": payment_error_message(order)},
+    )
 
 
 @never_cache
@@ -223,7 +218,9 @@ def pay_link(request: HttpRequest, token: str) -> HttpResponse:
         if error.order is not None and error.order.status == Order.Status.PAID:
             _remember_order(request, error.order)
             return redirect("orders:done", reference=error.order.reference)
-        return render(request, "orders/pay_link_invalid.html", {"message": str(error)}, status=410)
+        return render(
+            request, "orders/pay_link_invalid.html", {"message": error_message(error)}, status=410
+        )
     _remember_order(request, order)
     return redirect("orders:pay", reference=order.reference)
 

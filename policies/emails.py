@@ -1,5 +1,5 @@
 """Policy and testimonial emails: rendered from templates/emails/, sent as background tasks
-after commit (the pattern of orders.emails). Queueing never raises: failures are logged."""
+after commit along marketplace.mail's one path. Queueing never raises: failures are logged."""
 
 import logging
 
@@ -7,8 +7,13 @@ from django.conf import settings
 from django.core.mail import get_connection
 from django.urls import reverse
 
-from marketplace.mail import build_message, one_click_unsubscribe
-from marketplace.tasks import traced_task
+from marketplace.mail import (
+    build_message,
+    email_task,
+    one_click_unsubscribe,
+    queue_email,
+    send_email,
+)
 from orders.models import VendorOrder
 
 from .tokens import testimonial_unsubscribe_url
@@ -16,10 +21,16 @@ from .tokens import testimonial_unsubscribe_url
 logger = logging.getLogger(__name__)
 
 
-@traced_task()
+class MessagesRefused(Exception):
+    """Some messages of a mailing were refused: the task fails, to be tried again for them."""
+
+
+@email_task()
 def send_policy_change_email_task(*, change_id: int) -> int:
     """Tell every account holder about a material policy change, one message each (nobody
-    sees anyone else's address). Returns how many were sent."""
+    sees anyone else's address). A refusal for one address is logged and the mailing goes
+    on; the task then fails so that a retry sends what was refused, and only that. Returns
+    how many were sent by this run."""
     from .models import PolicyChange
     from .selectors import policy_change_before, policy_material_change_recipients
 
@@ -33,7 +44,7 @@ def send_policy_change_email_task(*, change_id: int) -> int:
         "site_url": site_url,
     }
     subject = f"We have updated our {change.title.lower()}"
-    sent = 0
+    sent, refused = 0, 0
     with get_connection() as connection:
         for user in policy_material_change_recipients().iterator():
             message = build_message(
@@ -44,21 +55,20 @@ def send_policy_change_email_task(*, change_id: int) -> int:
             )
             message.connection = connection
             try:
-                message.send()
-                sent += 1
+                sent += send_email(message, step=f"user:{user.pk}")
             except Exception:
+                refused += 1
                 logger.exception("policy change %s: could not email user %s", change_id, user.pk)
+    if refused:
+        raise MessagesRefused(f"policy change {change_id}: {refused} message(s) refused")
     return sent
 
 
 def send_policy_change_emails(*, change_id: int) -> None:
-    try:
-        send_policy_change_email_task.enqueue(change_id=change_id)
-    except Exception:
-        logger.exception("could not queue the emails for policy change %s", change_id)
+    queue_email(send_policy_change_email_task, change_id=change_id)
 
 
-@traced_task()
+@email_task()
 def send_testimonial_invitation_task(*, vendor_order_id: int) -> None:
     """Invite the shopper of a delivered vendor order to write a testimonial."""
     from .services import (
@@ -94,13 +104,10 @@ def send_testimonial_invitation_task(*, vendor_order_id: int) -> None:
         },
         headers=one_click_unsubscribe(unsubscribe_url),
     )
-    message.send()
+    send_email(message)
     testimonial_invitation_sent(vendor_order_id=vendor_order.pk)
 
 
 def send_testimonial_invitation(*, vendor_order_id: int) -> None:
     """Queue the testimonial invitation for a delivered vendor order; never raises."""
-    try:
-        send_testimonial_invitation_task.enqueue(vendor_order_id=vendor_order_id)
-    except Exception:
-        logger.exception("could not queue the testimonial invitation for %s", vendor_order_id)
+    queue_email(send_testimonial_invitation_task, vendor_order_id=vendor_order_id)

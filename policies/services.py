@@ -7,7 +7,6 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core import signing
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -22,6 +21,8 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 from . import emails, tokens
+from .errors import PolicyErrorCode as Code
+from .errors import TestimonialLinkInvalid, TestimonialRefused
 from .models import (
     PolicyAcknowledgement,
     PolicyChange,
@@ -39,10 +40,6 @@ EDITOR_PAGE_TYPES = (PolicyPage, TestimonialIndexPage)
 EDITOR_PAGE_PERMISSIONS = ("change_page", "publish_page", "lock_page", "unlock_page")
 
 TESTIMONIAL_LINK_SALT = "policies.testimonial-invitation"
-
-
-class TestimonialLinkInvalid(Exception):
-    """A testimonial link that is tampered with, expired, already used or names no delivery."""
 
 
 # --- Editors -------------------------------------------------------------------------------------
@@ -94,7 +91,7 @@ def policy_change_record(*, page: PolicyPage, revision: Revision) -> PolicyChang
     if created:
         PolicyPage.objects.filter(pk=page.pk).update(change_note="", material_change=False)
         if change.material:
-            transaction.on_commit(lambda: emails.send_policy_change_emails(change_id=change.pk))
+            emails.send_policy_change_emails(change_id=change.pk)
     return change
 
 
@@ -135,25 +132,25 @@ def testimonial_link_vendor_order(*, token: str) -> VendorOrder:
     try:
         data = signing.loads(token, salt=TESTIMONIAL_LINK_SALT, max_age=testimonial_link_max_age())
     except signing.SignatureExpired as error:
-        raise TestimonialLinkInvalid("This link has expired.") from error
+        raise TestimonialLinkInvalid(Code.LINK_EXPIRED) from error
     except signing.BadSignature as error:
-        raise TestimonialLinkInvalid("This link is not valid.") from error
+        raise TestimonialLinkInvalid(Code.LINK_INVALID) from error
     if not isinstance(data, dict):
-        raise TestimonialLinkInvalid("This link is not valid.")
+        raise TestimonialLinkInvalid(Code.LINK_INVALID)
     vendor_order_id = data.get("vo")
     if vendor_order_id is None:  # matches no part, as below
-        raise TestimonialLinkInvalid("This link is not valid.")
+        raise TestimonialLinkInvalid(Code.LINK_INVALID)
     vendor_order = (
         VendorOrder.objects.select_related("order", "vendor__shop")
         .filter(pk=vendor_order_id, order__reference=data.get("ref"))
         .first()
     )
     if vendor_order is None or vendor_order.status != VendorOrder.Status.DELIVERED:
-        raise TestimonialLinkInvalid("This link is not valid.")
+        raise TestimonialLinkInvalid(Code.LINK_INVALID)
     if TestimonialInvitation.objects.filter(
         vendor_order=vendor_order, used_at__isnull=False
     ).exists():
-        raise TestimonialLinkInvalid("This link has already been used. Thank you!")
+        raise TestimonialLinkInvalid(Code.LINK_USED)
     return vendor_order
 
 
@@ -212,7 +209,7 @@ def testimonial_submit(
     transaction, so a second submission (even after a withdrawal) is refused.
     """
     if not consent:
-        raise ValidationError({"consent": "We can only publish your words with your consent."})
+        raise TestimonialRefused(Code.CONSENT_MISSING, field="consent")
     vendor_order = testimonial_link_vendor_order(token=token)
     try:
         with transaction.atomic():
@@ -224,12 +221,12 @@ def testimonial_submit(
         invitation.used_at is not None
         or Testimonial.objects.filter(vendor_order=vendor_order).exists()
     ):
-        raise TestimonialLinkInvalid("This link has already been used. Thank you!")
+        raise TestimonialLinkInvalid(Code.LINK_USED)
     if (
         item is not None
         and not testimonial_items(vendor_order=vendor_order).filter(pk=item.pk).exists()
     ):
-        raise ValidationError({"item": "Choose a piece from this order."})
+        raise TestimonialRefused(Code.ITEM_NOT_IN_ORDER, field="item")
     now = timezone.now()
     testimonial = Testimonial(
         quote=quote.strip(),

@@ -9,15 +9,17 @@ from accounts.middleware import signed_link
 from marketplace.http import safe_next_url
 
 from . import services, tokens
+from .error_messages import error_message
+from .errors import TestimonialLinkInvalid, TestimonialRefused
 from .forms import TestimonialSubmitForm
 from .models import PolicyChange, Testimonial
 
 
-def _link_invalid(request: HttpRequest, error: Exception) -> HttpResponse:
+def _link_invalid(request: HttpRequest, error: TestimonialLinkInvalid) -> HttpResponse:
     return render(
         request,
         "policies/testimonial_link_invalid.html",
-        {"message": str(error), "days": services.testimonial_link_max_age().days},
+        {"message": error_message(error), "days": services.testimonial_link_max_age().days},
         status=410,
     )
 
@@ -43,7 +45,7 @@ def testimonial_submit(request: HttpRequest, token: str) -> HttpResponse:
     """The emailed verified-buyer link: a form whose result waits for an editor's approval."""
     try:
         vendor_order = services.testimonial_link_vendor_order(token=token)
-    except services.TestimonialLinkInvalid as error:
+    except TestimonialLinkInvalid as error:
         return _link_invalid(request, error)
     order = vendor_order.order
     first, _, rest = order.shipping_name.strip().partition(" ")
@@ -58,8 +60,10 @@ def testimonial_submit(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.testimonial_submit(token=token, **form.cleaned_data)
-        except services.TestimonialLinkInvalid as error:
+        except TestimonialLinkInvalid as error:
             return _link_invalid(request, error)
+        except TestimonialRefused as refused:
+            form.add_error(refused.field, error_message(refused))
         except ValidationError as error:
             for field, errors in error.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)

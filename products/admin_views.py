@@ -12,6 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from . import services
+from .error_messages import error_message
+from .errors import StockNotAllowed
 from .models import ItemPage
 
 
@@ -51,15 +53,8 @@ def stock_edit(request, page_id: int):
                 by=request.user,
                 held=lambda: held_units(item.pk),
             )
-        except services.StockNotAllowed as error:
-            if error.code == "below_held":
-                form.add_error(
-                    "quantity",
-                    f"{error.held} held by shoppers checking out right now: "
-                    f"set at least {error.held}, or try again in a few minutes.",
-                )
-            else:
-                form.add_error("quantity", f"Enter a number from 0 to {services.MAX_STOCK}.")
+        except StockNotAllowed as refused:
+            form.add_error("quantity", error_message(refused))
         else:
             messages.success(request, f"Stock of “{item.title}” set to {item.quantity}.")
             return redirect("wagtailadmin_pages:edit", item.pk)

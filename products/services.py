@@ -9,6 +9,8 @@ from django.db import transaction
 
 from wagtail.log_actions import log
 
+from .errors import ProductErrorCode as Code
+from .errors import StockNotAllowed
 from .models import ItemPage
 from .signals import stock_changed
 
@@ -22,16 +24,6 @@ MAX_STOCK = 9999
 STOCK_SET_ACTION = "products.stock_set"
 
 
-class StockNotAllowed(Exception):
-    """A stock level the service refuses. `code`: "out_of_range" (below 0 or above MAX_STOCK)
-    or "below_held" (fewer than the `held` units that checkouts in progress hold)."""
-
-    def __init__(self, code: str, *, held: int = 0):
-        self.code = code
-        self.held = held
-        super().__init__(code)
-
-
 @transaction.atomic
 def stock_set(
     *, item: ItemPage, quantity: int, by: "User | None", held: int | Callable[[], int] = 0
@@ -41,10 +33,11 @@ def stock_set(
     Locks the item's row first (checkouts lock the same row before they hold stock), then
     refuses a level below what active checkouts hold: `held` is that number, or a function
     counting it, called once the row is locked so that no new hold can slip in between.
-    Logged in the page's history with who changed it. Returns the item with its new stock.
+    Logged in the page's history with who changed it. Returns the item with its new stock;
+    raises StockNotAllowed.
     """
     if not 0 <= quantity <= MAX_STOCK:
-        raise StockNotAllowed("out_of_range")
+        raise StockNotAllowed(Code.STOCK_OUT_OF_RANGE, maximum=MAX_STOCK)
     locked = (
         ItemPage.objects.select_for_update(of=("self",))
         .only("pk", "title", "quantity", "held_until")
@@ -52,7 +45,7 @@ def stock_set(
     )
     held_units = held() if callable(held) else held
     if quantity < held_units:
-        raise StockNotAllowed("below_held", held=held_units)
+        raise StockNotAllowed(Code.STOCK_BELOW_HELD, maximum=MAX_STOCK, held=held_units)
     previous = locked.quantity
     ItemPage.objects.filter(pk=item.pk).update(quantity=quantity)
     item.quantity = quantity

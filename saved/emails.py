@@ -1,20 +1,22 @@
 """Price-drop emails: rendered from templates/emails/, sent as background tasks after commit
-(the pattern of orders.emails). Queueing never raises: a failure is logged."""
+along marketplace.mail's one path. Queueing never raises: a failure is logged."""
 
-import logging
 from decimal import Decimal
 
 from django.conf import settings
 from django.urls import reverse
 
-from marketplace.mail import build_message, one_click_unsubscribe
-from marketplace.tasks import traced_task
+from marketplace.mail import (
+    build_message,
+    email_task,
+    one_click_unsubscribe,
+    queue_email,
+    send_email,
+)
 from products.selectors import items_live
 
-logger = logging.getLogger(__name__)
 
-
-@traced_task()
+@email_task()
 def send_price_drop_email(*, saved_item_id: int, old_price: str, new_price: str) -> bool:
     """Tell one saver that a piece's price dropped from `old_price` to `new_price`.
 
@@ -53,15 +55,11 @@ def send_price_drop_email(*, saved_item_id: int, old_price: str, new_price: str)
         context=context,
         headers=one_click_unsubscribe(unsubscribe_url),
     )
-    message.send()
-    return True
+    return send_email(message)
 
 
 def send_price_drop(*, saved_item_id: int, old_price: str, new_price: str) -> None:
-    """Queue a price-drop email. Failures are logged with the saved item's id, never raised."""
-    try:
-        send_price_drop_email.enqueue(
-            saved_item_id=saved_item_id, old_price=old_price, new_price=new_price
-        )
-    except Exception:
-        logger.exception("could not queue the price-drop email for saved item %s", saved_item_id)
+    """Queue a price-drop email after commit. Failures are logged, never raised."""
+    queue_email(
+        send_price_drop_email, saved_item_id=saved_item_id, old_price=old_price, new_price=new_price
+    )

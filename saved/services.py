@@ -1,7 +1,6 @@
 """Writes for saved lists: save and unsave (account rows or the anonymous session list), the
 merge at sign-in, price-drop alerts and erasure. Keyword-only; mail goes after commit."""
 
-import functools
 import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -14,6 +13,8 @@ from products.models import ItemPage
 from products.selectors import items_live
 
 from . import emails, tokens
+from .errors import SavedError
+from .errors import SavedErrorCode as Code
 from .models import SavedItem
 
 if TYPE_CHECKING:
@@ -29,11 +30,6 @@ logger = logging.getLogger(__name__)
 
 # A list longer than this is no longer a shortlist; it also bounds the session's size.
 SAVED_LIMIT = 200
-LIST_FULL = (
-    f"Your saved list is full ({SAVED_LIMIT} pieces). Remove a piece you no longer want to "
-    "save another."
-)
-NOT_FOUND = "Sorry, that piece could not be found: it may have been taken off Vitrine."
 
 
 def saveable_item(*, item_id: int) -> ItemPage | None:
@@ -44,30 +40,31 @@ def saveable_item(*, item_id: int) -> ItemPage | None:
 
 
 @transaction.atomic
-def saved_add(*, request: HttpRequest, item_id: int) -> tuple[bool, str]:
-    """Save an item for the shopper of `request`. Returns (saved, message for the shopper)."""
+def saved_add(*, request: HttpRequest, item_id: int) -> tuple[ItemPage, bool]:
+    """Save an item for the shopper of `request`. Returns it, and whether it was added (False:
+    it was saved already). Raises SavedError (not found, list full)."""
     item = saveable_item(item_id=item_id)
     if item is None:
-        return False, NOT_FOUND
+        raise SavedError(Code.ITEM_NOT_FOUND)
     user = request.user
     if user.is_authenticated:
         if SavedItem.objects.filter(user=user, item=item).exists():
-            return True, f"“{item.title}” is already in your saved list."
+            return item, False
         if SavedItem.objects.filter(user=user).count() >= SAVED_LIMIT:
-            return False, LIST_FULL
+            raise SavedError(Code.LIST_FULL, limit=SAVED_LIMIT)
         try:
             with transaction.atomic():
                 SavedItem.objects.create(user=user, item=item)
         except IntegrityError:  # the same item saved twice at once (double click)
             pass
-        return True, f"“{item.title}” is in your saved list."
+        return item, True
     ids = session_saved_ids(request.session)
     if item.pk in ids:
-        return True, f"“{item.title}” is already in your saved list."
+        return item, False
     if len(ids) >= SAVED_LIMIT:
-        return False, LIST_FULL
+        raise SavedError(Code.LIST_FULL, limit=SAVED_LIMIT)
     request.session[SAVED_SESSION_KEY] = [item.pk, *ids]
-    return True, f"“{item.title}” is in your saved list."
+    return item, True
 
 
 @transaction.atomic
@@ -112,29 +109,29 @@ def saved_merge_into_account(*, user: "User", anonymous_ids: list[int] | None) -
 
 
 @transaction.atomic
-def price_alert_set(*, user: "User", item_id: int, enabled: bool) -> tuple[bool, str]:
-    """Turn the price-drop email for one saved piece on or off. Returns (changed, message).
+def price_alert_set(*, user: "User", item_id: int, enabled: bool) -> SavedItem:
+    """Turn the price-drop email for one saved piece on or off; returns the saved row.
 
-    Only for a verified address; turning it on starts from today's price.
+    Only for a verified address; turning it on starts from today's price. Raises SavedError.
     """
     row = SavedItem.objects.select_for_update().filter(user=user, item_id=item_id).first()
     if row is None:
-        return False, "That piece is not in your saved list."
+        raise SavedError(Code.NOT_SAVED)
     if not enabled:
         if row.price_alert:
             row.price_alert = False
             row.save(update_fields=["price_alert"])
-        return True, "We won't email you about this piece's price."
+        return row
     if not (user.email and user.email_verified):
-        return False, "Please confirm your email address first: then we can email you."
+        raise SavedError(Code.EMAIL_UNVERIFIED)
     item = items_live().filter(pk=item_id).only("pk", "price", "quantity").first()
     if item is None or item.is_sold:
-        return False, "This piece has sold, so its price won't change."
+        raise SavedError(Code.ITEM_SOLD)
     if not row.price_alert:
         row.price_alert = True
         row.alert_price = item.price
         row.save(update_fields=["price_alert", "alert_price"])
-    return True, "We'll email you if the price drops."
+    return row
 
 
 def price_alert_unsubscribe(*, token: str) -> SavedItem | None:
@@ -166,11 +163,7 @@ def price_drop_alerts_queue(*, item: ItemPage) -> int:
     SavedItem.objects.filter(pk__in=[row.pk for row in rows]).update(alert_price=item.price)
     new_price = str(item.price)
     for pk, old_price in alerts:
-        transaction.on_commit(
-            functools.partial(
-                emails.send_price_drop, saved_item_id=pk, old_price=old_price, new_price=new_price
-            )
-        )
+        emails.send_price_drop(saved_item_id=pk, old_price=old_price, new_price=new_price)
     return len(alerts)
 
 

@@ -19,6 +19,8 @@ from products.models import ItemPage
 from products.selectors import attach_cards, with_card_data
 
 from . import selectors, services, tokens
+from .error_messages import ERROR_MESSAGES, error_message
+from .errors import SavedError, SavedErrorCode
 
 INVALID_ITEM = "Sorry, we could not tell which piece you meant. Please try again from its page."
 
@@ -75,7 +77,7 @@ def saved_add(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         item = services.saveable_item(item_id=item_id)
         if item is None:
-            messages.error(request, services.NOT_FOUND)
+            messages.error(request, ERROR_MESSAGES[SavedErrorCode.ITEM_NOT_FOUND])
             return redirect(next_url)
         (card,) = attach_cards(with_card_data(ItemPage.objects.filter(pk=item.pk)))
         return render(
@@ -88,8 +90,13 @@ def saved_add(request: HttpRequest) -> HttpResponse:
                 "list_url": _list_url(request),
             },
         )
-    saved, message = services.saved_add(request=request, item_id=item_id)
-    (messages.success if saved else messages.error)(request, message)
+    try:
+        item, added = services.saved_add(request=request, item_id=item_id)
+    except SavedError as refused:
+        messages.error(request, error_message(refused))
+    else:
+        saved = "is in" if added else "is already in"
+        messages.success(request, f"“{item.title}” {saved} your saved list.")
     return redirect(next_url)
 
 
@@ -115,10 +122,18 @@ def price_alert(request: HttpRequest) -> HttpResponse:
     if item_id is None:
         messages.error(request, INVALID_ITEM)
     else:
-        changed, message = services.price_alert_set(
-            user=request.user, item_id=item_id, enabled=request.POST.get("alert") == "on"
-        )
-        (messages.success if changed else messages.error)(request, message)
+        enabled = request.POST.get("alert") == "on"
+        try:
+            services.price_alert_set(user=request.user, item_id=item_id, enabled=enabled)
+        except SavedError as refused:
+            messages.error(request, error_message(refused))
+        else:
+            messages.success(
+                request,
+                "We'll email you if the price drops."
+                if enabled
+                else "We won't email you about this piece's price.",
+            )
     return redirect(safe_next_url(request, reverse("saved_account_list")))
 
 

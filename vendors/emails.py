@@ -8,13 +8,12 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import User
-from marketplace.mail import build_message
-from marketplace.tasks import traced_task
+from marketplace.mail import build_message, email_task, send_email
 
 from .models import Vendor
 
 
-@traced_task()
+@email_task()
 def send_invitation(*, user_id: int, vendor_id: int) -> None:
     """A new staff member of a shop chooses their password (Wagtail's reset link, made now)."""
     user = User.objects.filter(pk=user_id, is_active=True).first()
@@ -25,7 +24,7 @@ def send_invitation(*, user_id: int, vendor_id: int) -> None:
     token = default_token_generator.make_token(user)
     site = settings.WAGTAILADMIN_BASE_URL
     path = reverse("wagtailadmin_password_reset_confirm", args=[uid, token])
-    build_message(
+    message = build_message(
         to=user.email,
         subject=f"Your shop {vendor.name} on Vitrine",
         template="vendor_invitation",
@@ -35,4 +34,5 @@ def send_invitation(*, user_id: int, vendor_id: int) -> None:
             "password_url": f"{site}{path}",
             "admin_url": f"{site}{reverse('wagtailadmin_home')}",
         },
-    ).send()
+    )
+    send_email(message)

@@ -13,7 +13,7 @@ from wagtail.models import (
 )
 
 from accounts.models import User
-from marketplace.tasks import enqueue_after_commit
+from marketplace.mail import queue_email
 
 from . import emails
 from .models import ShopIndexPage, ShopPage, Vendor
@@ -133,7 +133,7 @@ def vendor_add_staff(
     user.save()
     user.groups.add(_group_of(vendor))
     if not password:
-        enqueue_after_commit(emails.send_invitation, user_id=user.pk, vendor_id=vendor.pk)
+        queue_email(emails.send_invitation, user_id=user.pk, vendor_id=vendor.pk)
     return user
 
 

@@ -333,10 +333,13 @@ def test_password_change_needs_the_old_password(signed_in, shopper):
     assert shopper.check_password(PASSWORD)
 
 
-def test_password_reset_by_email_sets_a_new_password_and_ends_sessions(shopper):
+def test_password_reset_by_email_sets_a_new_password_and_ends_sessions(
+    shopper, django_capture_on_commit_callbacks
+):
     elsewhere = login(Client())
     client = Client()
-    response = client.post("/account/password-reset/", {"email": "ADA@example.com"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/account/password-reset/", {"email": "ADA@example.com"})
     assert response.status_code == 302 and response["Location"] == "/account/password-reset/sent/"
     (message,) = mail.outbox
     assert message.subject == "Reset your Vitrine password" and message.to == ["ada@example.com"]

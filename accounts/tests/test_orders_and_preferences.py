@@ -134,8 +134,9 @@ def test_shipping_emails_respect_the_preference_but_receipts_always_go(
     assert mail.outbox == []
     from orders import emails
 
-    emails.send(kind="paid", order_id=order.pk)
-    emails.send(kind="refunded", order_id=order.pk)
+    with django_capture_on_commit_callbacks(execute=True):  # queued after commit
+        emails.send(kind="paid", order_id=order.pk)
+        emails.send(kind="refunded", order_id=order.pk)
     assert [m.subject for m in mail.outbox if m.to == [shopper.email]] == [
         f"Order {order.reference} is confirmed",
         f"Order {order.reference} was refunded",

@@ -1,6 +1,6 @@
 """Writes for carts, orders, stock, payments and payouts. Every function is keyword-only and
-atomic; services raise exceptions (`ItemsUnavailable`, `HoldRefused`, `TransitionNotAllowed`,
-`PayLinkInvalid`, ...) and views turn them into words.
+atomic; services raise `orders.errors` (`ItemsUnavailable`, `HoldRefused`, `TransitionNotAllowed`,
+`PayLinkInvalid`, ...), which carry codes, and `orders.error_messages` turns them into words.
 
 One module a concern, in the order an order lives:
 
@@ -16,6 +16,15 @@ One module a concern, in the order an order lives:
 - `paylinks`: signed payment links.
 """
 
+from ..errors import (  # noqa: F401
+    HoldRefused,
+    ItemNotBuyable,
+    ItemsUnavailable,
+    OrderError,
+    PayLinkInvalid,
+    PhoneOrdersClosed,
+    TransitionNotAllowed,
+)
 from .cart import (  # noqa: F401
     CART_SESSION_KEY,
     cart_add,
@@ -25,8 +34,6 @@ from .cart import (  # noqa: F401
     cart_remove,
 )
 from .checkout import (  # noqa: F401
-    HoldRefused,
-    PhoneOrdersClosed,
     ShippingAddress,
     client_key,
     order_place,
@@ -34,12 +41,11 @@ from .checkout import (  # noqa: F401
 )
 from .disputes import order_dispute_closed, order_dispute_opened  # noqa: F401
 from .fulfilment import (  # noqa: F401
-    TransitionNotAllowed,
     vendor_order_deliver,
     vendor_order_refund,
     vendor_order_ship,
 )
-from .paylinks import PAY_LINK_SALT, PayLinkInvalid, pay_link_order, pay_link_token  # noqa: F401
+from .paylinks import PAY_LINK_SALT, pay_link_order, pay_link_token  # noqa: F401
 from .payments import (  # noqa: F401
     ATTEMPT_STATUS_FOR_INTENT,
     PaymentOutcome,
@@ -57,5 +63,5 @@ from .retention import (  # noqa: F401
     orders_erase_for_customer,
     orders_erase_overdue,
 )
-from .stock import ItemsUnavailable, holds_recount, reservation_release_expired, reserved_quantities  # noqa: F401
+from .stock import holds_recount, reservation_release_expired, reserved_quantities  # noqa: F401
 from .webhooks import WEBHOOK_HANDLERS, MalformedEvent, stripe_event_handle  # noqa: F401

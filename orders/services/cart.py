@@ -12,6 +12,8 @@ from django.utils import timezone
 from products.models import ItemPage
 from vendors.models import ShopPage, takes_orders
 
+from ..errors import ItemNotBuyable
+from ..errors import OrderErrorCode as Code
 from ..models import Cart, CartItem
 from .stock import reserved_quantities
 
@@ -49,46 +51,40 @@ def _shops_of(items: Iterable[ItemPage]) -> dict[str, ShopPage]:
     }
 
 
-def _buyable(items: Iterable[ItemPage]) -> tuple[list[ItemPage], list[str]]:
-    """Split items into those a shopper can buy now and notices about the rest."""
+def _buyable(items: Iterable[ItemPage]) -> tuple[list[ItemPage], list[ItemNotBuyable]]:
+    """Split items into those a shopper can buy now and why each of the rest cannot be."""
     items = list(items)
     reserved = reserved_quantities(item_ids=[item.pk for item in items])
     shops = _shops_of(items)
-    buyable, notices = [], []
+    buyable, refused = [], []
     for item in items:
         shop = shops.get(item.path[: -ShopPage.steplen])
         if not item.live:
-            notices.append(f"“{item.title}” is no longer for sale and was removed from your cart.")
+            refused.append(ItemNotBuyable(Code.ITEM_WITHDRAWN, title=item.title))
         elif item.quantity - reserved.get(item.pk, 0) <= 0:
-            if item.quantity <= 0:
-                notices.append(f"“{item.title}” has sold and was removed from your cart.")
-            else:
-                notices.append(
-                    f"“{item.title}” is being bought by someone else right now and was removed "
-                    "from your cart. If their payment does not go through it will be back soon."
-                )
+            code = Code.ITEM_SOLD if item.quantity <= 0 else Code.ITEM_HELD
+            refused.append(ItemNotBuyable(code, title=item.title))
         elif shop is None or not takes_orders(live=shop.live, vendor_status=shop.vendor.status):
-            notices.append(f"“{item.title}”: this shop is not taking orders at the moment.")
+            refused.append(ItemNotBuyable(Code.SHOP_CLOSED, title=item.title))
         else:
             buyable.append(item)
-    return buyable, notices
+    return buyable, refused
 
 
 @transaction.atomic
-def cart_add(*, request: HttpRequest, item_id: int) -> tuple[bool, str]:
-    """Put an item in the cart. Returns (added, message for the shopper)."""
+def cart_add(*, request: HttpRequest, item_id: int) -> tuple[ItemPage, bool]:
+    """Put an item in the cart. Returns it, and whether it was added (False: it was there
+    already). Raises ItemNotBuyable."""
     item = ItemPage.objects.filter(pk=item_id).first()
     if item is None:
-        return False, "That item could not be found."
-    buyable, notices = _buyable([item])
+        raise ItemNotBuyable(Code.ITEM_NOT_FOUND)
+    buyable, refused = _buyable([item])
     if not buyable:
-        return False, notices[0].replace(" and was removed from your cart", "")
+        raise refused[0]
     cart = cart_for_request(request, create=True)
     _, created = CartItem.objects.get_or_create(cart=cart, item=item)
     Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
-    if not created:
-        return True, f"“{item.title}” is already in your cart."
-    return True, f"“{item.title}” was added to your cart."
+    return item, created
 
 
 @transaction.atomic
@@ -101,15 +97,15 @@ def cart_remove(*, request: HttpRequest, item_id: int) -> bool:
 
 
 @transaction.atomic
-def cart_prune(*, cart: Cart) -> list[str]:
-    """Drop sold, withdrawn or unbuyable items from the cart; return a notice for each."""
+def cart_prune(*, cart: Cart) -> list[ItemNotBuyable]:
+    """Drop sold, withdrawn or unbuyable items from the cart; return why, for each."""
     lines = list(cart.lines.select_related("item"))
-    buyable, notices = _buyable(line.item for line in lines)
+    buyable, refused = _buyable(line.item for line in lines)
     keep = {item.pk for item in buyable}
     gone = [line.pk for line in lines if line.item_id not in keep]
     if gone:  # viewing an unchanged cart writes nothing (SQLite: no write lock for a GET)
         CartItem.objects.filter(pk__in=gone).delete()
-    return notices
+    return refused
 
 
 @transaction.atomic

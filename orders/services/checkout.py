@@ -20,6 +20,8 @@ from products.models import ItemPage
 from vendors.models import ShopPage, Vendor
 
 from .. import emails
+from ..errors import HoldRefused, ItemsUnavailable, PhoneOrdersClosed
+from ..errors import OrderErrorCode as Code
 from ..models import Cart, Order, OrderLine, PaymentAttempt, Reservation, VendorOrder
 from .cart import _buyable, _shops_of
 
@@ -27,7 +29,6 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 from .stock import (
-    ItemsUnavailable,
     _active_reservations,
     _expiry,
     _lock_items,
@@ -45,19 +46,6 @@ class ShippingAddress:
     country: str
     line2: str = ""
     phone: str = ""
-
-
-class HoldRefused(Exception):
-    """A checkout would hold more than one shopper may; `code` names the limit (the view says
-    it in words), `limit` is its value."""
-
-    TOO_MANY_PIECES = "too_many_pieces"  # in one checkout
-    TOO_MANY_CHECKOUTS = "too_many_checkouts"  # unpaid at once, per session or email
-    NETWORK_BUSY = "network_busy"  # pieces held from one network in the last hour
-
-    def __init__(self, code: str, limit: int):
-        super().__init__(f"{code} (limit {limit})")
-        self.code, self.limit = code, limit
 
 
 def client_key(ip: str | None) -> str:
@@ -83,18 +71,18 @@ def _check_hold_limits(
     """Nobody holds the catalogue: a checkout holds a few pieces, a shopper (session, email or
     account) has few unpaid checkouts at once, and one network holds few pieces an hour."""
     if pieces > settings.VITRINE_CHECKOUT_MAX_PIECES:
-        raise HoldRefused(HoldRefused.TOO_MANY_PIECES, settings.VITRINE_CHECKOUT_MAX_PIECES)
+        raise HoldRefused(Code.TOO_MANY_PIECES, limit=settings.VITRINE_CHECKOUT_MAX_PIECES)
     same_shopper = Q(cart=cart) | Q(email__iexact=email)
     if customer is not None:
         same_shopper |= Q(customer=customer)
     if _unpaid_with_holds().filter(same_shopper).count() >= settings.VITRINE_UNPAID_CHECKOUTS_MAX:
-        raise HoldRefused(HoldRefused.TOO_MANY_CHECKOUTS, settings.VITRINE_UNPAID_CHECKOUTS_MAX)
+        raise HoldRefused(Code.TOO_MANY_CHECKOUTS, limit=settings.VITRINE_UNPAID_CHECKOUTS_MAX)
     if key:
         held_lately = Reservation.objects.filter(
             order__client_key=key, created_at__gte=timezone.now() - timedelta(hours=1)
         ).aggregate(total=Sum("quantity"))["total"]
         if (held_lately or 0) + pieces > settings.VITRINE_HOLDS_PER_NETWORK_PER_HOUR:
-            raise HoldRefused(HoldRefused.NETWORK_BUSY, settings.VITRINE_HOLDS_PER_NETWORK_PER_HOUR)
+            raise HoldRefused(Code.NETWORK_BUSY, limit=settings.VITRINE_HOLDS_PER_NETWORK_PER_HOUR)
 
 
 def _supersede_unpaid_checkouts(cart: Cart) -> None:
@@ -145,7 +133,7 @@ def order_place(
         client_key=key,
         testimonial_opt_in=testimonial_opt_in,
     )
-    transaction.on_commit(lambda: emails.send(kind="placed", order_id=order.pk))
+    emails.send(kind="placed", order_id=order.pk)
     return order
 
 
@@ -158,12 +146,12 @@ def phone_order_record(
     a payment link. The shop never handles card numbers."""
     shop = vendor.shop
     if not shop.published_phone_number:
-        raise PhoneOrdersClosed("Turn on phone orders (and publish a number) on your shop first.")
+        raise PhoneOrdersClosed()
     if len(item_ids) > settings.VITRINE_CHECKOUT_MAX_PIECES:
-        raise HoldRefused(HoldRefused.TOO_MANY_PIECES, settings.VITRINE_CHECKOUT_MAX_PIECES)
+        raise HoldRefused(Code.TOO_MANY_PIECES, limit=settings.VITRINE_CHECKOUT_MAX_PIECES)
     own = set(ItemPage.objects.child_of(shop).filter(pk__in=item_ids).values_list("pk", flat=True))
     if not item_ids or own != set(item_ids):
-        raise ItemsUnavailable(["an item that is not in your shop"])
+        raise ItemsUnavailable([], code=Code.ITEM_NOT_IN_SHOP)
     order = _order_create(
         item_ids=item_ids,
         email=email,
@@ -172,12 +160,8 @@ def phone_order_record(
         call_note=note,
         recorded_by=recorded_by,
     )
-    transaction.on_commit(lambda: emails.send(kind="phone_order", order_id=order.pk))
+    emails.send(kind="phone_order", order_id=order.pk)
     return order
-
-
-class PhoneOrdersClosed(Exception):
-    """The shop does not publish a phone number, so it does not take phone orders."""
 
 
 def _order_create(
@@ -187,11 +171,11 @@ def _order_create(
     if not item_ids:
         raise ItemsUnavailable([])
     items = _lock_items(item_ids)
-    buyable, _notices = _buyable(items.values())
+    buyable, _refused = _buyable(items.values())
     unavailable = [items[pk].title for pk in item_ids if pk in items and items[pk] not in buyable]
-    unavailable += ["an item"] * len([pk for pk in item_ids if pk not in items])
-    if unavailable:
-        raise ItemsUnavailable(unavailable)
+    missing = len([pk for pk in item_ids if pk not in items])
+    if unavailable or missing:
+        raise ItemsUnavailable(unavailable, missing=missing)
 
     shops = _shops_of(buyable)
     by_vendor: dict[int, list[ItemPage]] = {}

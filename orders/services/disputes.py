@@ -59,7 +59,7 @@ def order_dispute_opened(*, dispute: stripe_api.DisputeInfo) -> None:
         return
     order.dispute_status = DisputeStatus.OPEN
     order.save(update_fields=["dispute_status"])
-    transaction.on_commit(lambda: emails.send_dispute_notice(order_id=order.pk, state="opened"))
+    emails.send_dispute_notice(order_id=order.pk, state="opened")
 
 
 @transaction.atomic
@@ -87,4 +87,4 @@ def order_dispute_closed(*, dispute: stripe_api.DisputeInfo) -> None:
         for vendor_order in order.vendor_orders.all():
             _reverse_earnings(vendor_order=vendor_order, order=order)
     state = "lost" if lost else "won"
-    transaction.on_commit(lambda: emails.send_dispute_notice(order_id=order.pk, state=state))
+    emails.send_dispute_notice(order_id=order.pk, state=state)

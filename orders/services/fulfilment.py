@@ -12,25 +12,21 @@ from products.cache import items_changed
 from products.models import ItemPage
 
 from .. import emails, signals, stripe_api
+from ..errors import OrderErrorCode as Code
+from ..errors import TransitionNotAllowed
 from ..models import DisputeStatus, Order, VendorOrder
 from .payouts import _reverse_earnings
 from .retention import _status_email
 from .stock import _lock_items, holds_recount
 
 
-class TransitionNotAllowed(Exception):
-    """The vendor order is not in a state where this step makes sense."""
-
-
-def _require_move(vendor_order: VendorOrder, status: str, refused: str = "") -> None:
-    """Raise TransitionNotAllowed (with the step's own words, if given) unless
+def _require_move(
+    vendor_order: VendorOrder, status: str, refused: Code = Code.TRANSITION_NOT_ALLOWED
+) -> None:
+    """Raise TransitionNotAllowed (with the step's own code, if given) unless
     VendorOrder.TRANSITIONS lets the part become `status`."""
     if not vendor_order.can_become(status):
-        raise TransitionNotAllowed(
-            refused
-            or f"A {vendor_order.get_status_display().lower()} order cannot become "
-            f"{VendorOrder.Status(status).label.lower()}."
-        )
+        raise TransitionNotAllowed(refused, current=vendor_order.status, wanted=status)
 
 
 def _vendor_order_move(vendor_order: VendorOrder, status: str, **fields: Any) -> None:
@@ -57,12 +53,7 @@ def vendor_order_ship(
     """Mark a shop's part shipped with tracking. The shop is paid out later, once the part is
     delivered and the return window has passed (`run_payouts`)."""
     vendor_order = _lock_vendor_order(vendor_order)
-    _require_move(
-        vendor_order,
-        VendorOrder.Status.SHIPPED,
-        "Only paid orders can be shipped "
-        f"(this one is {vendor_order.get_status_display().lower()}).",
-    )
+    _require_move(vendor_order, VendorOrder.Status.SHIPPED, Code.NOT_SHIPPABLE)
     vendor_order.carrier = carrier.strip()
     vendor_order.tracking_number = tracking_number.strip()
     vendor_order.full_clean()
@@ -73,20 +64,14 @@ def vendor_order_ship(
         tracking_number=vendor_order.tracking_number,
         shipped_at=timezone.now(),
     )
-    transaction.on_commit(
-        lambda: emails.send(
-            kind="shipped", order_id=vendor_order.order_id, vendor_order_id=vendor_order.pk
-        )
-    )
+    emails.send(kind="shipped", order_id=vendor_order.order_id, vendor_order_id=vendor_order.pk)
     return vendor_order
 
 
 @transaction.atomic
 def vendor_order_deliver(*, vendor_order: VendorOrder) -> VendorOrder:
     vendor_order = _lock_vendor_order(vendor_order)
-    _require_move(
-        vendor_order, VendorOrder.Status.DELIVERED, "Only shipped orders can be marked delivered."
-    )
+    _require_move(vendor_order, VendorOrder.Status.DELIVERED, Code.NOT_DELIVERABLE)
     _vendor_order_move(vendor_order, VendorOrder.Status.DELIVERED, delivered_at=timezone.now())
     _status_email(order=vendor_order.order, kind="delivered", vendor_order_id=vendor_order.pk)
     # Told once the delivery is saved (policies invites a testimonial).
@@ -102,10 +87,10 @@ def vendor_order_refund(*, vendor_order: VendorOrder) -> VendorOrder:
     the shop earned on it and claw back what was already transferred."""
     vendor_order = _lock_vendor_order(vendor_order)
     order = vendor_order.order
-    _require_move(vendor_order, VendorOrder.Status.REFUNDED, "Only paid orders can be refunded.")
+    _require_move(vendor_order, VendorOrder.Status.REFUNDED, Code.NOT_REFUNDABLE)
     if order.dispute_status in (DisputeStatus.OPEN, DisputeStatus.LOST):
         # The bank decides (or has taken) this money: a refund on top would pay it twice.
-        raise TransitionNotAllowed("This order is under a chargeback: it cannot be refunded.")
+        raise TransitionNotAllowed(Code.UNDER_CHARGEBACK)
     stripe_api.refund_create(
         payment_intent_id=order.payment_intent_id,
         amount=vendor_order.subtotal,

@@ -7,15 +7,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.core import signing
 
+from ..errors import OrderErrorCode as Code
+from ..errors import PayLinkInvalid
 from ..models import Order
 
 PAY_LINK_SALT = "vitrine.orders.pay-link"
-
-
-class PayLinkInvalid(Exception):
-    def __init__(self, message: str, order: Order | None = None):
-        super().__init__(message)
-        self.order = order
 
 
 def pay_link_token(*, order: Order) -> str:
@@ -29,12 +25,12 @@ def pay_link_order(*, token: str) -> Order:
     try:
         data = signing.loads(token, salt=PAY_LINK_SALT, max_age=max_age)
     except signing.SignatureExpired as error:
-        raise PayLinkInvalid("This payment link has expired.") from error
+        raise PayLinkInvalid(Code.PAY_LINK_EXPIRED) from error
     except signing.BadSignature as error:
-        raise PayLinkInvalid("This payment link is not valid.") from error
+        raise PayLinkInvalid(Code.PAY_LINK_INVALID) from error
     order = Order.objects.filter(reference=data.get("ref")).first()
     if order is None:
-        raise PayLinkInvalid("This payment link is not valid.")
+        raise PayLinkInvalid(Code.PAY_LINK_INVALID)
     if not order.is_payable:
-        raise PayLinkInvalid("This payment link has already been used.", order=order)
+        raise PayLinkInvalid(Code.PAY_LINK_USED, order=order)
     return order

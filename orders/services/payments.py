@@ -15,6 +15,7 @@ from products.cache import items_changed
 from products.models import ItemPage
 
 from .. import emails, stripe_api
+from ..errors import OrderErrorCode
 from ..models import (
     CartItem,
     Order,
@@ -118,7 +119,7 @@ def _attempt_start(
             # lost is unconfirmed: it can never charge.
             failure = error
             if isinstance(error, stripe_api.CardDeclined):
-                order.payment_error = error.shopper_message
+                order.payment_error = error.code
             order.save(update_fields=["stripe_customer_id", "payment_error"])
             _attempt_record(attempt, PaymentAttempt.Status.FAILED)
         else:
@@ -144,7 +145,7 @@ def _attempt_confirm(*, attempt: PaymentAttempt) -> PaymentOutcome:
                 idempotency_key=f"{attempt.idempotency_key}-confirm",
             )
         except stripe_api.CardDeclined as error:
-            declined, order.payment_error = error, error.shopper_message
+            declined, order.payment_error = error, error.code
             order.save(update_fields=["payment_error"])
             _attempt_record(attempt, PaymentAttempt.Status.FAILED)
         else:
@@ -385,7 +386,7 @@ def order_mark_paid(*, payment_intent: stripe_api.PaymentIntentInfo) -> Order | 
     # The items are sold: out of this shopper's cart (and anyone else's).
     CartItem.objects.filter(item_id__in=[line.item_id for line in kept]).delete()
     kind = "paid_sold_meanwhile" if gone else "paid"
-    transaction.on_commit(lambda: emails.send(kind=kind, order_id=order.pk))
+    emails.send(kind=kind, order_id=order.pk)
     items_changed(line.item_id for line in kept if line.item_id)  # sold, wherever shown
     return order
 
@@ -470,7 +471,7 @@ def _refund_attempt(
         order.status = Order.Status.REFUNDED
         order.save(update_fields=["status"])
         order.vendor_orders.update(status=VendorOrder.Status.CANCELLED)
-    transaction.on_commit(lambda: emails.send(kind=f"refunded_{reason}", order_id=order.pk))
+    emails.send(kind=f"refunded_{reason}", order_id=order.pk)
 
 
 @transaction.atomic
@@ -489,13 +490,13 @@ def order_payment_failed(*, payment_intent: stripe_api.PaymentIntentInfo) -> Non
     # A late failure of an earlier attempt must not free the pieces a newer payment holds.
     if order.payment_intent_id not in {"", payment_intent.id}:
         return
-    failed = "Your payment did not go through. You can try again with another card."
+    failed = OrderErrorCode.PAYMENT_FAILED
     already_told = order.payment_error == failed  # webhook and return page: one email
     _release(order)
     order.payment_error = failed
     order.save(update_fields=["payment_error"])
     if not already_told:
-        transaction.on_commit(lambda: emails.send(kind="payment_failed", order_id=order.pk))
+        emails.send(kind="payment_failed", order_id=order.pk)
 
 
 @transaction.atomic
@@ -510,7 +511,7 @@ def order_cancel(*, order: Order, reason: str = "cancelled") -> Order:
     order.save(update_fields=["status"])
     order.vendor_orders.update(status=VendorOrder.Status.CANCELLED)
     _cancel_open_attempts(order=order)
-    transaction.on_commit(lambda: emails.send(kind="cancelled", order_id=order.pk))
+    emails.send(kind="cancelled", order_id=order.pk)
     return order
 
 

@@ -53,9 +53,7 @@ def _status_email(*, order: Order, kind: str, vendor_order_id: int | None = None
         order.erase_when_fulfilled_at is not None and not VendorOrder.open_parts(order.pk).exists()
     )
     send = emails.send_then_erase if closes else emails.send
-    transaction.on_commit(
-        lambda: send(kind=kind, order_id=order.pk, vendor_order_id=vendor_order_id)
-    )
+    send(kind=kind, order_id=order.pk, vendor_order_id=vendor_order_id)
 
 
 @transaction.atomic

@@ -18,18 +18,8 @@ from django.utils import timezone
 from products.cache import items_changed
 from products.models import ItemPage
 
+from ..errors import ItemsUnavailable
 from ..models import Order, OrderLine, Reservation
-
-
-class ItemsUnavailable(Exception):
-    """Some items sold (or were withdrawn) before this shopper could have them."""
-
-    def __init__(self, titles: list[str]):
-        self.titles = titles
-        listed = ", ".join(f"“{title}”" for title in titles)
-        super().__init__(f"Sorry, {listed} has just sold." if len(titles) == 1 else
-                         f"Sorry, these have just sold: {listed}.")  # fmt: skip
-        self.shopper_message = str(self)
 
 
 def _active_reservations(now: datetime | None = None) -> QuerySet[Reservation]:

@@ -154,7 +154,7 @@ class FakeStripe:
 
         answer = self._idempotent(idempotency_key, (payment_intent_id,), make)
         if answer == "declined":
-            raise stripe_api.CardDeclined("Your card was declined.", code="card_declined")
+            raise stripe_api.CardDeclined()
         if self.crash_after_next_confirm:
             self.crash_after_next_confirm = False
             raise stripe_api.PaymentServiceError("APIConnectionError: the server went away")

@@ -13,6 +13,7 @@ from django.test import Client
 import pytest
 
 from orders import services, stripe_api
+from orders.error_messages import error_message
 from orders.models import Cart, CartItem, Order, Reservation, StripeEvent
 from products.factories import ItemPageFactory
 from products.models import ItemPage
@@ -82,7 +83,8 @@ def test_ten_shoppers_race_for_the_last_piece_one_order_nine_just_sold(two_shops
     assert len(won) == 1 and len(lost) == 9
     for error in lost:
         assert isinstance(error, services.ItemsUnavailable), repr(error)
-        assert error.shopper_message == "Sorry, “Cognac tote” has just sold."
+        assert error.titles == ["Cognac tote"]
+        assert error_message(error) == "Sorry, “Cognac tote” has just sold."
     assert Order.objects.count() == 1
     assert Reservation.objects.filter(item=bag, status="active").count() == 1
     # The losers keep their carts (they are told, nothing is silently dropped).

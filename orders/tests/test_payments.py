@@ -7,8 +7,10 @@ from decimal import Decimal
 from django.core import mail
 
 import pytest
+import stripe
 
 from orders import services, stripe_api
+from orders.error_messages import error_message, payment_error_message
 from orders.models import Order, PaymentAttempt, StripeEvent
 from tests.localstripe import intents_for, stripe_get
 
@@ -320,3 +322,32 @@ def test_late_failure_of_an_earlier_attempt_keeps_the_current_hold(placed_order)
     order.refresh_from_db()
     assert set(order.reservations.values_list("status", flat=True)) == {"active"}
     assert order.payment_error == ""
+
+
+def _card_error(code: str, decline_code: str | None = None):
+    body = {"error": {"type": "card_error", "code": code, "decline_code": decline_code}}
+    return stripe.CardError("Stripe's own words", None, code, json_body=body)
+
+
+@pytest.mark.parametrize(
+    ("code", "decline_code", "ours", "said"),
+    [
+        ("card_declined", "insufficient_funds", "card_insufficient_funds", "insufficient funds"),
+        ("expired_card", None, "card_expired", "Your card has expired."),
+        ("card_declined", "do_not_honor", "card_declined", "Your card was declined."),
+    ],
+)
+def test_a_card_error_becomes_our_code_and_the_order_keeps_the_code_not_words(
+    code, decline_code, ours, said
+):
+    def refuse():
+        raise _card_error(code, decline_code)
+
+    with pytest.raises(stripe_api.CardDeclined) as declined:
+        stripe_api._call(refuse)
+    assert declined.value.code == ours
+    assert said in error_message(declined.value)
+    order = Order(payment_error=declined.value.code)
+    assert payment_error_message(order) == error_message(declined.value)
+    # A message stored before codes were (free text) still reads as a decline.
+    assert "declined" in payment_error_message(Order(payment_error="Your card was declined."))

@@ -12,6 +12,7 @@ from django.core import mail
 import pytest
 
 from orders import stripe_api
+from orders.errors import OrderErrorCode
 from orders.models import Order, PayoutEntry, Reservation, StripeEvent, VendorOrder
 from tests.localstripe import WEBHOOK_SECRET
 
@@ -217,7 +218,7 @@ def test_payment_failed_releases_hold_keeps_order_open_and_tells_shopper(
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING and order.is_payable
     assert set(order.reservations.values_list("status", flat=True)) == {"released"}
-    assert "did not go through" in order.payment_error
+    assert order.payment_error == OrderErrorCode.PAYMENT_FAILED
     message = mail.outbox[-1]
     assert message.subject == f"Payment for order {order.reference} did not go through"
     assert message.to == [ADDRESS["email"]]

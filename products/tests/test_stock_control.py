@@ -20,6 +20,7 @@ import pytest
 from orders.factories import OrderFactory
 from orders.models import Reservation
 from products import services
+from products.errors import ProductErrorCode, StockNotAllowed
 from products.models import ItemPage
 
 from .stock_helpers import make_item, onboard, stock
@@ -137,12 +138,12 @@ def test_raising_stock_above_the_holds_ends_the_reserved_state(staff, item):
 @pytest.mark.django_db
 def test_the_service_refuses_out_of_range_levels(staff, item):
     for value in (-1, services.MAX_STOCK + 1):
-        with pytest.raises(services.StockNotAllowed) as error:
+        with pytest.raises(StockNotAllowed) as error:
             services.stock_set(item=item, quantity=value, by=staff)
-        assert error.value.code == "out_of_range"
-    with pytest.raises(services.StockNotAllowed) as error:
+        assert error.value.code == ProductErrorCode.STOCK_OUT_OF_RANGE
+    with pytest.raises(StockNotAllowed) as error:
         services.stock_set(item=item, quantity=0, by=staff, held=lambda: 1)
-    assert (error.value.code, error.value.held) == ("below_held", 1)
+    assert (error.value.code, error.value.held) == (ProductErrorCode.STOCK_BELOW_HELD, 1)
     assert stock(item) == 1
 
 

@@ -12,7 +12,7 @@ from marketplace.progress import progress
 
 
 class Command(BaseCommand):
-    help = "Email opted-in customers, each message with a one-click unsubscribe link."
+    help = "Queue an email to each opted-in customer, with a one-click unsubscribe link."
 
     def add_arguments(self, parser):
         parser.add_argument("--subject", required=True)
@@ -37,8 +37,8 @@ class Command(BaseCommand):
             return
 
         # A bar on a terminal, periodic plain lines in logs (marketplace.progress), on stderr.
-        with progress(total=total, desc="Sending", stream=self.stderr._out) as bar:
+        with progress(total=total, desc="Queueing", stream=self.stderr._out) as bar:
             sent = services.newsletter_send(
                 subject=subject, body=body, topic=topic, progress=lambda *_: bar.update(1)
             )
-        self.stdout.write(self.style.SUCCESS(f"Done: {sent} of {total} sent."))
+        self.stdout.write(self.style.SUCCESS(f"Done: {sent} of {total} queued."))
