@@ -149,6 +149,8 @@ MIDDLEWARE = [
     "marketplace.page_cache.AnonymousPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # After CommonMiddleware (the host is checked): the request's Site without a query.
+    "marketplace.sites.SiteMiddleware",
     # Lets the RFC 8058 one-click unsubscribe POST through on its signed token (see the class).
     "accounts.middleware.SignedUnsubscribeCsrfMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -1,0 +1,49 @@
+"""Which Wagtail `Site` answers a request, found without a query on every request.
+
+Wagtail's `Site.find_for_request` runs its hostname-matching query for each request (and
+keeps the answer only on that request). The answer depends on the `Site` rows and on the
+root page's place in the tree, so it is memoised under the page cache's `site` version:
+saving or deleting a `Site` moves that version on (`connect`), and so do the root page's
+publish, unpublish, move and slug change (marketplace.page_cache). Each request gets its own
+unpickled copy, and the root page's specific fields are still read fresh when it is served.
+"""
+
+from __future__ import annotations
+
+from django.db.models.signals import post_delete, post_save
+from django.http import HttpRequest
+from django.http.request import split_domain_port
+
+from wagtail.models import Site
+
+from . import page_cache
+
+
+def site_for_request(request: HttpRequest) -> Site | None:
+    """Wagtail's answer for this request's host and port, memoised (see the module)."""
+    hostname = split_domain_port(request._get_raw_host())[0]
+    port = request.get_port()
+    return page_cache.memoised(
+        f"site-for:{hostname}:{port}", lambda: Site._find_for_request(request)
+    )
+
+
+class SiteMiddleware:
+    """Sets the request's Site (where Wagtail looks for it) from the memo. After
+    CommonMiddleware, so only allowed host names get a memo entry."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        request._wagtail_site = site_for_request(request)  # type: ignore[attr-defined]
+        return self.get_response(request)
+
+
+def _sites_changed(**kwargs) -> None:
+    page_cache.invalidate(page_cache.SITE)
+
+
+def connect() -> None:
+    for signal in (post_save, post_delete):
+        signal.connect(_sites_changed, sender=Site, dispatch_uid=f"sites-changed-{signal}")

@@ -1,0 +1,46 @@
+"""The request's Site is memoised (marketplace.sites): no Site query once known, and a saved or
+deleted Site is seen by the very next request."""
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+import pytest
+from wagtail.models import Site
+
+pytestmark = pytest.mark.django_db
+
+
+def _site_queries(client, url, **extra):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, **extra)
+    assert response.status_code == 200
+    # Wagtail's host matching (its root-paths query is cached by Wagtail itself).
+    return response, [
+        q["sql"] for q in queries if 'FROM "wagtailcore_site"' in q["sql"] and "CASE" in q["sql"]
+    ]
+
+
+def test_the_site_is_looked_up_once_then_reused(site_tree, clear_cache):
+    client = Client()
+    client.cookies["seen"] = "1"  # past the page cache
+    _, first = _site_queries(client, "/")
+    _, second = _site_queries(client, "/shops/")
+    assert first
+    assert second == []
+
+
+def test_a_new_site_for_a_host_answers_the_next_request(site_tree, clear_cache):
+    client = Client()
+    client.cookies["seen"] = "1"
+    home, _ = _site_queries(client, "/", HTTP_HOST="127.0.0.1")
+    assert site_tree.home.hero_heading in home.content.decode()
+
+    Site.objects.create(hostname="127.0.0.1", port=80, root_page=site_tree.shop_index)
+    shops, queries = _site_queries(client, "/", HTTP_HOST="127.0.0.1")
+    assert queries  # looked up again
+    assert site_tree.home.hero_heading not in shops.content.decode()
+
+    Site.objects.get(hostname="127.0.0.1").delete()
+    home_again, _ = _site_queries(client, "/", HTTP_HOST="127.0.0.1")
+    assert site_tree.home.hero_heading in home_again.content.decode()
