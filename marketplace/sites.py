@@ -6,10 +6,14 @@ root page's place in the tree, so it is memoised under the page cache's `site` v
 saving or deleting a `Site` moves that version on (`connect`), and so do the root page's
 publish, unpublish, move and slug change (marketplace.page_cache). Each request gets its own
 unpickled copy, and the root page's specific fields are still read fresh when it is served.
+
+Rows changed without a signal (a database restored under a running cache, a test's rollback)
+are not seen until the cache is cleared: `VITRINE_SITE_MEMO` turns the memo off.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest
 from django.http.request import split_domain_port
@@ -36,7 +40,8 @@ class SiteMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest):
-        request._wagtail_site = site_for_request(request)  # type: ignore[attr-defined]
+        if settings.VITRINE_SITE_MEMO:
+            request._wagtail_site = site_for_request(request)  # type: ignore[attr-defined]
         return self.get_response(request)
 
 

@@ -357,6 +357,8 @@ VITRINE_DEFAULT_COMMISSION_RATE = Decimal(env("VITRINE_DEFAULT_COMMISSION_RATE",
 VITRINE_ITEMS_PER_PAGE = 24
 # Whole-page cache for first-time anonymous visitors (0 turns it off).
 VITRINE_PAGE_CACHE_SECONDS = int(env("VITRINE_PAGE_CACHE_SECONDS", "300"))
+# Each request's Wagtail Site from a memo per host (marketplace.sites), not a query.
+VITRINE_SITE_MEMO = True
 VITRINE_SHIPPING_COUNTRIES = [
     ("GB", "United Kingdom"),
     ("IE", "Ireland"),

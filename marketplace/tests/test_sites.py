@@ -11,6 +11,11 @@ from wagtail.models import Site
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _site_memo(settings, clear_cache):
+    settings.VITRINE_SITE_MEMO = True
+
+
 def _site_queries(client, url, **extra):
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url, **extra)
@@ -21,7 +26,7 @@ def _site_queries(client, url, **extra):
     ]
 
 
-def test_the_site_is_looked_up_once_then_reused(site_tree, clear_cache):
+def test_the_site_is_looked_up_once_then_reused(site_tree):
     client = Client()
     client.cookies["seen"] = "1"  # past the page cache
     _, first = _site_queries(client, "/")
@@ -30,7 +35,7 @@ def test_the_site_is_looked_up_once_then_reused(site_tree, clear_cache):
     assert second == []
 
 
-def test_a_new_site_for_a_host_answers_the_next_request(site_tree, clear_cache):
+def test_a_new_site_for_a_host_answers_the_next_request(site_tree):
     client = Client()
     client.cookies["seen"] = "1"
     home, _ = _site_queries(client, "/", HTTP_HOST="127.0.0.1")
