@@ -60,6 +60,13 @@ def breadcrumb_ancestors(page):
     return list(page.get_ancestors().filter(depth__gt=1))
 
 
+@register.simple_tag
+def rendition_img(rendition, **attrs):
+    """The `<img>` of a rendition already at hand, as `{% image %}` writes it (an underscore
+    in an attribute's name stands for a hyphen: `data_gallery_main=""`)."""
+    return rendition.img_tag({name.replace("_", "-"): value for name, value in attrs.items()})
+
+
 @register.filter
 def plural_pieces(count) -> str:
     """`1|plural_pieces` → "1 piece", `3|plural_pieces` → "3 pieces"."""

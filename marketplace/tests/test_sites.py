@@ -5,8 +5,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-import pytest
 from wagtail.models import Site
+
+import pytest
 
 pytestmark = pytest.mark.django_db
 
