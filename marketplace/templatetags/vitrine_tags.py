@@ -57,6 +57,10 @@ def breadcrumb_ancestors(page):
     """The page's ancestors below the tree root (home first), as specific-less Page objects."""
     if page is None or not hasattr(page, "get_ancestors"):
         return []
+    # A page served through HomePage.route carries them (read while routing).
+    routed = getattr(page, "route_ancestors", None)
+    if routed is not None:
+        return routed
     return list(page.get_ancestors().filter(depth__gt=1))
 
 
