@@ -89,6 +89,9 @@ class HomePage(ViewRestrictionShortcutMixin, Page):
                 ]
                 return page.route(request, path_components[target.depth - self.depth :])
             raise Http404
+        if self.get_deferred_fields():
+            # The memoised Site's copy (marketplace.sites): serve the page as it is now.
+            return type(self)._default_manager.get(pk=self.pk).route(request, path_components)
         return super().route(request, path_components)
 
     def cache_tags(self) -> list[str]:

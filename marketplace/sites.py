@@ -5,7 +5,8 @@ keeps the answer only on that request). The answer depends on the `Site` rows an
 root page's place in the tree, so it is memoised under the page cache's `site` version:
 saving or deleting a `Site` moves that version on (`connect`), and so do the root page's
 publish, unpublish, move and slug change (marketplace.page_cache). Each request gets its own
-unpickled copy, and the root page's specific fields are still read fresh when it is served.
+unpickled copy. Of the root page only the tree's columns are kept (`_find`); the home page
+itself is read afresh when it is the page served (HomePage.route).
 
 Rows changed without a signal (a database restored under a running cache, a test's rollback)
 are not seen until the cache is cleared: `VITRINE_SITE_MEMO` turns the memo off.
@@ -27,9 +28,16 @@ def site_for_request(request: HttpRequest) -> Site | None:
     """Wagtail's answer for this request's host and port, memoised (see the module)."""
     hostname = split_domain_port(request._get_raw_host())[0]
     port = request.get_port()
-    return page_cache.memoised(
-        f"site-for:{hostname}:{port}", lambda: Site._find_for_request(request)
-    )
+    return page_cache.memoised(f"site-for:{hostname}:{port}", lambda: _find(request))
+
+
+def _find(request: HttpRequest) -> Site | None:
+    site = Site._find_for_request(request)
+    if site is not None:
+        # The root page as its own type with only the tree's columns read: Wagtail routes
+        # through it with no query per request, and a field of its own loads when read.
+        site.root_page = site.root_page.specific_deferred
+    return site
 
 
 class SiteMiddleware:

@@ -3,8 +3,9 @@ same trail, without asking the tree for its ancestors again."""
 
 import re
 
-import pytest
 from wagtail.models import Page
+
+import pytest
 
 from products.factories import ItemPageFactory
 from vendors.factories import ShopPageFactory

@@ -50,3 +50,24 @@ def test_a_new_site_for_a_host_answers_the_next_request(site_tree):
     Site.objects.get(hostname="127.0.0.1").delete()
     home_again, _ = _site_queries(client, "/", HTTP_HOST="127.0.0.1")
     assert site_tree.home.hero_heading in home_again.content.decode()
+
+
+def test_pages_below_home_are_routed_without_reading_the_home_page(site_tree):
+    client = Client()
+    client.cookies["seen"] = "1"
+    client.get("/shops/")  # memoised
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/shops/").status_code == 200
+    assert not [q for q in queries if 'FROM "home_homepage"' in q["sql"]]
+
+
+def test_the_home_page_itself_is_read_afresh(site_tree):
+    client = Client()
+    client.cookies["seen"] = "1"
+    assert site_tree.home.hero_heading in client.get("/").content.decode()
+    site_tree.home.hero_heading = "Fresh heading"
+    site_tree.home.save()  # no publish signal: the memo is not moved on
+    with CaptureQueriesContext(connection) as queries:
+        assert "Fresh heading" in client.get("/").content.decode()
+    # Read whole, once (not a query per field of the memoised copy).
+    assert len([q for q in queries if 'FROM "home_homepage"' in q["sql"]]) == 1
