@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.http import Http404
@@ -123,6 +124,15 @@ class SiteFooterSettings(BaseSiteSetting):
     )
 
     panels = [FieldPanel("customer_service_email"), FieldPanel("tagline")]
+
+    @classmethod
+    def for_site(cls, site):
+        """Memoised like the Site (marketplace.sites): the footer is on every page, and editing
+        it moves the site version on (home.apps)."""
+        find = super().for_site
+        if site is None or not settings.VITRINE_SITE_MEMO:
+            return find(site)
+        return page_cache.memoised(f"footer-settings:{site.pk}", lambda: find(site))
 
     class Meta:
         verbose_name = "footer"
