@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.http import Http404
@@ -73,18 +74,26 @@ class HomePage(ViewRestrictionShortcutMixin, Page):
                 for length in range(1, len(path_components) + 1)
             ]
             found = list(
-                Page.objects.filter(url_path__in=prefixes, path__startswith=self.path)
-                .order_by("-depth")
-                .values_list("pk", "content_type_id", "depth", "live")
+                Page.objects.filter(url_path__in=prefixes, path__startswith=self.path).order_by(
+                    "-depth"
+                )
             )
             # Nothing is served under an unpublished page (an item of an unpublished shop).
-            if found and all(live for *_, live in found[1:]):
-                pk, content_type_id, depth, _ = found[0]
-                model = ContentType.objects.get_for_id(content_type_id).model_class()
+            if found and all(ancestor.live for ancestor in found[1:]):
+                target = found[0]
+                model = ContentType.objects.get_for_id(target.content_type_id).model_class()
                 related = getattr(model, "route_select_related", ())
-                page = model._default_manager.select_related(*related).get(pk=pk)
-                return page.route(request, path_components[depth - self.depth :])
+                page = model._default_manager.select_related(*related).get(pk=target.pk)
+                # Its ancestors below the tree root, home first, as the breadcrumb shows them
+                # (vitrine_tags.breadcrumb_ancestors): read here already.
+                page.route_ancestors = [
+                    ancestor for ancestor in (self, *reversed(found[1:])) if ancestor.depth > 1
+                ]
+                return page.route(request, path_components[target.depth - self.depth :])
             raise Http404
+        if self.get_deferred_fields():
+            # The memoised Site's copy (marketplace.sites): serve the page as it is now.
+            return type(self)._default_manager.get(pk=self.pk).route(request, path_components)
         return super().route(request, path_components)
 
     def cache_tags(self) -> list[str]:
@@ -112,6 +121,15 @@ class SiteFooterSettings(BaseSiteSetting):
     )
 
     panels = [FieldPanel("customer_service_email"), FieldPanel("tagline")]
+
+    @classmethod
+    def for_site(cls, site):
+        """Memoised like the Site (marketplace.sites): the footer is on every page, and editing
+        it moves the site version on (home.apps)."""
+        find = super().for_site
+        if site is None or not settings.VITRINE_SITE_MEMO:
+            return find(site)
+        return page_cache.memoised(f"footer-settings:{site.pk}", lambda: find(site))
 
     class Meta:
         verbose_name = "footer"

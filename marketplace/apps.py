@@ -18,9 +18,10 @@ class MarketplaceConfig(AppConfig):
     verbose_name = "Vitrine (project)"
 
     def ready(self) -> None:
-        from . import page_cache
+        from . import page_cache, sites
 
         page_cache.connect()
+        sites.connect()
         self._nonce_chooser_scripts()
 
     def _nonce_chooser_scripts(self) -> None:

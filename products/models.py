@@ -5,11 +5,13 @@ from django.db import models
 from django.db.models import F
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from modelcluster.fields import ParentalKey
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel
 from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.fields import RichTextField
+from wagtail.images.shortcuts import get_rendition_or_not_found
 from wagtail.models import Orderable, Page
 from wagtail.search import index
 
@@ -283,6 +285,16 @@ class ItemImage(Orderable):
     @property
     def alt(self) -> str:
         return self.alt_text or self.image.default_alt_text or self.item.title
+
+    # Each size is made (or found) once per request: the item page shows the large one twice
+    # and its JSON-LD names it again.
+    @cached_property
+    def large(self):
+        return get_rendition_or_not_found(self.image, "max-1200x1200")
+
+    @cached_property
+    def thumb(self):
+        return get_rendition_or_not_found(self.image, "fill-160x200")
 
 
 class DesignerIndexPage(ViewRestrictionShortcutMixin, RoutablePageMixin, Page):

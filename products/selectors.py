@@ -280,10 +280,7 @@ def item_json_ld(
     taking_orders: bool = True,
 ) -> dict[str, Any]:
     """schema.org Product data. Never includes the shop's phone number: see the page for that."""
-    images = [
-        request.build_absolute_uri(photo.image.get_rendition("max-1200x1200").url)
-        for photo in gallery[:5]
-    ]
+    images = [request.build_absolute_uri(photo.large.url) for photo in gallery[:5]]
     if item.is_sold:
         availability = "https://schema.org/SoldOut"
     elif item.is_reserved:  # held by a checkout in progress: maybe back on sale soon

@@ -150,6 +150,8 @@ MIDDLEWARE = [
     "marketplace.page_cache.AnonymousPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # After CommonMiddleware (the host is checked): the request's Site without a query.
+    "marketplace.sites.SiteMiddleware",
     # Lets the RFC 8058 one-click unsubscribe POST through on its signed token (see the class).
     "accounts.middleware.SignedUnsubscribeCsrfMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -356,6 +358,8 @@ VITRINE_DEFAULT_COMMISSION_RATE = Decimal(env("VITRINE_DEFAULT_COMMISSION_RATE",
 VITRINE_ITEMS_PER_PAGE = 24
 # Whole-page cache for first-time anonymous visitors (0 turns it off).
 VITRINE_PAGE_CACHE_SECONDS = int(env("VITRINE_PAGE_CACHE_SECONDS", "300"))
+# Each request's Wagtail Site from a memo per host (marketplace.sites), not a query.
+VITRINE_SITE_MEMO = True
 VITRINE_SHIPPING_COUNTRIES = [
     ("GB", "United Kingdom"),
     ("IE", "Ireland"),

@@ -57,7 +57,18 @@ def breadcrumb_ancestors(page):
     """The page's ancestors below the tree root (home first), as specific-less Page objects."""
     if page is None or not hasattr(page, "get_ancestors"):
         return []
+    # A page served through HomePage.route carries them (read while routing).
+    routed = getattr(page, "route_ancestors", None)
+    if routed is not None:
+        return routed
     return list(page.get_ancestors().filter(depth__gt=1))
+
+
+@register.simple_tag
+def rendition_img(rendition, **attrs):
+    """The `<img>` of a rendition already at hand, as `{% image %}` writes it (an underscore
+    in an attribute's name stands for a hyphen: `data_gallery_main=""`)."""
+    return rendition.img_tag({name.replace("_", "-"): value for name, value in attrs.items()})
 
 
 @register.filter

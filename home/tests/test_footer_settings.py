@@ -1,0 +1,37 @@
+"""The footer's settings are memoised with the Site: read once, and an edit shows at once."""
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+import pytest
+
+from home.models import SiteFooterSettings
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _site_memo(settings, clear_cache):
+    settings.VITRINE_SITE_MEMO = True
+
+
+def _get(client, url):
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(url).content.decode()
+    return html, [q for q in queries if 'FROM "home_sitefootersettings"' in q["sql"]]
+
+
+def test_the_footer_is_read_once_and_an_edit_shows_at_once(site_tree):
+    client = Client()
+    client.cookies["seen"] = "1"
+    _, first = _get(client, "/")
+    _, second = _get(client, "/shops/")
+    assert first
+    assert second == []
+
+    footer = SiteFooterSettings.for_site(site_tree.site)
+    footer.tagline = "Pieces with a past"
+    footer.save()
+    html, _ = _get(client, "/shops/")
+    assert "Pieces with a past" in html

@@ -1,0 +1,73 @@
+"""The request's Site is memoised (marketplace.sites): no Site query once known, and a saved or
+deleted Site is seen by the very next request."""
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from wagtail.models import Site
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _site_memo(settings, clear_cache):
+    settings.VITRINE_SITE_MEMO = True
+
+
+def _site_queries(client, url, **extra):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, **extra)
+    assert response.status_code == 200
+    # Wagtail's host matching (its root-paths query is cached by Wagtail itself).
+    return response, [
+        q["sql"] for q in queries if 'FROM "wagtailcore_site"' in q["sql"] and "CASE" in q["sql"]
+    ]
+
+
+def test_the_site_is_looked_up_once_then_reused(site_tree):
+    client = Client()
+    client.cookies["seen"] = "1"  # past the page cache
+    _, first = _site_queries(client, "/")
+    _, second = _site_queries(client, "/shops/")
+    assert first
+    assert second == []
+
+
+def test_a_new_site_for_a_host_answers_the_next_request(site_tree):
+    client = Client()
+    client.cookies["seen"] = "1"
+    home, _ = _site_queries(client, "/", HTTP_HOST="127.0.0.1")
+    assert site_tree.home.hero_heading in home.content.decode()
+
+    Site.objects.create(hostname="127.0.0.1", port=80, root_page=site_tree.shop_index)
+    shops, queries = _site_queries(client, "/", HTTP_HOST="127.0.0.1")
+    assert queries  # looked up again
+    assert site_tree.home.hero_heading not in shops.content.decode()
+
+    Site.objects.get(hostname="127.0.0.1").delete()
+    home_again, _ = _site_queries(client, "/", HTTP_HOST="127.0.0.1")
+    assert site_tree.home.hero_heading in home_again.content.decode()
+
+
+def test_pages_below_home_are_routed_without_reading_the_home_page(site_tree):
+    client = Client()
+    client.cookies["seen"] = "1"
+    client.get("/shops/")  # memoised
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/shops/").status_code == 200
+    assert not [q for q in queries if 'FROM "home_homepage"' in q["sql"]]
+
+
+def test_the_home_page_itself_is_read_afresh(site_tree):
+    client = Client()
+    client.cookies["seen"] = "1"
+    assert site_tree.home.hero_heading in client.get("/").content.decode()
+    site_tree.home.hero_heading = "Fresh heading"
+    site_tree.home.save()  # no publish signal: the memo is not moved on
+    with CaptureQueriesContext(connection) as queries:
+        assert "Fresh heading" in client.get("/").content.decode()
+    # Read whole, once (not a query per field of the memoised copy).
+    assert len([q for q in queries if 'FROM "home_homepage"' in q["sql"]]) == 1

@@ -1,0 +1,34 @@
+"""The item page makes (or finds) each picture size once: its gallery shows the large size
+twice (main picture and thumbnail link) and its JSON-LD names it again."""
+
+import json
+import re
+
+import pytest
+
+from marketplace.models import CustomImage
+from products.factories import ItemPageFactory
+from vendors.factories import ShopPageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_each_picture_size_is_looked_up_once_per_request(client, site_tree, monkeypatch):
+    item = ItemPageFactory(parent=ShopPageFactory(), gallery=3)
+    client.get(item.url)  # renditions made
+    looked_up = []
+    original = CustomImage.get_rendition
+
+    def counting(image, spec):
+        looked_up.append((image.pk, str(getattr(spec, "spec", spec))))
+        return original(image, spec)
+
+    monkeypatch.setattr(CustomImage, "get_rendition", counting)
+    html = client.get(item.url).content.decode()
+
+    assert sorted(looked_up) == sorted(set(looked_up))  # no size twice
+    assert len(looked_up) == 3 * 2  # large and thumbnail of each
+    large = re.findall(r'data-full-src="([^"]+)"', html)
+    (json_ld,) = re.findall(r'<script type="application/ld\+json"[^>]*>(.*?)</script>', html, re.S)
+    assert [url.removeprefix("http://testserver") for url in json.loads(json_ld)["image"]] == large
+    assert re.search(r'<img alt="[^"]*" class="gallery__main-img" data-gallery-main=""', html)
