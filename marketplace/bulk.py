@@ -55,6 +55,11 @@ def bulk_add_children(*, parent: Page, pages: list[Page]) -> list[Page]:
     _insert(model, model._meta.local_concrete_fields, pages)
     Page.objects.filter(pk=parent.pk).update(numchild=F("numchild") + len(pages))
     parent.numchild += len(pages)
+    if connection.vendor == "postgresql" and len(pages) >= BATCH:
+        # Fresh statistics: PostgreSQL would go on planning what comes next (the foreign-key
+        # checks of the pieces' pictures) for tables it last saw nearly empty, a scan per row.
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {Page._meta.db_table}, {model._meta.db_table}")
     return pages
 
 
