@@ -15,8 +15,6 @@ import random
 import sys
 import time
 import uuid
-from datetime import timedelta
-from decimal import Decimal
 
 import django
 
@@ -42,14 +40,12 @@ def main(items: int) -> None:
     from django.contrib.contenttypes.models import ContentType
     from django.db import connection, transaction
     from django.db.models import F
-    from django.utils import timezone
 
     from wagtail.models import Page
     from wagtail.search.backends import get_search_backend
     from wagtail.search.models import IndexEntry
 
-    from demo.catalogue import GENERATED_SHOP_PREFIX, load_catalogue
-    from demo.content import COLOURS, CONDITIONS, MATERIALS, PRICES, a_or_an
+    from demo.catalogue import GENERATED_SHOP_PREFIX, generated_piece, load_catalogue
     from marketplace.models import CustomImage
     from marketplace.progress import progress
     from products.models import Category, Designer, ItemImage, ItemPage
@@ -89,24 +85,7 @@ def main(items: int) -> None:
             children: dict[int, int] = {}
             for n in range(start, min(start + BATCH, have + wanted)):
                 shop = generated[n % len(generated)]
-                colour, material = rng.choice(COLOURS), rng.choice(MATERIALS)
-                category = rng.choice(categories)
-                listed_at = timezone.now() - timedelta(minutes=n)
-                page = ItemPage(
-                    title=f"{colour.title()} {material} piece no. {n}",
-                    slug=f"gen-{n}",
-                    designer=rng.choice(designers),
-                    category=category,
-                    condition=rng.choice(CONDITIONS),
-                    price=Decimal(rng.choice(PRICES)),
-                    quantity=0 if rng.random() < 0.05 else 1,
-                    description=f"<p>{a_or_an(colour)} {colour} {material} piece, generated for benchmarks.</p>",
-                    material=material.title(),
-                    colour=colour.title(),
-                    first_published_at=listed_at,
-                    last_published_at=listed_at,
-                    listed_at=listed_at,
-                )
+                page = generated_piece(rng, n, designers=designers, categories=categories)
                 # What bulk_add_children sets (home/bulk.py), with ids given here.
                 page.id = page.page_ptr_id = next_id
                 next_id += 1

@@ -20,6 +20,31 @@ from .content import COLOURS, CONDITIONS, MATERIALS, PRICES, a_or_an, load_demo
 GENERATED_SHOP_PREFIX = "Atelier No."
 
 
+def generated_piece(
+    rng: random.Random, n: int, *, designers: list[Designer], categories: list[Category]
+) -> ItemPage:
+    """Generated piece number `n`, unsaved, from the catalogue's random draws in their order
+    (bench/catalogue.py loads the same pieces into PostgreSQL by COPY)."""
+    colour, material = rng.choice(COLOURS), rng.choice(MATERIALS)
+    category = rng.choice(categories)
+    listed_at = timezone.now() - timedelta(minutes=n)
+    return ItemPage(
+        title=f"{colour.title()} {material} piece no. {n}",
+        slug=f"gen-{n}",
+        designer=rng.choice(designers),
+        category=category,
+        condition=rng.choice(CONDITIONS),
+        price=Decimal(rng.choice(PRICES)),
+        quantity=0 if rng.random() < 0.05 else 1,  # some sold
+        description=f"<p>{a_or_an(colour)} {colour} {material} piece, generated for benchmarks.</p>",
+        material=material.title(),
+        colour=colour.title(),
+        first_published_at=listed_at,
+        last_published_at=listed_at,
+        listed_at=listed_at,  # bulk creation skips ItemPage.save()
+    )
+
+
 def load_catalogue(*, items: int, shops: int) -> int:
     """Grow the demo into a large generated catalogue (benchmarks): `items` pieces over `shops`
     extra shops, created in bulk. Running it again tops up to the same numbers."""
@@ -67,24 +92,8 @@ def load_catalogue(*, items: int, shops: int) -> int:
             by_shop: dict[int, list[ItemPage]] = {}
             for n in batch:
                 shop = generated_shops[n % len(generated_shops)]
-                colour, material = rng.choice(COLOURS), rng.choice(MATERIALS)
-                category = rng.choice(categories)
-                listed_at = timezone.now() - timedelta(minutes=n)
                 by_shop.setdefault(shop.pk, []).append(
-                    ItemPage(
-                        title=f"{colour.title()} {material} piece no. {n}",
-                        slug=f"gen-{n}",
-                        designer=rng.choice(designers),
-                        category=category,
-                        condition=rng.choice(CONDITIONS),
-                        price=Decimal(rng.choice(PRICES)),
-                        quantity=0 if rng.random() < 0.05 else 1,  # some sold
-                        description=f"<p>{a_or_an(colour)} {colour} {material} piece, generated for benchmarks.</p>",
-                        material=material.title(),
-                        colour=colour.title(),
-                        first_published_at=listed_at,
-                        listed_at=listed_at,  # bulk creation skips ItemPage.save()
-                    )
+                    generated_piece(rng, n, designers=designers, categories=categories)
                 )
             with transaction.atomic():
                 pages = []
