@@ -84,15 +84,27 @@ def depends_on(*tags: str) -> None:
     """Record that the current response (if one is being cached) shows what `tags` cover.
     Call it before reading what they cover."""
     shown = _shown.get()
-    if shown is None:
-        return
-    new = [tag for tag in tags if tag not in shown]
-    if new:
-        versions = _versions(new)
-        if versions is None:  # the cache is failing: nothing of this request is kept
-            shown[SITE] = ""
-        else:
-            shown.update(versions)
+    if shown is not None:
+        new = [tag for tag in tags if tag not in shown]
+        if new:
+            _record(shown, _versions(new))
+
+
+def _record(shown: dict[str, str], versions: dict[str, str] | None) -> None:
+    if versions is None:  # the cache is failing: nothing of this request is kept
+        shown[SITE] = ""
+    else:
+        for tag, version in versions.items():
+            shown.setdefault(tag, version)  # the version first read is the one it was built on
+
+
+def _current_and_shown(tags: Iterable[str]) -> dict[str, str] | None:
+    """The versions of `tags` now, read once, and recorded for the response being cached."""
+    versions = _versions(tags)
+    shown = _shown.get()
+    if shown is not None:
+        _record(shown, versions)
+    return versions
 
 
 def invalidate(*tags: str) -> None:
@@ -118,8 +130,7 @@ def memoised(
     `timeout` passes: it bounds staleness where a change does not invalidate, such as the
     search index updated by a background task). A page showing it depends on its tags too."""
     tags = (SITE, *tags)
-    depends_on(*tags)
-    current = _versions(tags)  # before computing: a change meanwhile leaves it stale
+    current = _current_and_shown(tags)  # before computing: a change meanwhile leaves it stale
     entry = cache.get(f"memo:{name}")
     if entry is not None and current is not None and entry[0] == current:
         return entry[1]
@@ -144,8 +155,7 @@ def memoised_each(
     ids = list(dict.fromkeys(ids))
     tags_by_id = {pk: (SITE, *tags_of(pk)) for pk in ids}
     all_tags = {tag for tags in tags_by_id.values() for tag in tags}
-    depends_on(*all_tags)
-    current = _versions(all_tags) or {}
+    current = _current_and_shown(all_tags) or {}
     entries = cache.get_many([f"memo:{prefix}:{pk}" for pk in ids])
     values: dict[Any, T] = {}
     missing = []
