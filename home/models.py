@@ -8,14 +8,14 @@ from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.models import Page
 
 from marketplace import page_cache
-from marketplace.page_mixins import ViewRestrictionShortcutMixin
+from marketplace.page_mixins import SharedPartsMixin, ViewRestrictionShortcutMixin
 from policies import selectors as policy_selectors
 from policies.models.pages import TESTIMONIALS
 from policies.permissions import HomePagePermissionTester
 from products import selectors as product_selectors
 
 
-class HomePage(ViewRestrictionShortcutMixin, Page):
+class HomePage(SharedPartsMixin, ViewRestrictionShortcutMixin, Page):
     """The site root at `/`. Editors keep the welcome text and hero picture; the rest is live data."""
 
     hero_heading = models.CharField(max_length=120, default="One-of-a-kind designer pieces")
@@ -100,8 +100,12 @@ class HomePage(ViewRestrictionShortcutMixin, Page):
         # The latest pieces, shops and designers with their counts, and testimonials.
         return [page_cache.CATALOGUE, TESTIMONIALS]
 
-    def get_context(self, request, *args, **kwargs):
-        context = super().get_context(request, *args, **kwargs)
+    # Its own parts are shared (marketplace.fragments) until the catalogue changes.
+    parts_template = "home/home_page_parts.html"
+    parts_params = ()
+
+    def parts_context(self, request, context):
+        context = dict(context)
         context["latest_items"] = product_selectors.items_latest(limit=8)
         context["featured_shops"] = product_selectors.shops_live(limit=6)
         context["featured_designers"] = product_selectors.designers_with_counts(with_logos=False)[

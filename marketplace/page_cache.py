@@ -119,8 +119,16 @@ def _move_on(tags: Iterable[str]) -> None:
     cache.set_many({VERSION_PREFIX + tag: uuid.uuid4().hex for tag in tags}, None)
 
 
-def _still_current(versions: Mapping[str, str]) -> bool:
-    return bool(versions) and _versions(versions) == dict(versions)
+def _still_current(versions: Mapping[str, str], known: Mapping[str, str] | None = None) -> bool:
+    """Whether every tag is still at `versions`; `known`: versions this request has just read
+    (only the others are read again)."""
+    if not versions:
+        return False
+    known = known or {}
+    if any(known.get(tag, version) != version for tag, version in versions.items()):
+        return False
+    unread = {tag: version for tag, version in versions.items() if tag not in known}
+    return not unread or _versions(unread) == unread
 
 
 def memoised(
@@ -178,6 +186,31 @@ def memoised_each(
     return values
 
 
+def cached(key: str, compute: Callable[[], T], *, timeout: int) -> T:
+    """A value (a rendered fragment) shared by every request until a tag it was built from
+    moves on. Its tags are those the request has shown so far (the page's own, recorded
+    before it reads anything) and those read while computing it; a hit records them for the
+    response too, as if it had been computed."""
+    outer = _shown.get()
+    entry = cache.get(key)
+    if entry is not None and _still_current(entry[0], known=outer):
+        if outer is not None:
+            _record(outer, entry[0])
+        return entry[1]
+    token = _shown.set(dict(outer or {}))
+    try:
+        depends_on(SITE)
+        value = compute()
+        shown = _shown.get() or {}
+    finally:
+        _shown.reset(token)
+    if outer is not None:
+        _record(outer, shown)
+    if shown.get(SITE) and _still_current(shown):
+        cache.set(key, (shown, value), timeout)
+    return value
+
+
 def _key(request: HttpRequest, query: str) -> str:
     return f"pagecache:{request.get_host()}:{request.path}?{query}"
 
@@ -208,6 +241,10 @@ def _served_as_asked(query: str, response: HttpResponse) -> bool:
     number = int(query.removeprefix("page="))
     context = getattr(response, "context_data", None) or {}
     shown = [value.number for value in context.values() if isinstance(value, PaginatorPage)]
+    # A page rendered from shared parts (marketplace.fragments) names its number in them.
+    parts = context.get("parts") or {}
+    if "page_number" in parts:
+        shown.append(int(parts["page_number"]))
     return bool(shown) and all(shown_number == number for shown_number in shown)
 
 
@@ -223,6 +260,14 @@ def _storable(query: str, response: HttpResponse) -> bool:
     )
 
 
+def _said_shared_parts(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """X-Shared-Parts: whether the page's own parts came from the cache (marketplace.fragments)."""
+    shared_parts = getattr(request, "shared_parts", None)
+    if shared_parts is not None:
+        response["X-Shared-Parts"] = shared_parts
+    return response
+
+
 class AnonymousPageCacheMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -230,7 +275,14 @@ class AnonymousPageCacheMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         query = _canonical_query(request)
         if query is None:
-            return self.get_response(request)
+            if request.method not in ("GET", "HEAD"):
+                return self.get_response(request)
+            # Not cached whole, but its fragments are (`cached`): they need its tags too.
+            token = _shown.set({})
+            try:
+                return _said_shared_parts(request, self.get_response(request))
+            finally:
+                _shown.reset(token)
         key = _key(request, query)
         entry = cache.get(key)
         if entry is not None and _still_current(entry[0]):
@@ -244,6 +296,7 @@ class AnonymousPageCacheMiddleware:
             shown = _shown.get() or {}
         finally:
             _shown.reset(token)
+        _said_shared_parts(request, response)
         if _storable(query, response) and shown.get(SITE) and _still_current(shown):
             # Stored before the (outer) CSP middleware adds its header: every hit gets a fresh
             # policy without a nonce, so no nonce is reused; scripts load as 'self' files.

@@ -6,6 +6,8 @@ from django.dispatch import receiver
 
 from wagtail.models import PageViewRestriction
 
+from . import fragments
+
 ANY_RESTRICTION_CACHE_KEY = "pages:any-view-restriction"
 
 
@@ -33,3 +35,31 @@ class ViewRestrictionShortcutMixin:
         if not any_view_restriction_exists():
             return PageViewRestriction.objects.none()
         return super().get_view_restrictions()
+
+
+class SharedPartsMixin:
+    """A page whose own content is rendered once and shared by every shopper, with holes for
+    what is each shopper's own (marketplace.fragments). Its template puts `parts` (the blocks
+    of `parts_template`, rendered) into the layout."""
+
+    parts_template: str
+    parts_params: tuple[str, ...] = ("page",)  # the query parameters its parts depend on
+
+    def parts_context(self, request, context: dict) -> dict:
+        """The context of its parts: asked for only when they are rendered, not when they
+        come from the cache, so this is where the page's queries go."""
+        return context
+
+    def parts_timeout(self) -> int | None:
+        return None  # settings.VITRINE_FRAGMENT_SECONDS
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["parts"] = fragments.page_parts(
+            request,
+            self.parts_template,
+            lambda: self.parts_context(request, context),
+            params=self.parts_params,
+            timeout=self.parts_timeout(),
+        )
+        return context

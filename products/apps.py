@@ -7,5 +7,6 @@ class ProductsConfig(AppConfig):
 
     def ready(self):
         from . import cache, receivers  # noqa: F401
+        from .templatetags import item_tags  # noqa: F401 - fills the holds' minutes of shared parts
 
         cache.connect()

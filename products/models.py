@@ -15,8 +15,8 @@ from wagtail.images.shortcuts import get_rendition_or_not_found
 from wagtail.models import Orderable, Page
 from wagtail.search import index
 
-from marketplace import page_cache
-from marketplace.page_mixins import ViewRestrictionShortcutMixin
+from marketplace import fragments, page_cache
+from marketplace.page_mixins import SharedPartsMixin, ViewRestrictionShortcutMixin
 from vendors.cache import shop_tag
 from vendors.models import VENDOR_RICH_TEXT_FEATURES, VendorPageForm
 
@@ -90,7 +90,14 @@ SOLD_LAST = RawSQL(
 )
 
 
-class ItemPage(ViewRestrictionShortcutMixin, Page):
+def minutes_left(held_until) -> int:
+    """Whole minutes until a hold ends: at least 1 while it lasts, 0 once it has ended."""
+    if held_until is None or held_until <= timezone.now():
+        return 0
+    return max(1, -(-int((held_until - timezone.now()).total_seconds()) // 60))
+
+
+class ItemPage(SharedPartsMixin, ViewRestrictionShortcutMixin, Page):
     """`/shops/<shop>/<item>/`: one item for sale, under its ShopPage. The shop's staff edit it."""
 
     class Condition(models.TextChoices):
@@ -256,16 +263,22 @@ class ItemPage(ViewRestrictionShortcutMixin, Page):
     @property
     def reserved_minutes_left(self) -> int:
         """Whole minutes until the hold ends (at least 1 while reserved)."""
-        if not self.is_reserved:
-            return 0
-        return max(1, -(-int((self.held_until - timezone.now()).total_seconds()) // 60))
+        return minutes_left(self.held_until) if self.is_reserved else 0
 
-    def get_context(self, request, *args, **kwargs):
+    # Its own parts are shared (marketplace.fragments) until the piece or its shop changes.
+    parts_template = "products/item_page_parts.html"
+    parts_params = ()
+
+    def parts_context(self, request, context):
         from . import selectors
 
-        context = super().get_context(request, *args, **kwargs)
-        context.update(selectors.item_detail(item=self, request=request))
-        return context
+        return {**context, **selectors.item_detail(item=self, request=request)}
+
+    def parts_timeout(self) -> int | None:
+        # "Reserved" until the hold ends, whenever the job that releases holds comes round.
+        if self.is_reserved:
+            return 1 + int((self.held_until - timezone.now()).total_seconds())
+        return None
 
 
 class ItemImage(Orderable):
@@ -326,16 +339,26 @@ class DesignerIndexPage(ViewRestrictionShortcutMixin, RoutablePageMixin, Page):
         designer = get_object_or_404(Designer, slug=slug)
         # Not the whole catalogue: this designer's pieces, and which shops are listed.
         page_cache.depends_on(cache.designer_items_tag(designer.pk), cache.SHOPS)
-        return self.render(
-            request,
-            template="products/designer_page.html",
-            context_overrides={
+
+        def parts_context() -> dict:
+            return {
+                **self.get_context(request),
                 "designer": designer,
                 "items_page": selectors.paginate(
                     request,
                     selectors.items_for_designer(designer=designer),
                     pictures_of=[(designer, "logo")],
                     count=selectors.designer_counts([designer.pk])[designer.pk][0],
+                ),
+            }
+
+        return self.render(
+            request,
+            template="products/designer_page.html",
+            context_overrides={
+                "designer": designer,
+                "parts": fragments.page_parts(
+                    request, "products/designer_page_parts.html", parts_context
                 ),
             },
         )

@@ -8,3 +8,4 @@ class SavedConfig(AppConfig):
 
     def ready(self):
         from . import signals  # noqa: F401
+        from .templatetags import saved_tags  # noqa: F401 - fills the hearts of shared parts

@@ -17,7 +17,7 @@ from wagtail.search import index
 from phonenumber_field.modelfields import PhoneNumberField
 
 from marketplace import page_cache
-from marketplace.page_mixins import ViewRestrictionShortcutMixin
+from marketplace.page_mixins import SharedPartsMixin, ViewRestrictionShortcutMixin
 
 from .cache import shop_items_tag, shop_tag
 from .signals import page_context
@@ -190,7 +190,7 @@ def takes_orders(*, live: bool, vendor_status: str) -> bool:
 TAKING_ORDERS = models.Q(live=True, vendor__status=Vendor.Status.ACTIVE)
 
 
-class ShopPage(ViewRestrictionShortcutMixin, Page):
+class ShopPage(SharedPartsMixin, ViewRestrictionShortcutMixin, Page):
     """`/shops/<shop>/`: one per Vendor, under the ShopIndexPage. The vendor's staff edit it."""
 
     vendor = models.OneToOneField(Vendor, on_delete=models.PROTECT, related_name="shop")
@@ -287,8 +287,12 @@ class ShopPage(ViewRestrictionShortcutMixin, Page):
             return self.phone_number
         return None
 
-    def get_context(self, request, *args, **kwargs):
-        context = super().get_context(request, *args, **kwargs)
-        context["taking_orders"] = takes_orders(live=self.live, vendor_status=self.vendor.status)
-        context.update(context_from_above(self, request))  # a page of its pieces (products)
-        return context
+    # Its own parts are shared (marketplace.fragments) until the shop or its pieces change.
+    parts_template = "vendors/shop_page_parts.html"
+
+    def parts_context(self, request, context):
+        return {
+            **context,
+            "taking_orders": takes_orders(live=self.live, vendor_status=self.vendor.status),
+            **context_from_above(self, request),  # a page of its pieces (products)
+        }

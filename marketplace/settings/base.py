@@ -519,3 +519,6 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+# How long a page's shared parts (marketplace.fragments) are kept at most; tags renew them at
+# once when what they show changes. 0 turns them off.
+VITRINE_FRAGMENT_SECONDS = int(env("VITRINE_FRAGMENT_SECONDS", "3600"))

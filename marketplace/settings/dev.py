@@ -9,3 +9,4 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 INTERNAL_IPS = ["127.0.0.1"]
 SERVE_MEDIA = True
 VITRINE_PAGE_CACHE_SECONDS = 0  # see your edits at once without thinking about caches
+VITRINE_FRAGMENT_SECONDS = 0  # templates edited in place keep no stale fragment

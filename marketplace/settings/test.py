@@ -1,5 +1,7 @@
 """Test settings: fast hashing, in-memory cache and mail, plain static files."""
 
+import os
+
 from .base import *  # noqa: F403
 from .base import BASE_DIR, STORAGES
 
@@ -19,6 +21,10 @@ WAGTAILADMIN_BASE_URL = "http://testserver"
 SERVE_MEDIA = True
 WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests
 VITRINE_PAGE_CACHE_SECONDS = 0  # tests that need it turn it on
+# Pages' shared parts are rendered with their holes but not kept: tests that write rows
+# directly (no signal) would see the parts of before. Tests that need them turn them on;
+# VITRINE_TEST_FRAGMENT_SECONDS=3600 runs the suite with them kept.
+VITRINE_FRAGMENT_SECONDS = int(os.environ.get("VITRINE_TEST_FRAGMENT_SECONDS", "0"))
 # A test's Site rows are rolled back without a signal, so a memo would outlive them: tests
 # that need it turn it on.
 VITRINE_SITE_MEMO = False

@@ -4,13 +4,17 @@ Built in Python, not a template: a page of cards draws one heart per card, per r
 the shopper's own state, so it is never part of a cached card: see `home.templatetags.cards`).
 """
 
+from functools import cache as once
+from types import SimpleNamespace
 from urllib.parse import quote
 
 from django import template
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.functional import SimpleLazyObject
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from marketplace import fragments
 from saved.selectors import saved_item_ids
 
 register = template.Library()
@@ -32,57 +36,69 @@ def _may_render_form(request) -> bool:
     return bool(request.COOKIES) or bool(request.META.get("CSRF_COOKIE_NEEDS_UPDATE"))
 
 
+@once
+def _urls() -> tuple[str, str]:
+    return reverse("saved_add"), reverse("saved_remove")
+
+
 def save_button_html(request, item, *, csrf_token, size: str = "card") -> SafeString:
     """The heart for `item` (anything with `pk` and `title`) as this shopper sees it: a form
     that saves or removes it, or, for a first-time visitor, a link to the confirmation page.
-    `csrf_token`: the template context's (one token for every form of the page)."""
+    `csrf_token`: the template context's (one token for every form of the page).
+
+    A page of cards draws one per card per request: plain string building, escaping only
+    what comes from data (the title and the page's own URL)."""
     if request is None or item.pk is None:  # an email, or an admin preview of a new page
         return SafeString("")
+    marker = fragments.hole("save", pk=item.pk, title=item.title, size=size)
+    if marker is not None:  # in a page's shared parts: drawn per request (_fill_save_button)
+        return marker
+    pk = int(item.pk)
     next_url = request.get_full_path()
     if size == "card":
-        next_url += f"#save-{item.pk}"  # back to this card: the shopper keeps their place
-    text = size == "page"
+        next_url += f"#save-{pk}"  # back to this card: the shopper keeps their place
+    add_url, remove_url = _urls()
+    title = escape(item.title)
     if not _may_render_form(request):
-        return format_html(
-            '<a id="save-{pk}" class="save-toggle save-toggle--{size} save-toggle__button" '
-            'href="{url}?item={pk}&amp;next={next}" aria-label="Save {title}" rel="nofollow">\n  '
-            "{heart}{text}\n</a>\n",
-            pk=item.pk,
-            size=size,
-            url=reverse("saved_add"),
-            next=quote(next_url, safe="/"),
-            title=item.title,
-            heart=HEART,
-            text=mark_safe('<span class="save-toggle__text" aria-hidden="true">Save</span>')
-            if text
-            else "",
+        text = (
+            '<span class="save-toggle__text" aria-hidden="true">Save</span>'
+            if size == "page"
+            else ""
         )
-    saved = item.pk in saved_item_ids(request)
+        return mark_safe(  # noqa: S308 - data escaped above
+            f'<a id="save-{pk}" class="save-toggle save-toggle--{escape(size)} '
+            f'save-toggle__button" href="{add_url}?item={pk}&amp;next='
+            f'{escape(quote(next_url, safe="/"))}" aria-label="Save {title}" rel="nofollow">\n  '
+            f"{HEART}{text}\n</a>\n"
+        )
+    saved = pk in saved_item_ids(request)
     token = (
-        format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', csrf_token)
+        f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">'
         if csrf_token and csrf_token != "NOTPROVIDED"
         else ""
     )
-    return format_html(
-        '<form id="save-{pk}" class="save-toggle save-toggle--{size}" method="post" '
-        'action="{url}">\n  {token}<input type="hidden" name="item" value="{pk}">'
-        '<input type="hidden" name="next" value="{next}">\n  '
-        '<button type="submit" class="save-toggle__button" aria-pressed="{pressed}" '
-        'aria-label="{label}">\n    {heart}{text}\n  </button>\n</form>\n',
-        pk=item.pk,
-        size=size,
-        url=reverse("saved_remove" if saved else "saved_add"),
-        token=token,
-        next=next_url,
-        pressed="true" if saved else "false",
-        label=f"Remove {item.title} from saved" if saved else f"Save {item.title}",
-        heart=HEART,
-        text=format_html(
-            '<span class="save-toggle__text" aria-hidden="true">{}</span>',
-            "Saved" if saved else "Save",
-        )
-        if text
-        else "",
+    text = (
+        f'<span class="save-toggle__text" aria-hidden="true">{"Saved" if saved else "Save"}</span>'
+        if size == "page"
+        else ""
+    )
+    label = f"Remove {title} from saved" if saved else f"Save {title}"
+    return mark_safe(  # noqa: S308 - data escaped above
+        f'<form id="save-{pk}" class="save-toggle save-toggle--{escape(size)}" method="post" '
+        f'action="{remove_url if saved else add_url}">\n  {token}<input type="hidden" '
+        f'name="item" value="{pk}"><input type="hidden" name="next" value="{escape(next_url)}">'
+        f'\n  <button type="submit" class="save-toggle__button" aria-pressed='
+        f'"{"true" if saved else "false"}" aria-label="{label}">\n    {HEART}{text}\n  '
+        f"</button>\n</form>\n"
+    )
+
+
+@fragments.filler("save")
+def _fill_save_button(request, *, pk: int, title: str, size: str) -> SafeString:
+    # The token only if a form is drawn: asking for one sets the CSRF cookie (_may_render_form).
+    token = SimpleLazyObject(lambda: fragments.csrf_token(request))
+    return save_button_html(
+        request, SimpleNamespace(pk=pk, title=title), csrf_token=token, size=size
     )
 
 

@@ -109,8 +109,9 @@ def test_item_context_has_no_number_unless_published(rf, site_tree):
     shown = ItemPageFactory(parent=ShopPageFactory(phone=True))
     request = rf.get("/")
     request.user = None
-    assert hidden.get_context(request)["phone_number"] is None
-    assert shown.get_context(request)["phone_number"] == PHONE_E164
+    # The context of the page's own parts (marketplace.fragments), which show the number.
+    assert hidden.parts_context(request, {})["phone_number"] is None
+    assert shown.parts_context(request, {})["phone_number"] == PHONE_E164
 
 
 @pytest.mark.django_db

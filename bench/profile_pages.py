@@ -1,0 +1,94 @@
+#!/usr/bin/env python
+"""`make bench-profile`: where a page's CPU goes, in-process, for working on one page at a time.
+
+Serves each page through the full WSGI stack (every middleware, the site's production settings
+as `make bench` runs them: bench/settings.py) with Django's test client, over the benchmark
+database `make bench` built (or DATABASE_URL), with the shared Redis (REDIS_URL, default
+redis://127.0.0.1:6379/14). Each page is warmed first, then timed: CPU ms per request
+(process time) and Python function calls per request, beside the bare view's. With
+BENCH_PROFILE_TOP=N it prints each page's N most expensive functions (cumulative).
+
+    make bench-profile                      # every page
+    BENCH_PROFILE_PAGES=item,shop make bench-profile
+"""
+
+from __future__ import annotations
+
+import cProfile
+import os
+import pstats
+import re
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+os.environ.setdefault(
+    "DATABASE_URL", f"sqlite:///{ROOT / 'bench' / 'results' / 'bench-sqlite-100000.sqlite3'}"
+)
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
+os.environ.setdefault("VITRINE_PAGE_CACHE_SECONDS", "300")
+os.environ.setdefault("VITRINE_HOLDS_PER_NETWORK_PER_HOUR", "1000000000")
+
+REPEAT = int(os.environ.get("BENCH_PROFILE_REPEAT", "50"))
+TOP = int(os.environ.get("BENCH_PROFILE_TOP", "0"))
+
+
+def main() -> None:
+    import django
+
+    django.setup()
+    from django.test import Client
+
+    from bench.harness import UNCACHED
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    for name, value in UNCACHED.items():
+        client.cookies[name] = value
+
+    def links(path: str, pattern: str) -> list[str]:
+        body = client.get(path).content.decode()
+        return list(dict.fromkeys(re.findall(r'href="(' + pattern + ')"', body)))
+
+    shop = links("/shops/", r"/shops/[a-z0-9-]+/")[0]
+    item = links(shop, re.escape(shop) + r"[a-z0-9-]+/")[0]
+    designer = links("/designers/", r"/designers/[a-z0-9-]+/")[0]
+    pages = {
+        "bare": "/_bench/minimal/",
+        "item": item,
+        "home": "/",
+        "shop": shop,
+        "designer": designer,
+        "search": "/search/?q=silk",
+        "search-filters": "/search/?category=bags&condition=excellent&sort=price_desc",
+        "cart": "/cart/",
+    }
+    wanted = os.environ.get("BENCH_PROFILE_PAGES")
+    if wanted:
+        pages = {name: path for name, path in pages.items() if name in {"bare", *wanted.split(",")}}
+    unit = None
+    print(f"{'page':16} {'CPU ms':>8} {'× min':>7} {'calls':>8}  path")
+    for name, path in pages.items():
+        for _ in range(5):
+            response = client.get(path)
+            assert response.status_code == 200, (path, response.status_code)
+        start = time.process_time()
+        for _ in range(REPEAT):
+            client.get(path)
+        cpu = (time.process_time() - start) * 1000 / REPEAT
+        profile = cProfile.Profile()
+        profile.enable()
+        client.get(path)
+        profile.disable()
+        stats = pstats.Stats(profile)
+        unit = unit or cpu
+        print(f"{name:16} {cpu:8.2f} {cpu / unit:7.1f} {stats.total_calls:8d}  {path}")
+        if TOP and name != "bare":
+            stats.sort_stats("cumulative").print_stats(TOP)
+
+
+if __name__ == "__main__":
+    main()
