@@ -134,8 +134,8 @@ def render_parts(template_name: str, context: dict[str, Any], request: HttpReque
 def _templates_digest() -> str:
     """Of every template of the project: a deploy that changes one starts afresh."""
     digest = hashlib.blake2b(digest_size=6)
-    folders: list[str] = settings.TEMPLATES[0]["DIRS"]
-    for folder in folders:
+    engines: list[dict[str, Any]] = settings.TEMPLATES
+    for folder in engines[0]["DIRS"]:
         for path in sorted(Path(folder).rglob("*.html")):
             digest.update(path.read_bytes())
     return digest.hexdigest()
