@@ -14,6 +14,9 @@ from policies.models.pages import TESTIMONIALS
 from policies.permissions import HomePagePermissionTester
 from products import selectors as product_selectors
 
+# How long a path's page is remembered at most (tags renew it at once when it changes).
+ROUTE_SECONDS = 3600
+
 
 class HomePage(SharedPartsMixin, ViewRestrictionShortcutMixin, Page):
     """The site root at `/`. Editors keep the welcome text and hero picture; the rest is live data."""
@@ -61,40 +64,70 @@ class HomePage(SharedPartsMixin, ViewRestrictionShortcutMixin, Page):
         return HomePagePermissionTester(user, self)
 
     def route(self, request, path_components):
-        """Find a descendant by its full URL path in one query instead of one per level.
+        """Find a descendant by its full URL path in one query instead of one per level, and
+        remember which page that was (`_route_memo`), so that most requests read only it.
 
         Falls back to Wagtail's walk when no page has that exact path (e.g. the routable
         `/designers/<slug>/`), so each page type still decides how its own URL is served.
         """
         if path_components:
-            # The deepest page whose URL is a prefix of the request's; it routes the rest
-            # (a routable page such as `/designers/<slug>/` handles its own sub-paths).
-            prefixes = [
-                self.url_path + "/".join(path_components[:length]) + "/"
-                for length in range(1, len(path_components) + 1)
-            ]
-            found = list(
-                Page.objects.filter(url_path__in=prefixes, path__startswith=self.path).order_by(
-                    "-depth"
-                )
-            )
-            # Nothing is served under an unpublished page (an item of an unpublished shop).
-            if found and all(ancestor.live for ancestor in found[1:]):
-                target = found[0]
-                model = ContentType.objects.get_for_id(target.content_type_id).model_class()
-                related = getattr(model, "route_select_related", ())
-                page = model._default_manager.select_related(*related).get(pk=target.pk)
-                # Its ancestors below the tree root, home first, as the breadcrumb shows them
-                # (vitrine_tags.breadcrumb_ancestors): read here already.
-                page.route_ancestors = [
-                    ancestor for ancestor in (self, *reversed(found[1:])) if ancestor.depth > 1
-                ]
-                return page.route(request, path_components[target.depth - self.depth :])
-            raise Http404
+            if settings.VITRINE_SITE_MEMO:
+                return self._route_memo(request, path_components)
+            return self._route_below(request, path_components)
         if self.get_deferred_fields():
             # The memoised Site's copy (marketplace.sites): serve the page as it is now.
             return type(self)._default_manager.get(pk=self.pk).route(request, path_components)
         return super().route(request, path_components)
+
+    def _route_memo(self, request, path_components):
+        """Which page serves this path (its id, type and the path components it takes) is
+        kept until it changes: its own cache tags cover the page and its shop (unpublished,
+        renamed), `site` the rest (a move, a new slug, an unpublished index page)."""
+        routed = None
+
+        def route_and_remember() -> tuple[int, int, int]:
+            nonlocal routed
+            routed = self._route_below(request, path_components)
+            page = routed.page
+            page_cache.depends_on(*getattr(page, "cache_tags", list)())
+            return page.pk, page.content_type_id, page.depth - self.depth
+
+        url_path = "/".join(path_components)
+        pk, content_type_id, taken = page_cache.cached(
+            f"route:{self.pk}:{url_path}", route_and_remember, timeout=ROUTE_SECONDS
+        )
+        if routed is not None:
+            return routed
+        model = ContentType.objects.get_for_id(content_type_id).model_class()
+        related = getattr(model, "route_select_related", ())
+        page = model._default_manager.select_related(*related).get(pk=pk)
+        return page.route(request, path_components[taken:])
+
+    def _route_below(self, request, path_components):
+        # The deepest page whose URL is a prefix of the request's; it routes the rest
+        # (a routable page such as `/designers/<slug>/` handles its own sub-paths).
+        prefixes = [
+            self.url_path + "/".join(path_components[:length]) + "/"
+            for length in range(1, len(path_components) + 1)
+        ]
+        found = list(
+            Page.objects.filter(url_path__in=prefixes, path__startswith=self.path).order_by(
+                "-depth"
+            )
+        )
+        # Nothing is served under an unpublished page (an item of an unpublished shop).
+        if found and all(ancestor.live for ancestor in found[1:]):
+            target = found[0]
+            model = ContentType.objects.get_for_id(target.content_type_id).model_class()
+            related = getattr(model, "route_select_related", ())
+            page = model._default_manager.select_related(*related).get(pk=target.pk)
+            # Its ancestors below the tree root, home first, as the breadcrumb shows them
+            # (vitrine_tags.breadcrumb_ancestors): read here already.
+            page.route_ancestors = [
+                ancestor for ancestor in (self, *reversed(found[1:])) if ancestor.depth > 1
+            ]
+            return page.route(request, path_components[target.depth - self.depth :])
+        raise Http404
 
     def cache_tags(self) -> list[str]:
         # The latest pieces, shops and designers with their counts, and testimonials.

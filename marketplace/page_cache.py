@@ -99,12 +99,15 @@ def _record(shown: dict[str, str], versions: dict[str, str] | None) -> None:
 
 
 def _current_and_shown(tags: Iterable[str]) -> dict[str, str] | None:
-    """The versions of `tags` now, read once, and recorded for the response being cached."""
-    versions = _versions(tags)
+    """The versions of `tags` now, and recorded for the response being cached: those this
+    request has read already as it read them, the others read once."""
     shown = _shown.get()
+    known = {tag: shown[tag] for tag in tags if shown and shown.get(tag)}
+    unread = [tag for tag in tags if tag not in known]
+    versions = _versions(unread) if unread else {}
     if shown is not None:
         _record(shown, versions)
-    return versions
+    return None if versions is None else {**known, **versions}
 
 
 def invalidate(*tags: str) -> None:
