@@ -22,6 +22,7 @@ import hashlib
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache as once
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from django.template.context import make_context
 from django.template.loader import get_template
 from django.template.loader_tags import BlockNode
 from django.test.signals import template_rendered
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from . import page_cache
@@ -45,6 +47,8 @@ _holes: ContextVar[list[tuple[str, dict[str, Any]]] | None] = ContextVar(
     "fragment_holes", default=None
 )
 _fillers: dict[str, Callable[..., str]] = {}
+# While parts are rendered: the times something they show stops being true by itself.
+_expiries: ContextVar[list[datetime] | None] = ContextVar("fragment_expiries", default=None)
 
 
 def filler(kind: str) -> Callable[[Callable[..., str]], Callable[..., str]]:
@@ -74,6 +78,14 @@ def csrf_token(request: HttpRequest) -> str:
     if token is None:
         token = request._fragments_csrf_token = get_token(request)  # type: ignore[attr-defined]
     return token
+
+
+def valid_until(when: datetime) -> None:
+    """While parts are rendered: what they show stops being true at `when` without any
+    change to invalidate it (a hold that runs out), so they are rendered again from then."""
+    expiries = _expiries.get()
+    if expiries is not None:
+        expiries.append(when)
 
 
 @filler("csrf")
@@ -108,9 +120,30 @@ class Fragment:
         return mark_safe("".join(out))  # noqa: S308 - rendered by templates and fillers
 
 
-def render_parts(template_name: str, context: dict[str, Any], request: HttpRequest) -> dict:
-    """Each top-level `{% block %}` of `template_name`, rendered with `context` (and the
+@dataclass(frozen=True)
+class Parts:
+    fragments: dict[str, Fragment]
+    expires_at: datetime | None = None  # see valid_until
+
+    def still_good(self) -> bool:
+        return self.expires_at is None or timezone.now() < self.expires_at
+
+
+def render_parts(
+    template_name: str, context: Callable[[], dict[str, Any]], request: HttpRequest
+) -> Parts:
+    """Each top-level `{% block %}` of `template_name`, rendered with `context()` (and the
     context processors) into a Fragment with its holes."""
+    expiries: list[datetime] = []
+    token = _expiries.set(expiries)
+    try:
+        fragments = _render_blocks(template_name, context(), request)
+    finally:
+        _expiries.reset(token)
+    return Parts(fragments, min(expiries, default=None))
+
+
+def _render_blocks(template_name: str, context: dict[str, Any], request: HttpRequest) -> dict:
     template: DjangoTemplate = get_template(template_name).template  # type: ignore[attr-defined]
     render_context = make_context(context, request)
     parts = {}
@@ -168,7 +201,6 @@ def page_parts(
     context: Callable[[], dict[str, Any]],
     *,
     params: Iterable[str] = ("page",),
-    timeout: int | None = None,
 ) -> dict[str, SafeString]:
     """The parts of `template_name` for this request, each filled for its shopper. `context`
     is only called when they are rendered (not when they come from the cache); `params`: the
@@ -178,13 +210,15 @@ def page_parts(
     # Said in the X-Shared-Parts header (marketplace.page_cache): "hit", "miss" or "off".
     request.shared_parts = "hit" if kept else "off"  # type: ignore[attr-defined]
 
-    def render() -> dict[str, Fragment]:
+    def render() -> Parts:
         if kept:
             request.shared_parts = "miss"  # type: ignore[attr-defined]
-        return render_parts(template_name, context(), request)
+        return render_parts(template_name, context, request)
 
     if key is None or not kept:
         parts = render()
     else:
-        parts = page_cache.cached(key, render, timeout=timeout or settings.VITRINE_FRAGMENT_SECONDS)
-    return {name: fragment.fill(request) for name, fragment in parts.items()}
+        parts = page_cache.cached(
+            key, render, timeout=settings.VITRINE_FRAGMENT_SECONDS, still_good=Parts.still_good
+        )
+    return {name: fragment.fill(request) for name, fragment in parts.fragments.items()}

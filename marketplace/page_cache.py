@@ -189,14 +189,24 @@ def memoised_each(
     return values
 
 
-def cached(key: str, compute: Callable[[], T], *, timeout: int) -> T:
+def cached(
+    key: str,
+    compute: Callable[[], T],
+    *,
+    timeout: int,
+    still_good: Callable[[T], bool] | None = None,
+) -> T:
     """A value (a rendered fragment) shared by every request until a tag it was built from
-    moves on. Its tags are those the request has shown so far (the page's own, recorded
-    before it reads anything) and those read while computing it; a hit records them for the
-    response too, as if it had been computed."""
+    moves on (or `still_good(value)` says it has expired). Its tags are those the request has
+    shown so far (the page's own, recorded before it reads anything) and those read while
+    computing it; a hit records them for the response too, as if it had been computed."""
     outer = _shown.get()
     entry = cache.get(key)
-    if entry is not None and _still_current(entry[0], known=outer):
+    if (
+        entry is not None
+        and _still_current(entry[0], known=outer)
+        and (still_good is None or still_good(entry[1]))
+    ):
         if outer is not None:
             _record(outer, entry[0])
         return entry[1]

@@ -50,9 +50,6 @@ class SharedPartsMixin:
         come from the cache, so this is where the page's queries go."""
         return context
 
-    def parts_timeout(self) -> int | None:
-        return None  # settings.VITRINE_FRAGMENT_SECONDS
-
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
         context["parts"] = fragments.page_parts(
@@ -60,6 +57,5 @@ class SharedPartsMixin:
             self.parts_template,
             lambda: self.parts_context(request, context),
             params=self.parts_params,
-            timeout=self.parts_timeout(),
         )
         return context

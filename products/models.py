@@ -272,13 +272,9 @@ class ItemPage(SharedPartsMixin, ViewRestrictionShortcutMixin, Page):
     def parts_context(self, request, context):
         from . import selectors
 
+        if self.is_reserved:  # "Reserved" until the hold runs out, by itself
+            fragments.valid_until(self.held_until)
         return {**context, **selectors.item_detail(item=self, request=request)}
-
-    def parts_timeout(self) -> int | None:
-        # "Reserved" until the hold ends, whenever the job that releases holds comes round.
-        if self.is_reserved:
-            return 1 + int((self.held_until - timezone.now()).total_seconds())
-        return None
 
 
 class ItemImage(Orderable):

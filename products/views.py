@@ -1,9 +1,11 @@
 from dataclasses import fields
+from datetime import timedelta
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
-from marketplace.fragments import page_parts
+from marketplace import fragments
 
 from .search import INDEX_LAG_SECONDS, SORTS, SearchFilters, item_search
 
@@ -15,6 +17,8 @@ def search(request: HttpRequest) -> HttpResponse:
     filters = SearchFilters.from_querydict(request.GET)
 
     def parts_context() -> dict:
+        # Kept no longer than counts are: the text index may lag behind a publish.
+        fragments.valid_until(timezone.now() + timedelta(seconds=INDEX_LAG_SECONDS))
         querystring = request.GET.copy()
         querystring.pop("page", None)
         return {
@@ -24,12 +28,7 @@ def search(request: HttpRequest) -> HttpResponse:
             "querystring": querystring.urlencode(),
         }
 
-    # Kept no longer than counts are: the text index may lag behind a publish.
-    parts = page_parts(
-        request,
-        "products/search_parts.html",
-        parts_context,
-        params=PARAMS,
-        timeout=INDEX_LAG_SECONDS,
+    parts = fragments.page_parts(
+        request, "products/search_parts.html", parts_context, params=PARAMS
     )
     return render(request, "products/search.html", {"filters": filters, "parts": parts})

@@ -24,7 +24,7 @@ from django.core.cache import cache
 from django.template.loader import get_template
 from django.utils.safestring import SafeString, mark_safe
 
-from marketplace import page_cache
+from marketplace import fragments, page_cache
 from saved.templatetags.saved_tags import save_button_html
 
 register = template.Library()
@@ -80,6 +80,8 @@ def card_html(items: Iterable, request, *, csrf_token) -> list[SafeString]:
     fresh = {}
     cards = []
     for item, key in zip(items, keys, strict=True):
+        if item.is_reserved:  # in a page's shared parts: "Reserved" until the hold runs out
+            fragments.valid_until(item.held_until)
         parts = found.get(key) if key else None
         if parts is None:
             parts = _render(item, request)

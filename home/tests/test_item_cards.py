@@ -72,11 +72,16 @@ def test_a_sale_shows_on_every_card_of_the_piece_at_once(client, tote, clutch):
         assert "Sold, was" in sold, url
 
 
-def test_a_reserved_card_is_for_sale_again_when_its_hold_ends(client, shop, tote):
+@pytest.mark.parametrize("kept", [0, 3600], ids=["parts rendered", "parts kept"])
+def test_a_reserved_card_is_for_sale_again_when_its_hold_ends(
+    client, shop, tote, settings, monkeypatch, kept
+):
+    settings.VITRINE_FRAGMENT_SECONDS = kept  # the shop page's shared parts (fragments)
     ItemPage.objects.filter(pk=tote.pk).update(held_until=timezone.now() + timedelta(minutes=5))
     assert "badge--reserved" in card(client.get(shop.url).content.decode(), tote.title)
     # A hold runs out without any write or invalidation: the card must notice by itself.
-    ItemPage.objects.filter(pk=tote.pk).update(held_until=timezone.now() - timedelta(seconds=1))
+    later = timezone.now() + timedelta(minutes=5, seconds=1)
+    monkeypatch.setattr(timezone, "now", lambda: later)
     assert "badge--reserved" not in card(client.get(shop.url).content.decode(), tote.title)
 
 

@@ -288,6 +288,11 @@ else:
         }
     }
 
+# Wagtail writes every rendition it hands out to this cache (a network round trip each, on
+# every page), to find it again without a query. The site's pages read renditions with the
+# images they show (prefetched, in the same query for a whole grid), so nothing is kept.
+CACHES["renditions"] = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
 USE_I18N = True

@@ -117,6 +117,11 @@ def test_the_minutes_left_on_a_hold_count_down_in_shared_parts(world, client, mo
     response = visit(client, bag.url)
     assert response["X-Shared-Parts"] == "hit"
     assert "within 1 minute." in response.content.decode()
+    # The hold runs out by itself: the parts that said "Reserved" are rendered again.
+    later = later + timedelta(minutes=1)
+    response = visit(client, bag.url)
+    assert response["X-Shared-Parts"] == "miss"
+    assert "Add to cart" in response.content.decode()
 
 
 def test_a_preview_of_a_draft_is_neither_kept_nor_served_from_the_live_parts(world, client):
