@@ -98,9 +98,10 @@ class HomePage(SharedPartsMixin, ViewRestrictionShortcutMixin, Page):
         )
         if routed is not None:
             return routed
+        # Without route_select_related: the page's own parts were most likely kept with the
+        # route (the same tags move both on), and they are what reads its relations.
         model = ContentType.objects.get_for_id(content_type_id).model_class()
-        related = getattr(model, "route_select_related", ())
-        page = model._default_manager.select_related(*related).get(pk=pk)
+        page = model._default_manager.get(pk=pk)
         return page.route(request, path_components[taken:])
 
     def _route_below(self, request, path_components):

@@ -174,7 +174,7 @@ def _templates_digest() -> str:
     return digest.hexdigest()
 
 
-def _key(request: HttpRequest, template_name: str, params: Iterable[str]) -> str | None:
+def _key(request: HttpRequest, template_name: str, params: Iterable[str], vary: str) -> str | None:
     """The parts' cache key for this URL; None when it is not to be kept: not a plain GET, a
     preview of a draft, or a query with anything the page does not read (each such URL
     would be a copy of another page in the cache)."""
@@ -191,7 +191,7 @@ def _key(request: HttpRequest, template_name: str, params: Iterable[str]) -> str
         values.append(f"{name}={found[0]}")
     return (
         f"parts:{_templates_digest()}:{template_name}:{request.get_host()}{request.path}"
-        f"?{'&'.join(values)}"
+        f"?{'&'.join(values)}:{vary}"
     )
 
 
@@ -201,11 +201,13 @@ def page_parts(
     context: Callable[[], dict[str, Any]],
     *,
     params: Iterable[str] = ("page",),
+    vary: str = "",
 ) -> dict[str, SafeString]:
     """The parts of `template_name` for this request, each filled for its shopper. `context`
     is only called when they are rendered (not when they come from the cache); `params`: the
-    query parameters the parts depend on."""
-    key = _key(request, template_name, params)
+    query parameters the parts depend on; `vary`: whatever else they depend on that is not
+    in the URL nor covered by a tag (the lines of a cart)."""
+    key = _key(request, template_name, params, vary)
     kept = key is not None and settings.VITRINE_FRAGMENT_SECONDS > 0
     # Said in the X-Shared-Parts header (marketplace.page_cache): "hit", "miss" or "off".
     request.shared_parts = "hit" if kept else "off"  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.backends import client_ip
 from accounts.selectors import addresses_for_user
 from accounts.views import account_view
+from marketplace import fragments
 from marketplace.http import safe_next_url
 
 from . import selectors, services, stripe_api
@@ -45,10 +47,26 @@ def _back(request: HttpRequest) -> str:
 @require_GET
 def cart_detail(request: HttpRequest) -> HttpResponse:
     cart = services.cart_for_request(request)
-    if cart is not None:
-        for notice in services.cart_prune(cart=cart):
+
+    def parts_context() -> dict:
+        notices = services.cart_prune(cart=cart) if cart is not None else []
+        for notice in notices:
             messages.warning(request, removed_from_cart_message(notice))
-    return render(request, "orders/cart.html", {"cart": selectors.cart_summary(cart=cart)})
+        if notices:  # rendered for fewer lines than its key names: not worth keeping
+            fragments.valid_until(timezone.now())
+        return {"cart": selectors.cart_summary(cart=cart)}
+
+    # Kept for these lines of this cart until a piece in it or its shop changes (the tags
+    # cart_summary reads): a sale, a hold, a withdrawal or a closed shop is pruned at once.
+    lines = selectors.cart_item_ids(cart=cart)
+    parts = fragments.page_parts(
+        request,
+        "orders/cart_parts.html",
+        parts_context,
+        params=(),
+        vary=f"cart={cart.pk}:{','.join(map(str, lines))}" if lines else "empty",
+    )
+    return render(request, "orders/cart.html", {"parts": parts})
 
 
 @never_cache

@@ -96,9 +96,9 @@ def cart_remove(*, request: HttpRequest, item_id: int) -> bool:
     return bool(deleted)
 
 
-@transaction.atomic
 def cart_prune(*, cart: Cart) -> list[ItemNotBuyable]:
-    """Drop sold, withdrawn or unbuyable items from the cart; return why, for each."""
+    """Drop sold, withdrawn or unbuyable items from the cart; return why, for each. Reads
+    only, unless there is something to drop (one statement: no transaction, no lock)."""
     lines = list(cart.lines.select_related("item"))
     buyable, refused = _buyable(line.item for line in lines)
     keep = {item.pk for item in buyable}

@@ -1,0 +1,91 @@
+"""The cart page's own parts are kept for the cart's lines (marketplace.fragments) until a piece
+in it or its shop changes: a sold, held or withdrawn piece is pruned at the very next view."""
+
+import re
+
+from django.test import Client
+
+import pytest
+
+from products.factories import ItemPageFactory
+from products.services import stock_set
+from vendors.factories import ShopPageFactory
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+@pytest.fixture(autouse=True)
+def kept(settings):
+    settings.VITRINE_FRAGMENT_SECONDS = 3600
+
+
+@pytest.fixture
+def pieces(site_tree):
+    lune, nord = ShopPageFactory(title="Maison Lune"), ShopPageFactory(title="Atelier Nord")
+    return {
+        "bag": ItemPageFactory(parent=lune, title="Kelly bag"),
+        "scarf": ItemPageFactory(parent=lune, title="Silk scarf"),
+        "tote": ItemPageFactory(parent=nord, title="Luggage tote"),
+    }
+
+
+def holding(*items) -> Client:
+    client = Client(enforce_csrf_checks=True)
+    token = TOKEN.search(client.get(items[0].url).content.decode()).group(1)
+    for item in items:
+        assert (
+            client.post("/cart/add/", {"item": item.pk, "csrfmiddlewaretoken": token}).status_code
+            == 302
+        )
+    return client
+
+
+def cart(client):
+    response = client.get("/cart/")
+    assert response.status_code == 200
+    return response
+
+
+def test_the_cart_is_rendered_once_for_its_lines_and_each_shopper_removes_with_their_token(
+    pieces,
+):
+    ada = holding(pieces["bag"], pieces["tote"])
+    assert cart(ada)["X-Shared-Parts"] == "miss"
+    again = cart(ada)
+    assert again["X-Shared-Parts"] == "hit"
+    assert "Kelly bag" in again.content.decode() and "Luggage tote" in again.content.decode()
+    grace = holding(pieces["scarf"])  # another cart: parts of its own
+    assert cart(grace)["X-Shared-Parts"] == "miss"
+    assert "Kelly bag" not in cart(grace).content.decode()
+
+    token = TOKEN.search(again.content.decode()).group(1)
+    ada.post("/cart/remove/", {"item": pieces["bag"].pk, "csrfmiddlewaretoken": token})
+    after = cart(ada)
+    assert after["X-Shared-Parts"] == "miss", "other lines: other parts"
+    assert "Kelly bag" not in after.content.decode()
+
+
+def test_a_piece_sold_meanwhile_is_pruned_at_the_next_view(pieces):
+    ada = holding(pieces["bag"], pieces["tote"])
+    cart(ada)
+    stock_set(item=pieces["bag"], quantity=0, by=None)
+    html = cart(ada).content.decode()
+    assert "“Kelly bag” has sold and was removed from your cart." in html
+    assert f'value="{pieces["bag"].pk}"' not in html, "its line is gone"
+    assert "Luggage tote" in html
+
+
+def test_a_piece_pruned_then_added_again_shows_again(pieces):
+    bag, tote = pieces["bag"], pieces["tote"]
+    ada = holding(bag, tote)
+    cart(ada)
+    shop = bag.get_parent().specific
+    shop.unpublish()  # closed: its pieces leave every cart
+    assert f'value="{bag.pk}"' not in cart(ada).content.decode()
+    shop.save_revision().publish()
+    token = TOKEN.search(cart(ada).content.decode()).group(1)
+    ada.post("/cart/add/", {"item": bag.pk, "csrfmiddlewaretoken": token})
+    html = cart(ada).content.decode()
+    assert f'value="{bag.pk}"' in html and f'value="{tote.pk}"' in html
