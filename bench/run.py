@@ -8,8 +8,13 @@
    gunicorn, 2 sync workers, on 127.0.0.1, with a private Redis for the site's cache.
 3. For each page: requests/s, p50/p95/p99 latency, the server's CPU ms per request (from the
    workers' /proc counters), that CPU as a ratio to the bare app's, and the SQL queries it ran.
-   Pages are rendered every time (a cookie bypasses the anonymous page cache) except the rows
-   marked "cached". The bare app is measured first and last; its mean is the unit.
+   A cookie makes every page bypass the anonymous page cache, except the rows marked
+   "cached": each response goes through the whole stack, its layout rendered for its shopper,
+   with its own parts from the shared-parts cache (marketplace.fragments) as a repeat view
+   gets them. The rows "parts rendered" add a parameter no page reads, so their parts are
+   rendered every time (what the first view after a change costs), and "a new query each
+   time" asks a search never asked before. The bare app is measured first and last; its mean
+   is the unit.
 4. Prints the table and writes bench/results/latest.md (and bench-<database>-<items>.md). It
    reports; it never fails a build: exit 0 whatever the ratios, non-zero only if it breaks.
 
@@ -156,6 +161,12 @@ def site_rows(port: int, config: Config) -> list[Row]:
         "search: no filter, newest": "/search/?sort=newest",
     }  # fmt: skip
     cart = [Request("GET", "/cart/", cookies=cart_shopper["cookies"])]
+
+    def rendered(path: str) -> str:
+        # A parameter no page reads: served as usual, but its shared parts are never kept
+        # (marketplace.fragments), so they are rendered every time, as after a change.
+        return f"{path}{'&' if '?' in path else '?'}utm_source=bench"
+
     return [
         Row("site minimal view (middleware and stack overhead)", [Request("GET", "/_bench/minimal/")]),
         Row("site minimal view + pk query", [Request("GET", "/_bench/minimal-db/")]),
@@ -165,6 +176,16 @@ def site_rows(port: int, config: Config) -> list[Row]:
         Row("designer", page(designer), LISTING),
         *(Row(name, page(path), SEARCH) for name, path in searches.items()),
         Row("cart (2 pieces)", cart, CART),
+        Row("item, parts rendered", [Request("GET", rendered(p), cookies=UNCACHED) for p in items], ITEM),
+        Row("home, parts rendered", page(rendered("/")), LISTING),
+        Row("shop, parts rendered", page(rendered(shop)), LISTING),
+        Row("designer, parts rendered", page(rendered(designer)), LISTING),
+        Row("search: q=silk, parts rendered", page(rendered("/search/?q=silk")), SEARCH),
+        *(Row(f"{name}, parts rendered", page(rendered(path)), SEARCH)
+          for name, path in searches.items() if "newest" in name),
+        Row("search: a new query each time (q + min price)",
+            [Request("GET", f"/search/?q=silk&min_price={n}", cookies=UNCACHED) for n in range(1, 5001)], SEARCH),
+        Row("cart, parts rendered", [Request("GET", rendered("/cart/"), cookies=cart_shopper["cookies"])], CART),
         Row("checkout POST (order placed)", checkout, ok=answered(302, location="/checkout/pay/")),
         Row("home, cached", [Request("GET", "/")], cached=True),
         Row("shop, cached", [Request("GET", shop)], cached=True),
