@@ -2,7 +2,6 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
-from django.core.cache import cache
 from django.core.paginator import Page as PaginatorPage
 from django.core.paginator import Paginator
 from django.db.models import Max, OuterRef, QuerySet, Subquery
@@ -21,22 +20,17 @@ from .models import (
     Testimonial,
 )
 
-FOOTER_CACHE_KEY = "policies:footer"
-
 if TYPE_CHECKING:
     from accounts.models import User
 
 
 def policies_for_footer() -> list[dict]:
-    """Title and URL of each live policy page, cached: they appear on every page."""
-    links = cache.get(FOOTER_CACHE_KEY)
-    if links is None:
-        links = [
-            {"title": page.title, "url": page.url}
-            for page in PolicyPage.objects.live().order_by("path").only("title", "url_path", "path")
-        ]
-        cache.set(FOOTER_CACHE_KEY, links, 300)
-    return links
+    """Title and URL of each live policy page, for the footer (kept with it: a publish of a
+    policy page moves the `site` tag on, see home/templatetags/footer_tags.py)."""
+    return [
+        {"title": page.title, "url": page.url}
+        for page in PolicyPage.objects.live().order_by("path").only("title", "url_path", "path")
+    ]
 
 
 # --- Policy history ------------------------------------------------------------------------------

@@ -35,3 +35,21 @@ def test_the_footer_is_read_once_and_an_edit_shows_at_once(site_tree):
     footer.save()
     html, _ = _get(client, "/shops/")
     assert "Pieces with a past" in html
+
+
+def test_the_footer_is_rendered_once_and_a_policy_published_or_withdrawn_shows_at_once(
+    site_tree,
+):
+    from policies.factories import PolicyPageFactory
+
+    client = Client()
+    client.cookies["seen"] = "1"
+    client.get("/")
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/shops/")
+    assert not [q for q in queries if 'FROM "policies_policypage"' in q["sql"]], "kept"
+
+    policy = PolicyPageFactory(title="Returns policy")
+    assert "Returns policy</a>" in client.get("/shops/").content.decode()
+    policy.unpublish()
+    assert "Returns policy</a>" not in client.get("/shops/").content.decode()
