@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 os.environ.setdefault(
-    "DATABASE_URL", f"sqlite:///{ROOT / 'bench' / 'results' / 'bench-sqlite-100000.sqlite3'}"
+    "DATABASE_URL", f"sqlite:///{ROOT / 'bench' / 'results' / 'bench-100000.sqlite3'}"
 )
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
 os.environ.setdefault("VITRINE_PAGE_CACHE_SECONDS", "300")
