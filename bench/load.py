@@ -157,6 +157,8 @@ class Tally:
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     cache: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     samples: list[str] = field(default_factory=list)
+    # X-Shared-Parts of the responses rendered (not served whole from the page cache).
+    parts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, kind: str, request: Request, response: Response, ok: bool) -> None:
@@ -171,6 +173,9 @@ class Tally:
                     )
             if kind == "browse":
                 self.cache[response.headers.get("x-page-cache", "none")] += 1
+            parts = response.headers.get("x-shared-parts")
+            if parts and response.headers.get("x-page-cache") != "hit":
+                self.parts[parts] += 1
 
 
 class Shopper:
@@ -274,6 +279,7 @@ def report(
     errors = sum(tally.errors.values())
     browsed = sum(tally.cache.values())
     hit_ratio = tally.cache.get("hit", 0) / browsed if browsed else 0.0
+    rendered = tally.parts.get("hit", 0) + tally.parts.get("miss", 0)
     postgres = config.vendor == "postgresql"
     database = database_facts(config)
     lines = [
@@ -291,6 +297,9 @@ def report(
         f"- anonymous browsing served from the page cache: {hit_ratio:.0%} "
         f"({tally.cache.get('hit', 0)} of {browsed}; target ≥ {HIT_RATIO_TARGET:.0%} "
         f"{'✓' if hit_ratio >= HIT_RATIO_TARGET else '✗'})",
+        f"- pages rendered (not served whole from the page cache) whose own parts came from "
+        f"the shared-parts cache: {tally.parts.get('hit', 0) / max(rendered, 1):.0%} "
+        f"({tally.parts.get('hit', 0)} of {rendered})",
         f"- errors: {errors} (target 0 {'✓' if errors == 0 else '✗'})",
         *(f"  - {sample}" for sample in tally.samples),
         "",
