@@ -226,20 +226,28 @@ def _count(base: QuerySet, filters: SearchFilters, shops_list: list[ShopRef]) ->
     }
     active = {name: test for name, test in tests.items() if getattr(filters, name)}
 
-    def passes(row, without=""):
-        return all(test(row) for name, test in active.items() if name != without)
-
+    # A facet counts the rows that pass every other facet's filter: a row failing no filter
+    # counts in every facet (and the total), a row failing one only in that one's facet.
+    column = {"designer": 0, "category": 2, "condition": 5, "shop": 6}
     counts = {name: Counter() for name in FACETS}
-    labels: dict[str, dict] = {name: {} for name in FACETS}
-    total = 0
-    for row in rows:
-        keys = {"designer": row[0], "category": row[2], "condition": row[5], "shop": row[6]}
+    if active:
+        total = 0
+        for row in rows:
+            failing = [name for name, test in active.items() if not test(row)]
+            if not failing:
+                total += 1
+                for name in FACETS:
+                    counts[name][row[column[name]]] += 1
+            elif len(failing) == 1:
+                counts[failing[0]][row[column[failing[0]]]] += 1
+    else:
+        total = len(rows)
         for name in FACETS:
-            if passes(row, without=name):
-                counts[name][keys[name]] += 1
-        labels["designer"][row[0]] = row[1]
-        labels["category"][row[2]] = row[3]
-        total += passes(row)
+            counts[name].update(row[column[name]] for row in rows)
+    labels: dict[str, dict] = {
+        "designer": {row[0]: row[1] for row in rows},
+        "category": {row[2]: row[3] for row in rows},
+    }
 
     def facet(name, label_of, order):
         return sorted(
