@@ -103,7 +103,12 @@ def test_selling_a_piece_renews_only_the_parts_that_show_it(world, shopper, clie
     for name, url in world["shows the bag"].items():
         response = visit(client, url)
         assert response["X-Shared-Parts"] == "miss", name
-    assert "Sold" in visit(client, world["bag"].url).content.decode()
+        html = response.content.decode()
+        if name == "home":  # the latest pieces for sale: no longer among them
+            assert "Kelly bag" not in html
+        elif name != "its page":  # its card says so
+            assert "Sold, was" in html, name
+    assert "This piece has found a new home" in visit(client, world["bag"].url).content.decode()
     for name, url in world["does not show it"].items():
         assert visit(client, url)["X-Shared-Parts"] == "hit", name
 
