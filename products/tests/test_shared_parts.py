@@ -163,3 +163,23 @@ def test_data_that_looks_like_a_hole_is_only_text(world, client):
     for url in (item.url, world["shows the bag"]["its shop"], "/"):
         response = visit(client, url)
         assert "Bag &lt;!--hole--&gt;" in response.content.decode(), url
+
+
+def test_parts_rendered_for_a_signed_in_shopper_carry_nothing_of_theirs(world):
+    from accounts.factories import UserFactory
+
+    marie = UserFactory(
+        username="marie-qx7", email="marie.qx7@example.com", first_name="Mariequx", verified=True
+    )
+    signed_in, anonymous = Client(), Client()
+    signed_in.force_login(marie)
+    signed_in.post("/saved/add/", {"item": world["bag"].pk})
+    pages = [*world["shows the bag"].values(), *world["does not show it"].values()]
+    for url in pages:
+        assert visit(signed_in, url)["X-Shared-Parts"] == "miss", url  # rendered for Marie
+    for url in pages:
+        response = visit(anonymous, url)
+        assert response["X-Shared-Parts"] == "hit", url
+        html = response.content.decode()
+        for theirs in ("marie", "Mariequx", "Remove Kelly bag from saved"):
+            assert theirs not in html, (url, theirs)
