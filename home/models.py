@@ -80,28 +80,26 @@ class HomePage(SharedPartsMixin, ViewRestrictionShortcutMixin, Page):
         return super().route(request, path_components)
 
     def _route_memo(self, request, path_components):
-        """Which page serves this path (its id, type and the path components it takes) is
-        kept until it changes: its own cache tags cover the page and its shop (unpublished,
-        renamed), `site` the rest (a move, a new slug, an unpublished index page)."""
+        """The page that serves this path (as routing read it, with its relations and its
+        breadcrumb) and the path components it takes, kept until it changes: its own cache
+        tags cover the page and its shop (published, unpublished, sold, held, renamed), `site`
+        the rest (a move, a new slug, an unpublished index page). A request for a kept page
+        reads no row at all."""
         routed = None
 
-        def route_and_remember() -> tuple[int, int, int]:
+        def route_and_remember() -> tuple[Page, int]:
             nonlocal routed
             routed = self._route_below(request, path_components)
             page = routed.page
             page_cache.depends_on(*getattr(page, "cache_tags", list)())
-            return page.pk, page.content_type_id, page.depth - self.depth
+            return page, page.depth - self.depth
 
         url_path = "/".join(path_components)
-        pk, content_type_id, taken = page_cache.cached(
+        page, taken = page_cache.cached(
             f"route:{self.pk}:{url_path}", route_and_remember, timeout=ROUTE_SECONDS
         )
         if routed is not None:
             return routed
-        # Without route_select_related: the page's own parts were most likely kept with the
-        # route (the same tags move both on), and they are what reads its relations.
-        model = ContentType.objects.get_for_id(content_type_id).model_class()
-        page = model._default_manager.get(pk=pk)
         return page.route(request, path_components[taken:])
 
     def _route_below(self, request, path_components):

@@ -79,3 +79,16 @@ def test_a_path_that_was_not_found_is_found_once_published(client, shop):
     assert client.get(f"{shop.url}new-piece/").status_code == 404
     ItemPageFactory(parent=shop, slug="new-piece", designer=designer)
     assert client.get(f"{shop.url}new-piece/").status_code == 200
+
+
+def test_a_kept_page_with_its_parts_kept_reads_no_row_at_all(client, shop, settings):
+    settings.VITRINE_FRAGMENT_SECONDS = 3600  # its shared parts (marketplace.fragments)
+    item = ItemPageFactory(parent=shop, gallery=2)
+    client.cookies["seen"] = "1"  # not a first-time visitor: rendered, not the page cache
+    for url in (item.url, shop.url):
+        client.get(url)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        assert response.status_code == 200
+        assert response["X-Shared-Parts"] == "hit"
+        assert [q["sql"] for q in queries] == [], url
