@@ -1,3 +1,5 @@
+import hashlib
+
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
@@ -94,7 +96,8 @@ class HomePage(SharedPartsMixin, ViewRestrictionShortcutMixin, Page):
             page_cache.depends_on(*getattr(page, "cache_tags", list)())
             return page, page.depth - self.depth
 
-        url_path = "/".join(path_components)
+        # Hashed: a requested path may hold spaces or run long, which cache keys should not.
+        url_path = hashlib.blake2b("/".join(path_components).encode()).hexdigest()
         page, taken = page_cache.cached(
             f"route:{self.pk}:{url_path}", route_and_remember, timeout=ROUTE_SECONDS
         )

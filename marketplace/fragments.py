@@ -189,10 +189,9 @@ def _key(request: HttpRequest, template_name: str, params: Iterable[str], vary: 
         if len(found) != 1 or len(found[0]) > MAX_PARAM_LENGTH:
             return None
         values.append(f"{name}={found[0]}")
-    return (
-        f"parts:{_templates_digest()}:{template_name}:{request.get_host()}{request.path}"
-        f"?{'&'.join(values)}:{vary}"
-    )
+    described = f"{template_name}:{request.get_host()}{request.path}?{'&'.join(values)}:{vary}"
+    # Hashed: a query may hold spaces or run long, which cache keys should not.
+    return f"parts:{_templates_digest()}:{hashlib.blake2b(described.encode()).hexdigest()}"
 
 
 def page_parts(

@@ -183,3 +183,16 @@ def test_parts_rendered_for_a_signed_in_shopper_carry_nothing_of_theirs(world):
         html = response.content.decode()
         for theirs in ("marie", "Mariequx", "Remove Kelly bag from saved"):
             assert theirs not in html, (url, theirs)
+
+
+def test_a_query_with_spaces_or_a_long_path_makes_valid_cache_keys(world, client):
+    import warnings
+
+    from django.core.cache.backends.base import CacheKeyWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CacheKeyWarning)  # a key memcached would refuse
+        for url in ("/search/?q=kelly%20bag", "/search/?q=" + "bag%20" * 30):
+            assert visit(client, url)["X-Shared-Parts"] in ("miss", "off"), url
+            visit(client, url)
+        assert client.get("/shops/" + "x" * 300 + "/").status_code == 404
