@@ -23,7 +23,7 @@ STRIPE_ENV := STRIPE_API_BASE=http://127.0.0.1:$(LOCALSTRIPE_PORT) \
 	STRIPE_WEBHOOK_SECRET=$(LOCAL_WEBHOOK_SECRET)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run demo test lint format bench bench-load clean backup-check
+.PHONY: help venv run demo test lint format bench bench-load bench-profile clean backup-check
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -85,6 +85,9 @@ bench: venv ## CPU per page as a ratio to a bare Django app (bench/run.py; BENCH
 
 bench-load: venv ## A busy site for 2 minutes: shoppers, publishes and sales (bench/load.py)
 	$(PYTHON) bench/load.py
+
+bench-profile: venv ## CPU and calls per page in-process, with BENCH_PROFILE_TOP=N the costliest functions
+	$(PYTHON) bench/profile_pages.py
 
 backup-check: venv ## Dump DATABASE_URL (PostgreSQL), restore to a scratch db, migrate --check, smoke
 	bash scripts/backup_check.sh

@@ -1,11 +1,13 @@
 #!/usr/bin/env python
 """`make bench-profile`: where a page's CPU goes, in-process, for working on one page at a time.
+It reports; it measures nothing `make bench` does not (its ratios are to the site's own minimal
+view, not to the bare app).
 
 Serves each page through the full WSGI stack (every middleware, the site's production settings
 as `make bench` runs them: bench/settings.py) with Django's test client, over the benchmark
 database `make bench` built (or DATABASE_URL), with the shared Redis (REDIS_URL, default
 redis://127.0.0.1:6379/14). Each page is warmed first, then timed: CPU ms per request
-(process time) and Python function calls per request, beside the bare view's. With
+(process time) and Python function calls per request, beside the site's minimal view's. With
 BENCH_PROFILE_TOP=N it prints each page's N most expensive functions (cumulative).
 
     make bench-profile                      # every page
@@ -30,6 +32,8 @@ os.environ.setdefault(
     "DATABASE_URL", f"sqlite:///{ROOT / 'bench' / 'results' / 'bench-100000.sqlite3'}"
 )
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
+os.environ.setdefault("MEDIA_ROOT", str(ROOT / "bench" / "results" / "media"))
+os.environ.setdefault("STATIC_ROOT", str(ROOT / "bench" / "results" / "static"))  # make bench's
 os.environ.setdefault("VITRINE_PAGE_CACHE_SECONDS", "300")
 os.environ.setdefault("VITRINE_HOLDS_PER_NETWORK_PER_HOUR", "1000000000")
 
@@ -57,7 +61,7 @@ def main() -> None:
     item = links(shop, re.escape(shop) + r"[a-z0-9-]+/")[0]
     designer = links("/designers/", r"/designers/[a-z0-9-]+/")[0]
     pages = {
-        "bare": "/_bench/minimal/",
+        "minimal": "/_bench/minimal/",
         "item": item,
         "home": "/",
         "shop": shop,
@@ -73,7 +77,9 @@ def main() -> None:
         client.post("/cart/add/", {"item": item_id})
     wanted = os.environ.get("BENCH_PROFILE_PAGES")
     if wanted:
-        pages = {name: path for name, path in pages.items() if name in {"bare", *wanted.split(",")}}
+        pages = {
+            name: path for name, path in pages.items() if name in {"minimal", *wanted.split(",")}
+        }
     unit = None
     print(f"{'page':16} {'CPU ms':>8} {'× min':>7} {'calls':>8}  path")
     for name, path in pages.items():
@@ -91,7 +97,7 @@ def main() -> None:
         stats = pstats.Stats(profile)
         unit = unit or cpu
         print(f"{name:16} {cpu:8.2f} {cpu / unit:7.1f} {stats.total_calls:8d}  {path}")
-        if TOP and name != "bare":
+        if TOP and name != "minimal":
             stats.sort_stats("cumulative").print_stats(TOP)
 
 
