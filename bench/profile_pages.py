@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """`make bench-profile`: where a page's CPU goes, in-process, for working on one page at a time.
-It reports; it measures nothing `make bench` does not (its ratios are to the site's own minimal
-view, not to the bare app).
+Beside `make bench`, not instead of it: one process, no gunicorn, and its ratios are to the
+site's own minimal view, not to the bare app.
 
 Serves each page through the full WSGI stack (every middleware, the site's production settings
 as `make bench` runs them: bench/settings.py) with Django's test client, over the benchmark
