@@ -101,6 +101,7 @@ def _record(shown: dict[str, str], versions: dict[str, str] | None) -> None:
 def _current_and_shown(tags: Iterable[str]) -> dict[str, str] | None:
     """The versions of `tags` now, and recorded for the response being cached: those this
     request has read already as it read them, the others read once."""
+    tags = list(tags)
     shown = _shown.get()
     known = {tag: shown[tag] for tag in tags if shown and shown.get(tag)}
     unread = [tag for tag in tags if tag not in known]
@@ -309,14 +310,13 @@ class AnonymousPageCacheMiddleware:
             shown = _shown.get() or {}
         finally:
             _shown.reset(token)
-        _said_shared_parts(request, response)
         if _storable(query, response) and shown.get(SITE) and _still_current(shown):
             # Stored before the (outer) CSP middleware adds its header: every hit gets a fresh
             # policy without a nonce, so no nonce is reused; scripts load as 'self' files.
             patch_vary_headers(response, ["Cookie"])
             response["X-Page-Cache"] = "miss"
             cache.set(key, (shown, response), settings.VITRINE_PAGE_CACHE_SECONDS)
-        return response
+        return _said_shared_parts(request, response)  # this response's, not the stored copy's
 
 
 def depend_on_page(page: Any) -> None:

@@ -196,3 +196,13 @@ def test_a_query_with_spaces_or_a_long_path_makes_valid_cache_keys(world, client
             assert visit(client, url)["X-Shared-Parts"] in ("miss", "off"), url
             visit(client, url)
         assert client.get("/shops/" + "x" * 300 + "/").status_code == 404
+
+
+def test_a_page_served_whole_from_the_page_cache_says_nothing_of_parts(world, settings):
+    settings.VITRINE_PAGE_CACHE_SECONDS = 300
+    shop = world["shows the bag"]["its shop"]
+    first = Client().get(shop)  # a first-time visitor: stored whole
+    assert (first["X-Page-Cache"], first["X-Shared-Parts"]) == ("miss", "miss")
+    again = Client().get(shop)
+    assert again["X-Page-Cache"] == "hit"
+    assert "X-Shared-Parts" not in again
