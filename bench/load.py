@@ -13,7 +13,9 @@ errors, against the targets (zero errors, hit ratio ≥ 90%, p95 < 100 ms for ev
 PostgreSQL), to bench/results/load-<database>-<items>.md. It reports; it never fails a build.
 
 Environment: BENCH_LOAD_SECONDS (120), BENCH_LOAD_USERS (4), BENCH_LOAD_CHANGES, BENCH_LOAD_SHOPS,
-and make bench's BENCH_ITEMS, BENCH_DATABASE_URL, BENCH_REDIS_URL (the database is built once).
+BENCH_LOAD_WARM (1: first visit every browsing page and sampled piece once, as on a site that
+has been up a while; 0: a cold start), and make bench's BENCH_ITEMS, BENCH_DATABASE_URL,
+BENCH_REDIS_URL (the database is built once).
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class LoadConfig:
     users: int = 4
     changes: float = 1.0  # publishes or sales per second
     shops: int = 500
+    warm: bool = True  # visit every browsing page and sampled piece once before measuring
 
     @classmethod
     def from_env(cls) -> LoadConfig:
@@ -76,6 +79,7 @@ class LoadConfig:
             users=int(os.environ.get("BENCH_LOAD_USERS", "4")),
             changes=float(os.environ.get("BENCH_LOAD_CHANGES", "1")),
             shops=int(os.environ.get("BENCH_LOAD_SHOPS", "500")),
+            warm=os.environ.get("BENCH_LOAD_WARM", "1") != "0",
         )
 
 
@@ -233,6 +237,24 @@ class Shopper:
             self.get("buy", placed.headers["location"], cookies)
 
 
+def warm(port: int, cat: Catalogue, load: LoadConfig) -> float:
+    """A site that has been up a while: every browsing page and sampled piece visited once
+    (caches filled), before anything is measured. Returns how long it took."""
+    paths = [*cat.browse, *cat.items]
+    start = time.monotonic()
+
+    def visit(offset: int) -> None:
+        for path in paths[offset :: load.users]:
+            send(port, Request("GET", path))
+
+    threads = [threading.Thread(target=visit, args=(n,)) for n in range(load.users)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.monotonic() - start
+
+
 def changes_process(env: dict[str, str], load: LoadConfig) -> subprocess.Popen:
     return subprocess.Popen(
         [PYTHON, "-m", "bench.changes", str(load.seconds), str(load.changes), str(load.shops)],
@@ -249,6 +271,7 @@ def run(config: Config, load: LoadConfig) -> str:
         cat = catalogue()
         tally = Tally()
         with Server("marketplace.wsgi:application", env) as site:
+            warmed = warm(site.port, cat, load) if load.warm else 0.0
             shoppers = [Shopper(site.port, cat, tally, seed) for seed in range(load.users)]
             changes = changes_process(env, load) if load.changes > 0 else None
             stop = time.monotonic() + load.seconds
@@ -269,11 +292,17 @@ def run(config: Config, load: LoadConfig) -> str:
                 out, _ = changes.communicate(timeout=120)
                 lines = out.strip().splitlines()
                 changed = json.loads(lines[-1]) if changes.returncode == 0 and lines else {}
-    return report(config, load, tally, elapsed, cpu, changed)
+    return report(config, load, tally, elapsed, cpu, changed, warmed)
 
 
 def report(
-    config: Config, load: LoadConfig, tally: Tally, elapsed: float, cpu: float, changed: dict
+    config: Config,
+    load: LoadConfig,
+    tally: Tally,
+    elapsed: float,
+    cpu: float,
+    changed: dict,
+    warmed: float = 0.0,
 ) -> str:
     total = sum(len(v) for v in tally.latencies.values())
     errors = sum(tally.errors.values())
@@ -288,6 +317,9 @@ def report(
         f"- {config.items:,} generated pieces; database {database['name']}; "
         f"gunicorn 2 sync workers; {load.users} shoppers without think time for {elapsed:.0f} s",
         f"- machine: {machine()} (shared with other work)",
+        f"- warmed up first ({warmed:.0f} s): every browsing page and sampled piece visited once"
+        if load.warm
+        else "- a cold start: no warm-up (BENCH_LOAD_WARM=0)",
         f"- changes: {changed.get('publish', 0)} publishes and {changed.get('sale', 0)} sales "
         f"over {changed.get('shops', 0)} shops ({load.changes:g}/s wanted; "
         f"{changed.get('refused', 0)} sales refused as held, {changed.get('errors', '?')} failed, "
