@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.paginator import Page as PaginatorPage
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, QueryDict
 
 from marketplace.page_cache import CATALOGUE, SHOPS, memoised
@@ -132,7 +132,7 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
         base, _ = text_matches(base, filters.q, ranked=False)
     counted = memoised(
         f"search:{_cache_key(filters)}",
-        lambda: _count(base.filter(conditions.get("price", Q())), filters, shops_list),
+        lambda: _count(base.filter(conditions.get("price", Q())), filters, shops_list, conditions),
         tags=[CATALOGUE, SHOPS],
         timeout=INDEX_LAG_SECONDS,
     )
@@ -196,57 +196,63 @@ def _cache_key(filters: SearchFilters) -> str:
 FACETS = ("designer", "category", "condition", "shop")
 
 
-def _count(base: QuerySet, filters: SearchFilters, shops_list: list[ShopRef]) -> dict:
-    """Facet counts (each with every other filter applied) and the total, from one query.
-    `base` is already narrowed by the price range, the one filter that is not a facet.
+def _count(
+    base: QuerySet, filters: SearchFilters, shops_list: list[ShopRef], conditions: dict[str, Q]
+) -> dict:
+    """Facet counts (each with every other filter applied) and the total. `base` is already
+    narrowed by the price range, the one filter that is not a facet.
 
-    The matching items' facet columns are read once and counted here: four GROUP BY queries
-    over the same matches cost four times as much at 100,000 items.
+    Counted by the database in two GROUP BY queries that return a few hundred rows whatever
+    the number of matches (reading every match's columns into Python took seconds at a
+    million pieces): by designer, category and condition (the shop filter applied), and by
+    shop (the other filters applied). Designers and categories are named from their tables.
     """
-    rows = list(
-        base.annotate(shop_path=selectors.shop_path_expression())
+    by_kind = list(
+        _apply(base, {"shop": conditions["shop"]} if "shop" in conditions else {})
         .order_by()
-        .values_list(
-            "designer__slug",
-            "designer__name",
-            "category__slug",
-            "category__name",
-            "category__parent__slug",
-            "condition",
-            "shop_path",
-        )  # fmt: skip
+        .values_list("designer_id", "category_id", "condition")
+        .annotate(n=Count("pk"))
     )
-    shop_by_path = {shop.path: shop for shop in shops_list}
-    chosen_shop = next((s.path for s in shops_list if s.slug == filters.shop), None)
+    by_shop = list(
+        _apply(base, {name: q for name, q in conditions.items() if name not in ("shop", "price")})
+        .annotate(shop_path=selectors.shop_path_expression())
+        .order_by()
+        .values_list("shop_path")
+        .annotate(n=Count("pk"))
+    )
+    designers = {
+        pk: (slug, name) for pk, slug, name in Designer.objects.values_list("pk", "slug", "name")
+    }
+    categories = {
+        pk: (slug, name, parent)
+        for pk, slug, name, parent in Category.objects.values_list("pk", "slug", "name", "parent__slug")
+    }  # fmt: skip
+    # A facet counts the pieces that pass every other facet's filter.
     tests = {
-        "designer": lambda row: row[0] == filters.designer,
-        "category": lambda row: filters.category in (row[2], row[4]),
-        "condition": lambda row: row[5] == filters.condition,
-        "shop": lambda row: row[6] == chosen_shop,
+        "designer": lambda d, c, k: designers.get(d, ("",))[0] == filters.designer,
+        "category": lambda d, c, k: filters.category in categories.get(c, ("", "", None))[::2],
+        "condition": lambda d, c, k: k == filters.condition,
     }
     active = {name: test for name, test in tests.items() if getattr(filters, name)}
-
-    # A facet counts the rows that pass every other facet's filter: a row failing no filter
-    # counts in every facet (and the total), a row failing one only in that one's facet.
-    column = {"designer": 0, "category": 2, "condition": 5, "shop": 6}
     counts = {name: Counter() for name in FACETS}
-    if active:
-        total = 0
-        for row in rows:
-            failing = [name for name, test in active.items() if not test(row)]
-            if not failing:
-                total += 1
-                for name in FACETS:
-                    counts[name][row[column[name]]] += 1
-            elif len(failing) == 1:
-                counts[failing[0]][row[column[failing[0]]]] += 1
-    else:
-        total = len(rows)
-        for name in FACETS:
-            counts[name].update(row[column[name]] for row in rows)
+    total = 0
+    for d, c, k, n in by_kind:
+        failing = [name for name, test in active.items() if not test(d, c, k)]
+        keys = {
+            "designer": designers.get(d, (None,))[0],
+            "category": categories.get(c, (None,))[0],
+            "condition": k,
+        }
+        for name, key in keys.items():
+            if not failing or failing == [name]:
+                counts[name][key] += n
+        total += n if not failing else 0
+    for path, n in by_shop:
+        counts["shop"][path] += n
+    shop_by_path = {shop.path: shop for shop in shops_list}
     labels: dict[str, dict] = {
-        "designer": {row[0]: row[1] for row in rows},
-        "category": {row[2]: row[3] for row in rows},
+        "designer": dict(designers.values()),
+        "category": {slug: name for slug, name, _parent in categories.values()},
     }
 
     def facet(name, label_of, order):

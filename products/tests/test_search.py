@@ -2,6 +2,7 @@
 
 import time
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.http import QueryDict
 from django.test import RequestFactory
@@ -9,6 +10,7 @@ from django.test import RequestFactory
 import pytest
 
 from products.factories import CategoryFactory, DesignerFactory, ItemPageFactory
+from products.models import ItemPage
 from products.search import SearchFilters, item_search
 from vendors.factories import ShopPageFactory
 
@@ -361,3 +363,53 @@ def test_query_is_escaped_in_the_page(client, world):
     assert "<script>alert(1)" not in html
     assert "<img src=x" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+@pytest.mark.django_db
+def test_facets_and_total_agree_with_counting_every_piece_by_hand(world):
+    """Every combination of the four facet filters (each off, on a value, or on an unknown
+    one): each facet counts the pieces passing every other filter, the total those passing
+    all, as a count over the pieces themselves says."""
+    import itertools
+
+    pieces = [
+        {
+            "designer": item.designer.slug,
+            "category": {
+                item.category.slug,
+                *([item.category.parent.slug] if item.category.parent else []),
+            },
+            "own category": item.category.slug,
+            "condition": item.condition,
+            "shop": item.get_parent().slug,
+        }
+        for item in ItemPage.objects.live().select_related("designer", "category__parent")
+    ]
+    choices = {
+        "designer": ["", "maison-aubert", "linnea-holm", "nobody"],
+        "category": ["", "bags", "clutches", "watches"],
+        "condition": ["", "excellent", "new"],
+        "shop": ["", "maison-lune", "second-salon", "nowhere"],
+    }
+    request = RequestFactory().get("/search/")
+
+    def passes(piece, chosen, without=""):
+        return all(
+            not value or (value in piece[name] if name == "category" else piece[name] == value)
+            for name, value in chosen.items()
+            if name != without
+        )
+
+    for values in itertools.product(*choices.values()):
+        chosen = dict(zip(choices, values, strict=True))
+        filters = SearchFilters.from_querydict(QueryDict(urlencode(chosen)))
+        result = item_search(request=request, filters=filters)
+        assert result.page.paginator.count == sum(passes(p, chosen) for p in pieces), chosen
+        for name in choices:
+            key = "own category" if name == "category" else name
+            expected = {}
+            for piece in pieces:
+                if passes(piece, chosen, without=name):
+                    expected[piece[key]] = expected.get(piece[key], 0) + 1
+            shown = {row["value"]: row["count"] for row in result.facets[name] if row["count"]}
+            assert shown == expected, (chosen, name)
