@@ -159,16 +159,9 @@ class SiteFooterSettings(BaseSiteSetting):
         max_length=200, blank=True, default="Independent designer shops, one checkout."
     )
 
+    # Read only when the footer is rendered, which is kept with the site's version: editing
+    # these moves it on (home.apps, home/templatetags/footer_tags.py).
     panels = [FieldPanel("customer_service_email"), FieldPanel("tagline")]
-
-    @classmethod
-    def for_site(cls, site):
-        """Memoised like the Site (marketplace.sites): the footer is on every page, and editing
-        it moves the site version on (home.apps)."""
-        find = super().for_site
-        if site is None or not settings.VITRINE_SITE_MEMO:
-            return find(site)
-        return page_cache.memoised(f"footer-settings:{site.pk}", lambda: find(site))
 
     class Meta:
         verbose_name = "footer"
