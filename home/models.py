@@ -132,8 +132,10 @@ class HomePage(SharedPartsMixin, ViewRestrictionShortcutMixin, Page):
         raise Http404
 
     def cache_tags(self) -> list[str]:
-        # The latest pieces, shops and designers with their counts, and testimonials.
-        return [page_cache.CATALOGUE, TESTIMONIALS]
+        # The testimonials; the newest pieces, the shops with their counts and the designers
+        # record their own tags as they are read (products.selectors), so a sale or publish
+        # elsewhere in the catalogue leaves the page cached.
+        return [TESTIMONIALS]
 
     # Its own parts are shared (marketplace.fragments) until the catalogue changes.
     parts_template = "home/home_page_parts.html"
@@ -143,9 +145,7 @@ class HomePage(SharedPartsMixin, ViewRestrictionShortcutMixin, Page):
         context = dict(context)
         context["latest_items"] = product_selectors.items_latest(limit=8)
         context["featured_shops"] = product_selectors.shops_live(limit=6)
-        context["featured_designers"] = product_selectors.designers_with_counts(with_logos=False)[
-            :10
-        ]
+        context["featured_designers"] = product_selectors.designers_listed(limit=10)
         context["testimonials"] = policy_selectors.testimonials_for_home(home=self, limit=3)
         return context
 

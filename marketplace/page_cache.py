@@ -90,6 +90,14 @@ def depends_on(*tags: str) -> None:
             _record(shown, _versions(new))
 
 
+def not_kept() -> None:
+    """What the current request shows may have changed while it was read (a check after the
+    read says so): nothing of it is kept, page or fragment."""
+    shown = _shown.get()
+    if shown is not None:
+        _record(shown, None)
+
+
 def _record(shown: dict[str, str], versions: dict[str, str] | None) -> None:
     if versions is None:  # the cache is failing: nothing of this request is kept
         shown[SITE] = ""

@@ -18,6 +18,11 @@ CATALOGUE = page_cache.CATALOGUE
 SHOPS = page_cache.SHOPS
 
 
+# Which pieces are the newest for sale (the home page's new arrivals): moved on when a piece
+# is published or withdrawn, or comes back on sale; a sale moves on only the sold piece's tag.
+ARRIVALS = "arrivals"
+
+
 def item_tag(item_id: int) -> str:
     return f"item:{item_id}"
 
@@ -37,9 +42,10 @@ def item_changed_tags(*, item_id: int, path: str, designer_id: int) -> list[str]
     ]
 
 
-def items_changed(item_ids: Iterable[int]) -> None:
+def items_changed(item_ids: Iterable[int], *, back_on_sale: bool = False) -> None:
     """Pieces whose stock, holds or sale changed: invalidate what shows them (call inside the
-    transaction that changes them)."""
+    transaction that changes them). `back_on_sale`: a piece sold out may be for sale again,
+    so it may be among the newest arrivals."""
     item_ids = list(item_ids)
     if not item_ids:
         return
@@ -51,12 +57,13 @@ def items_changed(item_ids: Iterable[int]) -> None:
             tag
             for pk, path, designer_id in rows
             for tag in item_changed_tags(item_id=pk, path=path, designer_id=designer_id)
-        }
+        },
+        *([ARRIVALS] if back_on_sale else []),
     )
 
 
-def _stock_set(*, item_id: int, **kwargs) -> None:
-    items_changed([item_id])
+def _stock_set(*, item_id: int, quantity: int, previous: int, **kwargs) -> None:
+    items_changed([item_id], back_on_sale=previous == 0 < quantity)
 
 
 def _everything(**kwargs) -> None:

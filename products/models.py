@@ -245,9 +245,11 @@ class ItemPage(SharedPartsMixin, ViewRestrictionShortcutMixin, Page):
         return [cache.item_tag(self.pk), shop_tag(self.path[: -self.steplen])]
 
     def changed_tags(self) -> list[str]:
-        return cache.item_changed_tags(
-            item_id=self.pk, path=self.path, designer_id=self.designer_id
-        )
+        # A publish may add it to the newest arrivals, a withdrawal take it off.
+        return [
+            *cache.item_changed_tags(item_id=self.pk, path=self.path, designer_id=self.designer_id),
+            cache.ARRIVALS,
+        ]
 
     @property
     def is_sold(self) -> bool:

@@ -11,7 +11,8 @@ from . import selectors
 
 @receiver(page_context, sender=ShopIndexPage)
 def listed_shops(sender, page, request, **kwargs) -> dict:
-    return {"shops": selectors.shops_live()}
+    shops = selectors.shops_page(request)
+    return {"shops": shops.object_list, "shops_page": shops}
 
 
 @receiver(page_context, sender=ShopPage)

@@ -27,11 +27,11 @@ from django.utils import timezone
 from wagtail.models import Page
 
 from marketplace.models import CustomImage, CustomRendition
-from marketplace.page_cache import SHOPS, depends_on, memoised, memoised_each
+from marketplace.page_cache import SHOPS, depends_on, memoised, memoised_each, not_kept
 from vendors.cache import shop_items_tag, shop_tag
 from vendors.models import TAKING_ORDERS, ShopPage, takes_orders
 
-from .cache import designer_items_tag
+from .cache import ARRIVALS, designer_items_tag, item_tag
 from .models import SOLD_LAST, Designer, ItemImage, ItemPage
 
 STEPLEN = Page.steplen
@@ -61,9 +61,10 @@ class _Pictures:
 
     def get(self, image_id: int | None) -> CustomImage | None:
         if self._images is None:
+            ids = self.image_ids - {None}
             self._images = (
-                CustomImage.objects.filter(pk__in=self.image_ids).prefetch_renditions().in_bulk()
-                if self.image_ids
+                CustomImage.objects.filter(pk__in=ids).prefetch_renditions().in_bulk()
+                if ids
                 else {}
             )
         return self._images.get(image_id) if image_id else None
@@ -104,22 +105,32 @@ def attach_cards(
     shops: Iterable[ShopPage] = (),
     pictures_of: Iterable[tuple[object, str]] = (),
 ) -> list[ItemPage]:
-    """Give each card its shop and cover picture (with renditions): three queries at most,
-    the two picture queries only once a picture is used.
+    """Give each card its shop and cover picture (with renditions): one query for the shops
+    the page does not have yet, two for the covers once one is used (attach_covers).
 
     Pass the `shops` the page already has (a shop's own page, search's shop list). Other
     pictures on the page, as (object, image field) pairs such as `(designer, "logo")`, come
-    with the same two image queries (at once: the page shows them).
+    at once in two queries of their own: the page shows them, while the cards it has kept
+    need no picture (home.templatetags.cards).
     """
-    items = attach_shops(items, known=shops)
+    items = attach_covers(attach_shops(items, known=shops))
     pictures_of = list(pictures_of)
-    image_ids = {item.cover_image_id for item in items if getattr(item, "cover_image_id", None)}
-    image_ids |= {getattr(owner, f"{field}_id") for owner, field in pictures_of} - {None}
-    pictures = _Pictures(image_ids)
+    if pictures_of:
+        pictures = _Pictures({getattr(owner, f"{field}_id") for owner, field in pictures_of})
+        for owner, field in pictures_of:
+            setattr(owner, field, pictures.get(getattr(owner, f"{field}_id")))
+    return items
+
+
+def attach_covers(items: list[ItemPage]) -> list[ItemPage]:
+    """Give each card its cover picture, loaded with its renditions (two queries) for all of
+    `items` the first time one is used. A card cache that renders only a few of a page's
+    cards gives them covers of their own first, so only their pictures are loaded."""
+    pictures = _Pictures(
+        {item.cover_image_id for item in items if getattr(item, "cover_image_id", None)}
+    )
     for item in items:
         item.cover_images = CoverImages(item, pictures)
-    for owner, field in pictures_of:
-        setattr(owner, field, pictures.get(getattr(owner, f"{field}_id")))
     return items
 
 
@@ -165,8 +176,20 @@ def hidden_sections() -> list[str]:
 
 
 def items_latest(*, limit: int) -> list[ItemPage]:
-    items = with_card_data(items_live().filter(quantity__gt=0)).order_by("-listed_at")
-    return attach_cards(items[:limit])
+    """The newest pieces for sale. A page showing them depends on which are newest (ARRIVALS)
+    and on each shown piece, not on the whole catalogue: a sale elsewhere keeps it cached.
+
+    The ids come first and each piece's tag is read before its row, so a sale at any moment
+    either shows in the rows or moves a tag on after it was read; a piece sold between the two
+    reads leaves the list short, and then nothing of the page is kept."""
+    depends_on(ARRIVALS)
+    for_sale = items_live().filter(quantity__gt=0)
+    ids = list(for_sale.order_by("-listed_at", "-page_ptr_id").values_list("pk", flat=True)[:limit])
+    depends_on(*(item_tag(pk) for pk in ids))
+    rows = with_card_data(for_sale.filter(pk__in=ids)).in_bulk()
+    if len(rows) < len(ids):
+        not_kept()
+    return attach_cards(rows[pk] for pk in ids if pk in rows)
 
 
 def in_shop(shop: ShopPage) -> Q:
@@ -228,9 +251,9 @@ def paginate(
 
 
 def paginate_ids(
-    request: HttpRequest, ids: list[int], *, shops: Iterable[ShopPage] = ()
+    request: HttpRequest, ids: Sequence[int], *, shops: Iterable[ShopPage] = ()
 ) -> PaginatorPage:
-    """Paginate an ordered list of item ids (e.g. by relevance), loading only that page."""
+    """Paginate an ordered sequence of item ids (e.g. by relevance), loading only that page."""
     paginator = Paginator(ids, settings.VITRINE_ITEMS_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
     cards = with_card_data(ItemPage.objects.filter(pk__in=list(page.object_list))).in_bulk()
@@ -372,13 +395,19 @@ def live_item_count() -> int:
     return sum(total for total, _ in designer_counts().values())
 
 
-def designers_with_counts(*, with_logos: bool = True) -> list[Designer]:
-    """Designers with the number of pieces for sale each, and their logos' renditions unless
-    the page shows none (the home page's designer list is names only)."""
-    listed = Designer.objects.order_by("name")
-    if with_logos:
-        listed = listed.select_related("logo").prefetch_related("logo__renditions")
-    designers = list(listed)
+def designers_listed(*, limit: int) -> list[Designer]:
+    """The first designers by name, names only (the home page's list): no counts, so a sale
+    does not change the page that shows them. A designer's edit moves on `site`."""
+    return list(Designer.objects.order_by("name").only("name", "slug")[:limit])
+
+
+def designers_with_counts() -> list[Designer]:
+    """Designers with their logos and the number of pieces for sale each (`/designers/`)."""
+    designers = list(
+        Designer.objects.order_by("name")
+        .select_related("logo")
+        .prefetch_related("logo__renditions")
+    )
     counts = designer_counts([designer.pk for designer in designers])
     for designer in designers:
         designer.item_count = counts.get(designer.pk, (0, 0))[1]
@@ -425,11 +454,29 @@ def _available_counts(shops: list[ShopPage]) -> dict[str, int]:
     return {shop.path: by_path.get(shop.path, 0) for shop in shops}
 
 
-def shops_live(*, limit: int | None = None) -> list[ShopPage]:
-    """Listed shops (live, of active vendors, not private: shops_listed) with their logo and
-    number of available items: the shop index and the home page."""
-    listed = shops_listed().select_related("logo", "banner").order_by("title")
-    shops = list(listed[:limit] if limit else listed)
+def shops_live(*, limit: int) -> list[ShopPage]:
+    """The first listed shops by title, with their cards' pictures and counts (the home page)."""
+    return _shop_cards(list(_shops_by_title()[:limit]))
+
+
+def shops_page(request: HttpRequest) -> PaginatorPage:
+    """A page of the listed shops (live, of active vendors, not private: shops_listed) by
+    title, with their cards' pictures and counts: `/shops/`. A page depends on its own shops'
+    counts only, so a sale in a shop on another page keeps it cached."""
+    paginator = Paginator(_shops_by_title(), settings.VITRINE_SHOPS_PER_PAGE)
+    # Counted from the memoised list of listed shops, not with a COUNT query each time.
+    paginator.count = len(shop_refs())
+    page = paginator.get_page(request.GET.get("page"))
+    page.object_list = _shop_cards(list(page.object_list))
+    return page
+
+
+def _shops_by_title() -> QuerySet[ShopPage]:
+    return shops_listed().select_related("logo", "banner").order_by("title")
+
+
+def _shop_cards(shops: list[ShopPage]) -> list[ShopPage]:
+    """Shops with their logo and banner renditions and their number of pieces for sale."""
     # Logos and banners are the same image table: their renditions in one query, not two.
     images = [image for shop in shops for image in (shop.logo, shop.banner) if image is not None]
     prefetch_related_objects(images, "renditions")

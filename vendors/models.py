@@ -165,7 +165,8 @@ class ShopIndexPage(ViewRestrictionShortcutMixin, Page):
     subpage_types = ["vendors.ShopPage"]
 
     def cache_tags(self) -> list[str]:
-        return [page_cache.SHOPS, page_cache.CATALOGUE]
+        # Which shops are listed; each shop's count records its own tag as it is read.
+        return [page_cache.SHOPS]
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)

@@ -25,6 +25,7 @@ from django.template.loader import get_template
 from django.utils.safestring import SafeString, mark_safe
 
 from marketplace import fragments, page_cache
+from products import selectors
 from saved.templatetags.saved_tags import save_button_html
 
 register = template.Library()
@@ -77,6 +78,9 @@ def card_html(items: Iterable, request, *, csrf_token) -> list[SafeString]:
         for item in items
     ]
     found = cache.get_many([key for key in keys if key]) if site else {}
+    missing = [item for item, key in zip(items, keys, strict=True) if key not in found]
+    if found and missing:  # only the cards rendered here need their pictures
+        selectors.attach_covers(missing)
     fresh = {}
     cards = []
     for item, key in zip(items, keys, strict=True):

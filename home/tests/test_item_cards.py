@@ -140,3 +140,19 @@ def test_a_page_of_known_cards_renders_no_card_template(client, shop, tote, clut
     shared, _, heart = card(again.content.decode(), tote.title).partition('<a id="save-')
     assert shared == card(first.content.decode(), tote.title).partition('<a id="save-')[0]
     assert "next=/%23save-" in heart
+
+
+def test_a_page_with_one_changed_card_loads_only_that_cards_picture(client, shop, tote):
+    """A sale renders one card of the page again: only its cover is loaded with its
+    renditions, not the pictures of the cards the cache still has."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    others = [ItemPageFactory(parent=shop, title=f"Scarf {n}", with_image=True) for n in range(3)]
+    client.get(shop.url)  # every card kept
+    stock_set(item=others[0], quantity=0, by=None)  # sold: its card changes
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(shop.url)
+    assert "Sold" in card(page.content.decode(), "Scarf 0")
+    (images,) = [q["sql"] for q in queries if 'FROM "marketplace_customimage"' in q["sql"]]
+    assert f"IN ({others[0].gallery_images.get().image_id})" in images.replace("'", "")

@@ -360,6 +360,7 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Vitrine <orders@vitrine.example>
 VITRINE_CURRENCY = env("VITRINE_CURRENCY", "GBP")
 VITRINE_DEFAULT_COMMISSION_RATE = Decimal(env("VITRINE_DEFAULT_COMMISSION_RATE", "0.15"))
 VITRINE_ITEMS_PER_PAGE = 24
+VITRINE_SHOPS_PER_PAGE = 24
 # Whole-page cache for first-time anonymous visitors (0 turns it off).
 VITRINE_PAGE_CACHE_SECONDS = int(env("VITRINE_PAGE_CACHE_SECONDS", "300"))
 # Each request's Wagtail Site from a memo per host (marketplace.sites), not a query.

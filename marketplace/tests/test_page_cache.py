@@ -75,17 +75,17 @@ def test_a_page_changed_while_it_was_rendered_is_not_stored(client, site_tree, c
 
     shop = ShopPageFactory()
     ItemPageFactory(parent=shop)
-    real = selectors.shops_live
+    real = selectors.shops_page
 
-    def publish_meanwhile(**kwargs):
-        shops = real(**kwargs)
+    def publish_meanwhile(*args, **kwargs):
+        shops = real(*args, **kwargs)
         page_cache.invalidate(f"shop-items:{shop.path}")  # a sale commits during rendering
         return shops
 
-    monkeypatch.setattr(selectors, "shops_live", publish_meanwhile)
+    monkeypatch.setattr(selectors, "shops_page", publish_meanwhile)
     client.get("/shops/")
     assert "X-Page-Cache" not in client.get("/shops/")
-    monkeypatch.setattr(selectors, "shops_live", real)
+    monkeypatch.setattr(selectors, "shops_page", real)
     client.cookies.clear()
     assert client.get("/shops/")["X-Page-Cache"] == "miss"
 

@@ -105,7 +105,7 @@ def vendor_order_refund(*, vendor_order: VendorOrder) -> VendorOrder:
     holds_recount(item_ids=[line.item_id for line in lines if line.item_id])
     _vendor_order_move(vendor_order, VendorOrder.Status.REFUNDED)
     _reverse_earnings(vendor_order=vendor_order, order=order)
-    items_changed(line.item_id for line in lines if line.item_id)  # back on sale
+    items_changed((line.item_id for line in lines if line.item_id), back_on_sale=True)
     if not order.vendor_orders.exclude(
         status__in=[VendorOrder.Status.REFUNDED, VendorOrder.Status.CANCELLED]
     ).exists():

@@ -113,3 +113,117 @@ def test_a_designer_count_is_counted_again_only_for_the_designer_whose_piece_cha
         after = selectors.designer_counts(ids)
     assert str(world["bag"].designer_id) in captured.captured_queries[0]["sql"]
     assert after == before
+
+
+@pytest.fixture
+def busy_world(world, settings):
+    """Eight newer pieces in the other shop, so the bag is not among the home page's new
+    arrivals; six shops before the bag's by title, so the home page does not show its shop,
+    and `/shops/` lists it on page 2."""
+    for n in range(6):
+        ShopPageFactory(title=f"Atelier {n}")
+    settings.VITRINE_SHOPS_PER_PAGE = 7
+    atelier = world["does not show it"]["another shop"]
+    shop = ShopPageFactory._meta.model.objects.get(url_path__endswith=atelier.strip("/") + "/")
+    for n in range(8):
+        ItemPageFactory(parent=shop, title=f"New arrival {n}", designer=DesignerFactory())
+    return world
+
+
+def test_a_sale_keeps_the_home_page_and_shop_index_pages_that_do_not_show_the_piece(
+    client, busy_world, django_capture_on_commit_callbacks
+):
+    home, first, second = "/", "/shops/", "/shops/?page=2"
+    for url in (home, first, second):
+        visit(client, url)
+        assert visit(client, url)["X-Page-Cache"] == "hit", url
+    assert "Kelly bag" not in visit(client, home).content.decode()
+    assert "Maison Lune" in visit(client, second).content.decode()
+
+    shopper = client.__class__()
+    with django_capture_on_commit_callbacks(execute=True):
+        shopper.post("/cart/add/", {"item": busy_world["bag"].pk})
+        shopper.post("/checkout/", ADDRESS)
+        order = Order.objects.get()
+        post_webhook(shopper, event_body("payment_intent.succeeded", intent_object(order)))
+
+    assert visit(client, home)["X-Page-Cache"] == "hit"
+    assert visit(client, first)["X-Page-Cache"] == "hit"
+    assert visit(client, second)["X-Page-Cache"] == "miss"  # its count changed
+
+
+def test_a_new_piece_renews_the_home_page_at_once(client, busy_world):
+    visit(client, "/")
+    assert visit(client, "/")["X-Page-Cache"] == "hit"
+    bag = busy_world["bag"]
+    new = ItemPageFactory(
+        parent=bag.get_parent(), title="Birkin just in", designer=bag.designer,
+        category=bag.category, live=False, first_published_at=None,
+    )  # fmt: skip
+    assert visit(client, "/")["X-Page-Cache"] == "hit"  # a draft shows nowhere
+    new.save_revision().publish()
+    response = visit(client, "/")
+    assert response["X-Page-Cache"] == "miss"
+    assert "Birkin just in" in response.content.decode()
+
+
+def test_a_new_arrival_sold_while_the_home_page_reads_it_keeps_the_page_out_of_the_cache(
+    client, busy_world, monkeypatch
+):
+    """The arrivals' ids are read, then each piece's tag, then the rows: a piece sold between
+    the first two reads (its tag read after the sale) leaves the page unkept, not stored
+    without it for good."""
+    from products import selectors
+    from products.models import ItemPage
+
+    newest = ItemPage.objects.order_by("-listed_at", "-pk").first()
+    real = selectors.item_tag
+
+    def sold_meanwhile(item_id):
+        if item_id == newest.pk:
+            ItemPage.objects.filter(pk=item_id).update(quantity=0)  # committed, tags moved on
+        return real(item_id)
+
+    monkeypatch.setattr(selectors, "item_tag", sold_meanwhile)
+    first = visit(client, "/")
+    assert newest.title not in first.content.decode()
+    assert visit(client, "/").get("X-Page-Cache") != "hit"
+
+
+def test_a_new_arrival_back_on_sale_after_a_refund_is_on_the_home_page_again(
+    client, busy_world, django_capture_on_commit_callbacks, monkeypatch
+):
+    from products.models import ItemPage
+
+    monkeypatch.setattr(stripe_api, "refund_create", lambda **kwargs: None)  # Stripe agrees
+    newest = ItemPage.objects.order_by("-listed_at", "-pk").first()
+    shopper = client.__class__()
+    with django_capture_on_commit_callbacks(execute=True):
+        shopper.post("/cart/add/", {"item": newest.pk})
+        shopper.post("/checkout/", ADDRESS)
+        order = Order.objects.get()
+        post_webhook(shopper, event_body("payment_intent.succeeded", intent_object(order)))
+    visit(client, "/")
+    assert newest.title not in visit(client, "/").content.decode()  # sold, and kept so
+
+    with django_capture_on_commit_callbacks(execute=True):
+        vendor_order_refund(vendor_order=Order.objects.get().vendor_orders.get())
+    response = visit(client, "/")
+    assert response["X-Page-Cache"] == "miss"
+    assert newest.title in response.content.decode()
+
+
+def test_a_new_arrival_restocked_by_its_shop_is_on_the_home_page_again(
+    client, busy_world, django_capture_on_commit_callbacks
+):
+    from products.models import ItemPage
+    from products.services import stock_set
+
+    newest = ItemPage.objects.order_by("-listed_at", "-pk").first()
+    with django_capture_on_commit_callbacks(execute=True):
+        stock_set(item=newest, quantity=0, by=None)
+    visit(client, "/")
+    assert newest.title not in visit(client, "/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        stock_set(item=newest, quantity=1, by=None)
+    assert newest.title in visit(client, "/").content.decode()
