@@ -128,7 +128,7 @@ class ItemFilter(BaseFilterBackend):
             queryset = queryset.filter(price__lte=max_price)
         terms = search_terms(request)
         if terms:
-            queryset, _ = text_matches(queryset, terms, ranked=False)
+            queryset = text_matches(queryset, terms)
         return queryset
 
 

@@ -19,7 +19,7 @@ from marketplace.page_cache import CATALOGUE, SHOPS, memoised
 from . import selectors
 from .models import Category, Designer, ItemPage
 from .selectors import ShopRef
-from .text_search import text_matches
+from .text_search import RankedIds, text_matches
 
 MAX_QUERY_LENGTH = 200  # longer queries are cut, not refused
 SLUG_RE = re.compile(r"^[-a-z0-9_]{1,120}$")
@@ -129,7 +129,7 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
 
     base = selectors.items_live()
     if filters.q:
-        base, _ = text_matches(base, filters.q, ranked=False)
+        base = text_matches(base, filters.q)
     counted = memoised(
         f"search:{_cache_key(filters)}",
         lambda: _count(base.filter(conditions.get("price", Q())), filters, shops_list, conditions),
@@ -137,19 +137,12 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
         timeout=INDEX_LAG_SECONDS,
     )
     if filters.sort == "relevance":
-        ids = memoised(
-            f"search-ranked:{_cache_key(filters)}",
-            lambda: _ranked_ids(filters, conditions),
-            tags=[CATALOGUE, SHOPS],
-            timeout=INDEX_LAG_SECONDS,
-        )
-        page = selectors.paginate_ids(request, ids)
+        ranked = RankedIds(_apply(base, conditions), filters.q, counted["total"])
+        page = selectors.paginate_ids(request, ranked)
     else:
         items = selectors.items_live()
         if filters.q:
-            items, _ = text_matches(
-                items, filters.q, ranked=False, probe=_probe(request, counted["total"])
-            )
+            items = text_matches(items, filters.q, probe=_probe(request, counted["total"]))
         page = selectors.paginate(
             request,
             selectors.with_card_data(_apply(items, conditions).order_by(*ORDER_BY[filters.sort])),
@@ -160,7 +153,7 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
     return SearchResult(filters=filters, page=page, facets=facets, shops=shops_list)
 
 
-# Search counts and rankings are kept until the catalogue changes, but at most this long: the text
+# Search counts are kept until the catalogue changes, but at most this long: the text
 # index is updated by a background task, possibly after the publish that invalidated them.
 INDEX_LAG_SECONDS = 60
 # Probe the text index row by row, in sort order, when a page of results should turn up
@@ -173,15 +166,6 @@ def _probe(request: HttpRequest, matches: int) -> bool:
     page = int(page) if page.isdigit() and len(page) < 6 else 1
     rows_per_match = selectors.live_item_count() / max(matches, 1)
     return rows_per_match * page * settings.VITRINE_ITEMS_PER_PAGE <= PROBE_ROWS
-
-
-def _ranked_ids(filters: SearchFilters, conditions: dict[str, Q]) -> list[int]:
-    """Every match's id, best first (ties: newest first); kept until the catalogue changes."""
-    matches, ranks = text_matches(selectors.items_live(), filters.q, ranked=True)
-    filtered = _apply(matches, conditions)
-    if ranks is None:  # the queryset comes ordered by relevance
-        return list(filtered.values_list("pk", flat=True))
-    return sorted(filtered.values_list("pk", flat=True), key=lambda pk: (ranks.get(pk, 0), -pk))
 
 
 def _cache_key(filters: SearchFilters) -> str:

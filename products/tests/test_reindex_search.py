@@ -46,7 +46,7 @@ def bulk_item(site_tree):
 
 
 def found(words: str) -> list[int]:
-    matches, _ranks = text_matches(ItemPage.objects.live(), words, ranked=False)
+    matches = text_matches(ItemPage.objects.live(), words)
     return list(matches.values_list("pk", flat=True))
 
 

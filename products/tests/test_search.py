@@ -151,6 +151,26 @@ def test_probing_the_index_and_collecting_matches_agree(client, world, params, m
 
 
 @pytest.mark.django_db
+def test_best_match_ranks_in_the_database_one_page_at_a_time(client, world, settings):
+    """A piece with the word in its title before one with it only in the description; equal
+    matches newest first; the filters apply; the pages add up to every match exactly once."""
+    settings.VITRINE_ITEMS_PER_PAGE = 2
+    make = ItemPageFactory
+    in_text = make(title="Plain box", parent=world.lune, description="<p>Velvet lining.</p>",
+                   designer=world.aubert, category=world.bags)  # fmt: skip
+    older = make(title="Velvet pouch", parent=world.lune, designer=world.aubert,
+                 category=world.bags)  # fmt: skip
+    newer = make(title="Velvet slippers", parent=world.salon, designer=world.holm,
+                 category=world.watches)  # fmt: skip
+    pages = [titles(search(client, q="velvet", page=n)) for n in (1, 2)]
+    assert pages == [[newer.title, older.title], [in_text.title]]
+    assert titles(search(client, q="velvet", designer=world.aubert.slug)) == [
+        older.title, in_text.title,
+    ]  # fmt: skip
+    assert search(client, q="velvet", page=1).context["result"].page.paginator.count == 3
+
+
+@pytest.mark.django_db
 def test_publishing_sets_the_listing_date_once(world):
     """`listed_at` copies the first publication: listings sort on it; a later edit keeps it."""
     from products.models import ItemPage
