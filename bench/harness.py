@@ -117,6 +117,7 @@ def build_record(config: Config) -> Path:
 def prepare_database(config: Config, env: dict[str, str]) -> dict:
     """Migrate and load the demo plus `config.items` generated pieces (bench/catalogue.py on
     PostgreSQL, `load_demo --items` on SQLite), once per database: later runs reuse it.
+    A database built by an earlier run gets the migrations added since.
     Returns the build record: {"items", "seconds"} of the build."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     record = build_record(config)
@@ -142,6 +143,8 @@ def prepare_database(config: Config, env: dict[str, str]) -> dict:
             "loader_cpu_seconds": round(_children_cpu() - cpu),
         }
         record.write_text(json.dumps(build))
+    else:
+        manage(env, "migrate", "--noinput", "-v0")
     manage(env, "collectstatic", "--noinput", "-v0")
     return json.loads(record.read_text())
 

@@ -155,11 +155,23 @@ def search_path(rng: random.Random, cat: Catalogue) -> str:
     return "/search/?" + urllib.parse.urlencode(query)
 
 
+def page_kind(path: str) -> str:
+    """The kind of a browsing page, for the misses per kind in the report."""
+    bare, _, query = path.partition("?")
+    kind = {"/": "home", "/shops/": "shop index", "/designers/": "designer index"}.get(bare)
+    if kind is None:
+        kind = "designer" if bare.startswith("/designers/") else "shop"
+    return kind + (", page 2" if query else "")
+
+
 @dataclass
 class Tally:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     cache: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # Browsing requests and those not served from the page cache, per kind of page.
+    browsed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    missed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     samples: list[str] = field(default_factory=list)
     # X-Shared-Parts of the responses rendered (not served whole from the page cache).
     parts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -176,7 +188,11 @@ class Tally:
                         f"{kind}: {request.method} {request.path} → {response.status} {where}"
                     )
             if kind == "browse":
-                self.cache[response.headers.get("x-page-cache", "none")] += 1
+                served = response.headers.get("x-page-cache", "none")
+                self.cache[served] += 1
+                page = page_kind(request.path)
+                self.browsed[page] += 1
+                self.missed[page] += served != "hit"
             parts = response.headers.get("x-shared-parts")
             if parts and response.headers.get("x-page-cache") != "hit":
                 self.parts[parts] += 1
@@ -329,6 +345,11 @@ def report(
         f"- anonymous browsing served from the page cache: {hit_ratio:.0%} "
         f"({tally.cache.get('hit', 0)} of {browsed}; target ≥ {HIT_RATIO_TARGET:.0%} "
         f"{'✓' if hit_ratio >= HIT_RATIO_TARGET else '✗'})",
+        "- not from the page cache, per kind of page: "
+        + ", ".join(
+            f"{page} {tally.missed[page]} of {n}"
+            for page, n in sorted(tally.browsed.items(), key=lambda kv: -kv[1])
+        ),
         f"- pages rendered (not served whole from the page cache) whose own parts came from "
         f"the shared-parts cache: {tally.parts.get('hit', 0) / max(rendered, 1):.0%} "
         f"({tally.parts.get('hit', 0)} of {rendered})",

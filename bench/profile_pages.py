@@ -12,6 +12,8 @@ BENCH_PROFILE_TOP=N it prints each page's N most expensive functions (cumulative
 
     make bench-profile                      # every page
     BENCH_PROFILE_PAGES=item,shop make bench-profile
+    BENCH_PROFILE_FRESH=1 make bench-profile    # parts rendered each time (a parameter no
+                                                # page reads), as after a change
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ os.environ.setdefault("VITRINE_HOLDS_PER_NETWORK_PER_HOUR", "1000000000")
 
 REPEAT = int(os.environ.get("BENCH_PROFILE_REPEAT", "50"))
 TOP = int(os.environ.get("BENCH_PROFILE_TOP", "0"))
+FRESH = os.environ.get("BENCH_PROFILE_FRESH") == "1"
 
 
 def main() -> None:
@@ -80,6 +83,11 @@ def main() -> None:
         pages = {
             name: path for name, path in pages.items() if name in {"minimal", *wanted.split(",")}
         }
+    if FRESH:  # as `make bench`'s rows "parts rendered"
+        pages = {
+            name: path + ("&" if "?" in path else "?") + "utm_source=bench"
+            for name, path in pages.items()
+        }
     unit = None
     print(f"{'page':16} {'CPU ms':>8} {'× min':>7} {'calls':>8}  path")
     for name, path in pages.items():
@@ -98,7 +106,7 @@ def main() -> None:
         unit = unit or cpu
         print(f"{name:16} {cpu:8.2f} {cpu / unit:7.1f} {stats.total_calls:8d}  {path}")
         if TOP and name != "minimal":
-            stats.sort_stats("cumulative").print_stats(TOP)
+            stats.sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative")).print_stats(TOP)
 
 
 if __name__ == "__main__":

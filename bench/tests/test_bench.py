@@ -77,6 +77,15 @@ def test_make_bench_and_bench_load_find_their_pages_and_get_the_answers_they_exp
     assert done["publish"] + done["sale"] + done["refused"] >= 5 and done["errors"] == 0
     table = load.report(Config(items=120), load.LoadConfig(seconds=1), tally, 1.0, 0.5, done)
     assert "| browse |" in table and "errors: 0 (target 0 ✓)" in table
+    browsed = sum(tally.browsed.values())
+    assert browsed == len(tally.latencies["browse"]) and "per kind of page: " in table
+
+
+def test_browsing_pages_are_told_apart_for_the_misses_per_kind():
+    kinds = [load.page_kind(p) for p in ("/", "/shops/", "/shops/?page=2", "/designers/",
+             "/designers/hermes/", "/designers/hermes/?page=2", "/shops/atelier-no-3/")]  # fmt: skip
+    assert kinds == ["home", "shop index", "shop index, page 2", "designer index", "designer",
+                     "designer, page 2", "shop"]  # fmt: skip
 
 
 def test_the_report_gives_each_row_its_ratio_to_the_bare_app_and_its_verdict():
