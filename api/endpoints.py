@@ -30,6 +30,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from marketplace.page_cache import CATALOGUE, SHOPS, memoised
+from products.cache import HOLDS
 from products.models import Designer, ItemPage
 from products.selectors import items_live, shops_listed
 from vendors.models import ShopPage
@@ -175,7 +176,7 @@ class PublicAPIViewSet(PublicReadMixin, BaseAPIViewSet):
         return memoised(
             f"api-count:{self.model._meta.label}:{digest}",
             queryset.count,
-            tags=[CATALOGUE, SHOPS],
+            tags=[CATALOGUE, SHOPS, HOLDS],  # `available` leaves out reserved pieces
         )
 
     def listing_view(self, request):

@@ -6,14 +6,15 @@ cart, messages, a CSRF form) has a cookie or sets one, so it is never cached.
 
 **Tags.** Every cached page and memoised value records the tags it was built from, each with
 the tag's version at the time: a shop page depends on `shop:<path>` (the shop itself) and
-`shop-items:<path>` (what it lists), an item page on its item and its shop, the home page on
-`catalogue`. A change moves on only the versions of what it touches (`invalidate`): a sale in
-one shop renews that shop's page, the piece's designer page, its own page and the pages that
-count the whole catalogue, while every other shop, designer and item page stays cached. Rare
-changes that show everywhere (the footer, a suspended vendor, a renamed designer) move on the
-tag `site`, which everything depends on. The owners of the content declare the tags: page
-models by `cache_tags()` (what their response shows) and `changed_tags()` (what a publish of
-them changes); the catalogue's own selectors add the shops their cards show.
+`shop-items:<path>` (what it lists), an item page on its item and its shop, every list of
+cards on each card's piece. A change moves on only the versions of what it touches
+(`invalidate`): a sale in one shop renews that shop's page, the piece's designer page, its own
+page, the pages that show its card and the counts that include it, while every other shop,
+designer and item page stays cached. Rare changes that show everywhere (the footer, a
+suspended vendor, a renamed designer) move on the tag `site`, which everything depends on. The
+owners of the content declare the tags: page models by `cache_tags()` (what their response
+shows) and `changed_tags()` (what a publish of them changes); the catalogue's own selectors
+add what their lists and counts show (docs/architecture.md lists every tag).
 
 A version is read the first time a request meets the tag, before it reads what the tag
 covers (pages declare their tags before rendering), and read again before the response is

@@ -21,6 +21,13 @@ SHOPS = page_cache.SHOPS
 # Which pieces are the newest for sale (the home page's new arrivals): moved on when a piece
 # is published or withdrawn, or comes back on sale; a sale moves on only the sold piece's tag.
 ARRIVALS = "arrivals"
+# Which pieces are listed and what they say (their designer, category, condition, price,
+# words): what search counts and ranks. Moved on by a publish or a withdrawal, not by a sale
+# (search lists sold pieces too) or a hold.
+LISTED = "listed"
+# Which pieces are reserved this minute: what counts the pieces for sale right now (the API's
+# `available` filter). Holds move on only this and the held pieces' own tags.
+HOLDS = "holds"
 
 
 def item_tag(item_id: int) -> str:
@@ -60,6 +67,16 @@ def items_changed(item_ids: Iterable[int], *, back_on_sale: bool = False) -> Non
         },
         *([ARRIVALS] if back_on_sale else []),
     )
+
+
+def holds_changed(item_ids: Iterable[int]) -> None:
+    """Pieces now shown as reserved, or no longer: invalidate their pages and every page
+    that shows their cards (listings record each card's tag: products.selectors), not the
+    listings and counts that include them, which holds do not change (call inside the
+    transaction that changes them)."""
+    tags = [item_tag(pk) for pk in item_ids]
+    if tags:
+        page_cache.invalidate(*tags, HOLDS)
 
 
 def _stock_set(*, item_id: int, quantity: int, previous: int, **kwargs) -> None:

@@ -245,10 +245,11 @@ class ItemPage(SharedPartsMixin, ViewRestrictionShortcutMixin, Page):
         return [cache.item_tag(self.pk), shop_tag(self.path[: -self.steplen])]
 
     def changed_tags(self) -> list[str]:
-        # A publish may add it to the newest arrivals, a withdrawal take it off.
+        # A publish may add it to the newest arrivals and search, a withdrawal take it off.
         return [
             *cache.item_changed_tags(item_id=self.pk, path=self.path, designer_id=self.designer_id),
             cache.ARRIVALS,
+            cache.LISTED,
         ]
 
     @property
@@ -323,7 +324,6 @@ class DesignerIndexPage(ViewRestrictionShortcutMixin, RoutablePageMixin, Page):
     def designer_list(self, request):
         from . import selectors
 
-        page_cache.depends_on(cache.CATALOGUE)  # every designer, with counts
         return self.render(
             request, context_overrides={"designers": selectors.designers_with_counts()}
         )

@@ -14,9 +14,10 @@ from django.core.paginator import Page as PaginatorPage
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, QueryDict
 
-from marketplace.page_cache import CATALOGUE, SHOPS, memoised
+from marketplace.page_cache import SHOPS, memoised
 
 from . import selectors
+from .cache import LISTED
 from .models import Category, Designer, ItemPage
 from .selectors import ShopRef
 from .text_search import RankedIds, text_matches
@@ -133,7 +134,7 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
     counted = memoised(
         f"search:{_cache_key(filters)}",
         lambda: _count(base.filter(conditions.get("price", Q())), filters, shops_list, conditions),
-        tags=[CATALOGUE, SHOPS],
+        tags=[LISTED, SHOPS],
         timeout=INDEX_LAG_SECONDS,
     )
     if filters.sort == "relevance":
@@ -153,8 +154,9 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
     return SearchResult(filters=filters, page=page, facets=facets, shops=shops_list)
 
 
-# Search counts are kept until the catalogue changes, but at most this long: the text
-# index is updated by a background task, possibly after the publish that invalidated them.
+# Search counts are kept until a piece is published or withdrawn (a sale changes none: search
+# lists sold pieces too), but at most this long: the text index is updated by a background
+# task, possibly after the publish that invalidated them.
 INDEX_LAG_SECONDS = 60
 # Probe the text index row by row, in sort order, when a page of results should turn up
 # within this many rows; otherwise collect the (few) matches first and sort them.

@@ -177,19 +177,27 @@ def hidden_sections() -> list[str]:
 
 def items_latest(*, limit: int) -> list[ItemPage]:
     """The newest pieces for sale. A page showing them depends on which are newest (ARRIVALS)
-    and on each shown piece, not on the whole catalogue: a sale elsewhere keeps it cached.
-
-    The ids come first and each piece's tag is read before its row, so a sale at any moment
-    either shows in the rows or moves a tag on after it was read; a piece sold between the two
-    reads leaves the list short, and then nothing of the page is kept."""
+    and on each piece shown (cards_of), not on the whole catalogue: a sale elsewhere keeps it
+    cached."""
     depends_on(ARRIVALS)
     for_sale = items_live().filter(quantity__gt=0)
     ids = list(for_sale.order_by("-listed_at", "-page_ptr_id").values_list("pk", flat=True)[:limit])
+    return cards_of(ids, with_card_data(for_sale))
+
+
+def cards_of(ids: Sequence[int], rows: QuerySet[ItemPage], **attach: Any) -> list[ItemPage]:
+    """The cards of the pieces `ids` (from `rows`, with_card_data), in that order, completed
+    by attach_cards(**attach).
+
+    A page showing a card depends on its piece's tag (a hold or sale shows on the card), read
+    before its row: a change at any moment either shows in the row or moves the tag on after
+    it was read (and the page is not kept, marketplace.page_cache). A piece gone from `rows`
+    since its id was read leaves the list short: then nothing of the page is kept."""
     depends_on(*(item_tag(pk) for pk in ids))
-    rows = with_card_data(for_sale.filter(pk__in=ids)).in_bulk()
-    if len(rows) < len(ids):
+    found = rows.filter(pk__in=list(ids)).in_bulk()
+    if len(found) < len(ids):
         not_kept()
-    return attach_cards(rows[pk] for pk in ids if pk in rows)
+    return attach_cards((found[pk] for pk in ids if pk in found), **attach)
 
 
 def in_shop(shop: ShopPage) -> Q:
@@ -241,12 +249,15 @@ def paginate(
     count: int | None = None,
 ) -> PaginatorPage:
     """A page of item cards; a bad or out-of-range `?page=` gives the first or last page.
-    A `count` the caller already knows saves the COUNT query."""
-    paginator = Paginator(queryset, settings.VITRINE_ITEMS_PER_PAGE)
+    A `count` the caller already knows saves the COUNT query. The page's ids come first, then
+    their cards (cards_of)."""
+    paginator = Paginator(queryset.values_list("pk", flat=True), settings.VITRINE_ITEMS_PER_PAGE)
     if count is not None:
         paginator.count = count  # Paginator.count is a cached_property
     page = paginator.get_page(request.GET.get("page"))
-    page.object_list = attach_cards(page.object_list, shops=shops, pictures_of=pictures_of)
+    page.object_list = cards_of(
+        list(page.object_list), queryset, shops=shops, pictures_of=pictures_of
+    )
     return page
 
 
@@ -256,9 +267,8 @@ def paginate_ids(
     """Paginate an ordered sequence of item ids (e.g. by relevance), loading only that page."""
     paginator = Paginator(ids, settings.VITRINE_ITEMS_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
-    cards = with_card_data(ItemPage.objects.filter(pk__in=list(page.object_list))).in_bulk()
-    page.object_list = attach_cards(
-        (cards[pk] for pk in page.object_list if pk in cards), shops=shops
+    page.object_list = cards_of(
+        list(page.object_list), with_card_data(ItemPage.objects.all()), shops=shops
     )
     return page
 

@@ -210,3 +210,21 @@ def test_totals_follow_publishing(client, catalogue):
     assert get_json(client, "/api/v2/items/")["meta"]["total_count"] == 4
     assert get_json(client, "/api/v2/items/", {"shop": "maison-lune"})["meta"]["total_count"] == 3
     assert get_json(client, f"/api/v2/shops/{catalogue.lune.pk}/")["item_count"] == 3
+
+
+@pytest.mark.django_db
+def test_the_available_total_follows_a_hold(client, catalogue):
+    """A hold changes no listing, but it takes a piece out of `available=true` at once."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from products.cache import holds_changed
+    from products.models import ItemPage
+
+    available = {"available": "true"}
+    assert get_json(client, "/api/v2/items/", available)["meta"]["total_count"] == 2
+    held_until = timezone.now() + timedelta(minutes=10)
+    ItemPage.objects.filter(pk=catalogue.flap.pk).update(held_until=held_until)
+    holds_changed([catalogue.flap.pk])  # as orders.services.holds_recount does
+    assert get_json(client, "/api/v2/items/", available)["meta"]["total_count"] == 1

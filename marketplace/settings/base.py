@@ -202,6 +202,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Many short requests run at once: a parallel plan spreads one query over several
+    # processes (each rebuilding the same hash tables), costing more CPU than it saves in time.
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    parallel = int(env("DB_MAX_PARALLEL_WORKERS_PER_GATHER", "0"))
+    options["options"] = (
+        options.get("options", "") + f" -c max_parallel_workers_per_gather={parallel}"
+    ).strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

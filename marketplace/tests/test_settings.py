@@ -65,3 +65,16 @@ def test_dev_settings_start_without_any_environment():
     result = run("marketplace.settings.dev")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django.db.backends.sqlite3", "True"]
+
+
+@pytest.mark.django_db
+def test_postgresql_sessions_plan_each_query_on_one_process():
+    """Many short requests share two cores: no query is spread over parallel workers (each
+    would rebuild the same hash tables, for more CPU than the time it saves)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://... (CI's second run)")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        assert cursor.fetchone()[0] == "0"

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
-from products.cache import items_changed
+from products.cache import holds_changed
 from products.models import ItemPage
 
 from ..errors import ItemsUnavailable
@@ -76,7 +76,7 @@ def holds_recount(*, item_ids: Iterable[int]) -> None:
         if until != was:
             ItemPage.objects.filter(pk=item_id).update(held_until=until)
             changed.append(item_id)
-    items_changed(changed)
+    holds_changed(changed)
 
 
 @transaction.atomic

@@ -1,9 +1,9 @@
 """A sale invalidates only what shows the piece (marketplace.page_cache tags).
 
 Both sides: after a piece is reserved, sold or refunded, every cached page that shows it (its
-shop's page, its designer's page, the home page and the indexes that count it) is fresh at
-once, and a cached page that does not show it (another shop, another designer) is still
-served from the cache.
+shop's page, its designer's page, the home page, and for a sale or refund the indexes that
+count it) is fresh at once, and a cached page that does not show it (another shop, another
+designer; the indexes after a hold, which counts nothing) is still served from the cache.
 """
 
 import pytest
@@ -55,15 +55,22 @@ def warm(client, world) -> None:
         assert visit(client, url)["X-Page-Cache"] == "hit", url
 
 
-def assert_fresh_and_kept(client, world, **expected: str) -> None:
+COUNTS_ONLY = ("shop index", "designer index")  # they count pieces for sale, not holds
+
+
+def assert_fresh_and_kept(client, world, unchanged=(), **expected: str) -> None:
     """Every page that shows the bag is rendered again (and says `expected[page]`, where
-    given); every other stays cached."""
+    given), but for the `unchanged` ones; every other page stays cached."""
+    kept = {**world["does not show it"]}
     for name, url in world["shows the bag"].items():
+        if name in unchanged:
+            kept[name] = url
+            continue
         response = visit(client, url)
         assert response["X-Page-Cache"] == "miss", name
         if name.replace(" ", "_") in expected:
             assert expected[name.replace(" ", "_")] in response.content.decode(), name
-    for name, url in world["does not show it"].items():
+    for name, url in kept.items():
         assert visit(client, url)["X-Page-Cache"] == "hit", name
 
 
@@ -76,8 +83,9 @@ def test_reserving_selling_and_refunding_a_piece_renews_only_the_pages_that_show
     with django_capture_on_commit_callbacks(execute=True):
         shopper.post("/cart/add/", {"item": world["bag"].pk})
         shopper.post("/checkout/", ADDRESS)
+    # A hold shows on the piece's cards, and changes no count.
     assert_fresh_and_kept(
-        client, world, its_shop="Reserved", its_designer="Reserved", home="Reserved"
+        client, world, COUNTS_ONLY, its_shop="Reserved", its_designer="Reserved", home="Reserved"
     )
 
     warm(client, world)
@@ -227,3 +235,33 @@ def test_a_new_arrival_restocked_by_its_shop_is_on_the_home_page_again(
     with django_capture_on_commit_callbacks(execute=True):
         stock_set(item=newest, quantity=1, by=None)
     assert newest.title in visit(client, "/").content.decode()
+
+
+def test_a_hold_while_a_listing_reads_its_cards_is_shown_on_the_kept_page(client, world):
+    """A listing reads each card's tag before the card's row: a hold that lands between the
+    page's ids and its rows shows on the page that is kept, never a stale 'for sale'."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from products import selectors
+    from products.cache import holds_changed
+    from products.models import ItemPage
+
+    bag = world["bag"]
+    real = selectors.item_tag
+
+    def held_meanwhile(item_id):
+        tag = real(item_id)
+        if item_id == bag.pk and not ItemPage.objects.filter(pk=bag.pk, held_until__isnull=False):
+            until = timezone.now() + timedelta(minutes=10)
+            ItemPage.objects.filter(pk=bag.pk).update(held_until=until)
+            holds_changed([bag.pk])
+        return tag
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(selectors, "item_tag", held_meanwhile)
+        visit(client, world["shows the bag"]["its shop"])
+    kept = visit(client, world["shows the bag"]["its shop"])
+    assert kept["X-Page-Cache"] == "hit"
+    assert "Reserved" in kept.content.decode()

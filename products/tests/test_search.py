@@ -283,6 +283,34 @@ def test_item_search_selector(world):
     assert result.page.object_list[0].shop.pk == world.salon.pk
 
 
+@pytest.mark.django_db
+def test_a_sale_keeps_the_search_counts_and_a_publish_renews_them(world, monkeypatch):
+    """Search lists sold pieces too, so a sale or a hold changes no count: the counts are
+    kept; a new piece changes them."""
+    from products import search as search_module
+    from products.cache import holds_changed, items_changed
+
+    counted = []
+    real = search_module._count
+    monkeypatch.setattr(search_module, "_count", lambda *a: counted.append(1) or real(*a))
+    request = RequestFactory().get("/search/")
+    filters = SearchFilters.from_querydict(QueryDict("q=leather"))
+
+    def total() -> int:
+        return item_search(request=request, filters=filters).page.paginator.count
+
+    assert total() == 1 and len(counted) == 1
+    items_changed([world.tote.pk])  # sold, say
+    holds_changed([world.tote.pk])
+    assert total() == 1 and len(counted) == 1
+    new = ItemPageFactory(parent=world.lune, title="Leather belt", live=False,
+                          first_published_at=None, designer=world.aubert,
+                          category=world.bags)  # fmt: skip
+    assert total() == 1 and len(counted) == 1  # a draft is in no count
+    new.save_revision().publish()
+    assert total() == 2 and len(counted) == 2
+
+
 def test_filters_drop_malformed_values():
     filters = SearchFilters.from_querydict(
         QueryDict(
