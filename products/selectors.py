@@ -194,7 +194,8 @@ def cards_of(ids: Sequence[int], rows: QuerySet[ItemPage], **attach: Any) -> lis
     it was read (and the page is not kept, marketplace.page_cache). A piece gone from `rows`
     since its id was read leaves the list short: then nothing of the page is kept."""
     depends_on(*(item_tag(pk) for pk in ids))
-    found = rows.filter(pk__in=list(ids)).in_bulk()
+    # Unordered: an ORDER BY the database could walk an index for would find them slowly.
+    found = rows.order_by().filter(pk__in=list(ids)).in_bulk()
     if len(found) < len(ids):
         not_kept()
     return attach_cards((found[pk] for pk in ids if pk in found), **attach)
@@ -255,8 +256,13 @@ def paginate(
     if count is not None:
         paginator.count = count  # Paginator.count is a cached_property
     page = paginator.get_page(request.GET.get("page"))
+    # The rows by id alone: the listing's filters (a text match above all) again would only
+    # slow the query down, and a change to what it lists moves the listing's own tags on.
     page.object_list = cards_of(
-        list(page.object_list), queryset, shops=shops, pictures_of=pictures_of
+        list(page.object_list),
+        with_card_data(ItemPage.objects.all()),
+        shops=shops,
+        pictures_of=pictures_of,
     )
     return page
 

@@ -171,6 +171,20 @@ def test_best_match_ranks_in_the_database_one_page_at_a_time(client, world, sett
 
 
 @pytest.mark.django_db
+def test_a_page_of_results_reads_its_cards_by_id_alone(client, world):
+    """The page's ids come from the search; their cards by id, without the text match and
+    filters again (the database planned that query badly: seconds at a million pieces)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = search(client, q="leather", sort="price_asc", category="bags")
+    assert titles(response) == [world.tote.title]
+    (cards,) = [q["sql"] for q in queries if 'AS "cover_image_id"' in q["sql"]]
+    assert "indexentry" not in cards and "price" not in cards.split("WHERE")[1]
+
+
+@pytest.mark.django_db
 def test_publishing_sets_the_listing_date_once(world):
     """`listed_at` copies the first publication: listings sort on it; a later edit keeps it."""
     from products.models import ItemPage
