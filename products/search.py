@@ -8,6 +8,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.paginator import Page as PaginatorPage
@@ -138,7 +139,9 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
         timeout=INDEX_LAG_SECONDS,
     )
     if filters.sort == "relevance":
-        ranked = RankedIds(_apply(base, conditions), filters.q, counted["total"])
+        ranked = _KeptRanking(
+            _cache_key(filters), _apply(base, conditions), filters.q, counted["total"]
+        )
         page = selectors.paginate_ids(request, ranked)
     else:
         items = selectors.items_live()
@@ -168,6 +171,23 @@ def _probe(request: HttpRequest, matches: int) -> bool:
     page = int(page) if page.isdigit() and len(page) < 6 else 1
     rows_per_match = selectors.live_item_count() / max(matches, 1)
     return rows_per_match * page * settings.VITRINE_ITEMS_PER_PAGE <= PROBE_ROWS
+
+
+class _KeptRanking(RankedIds):
+    """Each page of a ranking is kept like the counts: until a piece is published or
+    withdrawn, for at most INDEX_LAG_SECONDS."""
+
+    def __init__(self, key: str, *args: Any):
+        super().__init__(*args)
+        self.key = key
+
+    def ranked(self, start: int, stop: int) -> list[int]:
+        return memoised(
+            f"search-ranked:{self.key}:{start}:{stop}",
+            lambda: super(_KeptRanking, self).ranked(start, stop),
+            tags=[LISTED, SHOPS],
+            timeout=INDEX_LAG_SECONDS,
+        )
 
 
 def _cache_key(filters: SearchFilters) -> str:

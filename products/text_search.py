@@ -146,8 +146,10 @@ class RankedIds(Sequence[int]):
         if isinstance(index, int):
             return self[index : index + 1][0]
         start, stop, _ = index.indices(self.count_)
-        if stop <= start:
-            return []
+        return self.ranked(start, stop) if start < stop else []
+
+    def ranked(self, start: int, stop: int) -> list[int]:
+        """The ids from `start` to `stop` by relevance: one query."""
         found = _index(self.items, self.terms)
         if found is None:  # Wagtail's search orders the queryset by relevance itself
             matches = self.items.search(self.terms, operator="and", order_by_relevance=True)

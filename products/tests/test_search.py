@@ -171,6 +171,26 @@ def test_best_match_ranks_in_the_database_one_page_at_a_time(client, world, sett
 
 
 @pytest.mark.django_db
+def test_a_page_of_best_matches_is_ranked_once_until_a_piece_is_published(client, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def ranked(**params) -> tuple[list[str], int]:
+        with CaptureQueriesContext(connection) as queries:
+            found = titles(search(client, **params))
+        return found, sum("ts_rank" in q["sql"] or "bm25" in q["sql"] for q in queries)
+
+    assert ranked(q="leather") == ([world.tote.title], 1)
+    assert ranked(q="leather") == ([world.tote.title], 0)  # kept, sold or not
+    new = ItemPageFactory(parent=world.lune, title="Leather belt", live=False,
+                          first_published_at=None, designer=world.aubert,
+                          category=world.bags)  # fmt: skip
+    new.save_revision().publish()
+    found, rankings = ranked(q="leather")
+    assert sorted(found) == sorted([world.tote.title, new.title]) and rankings == 1
+
+
+@pytest.mark.django_db
 def test_a_page_of_results_reads_its_cards_by_id_alone(client, world):
     """The page's ids come from the search; their cards by id, without the text match and
     filters again (the database planned that query badly: seconds at a million pieces)."""
