@@ -39,8 +39,9 @@ def designer_items_tag(designer_id: int) -> str:
 
 
 def item_changed_tags(*, item_id: int, path: str, designer_id: int) -> list[str]:
-    """What a change of one piece (published, withdrawn, sold, reserved, back on sale)
-    invalidates: its page, its shop's and designer's listings and counts, the catalogue's."""
+    """What a change of one piece (published, withdrawn, sold, restocked, back on sale)
+    invalidates: its page, its shop's and designer's listings and counts, the catalogue's.
+    A hold changes only what shows its card (holds_changed)."""
     return [
         item_tag(item_id),
         shop_items_tag(path[: -Page.steplen]),
@@ -50,7 +51,7 @@ def item_changed_tags(*, item_id: int, path: str, designer_id: int) -> list[str]
 
 
 def items_changed(item_ids: Iterable[int], *, back_on_sale: bool = False) -> None:
-    """Pieces whose stock, holds or sale changed: invalidate what shows them (call inside the
+    """Pieces whose stock or sale changed: invalidate what shows or counts them (call inside the
     transaction that changes them). `back_on_sale`: a piece sold out may be for sale again,
     so it may be among the newest arrivals."""
     item_ids = list(item_ids)

@@ -149,7 +149,7 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
             items = text_matches(items, filters.q, probe=_probe(request, counted["total"]))
         page = selectors.paginate(
             request,
-            selectors.with_card_data(_apply(items, conditions).order_by(*ORDER_BY[filters.sort])),
+            _apply(items, conditions).order_by(*ORDER_BY[filters.sort]),
             count=counted["total"],
         )
     facets = counted["facets"]

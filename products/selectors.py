@@ -42,7 +42,7 @@ def _renditions() -> Prefetch:
 
 
 def with_card_data(items: QuerySet[ItemPage]) -> QuerySet[ItemPage]:
-    """Annotate what an item card needs; `attach_cards` completes it after slicing."""
+    """Annotate what an item card needs; `attach_cards` completes it (cards_of: both)."""
     first_photo = ItemImage.objects.filter(item=OuterRef("pk")).order_by("sort_order", "pk")
     return items.select_related("designer").annotate(
         cover_image_id=Subquery(first_photo.values("image_id")[:1]),
@@ -209,15 +209,12 @@ def in_shop(shop: ShopPage) -> Q:
 
 def items_for_shop(*, shop: ShopPage) -> QuerySet[ItemPage]:
     """A shop's items, available first, newest first."""
-    return with_card_data(
-        items_live().filter(in_shop(shop)).order_by(SOLD_LAST, "-listed_at", "page_ptr_id")
-    )
+    return items_live().filter(in_shop(shop)).order_by(SOLD_LAST, "-listed_at", "page_ptr_id")
 
 
 def items_for_designer(*, designer: Designer) -> QuerySet[ItemPage]:
-    return with_card_data(
-        items_live().filter(designer=designer).order_by(SOLD_LAST, "-listed_at", "page_ptr_id")
-    )
+    """A designer's items in every shop, available first, newest first."""
+    return items_live().filter(designer=designer).order_by(SOLD_LAST, "-listed_at", "page_ptr_id")
 
 
 def attach_shops(items: Iterable[ItemPage], *, known: Iterable[ShopPage] = ()) -> list[ItemPage]:
@@ -249,9 +246,9 @@ def paginate(
     pictures_of: Iterable[tuple[object, str]] = (),
     count: int | None = None,
 ) -> PaginatorPage:
-    """A page of item cards; a bad or out-of-range `?page=` gives the first or last page.
-    A `count` the caller already knows saves the COUNT query. The page's ids come first, then
-    their cards (cards_of)."""
+    """A page of item cards of the listing `queryset` (in its order); a bad or out-of-range
+    `?page=` gives the first or last page. A `count` the caller already knows saves the COUNT
+    query. The page's ids come first, then their cards (cards_of)."""
     paginator = Paginator(queryset.values_list("pk", flat=True), settings.VITRINE_ITEMS_PER_PAGE)
     if count is not None:
         paginator.count = count  # Paginator.count is a cached_property
