@@ -180,6 +180,13 @@ class ItemPage(SharedPartsMixin, ViewRestrictionShortcutMixin, Page):
             models.Index(fields=["price", "page_ptr"], name="item_price_idx"),
             models.Index(fields=["listed_at", "page_ptr"], name="item_listed_idx"),
             models.Index(fields=["condition"], name="item_condition_idx"),
+            # Search for one designer's pieces, newest first: walked in order (search._probe).
+            models.Index(
+                F("designer"),
+                F("listed_at").desc(),
+                F("page_ptr").desc(),
+                name="item_designer_newest_idx",
+            ),  # fmt: skip
             # A designer's page: available first, newest first (the order of items_for_designer).
             models.Index(
                 F("designer"),

@@ -146,7 +146,8 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
     else:
         items = selectors.items_live()
         if filters.q:
-            items = text_matches(items, filters.q, probe=_probe(request, counted["total"]))
+            probe = _probe(request, counted["total"], _walked(filters))
+            items = text_matches(items, filters.q, probe=probe)
         page = selectors.paginate(
             request,
             _apply(items, conditions).order_by(*ORDER_BY[filters.sort]),
@@ -166,11 +167,24 @@ INDEX_LAG_SECONDS = 60
 PROBE_ROWS = 5000
 
 
-def _probe(request: HttpRequest, matches: int) -> bool:
+def _probe(request: HttpRequest, matches: int, walked: int) -> bool:
+    """Whether a page of `matches` turns up within PROBE_ROWS of the `walked` rows the
+    sort's index goes through."""
     page = request.GET.get("page") or "1"
     page = int(page) if page.isdigit() and len(page) < 6 else 1
-    rows_per_match = selectors.live_item_count() / max(matches, 1)
+    rows_per_match = walked / max(matches, 1)
     return rows_per_match * page * settings.VITRINE_ITEMS_PER_PAGE <= PROBE_ROWS
+
+
+def _walked(filters: SearchFilters) -> int:
+    """The rows a sorted search walks: one designer's pieces when it asks for that designer's
+    newest (the index item_designer_newest_idx), otherwise every live piece."""
+    if filters.sort == "newest" and filters.designer:
+        designer_id = selectors.designer_ids_by_slug().get(filters.designer)
+        if designer_id is None:
+            return 0
+        return selectors.designer_counts([designer_id])[designer_id][0]
+    return selectors.live_item_count()
 
 
 class _KeptRanking(RankedIds):

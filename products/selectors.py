@@ -378,6 +378,11 @@ def designer_counts(designer_ids: Iterable[int] | None = None) -> dict[int, tupl
     )
 
 
+def designer_ids_by_slug() -> dict[str, int]:
+    """{slug: id} of every designer; kept until a designer changes (`site`)."""
+    return memoised("designer-slugs", lambda: dict(Designer.objects.values_list("slug", "pk")))
+
+
 @dataclass(frozen=True)
 class ShopRef:
     """A live shop as search filters and counts by it: unlike hundreds of page objects, cheap

@@ -205,6 +205,21 @@ def test_a_page_of_results_reads_its_cards_by_id_alone(client, world):
 
 
 @pytest.mark.django_db
+def test_a_designers_newest_pieces_are_walked_in_that_designers_index_alone(world):
+    """How many rows a sorted search walks decides whether it probes the text index row by
+    row: one designer's newest walk that designer's pieces (item_designer_newest_idx)."""
+    from products.search import _walked
+
+    def walked(query: str) -> int:
+        return _walked(SearchFilters.from_querydict(QueryDict(query)))
+
+    slug = world.aubert.slug
+    assert walked(f"designer={slug}&sort=newest") == 2
+    assert walked(f"designer={slug}&sort=price_asc") == walked("sort=newest") == 4
+    assert walked("designer=nobody&sort=newest") == 0
+
+
+@pytest.mark.django_db
 def test_publishing_sets_the_listing_date_once(world):
     """`listed_at` copies the first publication: listings sort on it; a later edit keeps it."""
     from products.models import ItemPage
