@@ -204,12 +204,14 @@ class _KeptRanking(RankedIds):
         )
 
 
-def _cache_key(filters: SearchFilters) -> str:
-    """The filters that change counts (not the sort), hashed: the query may be long."""
+def _cache_key(filters: SearchFilters, *facets: str) -> str:
+    """The text, the price range and the `facets` filters (by default all: what changes
+    the counts, not the sort), hashed: the query may be long."""
     import hashlib
 
-    fields = (filters.q.lower(), filters.designer, filters.category, filters.condition,
-              filters.shop, filters.min_price, filters.max_price)  # fmt: skip
+    facets = facets or FACETS
+    fields = (filters.q.lower(), filters.min_price, filters.max_price,
+              *(getattr(filters, name) for name in facets))  # fmt: skip
     return hashlib.sha256(repr(fields).encode()).hexdigest()[:32]
 
 
@@ -227,18 +229,30 @@ def _count(
     million pieces): by designer, category and condition (the shop filter applied), and by
     shop (the other filters applied). Designers and categories are named from their tables.
     """
-    by_kind = list(
-        _apply(base, {"shop": conditions["shop"]} if "shop" in conditions else {})
-        .order_by()
-        .values_list("designer_id", "category_id", "condition")
-        .annotate(n=Count("pk"))
+    # Each kept on its own, so that searches differing in the other filters share it: every
+    # search for the same words and prices shares the first, whatever designer or category.
+    by_kind = memoised(
+        f"search-kinds:{_cache_key(filters, 'shop')}",
+        lambda: list(
+            _apply(base, {"shop": conditions["shop"]} if "shop" in conditions else {})
+            .order_by()
+            .values_list("designer_id", "category_id", "condition")
+            .annotate(n=Count("pk"))
+        ),
+        tags=[LISTED, SHOPS],
+        timeout=INDEX_LAG_SECONDS,
     )
-    by_shop = list(
-        _apply(base, {name: q for name, q in conditions.items() if name not in ("shop", "price")})
-        .annotate(shop_path=selectors.shop_path_expression())
-        .order_by()
-        .values_list("shop_path")
-        .annotate(n=Count("pk"))
+    by_shop = memoised(
+        f"search-shops:{_cache_key(filters, 'designer', 'category', 'condition')}",
+        lambda: list(
+            _apply(base, {n: q for n, q in conditions.items() if n not in ("shop", "price")})
+            .annotate(shop_path=selectors.shop_path_expression())
+            .order_by()
+            .values_list("shop_path")
+            .annotate(n=Count("pk"))
+        ),
+        tags=[LISTED, SHOPS],
+        timeout=INDEX_LAG_SECONDS,
     )
     designers = {
         pk: (slug, name) for pk, slug, name in Designer.objects.values_list("pk", "slug", "name")

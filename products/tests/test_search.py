@@ -191,6 +191,30 @@ def test_a_page_of_best_matches_is_ranked_once_until_a_piece_is_published(client
 
 
 @pytest.mark.django_db
+def test_searches_for_the_same_words_share_the_counts_their_other_filters_do_not_change(
+    client, world
+):
+    """The counts by designer, category and condition depend on the words, the prices and
+    the shop; those by shop on the words, the prices and the other filters: each is kept on
+    its own, so a search with another designer reuses the first."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def counted(**params) -> set[str]:
+        with CaptureQueriesContext(connection) as queries:
+            search(client, **params)
+        sqls = [q["sql"] for q in queries if "GROUP BY" in q["sql"]]
+        return {"by shop" for q in sqls if "shop_path" in q} | {
+            "by kind" for q in sqls if '"category_id"' in q and '"condition"' in q
+        }
+
+    assert counted(q="leather") == {"by kind", "by shop"}
+    assert counted(q="leather", designer=world.aubert.slug) == {"by shop"}
+    assert counted(q="leather", designer=world.aubert.slug, shop=world.lune.slug) == {"by kind"}
+    assert counted(q="leather", sort="price_asc") == set()
+
+
+@pytest.mark.django_db
 def test_a_page_of_results_reads_its_cards_by_id_alone(client, world):
     """The page's ids come from the search; their cards by id, without the text match and
     filters again (the database planned that query badly: seconds at a million pieces)."""
