@@ -246,10 +246,29 @@ def paginate(
     pictures_of: Iterable[tuple[object, str]] = (),
     count: int | None = None,
 ) -> PaginatorPage:
-    """A page of item cards of the listing `queryset` (in its order); a bad or out-of-range
-    `?page=` gives the first or last page. A `count` the caller already knows saves the COUNT
-    query. The page's ids come first, then their cards (cards_of)."""
-    paginator = Paginator(queryset.values_list("pk", flat=True), settings.VITRINE_ITEMS_PER_PAGE)
+    """A page of item cards of the listing `queryset`, in its order: only its ids are read
+    from it (paginate_ids)."""
+    return paginate_ids(
+        request,
+        queryset.values_list("pk", flat=True),
+        shops=shops,
+        pictures_of=pictures_of,
+        count=count,
+    )
+
+
+def paginate_ids(
+    request: HttpRequest,
+    ids: Sequence[int] | QuerySet[Any, int],
+    *,
+    shops: Iterable[ShopPage] = (),
+    pictures_of: Iterable[tuple[object, str]] = (),
+    count: int | None = None,
+) -> PaginatorPage:
+    """A page of item cards from an ordered sequence of item ids (a listing's, a ranking's),
+    loading only that page; a bad or out-of-range `?page=` gives the first or last page. A
+    `count` the caller already knows saves counting the ids."""
+    paginator = Paginator(ids, settings.VITRINE_ITEMS_PER_PAGE)
     if count is not None:
         paginator.count = count  # Paginator.count is a cached_property
     page = paginator.get_page(request.GET.get("page"))
@@ -260,18 +279,6 @@ def paginate(
         with_card_data(ItemPage.objects.all()),
         shops=shops,
         pictures_of=pictures_of,
-    )
-    return page
-
-
-def paginate_ids(
-    request: HttpRequest, ids: Sequence[int], *, shops: Iterable[ShopPage] = ()
-) -> PaginatorPage:
-    """Paginate an ordered sequence of item ids (e.g. by relevance), loading only that page."""
-    paginator = Paginator(ids, settings.VITRINE_ITEMS_PER_PAGE)
-    page = paginator.get_page(request.GET.get("page"))
-    page.object_list = cards_of(
-        list(page.object_list), with_card_data(ItemPage.objects.all()), shops=shops
     )
     return page
 

@@ -42,6 +42,7 @@ class _Index:
 
     def __init__(self, native: str, words: list[str], content_type: int):
         self.entries = IndexEntry._meta.db_table
+        self.words = words
         self.content_type = content_type
         if native == "sqlite":
             self.fts = f"{self.entries}_fts"
@@ -118,7 +119,7 @@ def text_matches(items: QuerySet, terms: str, *, probe: bool = False) -> QuerySe
     index = _index(items, terms)
     if index is None:
         return items.search(terms, operator="and", order_by_relevance=False).get_queryset()
-    if not _words(terms):
+    if not index.words:
         return items.none()
     if probe:
         meta = items.model._meta
