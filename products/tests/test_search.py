@@ -65,6 +65,14 @@ class World:
         )
         self.all = [self.tote, self.clutch, self.watch, self.wallet]
 
+    def draft(self, title: str) -> ItemPage:
+        """An unpublished piece of Maison Lune by a designer and in a category of the world:
+        making it changes nothing shown (a new designer or category would move `site` on)."""
+        return ItemPageFactory(
+            parent=self.lune, title=title, live=False, first_published_at=None,
+            designer=self.aubert, category=self.bags,
+        )  # fmt: skip
+
     def key_of(self, title: str) -> str:
         """ "tote", "clutch", "watch" or "wallet" for an item's title."""
         return next(
@@ -182,9 +190,7 @@ def test_a_page_of_best_matches_is_ranked_once_until_a_piece_is_published(client
 
     assert ranked(q="leather") == ([world.tote.title], 1)
     assert ranked(q="leather") == ([world.tote.title], 0)  # kept, sold or not
-    new = ItemPageFactory(parent=world.lune, title="Leather belt", live=False,
-                          first_published_at=None, designer=world.aubert,
-                          category=world.bags)  # fmt: skip
+    new = world.draft("Leather belt")
     new.save_revision().publish()
     found, rankings = ranked(q="leather")
     assert sorted(found) == sorted([world.tote.title, new.title]) and rankings == 1
@@ -376,9 +382,7 @@ def test_a_sale_keeps_the_search_counts_and_a_publish_renews_them(world, monkeyp
     items_changed([world.tote.pk])  # sold, say
     holds_changed([world.tote.pk])
     assert total() == 1 and len(counted) == 1
-    new = ItemPageFactory(parent=world.lune, title="Leather belt", live=False,
-                          first_published_at=None, designer=world.aubert,
-                          category=world.bags)  # fmt: skip
+    new = world.draft("Leather belt")
     assert total() == 1 and len(counted) == 1  # a draft is in no count
     new.save_revision().publish()
     assert total() == 2 and len(counted) == 2
