@@ -48,6 +48,7 @@ def main(items: int) -> None:
     from demo.catalogue import GENERATED_SHOP_PREFIX, generated_piece, load_catalogue
     from marketplace.models import CustomImage
     from marketplace.progress import progress
+    from products import listing
     from products.models import Category, Designer, ItemImage, ItemPage
     from vendors.models import ShopPage
 
@@ -118,6 +119,7 @@ def main(items: int) -> None:
             "FROM wagtailcore_page"
         )
     backend.get_index_for_model(ItemPage)._refresh_title_norms()  # as each add_bulk does
+    listing.rebuild()  # the search rows, from the pages and index entries just written
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     _compare_with_wagtail(backend, IndexEntry, ItemPage, content_type.pk)

@@ -6,7 +6,8 @@ class ProductsConfig(AppConfig):
     name = "products"
 
     def ready(self):
-        from . import cache, receivers  # noqa: F401
+        from . import cache, listing, receivers  # noqa: F401
         from .templatetags import item_tags  # noqa: F401 - fills the holds' minutes of shared parts
 
         cache.connect()
+        listing.connect()

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -285,6 +286,48 @@ class ItemPage(SharedPartsMixin, ViewRestrictionShortcutMixin, Page):
         if self.is_reserved:  # "Reserved" until the hold runs out, by itself
             fragments.valid_until(self.held_until)
         return {**context, **selectors.item_detail(item=self, request=request)}
+
+
+class ListedItem(models.Model):
+    """A live piece as search filters, counts, sorts and (on PostgreSQL) matches it: one narrow
+    row per live ItemPage, with its shop, its category's parent and its text copied in, so a
+    search reads this one table and joins nothing. Kept by products.listing."""
+
+    item = models.OneToOneField(
+        ItemPage, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    path = models.CharField(max_length=255)  # the page's: sections hidden by tree path
+    shop_path = models.CharField(max_length=255)
+    designer = models.ForeignKey(
+        Designer, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
+    category_parent = models.ForeignKey(
+        Category, null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    condition = models.CharField(max_length=10, choices=ItemPage.Condition.choices)
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    listed_at = models.DateTimeField(null=True)
+    # PostgreSQL only (GIN index in migration 0009): the page's search index title and body,
+    # weighted as Wagtail's backend weighs them. SQLite matches through FTS5 instead.
+    document = SearchVectorField(null=True)
+
+    class Meta:
+        indexes = [
+            # The search sorts, the primary key breaking ties, and one designer's newest.
+            models.Index(fields=["price", "item"], name="listed_price_idx"),
+            models.Index(fields=["listed_at", "item"], name="listed_newest_idx"),
+            models.Index(
+                F("designer"),
+                F("listed_at").desc(),
+                F("item").desc(),
+                name="listed_designer_newest_idx",
+            ),  # fmt: skip
+            models.Index(fields=["shop_path"], name="listed_shop_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"listed item {self.item_id}"
 
 
 class ItemImage(Orderable):

@@ -1,7 +1,8 @@
 """Item search with filters and facet counts (`/search/`).
 
-Full-text matching uses Wagtail search (FTS5 on SQLite, full-text search on PostgreSQL); filters,
-facets and sorting run in the ORM over the matching ids, so every count has one query.
+A search reads the search rows (products.listing: one narrow row per live piece, its shop,
+category parent and, on PostgreSQL, its text copied in): matching (products.text_search),
+filters, facet counts and sorts, with no join. The cards of the page shown are read by id.
 """
 
 import re
@@ -19,9 +20,9 @@ from marketplace.page_cache import SHOPS, memoised
 
 from . import selectors
 from .cache import LISTED
-from .models import Category, Designer, ItemPage
+from .models import ItemPage
 from .selectors import ShopRef
-from .text_search import RankedIds, text_matches
+from .text_search import RankedIds, text_matches, vectors_kept
 
 MAX_QUERY_LENGTH = 200  # longer queries are cut, not refused
 SLUG_RE = re.compile(r"^[-a-z0-9_]{1,120}$")
@@ -33,9 +34,9 @@ SORTS = {
 }
 CONDITION_ORDER = list(ItemPage.Condition.values)  # best first
 ORDER_BY = {
-    "newest": ("-listed_at", "-page_ptr_id"),
-    "price_asc": ("price", "page_ptr_id"),
-    "price_desc": ("-price", "-page_ptr_id"),
+    "newest": ("-listed_at", "-item_id"),
+    "price_asc": ("price", "item_id"),
+    "price_desc": ("-price", "-item_id"),
 }
 
 
@@ -96,17 +97,20 @@ class SearchResult:
 def _filter_conditions(filters: SearchFilters, shops: dict[str, ShopRef]) -> dict[str, Q]:
     """One Q per facet, so each facet can be counted with every other filter applied."""
     conditions: dict[str, Q] = {}
+    nothing = Q(pk__in=[])
     if filters.designer:
-        conditions["designer"] = Q(designer__slug=filters.designer)
+        designer = selectors.id_by_slug(selectors.designer_names()).get(filters.designer)
+        conditions["designer"] = Q(designer_id=designer) if designer else nothing
     if filters.category:
-        conditions["category"] = Q(category__slug=filters.category) | Q(
-            category__parent__slug=filters.category
+        category = selectors.id_by_slug(selectors.category_names()).get(filters.category)
+        conditions["category"] = (
+            Q(category_id=category) | Q(category_parent_id=category) if category else nothing
         )
     if filters.condition:
         conditions["condition"] = Q(condition=filters.condition)
     if filters.shop:
         shop = shops.get(filters.shop)
-        conditions["shop"] = selectors.in_shop(shop) if shop else Q(pk__in=[])
+        conditions["shop"] = Q(shop_path=shop.path) if shop else nothing
     price = Q()
     if filters.min_price is not None:
         price &= Q(price__gte=filters.min_price)
@@ -129,7 +133,7 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
     shops = {shop.slug: shop for shop in shops_list}
     conditions = _filter_conditions(filters, shops)
 
-    base = selectors.items_live()
+    base = selectors.search_rows()
     if filters.q:
         base = text_matches(base, filters.q)
     counted = memoised(
@@ -144,13 +148,14 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
         )
         page = selectors.paginate_ids(request, ranked)
     else:
-        items = selectors.items_live()
+        rows = selectors.search_rows()
         if filters.q:
-            probe = _probe(request, counted["total"], _walked(filters))
-            items = text_matches(items, filters.q, probe=probe)
+            # SQLite is told whether to walk the sort's index; PostgreSQL's planner decides.
+            probe = not vectors_kept() and _probe(request, counted["total"], _walked(filters))
+            rows = text_matches(rows, filters.q, probe=probe)
         page = selectors.paginate(
             request,
-            _apply(items, conditions).order_by(*ORDER_BY[filters.sort]),
+            _apply(rows, conditions).order_by(*ORDER_BY[filters.sort]),
             count=counted["total"],
         )
     facets = counted["facets"]
@@ -180,7 +185,7 @@ def _walked(filters: SearchFilters) -> int:
     """The rows a sorted search walks: one designer's pieces when it asks for that designer's
     newest (the index item_designer_newest_idx), otherwise every live piece."""
     if filters.sort == "newest" and filters.designer:
-        designer_id = selectors.designer_ids_by_slug().get(filters.designer)
+        designer_id = selectors.id_by_slug(selectors.designer_names()).get(filters.designer)
         if designer_id is None:
             return 0
         return selectors.designer_counts([designer_id])[designer_id][0]
@@ -246,7 +251,6 @@ def _count(
         f"search-shops:{_cache_key(filters, 'designer', 'category', 'condition')}",
         lambda: list(
             _apply(base, {n: q for n, q in conditions.items() if n not in ("shop", "price")})
-            .annotate(shop_path=selectors.shop_path_expression())
             .order_by()
             .values_list("shop_path")
             .annotate(n=Count("pk"))
@@ -254,13 +258,8 @@ def _count(
         tags=[LISTED, SHOPS],
         timeout=INDEX_LAG_SECONDS,
     )
-    designers = {
-        pk: (slug, name) for pk, slug, name in Designer.objects.values_list("pk", "slug", "name")
-    }
-    categories = {
-        pk: (slug, name, parent)
-        for pk, slug, name, parent in Category.objects.values_list("pk", "slug", "name", "parent__slug")
-    }  # fmt: skip
+    designers = selectors.designer_names()
+    categories = selectors.category_names()
     # A facet counts the pieces that pass every other facet's filter.
     tests = {
         "designer": lambda d, c, k: designers.get(d, ("",))[0] == filters.designer,
@@ -323,15 +322,17 @@ def _count(
 
 def _keep_selected(facets: dict, filters: SearchFilters, shops: dict[str, ShopRef]) -> None:
     """A chosen filter stays listed (count 0) even when nothing matches it any more."""
+    designers = {slug: name for slug, name in selectors.designer_names().values()}
+    categories = {slug: name for slug, name, _parent in selectors.category_names().values()}
     labels = {
-        "designer": lambda slug: Designer.objects.filter(slug=slug).values_list("name", flat=True),
-        "category": lambda slug: Category.objects.filter(slug=slug).values_list("name", flat=True),
-        "condition": lambda value: [ItemPage.Condition(value).label],
-        "shop": lambda slug: [shops[slug].title] if slug in shops else [],
+        "designer": designers.get,
+        "category": categories.get,
+        "condition": lambda value: ItemPage.Condition(value).label,
+        "shop": lambda slug: shops[slug].title if slug in shops else None,
     }
     for name, label in labels.items():
         selected = getattr(filters, name)
         if selected and selected not in {row["value"] for row in facets[name]}:
-            found = list(label(selected))
-            if found:
-                facets[name].append({"value": selected, "label": found[0], "count": 0})
+            found = label(selected)
+            if found is not None:
+                facets[name].append({"value": selected, "label": found, "count": 0})

@@ -32,7 +32,7 @@ from vendors.cache import shop_items_tag, shop_tag
 from vendors.models import TAKING_ORDERS, ShopPage, takes_orders
 
 from .cache import ARRIVALS, designer_items_tag, item_tag
-from .models import SOLD_LAST, Designer, ItemImage, ItemPage
+from .models import SOLD_LAST, Category, Designer, ItemImage, ItemPage, ListedItem
 
 STEPLEN = Page.steplen
 
@@ -150,6 +150,12 @@ def items_live() -> QuerySet[ItemPage]:
 def shops_listed() -> QuerySet[ShopPage]:
     """Live shops whose pieces `items_live` lists: taking orders and not private."""
     return _outside_hidden_sections(ShopPage.objects.live())
+
+
+def search_rows() -> QuerySet[ListedItem]:
+    """The search rows (products.listing) of the pieces items_live() gives: a search filters,
+    counts and sorts them without a join."""
+    return _outside_hidden_sections(ListedItem.objects.all())
 
 
 def _outside_hidden_sections(pages: QuerySet) -> QuerySet:
@@ -385,9 +391,28 @@ def designer_counts(designer_ids: Iterable[int] | None = None) -> dict[int, tupl
     )
 
 
-def designer_ids_by_slug() -> dict[str, int]:
-    """{slug: id} of every designer; kept until a designer changes (`site`)."""
-    return memoised("designer-slugs", lambda: dict(Designer.objects.values_list("slug", "pk")))
+def designer_names() -> dict[int, tuple[str, str]]:
+    """{id: (slug, name)} of every designer; kept until a designer changes (`site`)."""
+    return memoised(
+        "designer-names",
+        lambda: {pk: (slug, name) for pk, slug, name in Designer.objects.values_list("pk", "slug", "name")},
+    )  # fmt: skip
+
+
+def category_names() -> dict[int, tuple[str, str, str | None]]:
+    """{id: (slug, name, parent's slug)} of every category; kept until one changes (`site`)."""
+    return memoised(
+        "category-names",
+        lambda: {
+            pk: (slug, name, parent)
+            for pk, slug, name, parent in Category.objects.values_list("pk", "slug", "name", "parent__slug")
+        },
+    )  # fmt: skip
+
+
+def id_by_slug(names: dict[int, tuple]) -> dict[str, int]:
+    """{slug: id} of a `designer_names()` or `category_names()`."""
+    return {row[0]: pk for pk, row in names.items()}
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ from orders.models import (
 from orders.selectors import payouts_due
 from privacy.services import account_erase
 from products.factories import ItemPageFactory
-from products.models import ItemPage
+from products.models import ItemPage, ListedItem
 from vendors.factories import ShopPageFactory
 
 from .fake_stripe import FakeStripe
@@ -328,6 +328,16 @@ class MoneyMachine(RuleBasedStateMachine):
         for item_id, initial in self.initial.items():
             assert sold[item_id] <= initial, f"item {item_id}: {sold[item_id]} sold of {initial}"
             assert stock[item_id] == initial - sold[item_id], f"item {item_id}: stock {stock}"
+
+    @invariant()
+    def search_lists_what_is_live_as_it_is_live(self):
+        """A sale, a refund or an old draft published: each piece's search row (price
+        included) is its live page's, and a sold piece stays listed."""
+        rows = dict(ListedItem.objects.values_list("item_id", "price"))
+        live = dict(ItemPage.objects.live().filter(pk__in=self.initial).values_list("pk", "price"))
+        assert {pk: rows.get(pk) for pk in self.initial} == {
+            pk: live.get(pk) for pk in self.initial
+        }
 
     @invariant()
     def money_balances(self):

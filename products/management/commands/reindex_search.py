@@ -20,6 +20,7 @@ updated), with a progress bar on a terminal and plain percentage lines in logs
 from django.core.management.base import BaseCommand
 
 from marketplace.bulk import search_index_bulk
+from products import listing
 from products.models import Category, Designer, ItemPage
 from vendors.models import ShopPage
 
@@ -52,4 +53,6 @@ class Command(BaseCommand):
             count = queryset.count()
             search_index_bulk(models[name], queryset, desc=f"Indexing {name}")
             self.stdout.write(f"{name}: {count} indexed.")
+        # The search rows keep a copy of the items' text (PostgreSQL): taken again.
+        self.stdout.write(f"Search rows: {listing.rebuild()} listed.")
         self.stdout.write(self.style.SUCCESS("Search index rebuilt for: " + ", ".join(names)))
