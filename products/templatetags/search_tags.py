@@ -1,7 +1,8 @@
 """Template helpers for the search page's filters: facet order, options and "Clear filters"."""
 
+from html import escape
+
 from django import template
-from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
 from products.models import ItemPage
@@ -48,18 +49,14 @@ def ensure_selected(facets, selected):
 
 @register.simple_tag
 def facet_options(facets, selected):
-    """A facet select's `<option>`s in one pass: the shop facet can list hundreds of shops,
-    which a template loop renders ten times slower."""
-    return format_html_join(
-        "",
-        '<option value="{}"{}>{} ({})</option>',
-        (
-            (
-                facet["value"],
-                mark_safe(" selected") if facet["value"] == selected else "",
-                facet["label"],
-                facet["count"],
-            )
+    """A facet select's `<option>`s in one pass, each value escaped: the shop facet can list
+    hundreds of shops, which a template loop (or format_html per option) renders many times
+    slower."""
+    return mark_safe(
+        "".join(
+            f'<option value="{escape(str(facet["value"]))}"'
+            f"{' selected' if facet['value'] == selected else ''}>"
+            f"{escape(str(facet['label']))} ({int(facet['count'])})</option>"
             for facet in ensure_selected(facets, selected)
-        ),
-    )
+        )
+    )  # noqa: S308 - every value is escaped above

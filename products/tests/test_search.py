@@ -492,6 +492,19 @@ def test_query_is_escaped_in_the_page(client, world):
 
 
 @pytest.mark.django_db
+def test_facet_names_a_vendor_or_editor_typed_are_escaped_in_the_options(client, world):
+    """A shop and a designer named with markup: the filters show the names, never the markup."""
+    world.lune.title = 'Lune "><script>alert(1)</script>'
+    world.lune.save_revision().publish()
+    world.aubert.name = "Aubert <b>&</b>"
+    world.aubert.save()
+    html = search(client, q="leather").content.decode()
+    assert "<script>alert(1)" not in html and "<b>&" not in html
+    assert "Lune &quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt; (1)</option>" in html
+    assert "Aubert &lt;b&gt;&amp;&lt;/b&gt; (1)</option>" in html
+
+
+@pytest.mark.django_db
 def test_facets_and_total_agree_with_counting_every_piece_by_hand(world):
     """Every combination of the four facet filters (each off, on a value, or on an unknown
     one): each facet counts the pieces passing every other filter, the total those passing
