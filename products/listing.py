@@ -53,19 +53,24 @@ def sync(item_ids: Iterable[int]) -> None:
             for item in items
         )
         if vectors_kept():
-            from modelsearch.backends.database.postgres.postgres import ObjectIndexer
+            _write_documents(items)
 
-            backend = get_search_backend()
-            for item in items:
-                # The vectors Wagtail's backend writes to its own index entry, weights included.
-                indexer = ObjectIndexer(item, backend)
-                document = indexer.title + indexer.body
-                ListedItem.objects.filter(pk=item.pk).update(document=document)
+
+def _write_documents(items: Iterable[ItemPage]) -> None:
+    """PostgreSQL: each row's text, the vectors Wagtail's backend writes to the piece's own
+    index entry (weights included). `items` come with their designers."""
+    from modelsearch.backends.database.postgres.postgres import ObjectIndexer
+
+    backend = get_search_backend()
+    for item in items:
+        indexer = ObjectIndexer(item, backend)
+        ListedItem.objects.filter(pk=item.pk).update(document=indexer.title + indexer.body)
 
 
 def rebuild() -> int:
     """Every row again, in one statement, from the pages and (PostgreSQL) the search index
-    entries as they stand: after a bulk load or a reindex. Returns the number of rows."""
+    entries as they stand: after a bulk load or a reindex. A piece with no entry yet (its
+    indexing task still queued) gets its text computed. Returns the number of rows."""
     listed = ListedItem._meta.db_table
     steplen = Page.steplen
     columns = (
@@ -95,6 +100,9 @@ def rebuild() -> int:
         cursor.execute(f"DELETE FROM {listed}")
         cursor.execute(f"INSERT INTO {listed} ({columns}) {select} {tables} WHERE p.live", params)
         count = cursor.rowcount
+        if vectors_kept():
+            unindexed = ListedItem.objects.filter(document__isnull=True).values("pk")
+            _write_documents(ItemPage.objects.filter(pk__in=unindexed).select_related("designer"))
         if connection.vendor == "postgresql":
             cursor.execute(f"ANALYZE {listed}")
     return count
