@@ -202,23 +202,32 @@ def test_searches_for_the_same_words_share_the_counts_their_other_filters_do_not
 ):
     """The counts by designer, category and condition depend on the words, the prices and
     the shop; those by shop on the words, the prices and the other filters: each is kept on
-    its own, so a search with another designer reuses the first."""
+    its own, so a search with another designer reuses the first. On PostgreSQL, when both
+    are missing, one scan of the matches counts both."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    def counted(**params) -> set[str]:
+    def scans(**params) -> list[set[str]]:
+        """What each facet-counting GROUP BY query counts, read from what it selects."""
         with CaptureQueriesContext(connection) as queries:
             search(client, **params)
-        # What each GROUP BY query selects (its filters may name the same columns).
-        sqls = [q["sql"].split(" FROM ")[0] for q in queries if "GROUP BY" in q["sql"]]
-        return {"by shop" for q in sqls if "shop_path" in q} | {
-            "by kind" for q in sqls if '"category_id"' in q and '"condition"' in q
-        }
+        selects = [q["sql"].split(" FROM ")[0] for q in queries if "GROUP BY" in q["sql"]]
+        return [
+            {name for name, counted in (("by shop", "shop_path" in q),
+                                        ("by kind", "category_id" in q and "condition" in q))
+             if counted}
+            for q in selects
+            if "shop_path" in q or "category_id" in q
+        ]  # fmt: skip
 
-    assert counted(q="leather") == {"by kind", "by shop"}
-    assert counted(q="leather", designer=world.aubert.slug) == {"by shop"}
-    assert counted(q="leather", designer=world.aubert.slug, shop=world.lune.slug) == {"by kind"}
-    assert counted(q="leather", sort="price_asc") == set()
+    one_scan = connection.vendor == "postgresql"
+    both = [{"by kind", "by shop"}] if one_scan else [{"by kind"}, {"by shop"}]
+    assert scans(q="leather") == both
+    assert scans(q="leather", designer=world.aubert.slug) == [{"by shop"}]
+    assert scans(q="leather", designer=world.aubert.slug, shop=world.lune.slug) == (
+        [{"by kind", "by shop"}] if one_scan else [{"by kind"}]
+    )
+    assert scans(q="leather", sort="price_asc") == []
 
 
 @pytest.mark.django_db
