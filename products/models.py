@@ -181,7 +181,7 @@ class ItemPage(SharedPartsMixin, ViewRestrictionShortcutMixin, Page):
             models.Index(fields=["price", "page_ptr"], name="item_price_idx"),
             models.Index(fields=["listed_at", "page_ptr"], name="item_listed_idx"),
             models.Index(fields=["condition"], name="item_condition_idx"),
-            # Search for one designer's pieces, newest first: walked in order (search._probe).
+            # One designer's pieces, newest first (the read API's `?designer=` in its default order).
             models.Index(
                 F("designer"),
                 F("listed_at").desc(),

@@ -187,7 +187,7 @@ def _probe(request: HttpRequest, matches: int, walked: int) -> bool:
 
 def _walked(filters: SearchFilters) -> int:
     """The rows a sorted search walks: one designer's pieces when it asks for that designer's
-    newest (the index item_designer_newest_idx), otherwise every live piece."""
+    newest (the index listed_designer_newest_idx), otherwise every live piece."""
     if filters.sort == "newest" and filters.designer:
         designer_id = selectors.id_by_slug(selectors.designer_names()).get(filters.designer)
         if designer_id is None:

@@ -247,7 +247,7 @@ def test_a_page_of_results_reads_its_cards_by_id_alone(client, world):
 @pytest.mark.django_db
 def test_a_designers_newest_pieces_are_walked_in_that_designers_index_alone(world):
     """How many rows a sorted search walks decides whether it probes the text index row by
-    row: one designer's newest walk that designer's pieces (item_designer_newest_idx)."""
+    row on SQLite: one designer's newest walk that designer's pieces (listed_designer_newest_idx)."""
     from products.search import _walked
 
     def walked(query: str) -> int:
