@@ -191,6 +191,12 @@ def items_latest(*, limit: int) -> list[ItemPage]:
     return cards_of(ids, with_card_data(for_sale))
 
 
+# What a card shows and is keyed by (home.templatetags.cards), its link and its shop: a page
+# row has some thirty columns, a description among them, that no card reads.
+CARD_FIELDS = ("title", "url_path", "path", "depth", "live", "price", "quantity", "held_until",
+               "designer__name", "designer__slug")  # fmt: skip
+
+
 def cards_of(ids: Sequence[int], rows: QuerySet[ItemPage], **attach: Any) -> list[ItemPage]:
     """The cards of the pieces `ids` (from `rows`, with_card_data), in that order, completed
     by attach_cards(**attach).
@@ -201,7 +207,7 @@ def cards_of(ids: Sequence[int], rows: QuerySet[ItemPage], **attach: Any) -> lis
     since its id was read leaves the list short: then nothing of the page is kept."""
     depends_on(*(item_tag(pk) for pk in ids))
     # Unordered: an ORDER BY the database could walk an index for would find them slowly.
-    found = rows.order_by().filter(pk__in=list(ids)).in_bulk()
+    found = rows.order_by().only(*CARD_FIELDS).filter(pk__in=list(ids)).in_bulk()
     if len(found) < len(ids):
         not_kept()
     return attach_cards((found[pk] for pk in ids if pk in found), **attach)
