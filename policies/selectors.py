@@ -149,10 +149,18 @@ def policy_material_change_recipients() -> QuerySet:
 # --- Testimonials --------------------------------------------------------------------------------
 
 
+# What a testimonial's card shows (policies/includes/testimonial.html): its shop and piece are
+# pages of some thirty columns each, of which the card reads a link and a title.
+TESTIMONIAL_CARD = ("quote", "display_name", "location", "date", "vendor_order_id",
+                    "vendor__name", "vendor__shop__live", "vendor__shop__url_path",
+                    "item__live", "item__url_path", "item__title")  # fmt: skip
+
+
 def testimonials_published() -> QuerySet[Testimonial]:
     return (
         Testimonial.objects.filter(live=True)
         .select_related("vendor__shop", "item")
+        .only(*TESTIMONIAL_CARD)
         .order_by("-date", "-pk")
     )
 
@@ -168,6 +176,7 @@ def testimonials_for_home(*, home: Page, limit: int = 3) -> list[Testimonial]:
         pick.testimonial
         for pick in HomePageTestimonial.objects.filter(page=home, testimonial__live=True)
         .select_related("testimonial__vendor__shop", "testimonial__item")
+        .only(*(f"testimonial__{name}" for name in TESTIMONIAL_CARD))
         .order_by("sort_order", "pk")[:limit]
     ]
     return picked or list(testimonials_published()[:limit])

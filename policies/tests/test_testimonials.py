@@ -57,6 +57,46 @@ def test_home_shows_editors_picks_or_the_latest(client, site_tree):
     assert "Older words." in html and "Recent words 0." not in html
 
 
+@pytest.mark.django_db
+def test_testimonial_cards_link_their_shop_and_piece_with_no_query_of_their_own(site_tree):
+    """A card reads only what it shows of its shop and piece (pages of some thirty columns):
+    whatever it shows comes with the testimonial, picked or latest, not one query per card."""
+    from django.db import connection
+    from django.template.loader import render_to_string
+    from django.test import RequestFactory
+    from django.test.utils import CaptureQueriesContext
+
+    from products.factories import ItemPageFactory
+
+    shop = ShopPageFactory(title="Maison Lune", vendor__name="Maison Lune")
+    piece = ItemPageFactory(parent=shop, title="Cognac leather tote")
+    home = site_tree.home
+    for n in range(3):
+        testimonial = factories.TestimonialFactory(vendor=shop.vendor, item=piece)
+        home.featured_testimonials.add(
+            models.HomePageTestimonial(testimonial=testimonial, sort_order=n)
+        )
+    home.save_revision().publish()
+    request = RequestFactory().get("/")
+    for testimonials in (
+        selectors.testimonials_for_home(home=home),
+        list(selectors.testimonials_published()),
+    ):
+        render_to_string(  # the site's root paths, read once a request
+            "policies/includes/testimonial.html", {"testimonial": testimonials[0]}, request
+        )
+        with CaptureQueriesContext(connection) as queries:
+            html = "".join(
+                render_to_string("policies/includes/testimonial.html", {"testimonial": t}, request)
+                for t in testimonials
+            )
+        assert len(testimonials) == 3 and len(queries) == 0, [q["sql"] for q in queries]
+        assert html.count('<a href="/shops/maison-lune/">Maison Lune</a>') == 3
+        assert (
+            html.count('href="/shops/maison-lune/cognac-leather-tote/">Cognac leather tote<') == 3
+        )
+
+
 def _invitation_link(message) -> str:
     return re.search(r"http://testserver(/testimonials/submit/[^/\s]+/)", message.body).group(1)
 
