@@ -528,7 +528,9 @@ def shops_page(request: HttpRequest) -> PaginatorPage:
 
 
 def _shops_by_title() -> QuerySet[ShopPage]:
-    return shops_listed().select_related("logo", "banner").order_by("title")
+    # What a shop's card shows (components/shop_card.html), not its story, address or hours.
+    card = ("title", "url_path", "path", "depth", "city", "intro", "logo", "banner")
+    return shops_listed().select_related("logo", "banner").only(*card).order_by("title")
 
 
 def _shop_cards(shops: list[ShopPage]) -> list[ShopPage]:
