@@ -64,6 +64,7 @@ def test_a_piece_inserted_without_indexing_becomes_searchable(bulk_item, capsys)
     assert found("aubergine") == [bulk_item.pk]  # the designer's name
     assert "items: 1 indexed." in out and "shops: 1 indexed." in out
     assert "designers:" in out and "categories:" in out
+    assert "Search rows: " in out
 
     reindex()  # again: entries are updated, not duplicated
     assert found("quokka") == [bulk_item.pk]
@@ -72,6 +73,7 @@ def test_a_piece_inserted_without_indexing_becomes_searchable(bulk_item, capsys)
 def test_only_the_models_asked_for(bulk_item, capsys):
     out = reindex("--model", "shops")
     assert "shops: 1 indexed." in out and "items:" not in out
+    assert "Search rows" not in out  # the items' search rows are the items' own
     assert found("quokka") == []
 
 

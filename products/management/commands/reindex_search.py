@@ -53,6 +53,7 @@ class Command(BaseCommand):
             count = queryset.count()
             search_index_bulk(models[name], queryset, desc=f"Indexing {name}")
             self.stdout.write(f"{name}: {count} indexed.")
-        # The search rows keep a copy of the items' text (PostgreSQL): taken again.
-        self.stdout.write(f"Search rows: {listing.rebuild()} listed.")
+        if "items" in names:
+            # The search rows keep a copy of the items' text (PostgreSQL): taken again.
+            self.stdout.write(f"Search rows: {listing.rebuild()} listed.")
         self.stdout.write(self.style.SUCCESS("Search index rebuilt for: " + ", ".join(names)))
