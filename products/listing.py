@@ -13,12 +13,12 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
-from django.db.models.functions import Length, Substr
 from django.db.models.signals import post_save
 
 from wagtail.models import Page
 from wagtail.search.backends import get_search_backend
 
+from . import selectors
 from .models import Category, ItemPage, ListedItem
 from .text_search import vectors_kept
 
@@ -120,7 +120,7 @@ def _page_moved(*, instance: Page, **kwargs: Any) -> None:
         item_id__in=ItemPage.objects.descendant_of(moved, inclusive=True).values("pk")
     )
     rows.update(path=Subquery(Page.objects.filter(pk=OuterRef("item_id")).values("path")))
-    rows.update(shop_path=Substr("path", 1, Length("path") - Page.steplen))
+    rows.update(shop_path=selectors.shop_path_expression())
 
 
 def _category_saved(*, instance: Category, **kwargs: Any) -> None:

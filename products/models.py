@@ -308,7 +308,7 @@ class ListedItem(models.Model):
     condition = models.CharField(max_length=10, choices=ItemPage.Condition.choices)
     price = models.DecimalField(max_digits=10, decimal_places=2)
     listed_at = models.DateTimeField(null=True)
-    # PostgreSQL only (GIN index in migration 0009): the page's search index title and body,
+    # PostgreSQL only (GIN index in migration 0008): the page's search index title and body,
     # weighted as Wagtail's backend weighs them. SQLite matches through FTS5 instead.
     document = SearchVectorField(null=True)
 

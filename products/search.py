@@ -98,15 +98,18 @@ class SearchResult:
     shops: list[ShopRef] = field(default_factory=list)
 
 
-def _filter_conditions(filters: SearchFilters, shops: dict[str, ShopRef]) -> dict[str, Q]:
-    """One Q per facet, so each facet can be counted with every other filter applied."""
+def _filter_conditions(
+    filters: SearchFilters, shops: dict[str, ShopRef], designers: dict, categories: dict
+) -> dict[str, Q]:
+    """One Q per facet, so each facet can be counted with every other filter applied.
+    `designers` and `categories` are selectors.designer_names() and category_names()."""
     conditions: dict[str, Q] = {}
     nothing = Q(pk__in=[])
     if filters.designer:
-        designer = selectors.id_by_slug(selectors.designer_names()).get(filters.designer)
+        designer = selectors.id_by_slug(designers).get(filters.designer)
         conditions["designer"] = Q(designer_id=designer) if designer else nothing
     if filters.category:
-        category = selectors.id_by_slug(selectors.category_names()).get(filters.category)
+        category = selectors.id_by_slug(categories).get(filters.category)
         conditions["category"] = (
             Q(category_id=category) | Q(category_parent_id=category) if category else nothing
         )
@@ -135,14 +138,23 @@ def _apply(queryset: QuerySet, conditions: dict[str, Q], *, without: str = "") -
 def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult:
     shops_list = selectors.shop_refs()
     shops = {shop.slug: shop for shop in shops_list}
-    conditions = _filter_conditions(filters, shops)
+    # Read once a search: the filters, the counts and the chosen filters all name them.
+    designers, categories = selectors.designer_names(), selectors.category_names()
+    conditions = _filter_conditions(filters, shops, designers, categories)
 
     base = selectors.search_rows()
     if filters.q:
         base = text_matches(base, filters.q)
     counted = memoised(
         f"search:{_cache_key(filters)}",
-        lambda: _count(base.filter(conditions.get("price", Q())), filters, shops_list, conditions),
+        lambda: _count(
+            base.filter(conditions.get("price", Q())),
+            filters,
+            shops_list,
+            conditions,
+            designers,
+            categories,
+        ),
         tags=[LISTED, SHOPS],
         timeout=INDEX_LAG_SECONDS,
     )
@@ -163,7 +175,7 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
             count=counted["total"],
         )
     facets = counted["facets"]
-    _keep_selected(facets, filters, shops)
+    _keep_selected(facets, filters, shops, designers, categories)
     return SearchResult(filters=filters, page=page, facets=facets, shops=shops_list)
 
 
@@ -228,7 +240,12 @@ FACETS = ("designer", "category", "condition", "shop")
 
 
 def _count(
-    base: QuerySet, filters: SearchFilters, shops_list: list[ShopRef], conditions: dict[str, Q]
+    base: QuerySet,
+    filters: SearchFilters,
+    shops_list: list[ShopRef],
+    conditions: dict[str, Q],
+    designers: dict,
+    categories: dict,
 ) -> dict:
     """Facet counts (each with every other filter applied) and the total. `base` is already
     narrowed by the price range, the one filter that is not a facet.
@@ -236,7 +253,8 @@ def _count(
     Counted by the database in GROUP BY queries that return a few hundred rows whatever the
     number of matches (reading every match's columns into Python took seconds at a million
     pieces): by designer, category and condition (the shop filter applied), and by shop (the
-    other filters applied). Designers and categories are named from their tables.
+    other filters applied). Designers and categories are named from `designers` and
+    `categories` (selectors.designer_names() and category_names()).
     """
     kinds_filters = {n: q for n, q in conditions.items() if n == "shop"}
     shops_filters = {n: q for n, q in conditions.items() if n not in ("shop", "price")}
@@ -273,8 +291,6 @@ def _count(
         tags=[LISTED, SHOPS],
         timeout=INDEX_LAG_SECONDS,
     )
-    designers = selectors.designer_names()
-    categories = selectors.category_names()
     # A facet counts the pieces that pass every other facet's filter.
     tests = {
         "designer": lambda d, c, k: designers.get(d, ("",))[0] == filters.designer,
@@ -369,13 +385,19 @@ def _kinds_and_shops(base: QuerySet, kinds: dict[str, Q], shops: dict[str, Q]) -
     return found
 
 
-def _keep_selected(facets: dict, filters: SearchFilters, shops: dict[str, ShopRef]) -> None:
+def _keep_selected(
+    facets: dict,
+    filters: SearchFilters,
+    shops: dict[str, ShopRef],
+    designers: dict,
+    categories: dict,
+) -> None:
     """A chosen filter stays listed (count 0) even when nothing matches it any more."""
-    designers = {slug: name for slug, name in selectors.designer_names().values()}
-    categories = {slug: name for slug, name, _parent in selectors.category_names().values()}
+    designer_names = {slug: name for slug, name in designers.values()}
+    category_names = {slug: name for slug, name, _parent in categories.values()}
     labels = {
-        "designer": designers.get,
-        "category": categories.get,
+        "designer": designer_names.get,
+        "category": category_names.get,
         "condition": lambda value: ItemPage.Condition(value).label,
         "shop": lambda slug: shops[slug].title if slug in shops else None,
     }
