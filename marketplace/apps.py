@@ -18,9 +18,10 @@ class MarketplaceConfig(AppConfig):
     verbose_name = "Vitrine (project)"
 
     def ready(self) -> None:
-        from . import page_cache, sites
+        from . import page_cache, pictures, sites
 
         page_cache.connect()
+        pictures.connect()
         sites.connect()
         self._nonce_chooser_scripts()
 

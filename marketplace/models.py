@@ -10,6 +10,14 @@ class CustomImage(AbstractImage):
 
     admin_form_fields = Image.admin_form_fields
 
+    def _add_to_prefetched_renditions(self, rendition) -> None:
+        # Wagtail calls this for a rendition the prefetched ones lacked (made now, or found
+        # in the table): the copy of this picture kept with its renditions is incomplete.
+        super()._add_to_prefetched_renditions(rendition)
+        from .pictures import rendition_added
+
+        rendition_added(self)
+
     class Meta(AbstractImage.Meta):
         verbose_name = "image"
         verbose_name_plural = "images"

@@ -81,6 +81,12 @@ def current_version(tag: str) -> str | None:
     return versions[tag] if versions else None
 
 
+def shown_versions(*tags: str) -> dict[str, str] | None:
+    """The versions of `tags` now, recorded for the response being cached as `depends_on`
+    records them (a fragment cache's key parts); None while the cache fails."""
+    return _current_and_shown(tags)
+
+
 def depends_on(*tags: str) -> None:
     """Record that the current response (if one is being cached) shows what `tags` cover.
     Call it before reading what they cover."""
@@ -177,11 +183,11 @@ def memoised_each(
     tags_by_id = {pk: (SITE, *tags_of(pk)) for pk in ids}
     all_tags = {tag for tags in tags_by_id.values() for tag in tags}
     current = _current_and_shown(all_tags) or {}
-    entries = cache.get_many([f"memo:{prefix}:{pk}" for pk in ids])
+    entries = cache.get_many([memo_key(prefix, pk) for pk in ids])
     values: dict[Any, T] = {}
     missing = []
     for pk in ids:
-        entry = entries.get(f"memo:{prefix}:{pk}")
+        entry = entries.get(memo_key(prefix, pk))
         if entry is not None and all(current.get(tag) == v for tag, v in entry[0].items()):
             values[pk] = entry[1]
         else:
@@ -193,10 +199,15 @@ def memoised_each(
             values[pk] = computed.get(pk, default)
             versions = {tag: current[tag] for tag in tags_by_id[pk] if tag in current}
             if len(versions) == len(tags_by_id[pk]):
-                fresh[f"memo:{prefix}:{pk}"] = (versions, values[pk])
+                fresh[memo_key(prefix, pk)] = (versions, values[pk])
         if fresh:
             cache.set_many(fresh, timeout)
     return values
+
+
+def memo_key(prefix: str, pk: Any) -> str:
+    """Where memoised_each keeps the value of object `pk`."""
+    return f"memo:{prefix}:{pk}"
 
 
 def cached(

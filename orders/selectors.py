@@ -30,10 +30,8 @@ from django.utils import timezone
 
 from wagtail.models import Page, WorkflowState
 
-from marketplace.page_cache import depends_on
-from products.cache import item_tag
 from products.models import ItemPage
-from products.selectors import attach_cards, with_card_data
+from products.selectors import cards_of
 from vendors.models import Vendor
 
 from .models import Cart, DisputeStatus, Order, OrderLine, PayoutEntry, VendorOrder
@@ -76,10 +74,8 @@ def cart_summary(*, cart: Cart | None) -> CartSummary:
     """The cart's items grouped by shop, with pictures, in a constant number of queries."""
     if cart is None:
         return CartSummary(groups=[])
-    in_cart = ItemPage.objects.filter(pk__in=cart.lines.values("item_id"))
-    items = attach_cards(with_card_data(in_cart).order_by("path"))
     # A page showing them is shown afresh once one is sold, held, withdrawn or edited.
-    depends_on(*(item_tag(item.pk) for item in items))
+    items = sorted(cards_of(cart_item_ids(cart=cart)), key=lambda item: item.path)
     groups: OrderedDict[int, ShopGroup] = OrderedDict()
     for item in items:
         groups.setdefault(item.shop.pk, ShopGroup(shop=item.shop)).items.append(item)

@@ -9,7 +9,8 @@ from django.http import HttpRequest
 
 from wagtail.models import Page
 
-from marketplace.page_cache import memoised
+from marketplace.page_cache import SHOPS, memoised
+from products.cache import LISTED
 
 from . import diff
 from .models import (
@@ -19,6 +20,7 @@ from .models import (
     PolicyPage,
     Testimonial,
 )
+from .models.pages import TESTIMONIALS
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -172,14 +174,22 @@ def testimonials_page(*, request: HttpRequest, per_page: int = 24) -> PaginatorP
 def testimonials_for_home(*, home: Page, limit: int = 3) -> list[Testimonial]:
     """The editors' picks for the home page (`home`, a HomePage), in their order; without
     picks, the latest."""
-    picked = [
-        pick.testimonial
-        for pick in HomePageTestimonial.objects.filter(page=home, testimonial__live=True)
-        .select_related("testimonial__vendor__shop", "testimonial__item")
-        .only(*(f"testimonial__{name}" for name in TESTIMONIAL_CARD))
-        .order_by("sort_order", "pk")[:limit]
-    ]
-    return picked or list(testimonials_published()[:limit])
+
+    def compute() -> list[Testimonial]:
+        picked = [
+            pick.testimonial
+            for pick in HomePageTestimonial.objects.filter(page=home, testimonial__live=True)
+            .select_related("testimonial__vendor__shop", "testimonial__item")
+            .only(*(f"testimonial__{name}" for name in TESTIMONIAL_CARD))
+            .order_by("sort_order", "pk")[:limit]
+        ]
+        return picked or list(testimonials_published()[:limit])
+
+    # A card shows its piece's and shop's title, link and whether they are live: what a
+    # publish or withdrawal changes (LISTED, SHOPS), never a sale.
+    return memoised(
+        f"home-testimonials:{home.pk}:{limit}", compute, tags=[TESTIMONIALS, LISTED, SHOPS]
+    )
 
 
 def testimonials_for_user(*, user: "User | AnonymousUser") -> QuerySet[Testimonial]:

@@ -14,11 +14,9 @@ from django.db.models import (
     Count,
     F,
     OuterRef,
-    Prefetch,
     Q,
     QuerySet,
     Subquery,
-    prefetch_related_objects,
 )
 from django.db.models.functions import Length, Substr
 from django.http import HttpRequest
@@ -26,8 +24,15 @@ from django.utils import timezone
 
 from wagtail.models import Page
 
-from marketplace.models import CustomImage, CustomRendition
-from marketplace.page_cache import SHOPS, depends_on, memoised, memoised_each, not_kept
+from marketplace.models import CustomImage
+from marketplace.page_cache import (
+    SHOPS,
+    depends_on,
+    memoised,
+    memoised_each,
+    not_kept,
+)
+from marketplace.pictures import pictures
 from vendors.cache import shop_items_tag, shop_tag
 from vendors.models import TAKING_ORDERS, ShopPage, takes_orders
 
@@ -35,10 +40,6 @@ from .cache import ARRIVALS, designer_items_tag, item_tag
 from .models import SOLD_LAST, Category, Designer, ItemImage, ItemPage, ListedItem
 
 STEPLEN = Page.steplen
-
-
-def _renditions() -> Prefetch:
-    return Prefetch("image__renditions", queryset=CustomRendition.objects.all())
 
 
 def with_card_data(items: QuerySet[ItemPage]) -> QuerySet[ItemPage]:
@@ -51,22 +52,18 @@ def with_card_data(items: QuerySet[ItemPage]) -> QuerySet[ItemPage]:
 
 
 class _Pictures:
-    """The pictures of a batch of cards, loaded with their renditions (two queries) the first
-    time any of them is used: a page whose cards all come from the card cache
-    (home.templatetags.cards) loads none."""
+    """The pictures of a batch of cards, with their renditions, the first time any of them is
+    used: a page whose cards all come from the card cache (home.templatetags.cards) loads
+    none. Each picture is memoised under its own tag (marketplace.page_cache.image_tag), so
+    a page shown again after a sale reads none of them from the database."""
 
     def __init__(self, image_ids: set[int]):
         self.image_ids = image_ids
-        self._images: dict[int, CustomImage] | None = None
+        self._images: dict[int, CustomImage | None] | None = None
 
     def get(self, image_id: int | None) -> CustomImage | None:
         if self._images is None:
-            ids = self.image_ids - {None}
-            self._images = (
-                CustomImage.objects.filter(pk__in=ids).prefetch_renditions().in_bulk()
-                if ids
-                else {}
-            )
+            self._images = pictures(self.image_ids - {None})
         return self._images.get(image_id) if image_id else None
 
 
@@ -188,7 +185,7 @@ def items_latest(*, limit: int) -> list[ItemPage]:
     depends_on(ARRIVALS)
     for_sale = items_live().filter(quantity__gt=0)
     ids = list(for_sale.order_by("-listed_at", "-page_ptr_id").values_list("pk", flat=True)[:limit])
-    return cards_of(ids, with_card_data(for_sale))
+    return cards_of(ids, for_sale_only=True)
 
 
 # What a card shows and is keyed by (home.templatetags.cards), its link and its shop: a page
@@ -197,20 +194,31 @@ CARD_FIELDS = ("title", "url_path", "path", "depth", "live", "price", "quantity"
                "designer__name", "designer__slug")  # fmt: skip
 
 
-def cards_of(ids: Sequence[int], rows: QuerySet[ItemPage], **attach: Any) -> list[ItemPage]:
-    """The cards of the pieces `ids` (from `rows`, with_card_data), in that order, completed
-    by attach_cards(**attach).
+def cards_of(ids: Sequence[int], *, for_sale_only: bool = False, **attach: Any) -> list[ItemPage]:
+    """The cards of the pieces `ids`, in that order, completed by attach_cards(**attach).
 
-    A page showing a card depends on its piece's tag (a hold or sale shows on the card), read
-    before its row: a change at any moment either shows in the row or moves the tag on after
-    it was read (and the page is not kept, marketplace.page_cache). A piece gone from `rows`
-    since its id was read leaves the list short: then nothing of the page is kept."""
-    depends_on(*(item_tag(pk) for pk in ids))
-    # Unordered: an ORDER BY the database could walk an index for would find them slowly.
-    found = rows.order_by().only(*CARD_FIELDS).filter(pk__in=list(ids)).in_bulk()
+    Each card's row is memoised under its piece's tag (a sale, hold, publish or edit moves it
+    on; the `site` tag covers a designer's rename): a page shown again after a change reads
+    only the rows of the pieces that changed. Its tag is read before its row, so a change at
+    any moment either shows in the row or moves the tag on after it was read (and the page is
+    not kept, marketplace.page_cache). A piece gone since its id was read (deleted, or no
+    longer for sale with `for_sale_only`) leaves the list short: then nothing of the page is
+    kept."""
+    rows = memoised_each(
+        "card-row", ids, _card_rows, tags_of=lambda pk: (item_tag(pk),), default=None
+    )
+    found = [
+        row
+        for row in (rows[pk] for pk in ids)
+        if row is not None and (not for_sale_only or (row.live and row.quantity > 0))
+    ]
     if len(found) < len(ids):
         not_kept()
-    return attach_cards((found[pk] for pk in ids if pk in found), **attach)
+    return attach_cards(found, **attach)
+
+
+def _card_rows(ids: list[int]) -> dict[int, ItemPage]:
+    return with_card_data(ItemPage.objects.order_by()).only(*CARD_FIELDS).in_bulk(ids)
 
 
 def in_shop(shop: ShopPage) -> Q:
@@ -231,7 +239,8 @@ def items_for_designer(*, designer: Designer) -> QuerySet[ItemPage]:
 
 def attach_shops(items: Iterable[ItemPage], *, known: Iterable[ShopPage] = ()) -> list[ItemPage]:
     """Set `item.shop` on each item from its parent path: shops the caller already has are
-    used as they are, the rest come in one query."""
+    used as they are, the rest are memoised under their own tags (their name, URL and phone
+    show on cards and in carts)."""
     items = list(items)
     shown = {item.path[:-STEPLEN] for item in items}
     # A cached page with these cards shows these shops' names (marketplace.page_cache).
@@ -240,14 +249,19 @@ def attach_shops(items: Iterable[ItemPage], *, known: Iterable[ShopPage] = ()) -
     missing = shown - set(shops)
     if missing:
         shops.update(
-            (shop.path, shop)
-            for shop in ShopPage.objects.filter(path__in=missing).only(
-                "title", "slug", "url_path", "path", "depth", "phone_number", "phone_orders"
+            memoised_each(
+                "card-shop", sorted(missing), _card_shops, tags_of=lambda path: (shop_tag(path),),
+                default=None,
             )
-        )
+        )  # fmt: skip
     for item in items:
         item.shop = shops.get(item.path[:-STEPLEN])
     return items
+
+
+def _card_shops(paths: list[str]) -> dict[str, ShopPage]:
+    fields = ("title", "slug", "url_path", "path", "depth", "phone_number", "phone_orders")
+    return {shop.path: shop for shop in ShopPage.objects.filter(path__in=paths).only(*fields)}
 
 
 def paginate(
@@ -288,7 +302,6 @@ def paginate_ids(
     # slow the query down, and a change to what it lists moves the listing's own tags on.
     page.object_list = cards_of(
         list(page.object_list),
-        with_card_data(ItemPage.objects.all()),
         shops=shops,
         pictures_of=pictures_of,
     )
@@ -297,15 +310,19 @@ def paginate_ids(
 
 def item_detail(*, item: ItemPage, request: HttpRequest) -> dict:
     """The context of an item page: gallery with renditions, designer, category, shop, JSON-LD."""
-    gallery = list(
-        item.gallery_images.select_related("image")
-        .prefetch_related(_renditions())
-        .order_by("sort_order", "pk")
-    )
+    gallery = list(item.gallery_images.order_by("sort_order", "pk"))
+    images = pictures({photo.image_id for photo in gallery})
+    gallery = [photo for photo in gallery if images.get(photo.image_id)]
+    for photo in gallery:
+        photo.image = images[photo.image_id]
     # The vendor's status comes with the shop row (one query): only the status, never the
     # vendor's own details, reaches the template.
-    shop = ShopPage.objects.annotate(vendor_status=F("vendor__status")).get(
-        path=item.path[:-STEPLEN]
+    # Kept until the shop changes (a vendor's status moves on `site`).
+    shop_path = item.path[:-STEPLEN]
+    shop = memoised(
+        f"item-shop:{shop_path}",
+        lambda: ShopPage.objects.annotate(vendor_status=F("vendor__status")).get(path=shop_path),
+        tags=[shop_tag(shop_path)],
     )
     # A shop not taking orders (unpublished, or its vendor suspended) offers neither the cart
     # nor its phone number.
@@ -454,7 +471,10 @@ def live_item_count() -> int:
 def designers_listed(*, limit: int) -> list[Designer]:
     """The first designers by name, names only (the home page's list): no counts, so a sale
     does not change the page that shows them. A designer's edit moves on `site`."""
-    return list(Designer.objects.order_by("name").only("name", "slug")[:limit])
+    return memoised(
+        f"designers-listed:{limit}",
+        lambda: list(Designer.objects.order_by("name").only("name", "slug")[:limit]),
+    )
 
 
 def designers_with_counts() -> list[Designer]:
@@ -511,8 +531,10 @@ def _available_counts(shops: list[ShopPage]) -> dict[str, int]:
 
 
 def shops_live(*, limit: int) -> list[ShopPage]:
-    """The first listed shops by title, with their cards' pictures and counts (the home page)."""
-    return _shop_cards(list(_shops_by_title()[:limit]))
+    """The first listed shops by title, with their cards' pictures and counts (the home page).
+    Which shops they are is kept until a shop or vendor changes."""
+    shops = memoised(f"shops-live:{limit}", lambda: list(_shops_by_title()[:limit]), tags=[SHOPS])
+    return _shop_cards(shops)
 
 
 def shops_page(request: HttpRequest) -> PaginatorPage:
@@ -530,14 +552,16 @@ def shops_page(request: HttpRequest) -> PaginatorPage:
 def _shops_by_title() -> QuerySet[ShopPage]:
     # What a shop's card shows (components/shop_card.html), not its story, address or hours.
     card = ("title", "url_path", "path", "depth", "city", "intro", "logo", "banner")
-    return shops_listed().select_related("logo", "banner").only(*card).order_by("title")
+    return shops_listed().only(*card).order_by("title")
 
 
 def _shop_cards(shops: list[ShopPage]) -> list[ShopPage]:
-    """Shops with their logo and banner renditions and their number of pieces for sale."""
-    # Logos and banners are the same image table: their renditions in one query, not two.
-    images = [image for shop in shops for image in (shop.logo, shop.banner) if image is not None]
-    prefetch_related_objects(images, "renditions")
+    """Shops with their logo and banner (with renditions) and their number of pieces for
+    sale."""
+    images = pictures({pk for shop in shops for pk in (shop.logo_id, shop.banner_id) if pk})
+    for shop in shops:
+        shop.logo = images.get(shop.logo_id) if shop.logo_id else None
+        shop.banner = images.get(shop.banner_id) if shop.banner_id else None
     by_path = {shop.path: shop for shop in shops}
     # Each shop's count is kept until one of its pieces changes (marketplace.page_cache).
     counts = memoised_each(

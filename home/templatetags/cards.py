@@ -2,12 +2,12 @@
 
 A card's HTML is kept under a *fingerprint* of everything it shows, taken from the rows the
 page has just read: the piece (title, URL, price, stock, whether it is reserved now, its
-cover picture), its designer's name and its shop's name and URL. A sale, a hold, a publish or
-a rename changes the fingerprint, so the next page to show the card renders it again; a
-fingerprint is never stale, whatever order requests and changes interleave in. The version of
-the `site` tag is in the key too (marketplace.page_cache: the rare changes that show
-everywhere, and a rendition deleted with its file), and so is the card template's own text (a
-deploy that changes it starts afresh).
+cover picture and the version of that picture's tag, moved on when its file is replaced),
+its designer's name and its shop's name and URL. A sale, a hold, a publish or a rename
+changes the fingerprint, so the next page to show the card renders it again; a fingerprint
+is never stale, whatever order requests and changes interleave in. The version of the `site`
+tag is in the key too (marketplace.page_cache: the rare changes that show everywhere), and
+so is the card template's own text (a deploy that changes it starts afresh).
 
 The shopper's own part, the heart (saved or not, a form with their CSRF token or a link), is
 never cached: it is drawn per request into the slot the cached card leaves for it.
@@ -25,6 +25,7 @@ from django.template.loader import get_template
 from django.utils.safestring import SafeString, mark_safe
 
 from marketplace import fragments, page_cache
+from marketplace.pictures import image_tag
 from products import selectors
 from saved.templatetags.saved_tags import save_button_html
 
@@ -42,7 +43,7 @@ def _template_digest() -> str:
     return hashlib.blake2b(source.encode(), digest_size=6).hexdigest()
 
 
-def _fingerprint(item) -> str:
+def _fingerprint(item, picture_version: str | None) -> str:
     shop = getattr(item, "shop", None)
     shown = (
         item.pk,
@@ -55,6 +56,7 @@ def _fingerprint(item) -> str:
         item.designer.name,
         getattr(item, "cover_image_id", None),
         getattr(item, "cover_alt", None),
+        picture_version,  # its renditions: a replaced file has new ones
         (shop.title, shop.url_path) if shop is not None else None,
     )
     return hashlib.blake2b(repr(shown).encode(), digest_size=12).hexdigest()
@@ -72,9 +74,18 @@ def card_html(items: Iterable, request, *, csrf_token) -> list[SafeString]:
     """The HTML of each item's card (items as products.selectors.attach_cards completes them),
     with this shopper's heart."""
     items = list(items)
-    site = page_cache.current_version(page_cache.SITE)
+    pictures = {
+        item.pk: image_tag(item.cover_image_id)
+        for item in items
+        if getattr(item, "cover_image_id", None)
+    }
+    versions = page_cache.shown_versions(page_cache.SITE, *pictures.values()) or {}
+    site = versions.get(page_cache.SITE)
     keys = [
-        f"card:{_template_digest()}:{site}:{item.pk}:{_fingerprint(item)}" if site else None
+        f"card:{_template_digest()}:{site}:{item.pk}:"
+        f"{_fingerprint(item, versions.get(pictures.get(item.pk, '')))}"
+        if site
+        else None
         for item in items
     ]
     found = cache.get_many([key for key in keys if key]) if site else {}

@@ -47,7 +47,10 @@ def _shops_of(items: Iterable[ItemPage]) -> dict[str, ShopPage]:
     """The items' shops (with vendors), by tree path: one query."""
     paths = {item.path[: -ShopPage.steplen] for item in items}
     return {
-        shop.path: shop for shop in ShopPage.objects.filter(path__in=paths).select_related("vendor")
+        shop.path: shop
+        for shop in ShopPage.objects.filter(path__in=paths)
+        .select_related("vendor")
+        .only("path", "live", "vendor__status")
     }
 
 
@@ -99,7 +102,12 @@ def cart_remove(*, request: HttpRequest, item_id: int) -> bool:
 def cart_prune(*, cart: Cart) -> list[ItemNotBuyable]:
     """Drop sold, withdrawn or unbuyable items from the cart; return why, for each. Reads
     only, unless there is something to drop (one statement: no transaction, no lock)."""
-    lines = list(cart.lines.select_related("item"))
+    # What _buyable reads of each piece, not its page's thirty columns.
+    lines = list(
+        cart.lines.select_related("item").only(
+            "item_id", "item__title", "item__live", "item__quantity", "item__path"
+        )
+    )
     buyable, refused = _buyable(line.item for line in lines)
     keep = {item.pk for item in buyable}
     gone = [line.pk for line in lines if line.item_id not in keep]

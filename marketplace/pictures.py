@@ -1,0 +1,67 @@
+"""Pictures with their renditions, kept in the shared cache (marketplace.page_cache) under
+each picture's own tag, so a page rendered again after a sale reads none of its pictures
+from the database.
+
+A picture's tag moves on when the picture changes: edited, its file replaced (Wagtail
+deletes the old renditions, and their files), or deleted. A rendition made after the picture
+was kept (a size no page had asked for) does not change what any page shows, so it does not
+move the tag on: the kept copy is kept again with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
+
+from . import page_cache
+from .models import CustomImage, CustomRendition
+
+PREFIX = "picture"
+SECONDS = 3600
+
+
+def image_tag(image_id: int) -> str:
+    return f"image:{image_id}"
+
+
+def pictures(image_ids: Iterable[int]) -> dict[int, CustomImage | None]:
+    """The images `image_ids` with their renditions (two queries for those not kept)."""
+    image_ids = sorted(image_ids)
+    if not image_ids:
+        return {}
+    return page_cache.memoised_each(
+        PREFIX,
+        image_ids,
+        lambda ids: CustomImage.objects.filter(pk__in=ids).prefetch_renditions().in_bulk(),
+        tags_of=lambda pk: (image_tag(pk),),
+        default=None,
+        timeout=SECONDS,
+    )
+
+
+def rendition_added(image: CustomImage) -> None:
+    """`image` was just given a rendition its kept copy lacked (CustomImage): keep it with
+    that rendition, or, when it was not read with its renditions, drop the kept copy."""
+    key = page_cache.memo_key(PREFIX, image.pk)
+    entry = cache.get(key)
+    if entry is None:
+        return
+    if getattr(image, "prefetched_renditions", None) is None:
+        cache.delete(key)
+    else:  # under the versions it was kept with: if the picture changed, it is stale anyway
+        cache.set(key, (entry[0], image), SECONDS)
+
+
+def _picture_changed(*, instance: Any, **kwargs: Any) -> None:
+    page_cache.invalidate(image_tag(getattr(instance, "image_id", None) or instance.pk))
+
+
+def connect() -> None:
+    for signal in (post_save, post_delete):
+        signal.connect(_picture_changed, sender=CustomImage, dispatch_uid=f"pictures-{signal}")
+    post_delete.connect(
+        _picture_changed, sender=CustomRendition, dispatch_uid="pictures-rendition-deleted"
+    )

@@ -1,0 +1,55 @@
+"""Pictures are kept with their renditions under their own tag (marketplace.pictures): every
+change to a picture moves that tag on, and a rendition made later is kept with it."""
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+import pytest
+
+from marketplace import page_cache
+from marketplace.factories import ImageFactory
+from marketplace.pictures import image_tag, pictures
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def image():
+    image = ImageFactory()
+    image.get_rendition("fill-80x100")
+    return image
+
+
+def version(image) -> str:
+    return page_cache.current_version(image_tag(image.pk))
+
+
+def test_an_edited_picture_moves_its_tag_on(image):
+    before = version(image)
+    image.title = "Cognac tote, from the side"
+    image.save()
+    assert version(image) != before
+
+
+def test_a_deleted_rendition_moves_its_pictures_tag_on(image):
+    before = version(image)
+    image.renditions.all().delete()
+    assert version(image) != before
+
+
+def test_a_deleted_picture_moves_its_tag_on(image):
+    before = version(image)
+    image.delete()
+    assert version(image) != before
+
+
+def test_a_picture_is_read_once_and_a_new_size_is_kept_with_it(image):
+    (kept,) = pictures([image.pk]).values()
+    kept.get_rendition("fill-160x200")  # a size it was not kept with: made now
+    before = version(image)
+    with CaptureQueriesContext(connection) as queries:
+        (again,) = pictures([image.pk]).values()
+        again.get_rendition("fill-80x100")
+        again.get_rendition("fill-160x200")
+    assert len(queries) == 0
+    assert version(image) == before  # a new size changes no page

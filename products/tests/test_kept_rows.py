@@ -1,0 +1,99 @@
+"""What a page shows beside its own listing is kept under the tags of what it shows
+(marketplace.page_cache.memoised): a page rendered again after a change reads from the
+database only what the change touched, and shows every change at once."""
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+import pytest
+
+from policies.factories import TestimonialFactory
+from policies.models import HomePageTestimonial
+from products.factories import DesignerFactory, ItemPageFactory
+from products.services import stock_set
+from vendors.factories import ShopPageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(site_tree):
+    lune = ShopPageFactory(title="Maison Lune", vendor__name="Maison Lune")
+    nord = ShopPageFactory(title="Atelier Nord")
+    hermes = DesignerFactory(name="Hermès", slug="hermes")
+    pieces = [
+        ItemPageFactory(parent=shop, designer=hermes, title=f"Scarf {n}", with_image=True)
+        for n, shop in enumerate([lune, nord, lune, nord])
+    ]
+    return {"lune": lune, "nord": nord, "pieces": pieces, "home": site_tree.home}
+
+
+def queries_of(client, url: str) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return [q["sql"] for q in queries]
+
+
+def touching(queries: list[str], table: str) -> list[str]:
+    return [sql for sql in queries if f'FROM "{table}"' in sql]
+
+
+def test_a_sale_reads_the_sold_pieces_card_row_alone_and_no_shop(client, world):
+    scarf = world["pieces"][0]
+    client.get("/designers/hermes/")
+    stock_set(item=scarf, quantity=0, by=None)
+    queries = queries_of(client, "/designers/hermes/")
+    (cards,) = [sql for sql in queries if 'AS "cover_image_id"' in sql]
+    assert f"IN ({scarf.pk})" in cards
+    # The cards' shops are kept under their own tags: a sale changes none of them.
+    assert not [sql for sql in queries if 'FROM "vendors_shoppage"' in sql and " IN (" in sql]
+
+
+def test_a_renamed_shop_shows_on_its_cards_and_pieces_at_once(client, world):
+    scarf = world["pieces"][1]
+    for url in ("/designers/hermes/", scarf.url, "/cart/"):
+        assert "Atelier Nord" in client.get(url).content.decode() or url == "/cart/"
+    client.post("/cart/add/", {"item": scarf.pk})
+    assert "Atelier Nord" in client.get("/cart/").content.decode()
+    nord = world["nord"]
+    nord.title = "Atelier Sud"
+    nord.save_revision().publish()
+    for url in ("/designers/hermes/", scarf.url, "/cart/"):
+        html = client.get(url).content.decode()
+        assert "Atelier Sud" in html and "Atelier Nord" not in html, url
+
+
+def test_the_home_page_after_a_sale_reads_no_testimonial_shop_or_designer(client, world):
+    home, lune, scarf = world["home"], world["lune"], world["pieces"][2]
+    testimonial = TestimonialFactory(vendor=lune.vendor, item=scarf)
+    home.featured_testimonials.add(HomePageTestimonial(testimonial=testimonial, sort_order=0))
+    home.save_revision().publish()
+    client.get("/")
+    stock_set(item=world["pieces"][0], quantity=0, by=None)  # a new arrival sold
+    queries = queries_of(client, "/")
+    for table in ("policies_testimonial", "policies_homepagetestimonial", "products_designer"):
+        assert not touching(queries, table), table
+    assert not [sql for sql in queries if '"vendors_shoppage"."intro"' in sql]
+
+
+def test_a_withdrawn_piece_loses_its_link_on_the_home_pages_testimonial_at_once(client, world):
+    home, lune, scarf = world["home"], world["lune"], world["pieces"][2]
+    testimonial = TestimonialFactory(vendor=lune.vendor, item=scarf)
+    home.featured_testimonials.add(HomePageTestimonial(testimonial=testimonial, sort_order=0))
+    home.save_revision().publish()
+    link = f'href="{scarf.url}">{scarf.title}<'
+    assert link in client.get("/").content.decode()
+    scarf.unpublish()
+    html = client.get("/").content.decode()
+    assert testimonial.quote in html and link not in html
+
+
+def test_an_item_page_after_its_sale_reads_no_shop_and_no_picture(client, world):
+    scarf = world["pieces"][0]
+    client.get(scarf.url)
+    client.get(scarf.url)  # its gallery's sizes made once
+    stock_set(item=scarf, quantity=0, by=None)
+    queries = queries_of(client, scarf.url)
+    assert "Sold" in client.get(scarf.url).content.decode()
+    for table in ("vendors_shoppage", "marketplace_customimage", "marketplace_customrendition"):
+        assert not touching(queries, table), table
