@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 import pytest
 
-from policies.factories import TestimonialFactory
+from policies import factories as policy_factories
 from policies.models import HomePageTestimonial
 from products.factories import DesignerFactory, ItemPageFactory
 from products.services import stock_set
@@ -65,7 +65,7 @@ def test_a_renamed_shop_shows_on_its_cards_and_pieces_at_once(client, world):
 
 def test_the_home_page_after_a_sale_reads_no_testimonial_shop_or_designer(client, world):
     home, lune, scarf = world["home"], world["lune"], world["pieces"][2]
-    testimonial = TestimonialFactory(vendor=lune.vendor, item=scarf)
+    testimonial = policy_factories.TestimonialFactory(vendor=lune.vendor, item=scarf)
     home.featured_testimonials.add(HomePageTestimonial(testimonial=testimonial, sort_order=0))
     home.save_revision().publish()
     client.get("/")
@@ -78,7 +78,7 @@ def test_the_home_page_after_a_sale_reads_no_testimonial_shop_or_designer(client
 
 def test_a_withdrawn_piece_loses_its_link_on_the_home_pages_testimonial_at_once(client, world):
     home, lune, scarf = world["home"], world["lune"], world["pieces"][2]
-    testimonial = TestimonialFactory(vendor=lune.vendor, item=scarf)
+    testimonial = policy_factories.TestimonialFactory(vendor=lune.vendor, item=scarf)
     home.featured_testimonials.add(HomePageTestimonial(testimonial=testimonial, sort_order=0))
     home.save_revision().publish()
     link = f'href="{scarf.url}">{scarf.title}<'
