@@ -397,6 +397,10 @@ class DesignerIndexPage(ViewRestrictionShortcutMixin, RoutablePageMixin, Page):
                     selectors.items_for_designer(designer=designer),
                     pictures_of=[(designer, "logo")],
                     count=selectors.designer_counts([designer.pk])[designer.pk][0],
+                    kept=selectors.Kept(
+                        f"designer:{designer.pk}",
+                        [cache.designer_items_tag(designer.pk), cache.SHOPS],
+                    ),
                 ),
             }
 

@@ -3,6 +3,7 @@ ProductsConfig.ready): shops sit below products, so they ask instead of importin
 
 from django.dispatch import receiver
 
+from vendors.cache import shop_items_tag
 from vendors.models import ShopIndexPage, ShopPage
 from vendors.signals import page_context
 
@@ -23,5 +24,7 @@ def shop_pieces(sender, page, request, **kwargs) -> dict:
             selectors.items_for_shop(shop=page),
             shops=[page],
             pictures_of=[(page, "logo"), (page, "banner")],
+            # What it lists moves on with any change of one of its pieces but a hold.
+            kept=selectors.Kept(f"shop:{page.path}", [shop_items_tag(page.path)]),
         )
     }

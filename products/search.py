@@ -173,6 +173,9 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
             request,
             _apply(rows, conditions).order_by(*ORDER_BY[filters.sort]),
             count=counted["total"],
+            kept=selectors.Kept(
+                f"search:{_cache_key(filters)}", [LISTED, SHOPS], timeout=INDEX_LAG_SECONDS
+            ),
         )
     facets = counted["facets"]
     _keep_selected(facets, filters, shops, designers, categories)

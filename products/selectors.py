@@ -264,6 +264,16 @@ def _card_shops(paths: list[str]) -> dict[str, ShopPage]:
     return {shop.path: shop for shop in ShopPage.objects.filter(path__in=paths).only(*fields)}
 
 
+@dataclass(frozen=True)
+class Kept:
+    """How a listing's pages are memoised (paginate): under `name`, until one of `tags`
+    moves on (what the listing lists and in which order), for at most `timeout` seconds."""
+
+    name: str
+    tags: Sequence[str]
+    timeout: int = 3600
+
+
 def paginate(
     request: HttpRequest,
     queryset: QuerySet,
@@ -271,6 +281,7 @@ def paginate(
     shops: Iterable[ShopPage] = (),
     pictures_of: Iterable[tuple[object, str]] = (),
     count: int | None = None,
+    kept: Kept | None = None,
 ) -> PaginatorPage:
     """A page of item cards of the listing `queryset`, in its order: only its ids are read
     from it (paginate_ids)."""
@@ -280,6 +291,7 @@ def paginate(
         shops=shops,
         pictures_of=pictures_of,
         count=count,
+        kept=kept,
     )
 
 
@@ -290,22 +302,32 @@ def paginate_ids(
     shops: Iterable[ShopPage] = (),
     pictures_of: Iterable[tuple[object, str]] = (),
     count: int | None = None,
+    kept: Kept | None = None,
 ) -> PaginatorPage:
     """A page of item cards from an ordered sequence of item ids (a listing's, a ranking's),
     loading only that page; a bad or out-of-range `?page=` gives the first or last page. A
-    `count` the caller already knows saves counting the ids."""
+    `count` the caller already knows saves counting the ids. With `kept`, the count and each
+    page's ids are memoised: a page rendered again after a hold, or a sale elsewhere, reads
+    neither."""
     paginator = Paginator(ids, settings.VITRINE_ITEMS_PER_PAGE)
+    if count is None and kept is not None:
+        count = memoised(f"listing:{kept.name}:count", lambda: paginator.count, **_memo(kept))
     if count is not None:
         paginator.count = count  # Paginator.count is a cached_property
     page = paginator.get_page(request.GET.get("page"))
+    page_ids = (
+        memoised(f"listing:{kept.name}:{page.number}", lambda: list(page.object_list), **_memo(kept))
+        if kept is not None
+        else list(page.object_list)
+    )  # fmt: skip
     # The rows by id alone: the listing's filters (a text match above all) again would only
     # slow the query down, and a change to what it lists moves the listing's own tags on.
-    page.object_list = cards_of(
-        list(page.object_list),
-        shops=shops,
-        pictures_of=pictures_of,
-    )
+    page.object_list = cards_of(page_ids, shops=shops, pictures_of=pictures_of)
     return page
+
+
+def _memo(kept: Kept) -> dict[str, Any]:
+    return {"tags": kept.tags, "timeout": kept.timeout}
 
 
 def item_detail(*, item: ItemPage, request: HttpRequest) -> dict:

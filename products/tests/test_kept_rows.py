@@ -2,14 +2,20 @@
 (marketplace.page_cache.memoised): a page rendered again after a change reads from the
 database only what the change touched, and shows every change at once."""
 
+import re
+from datetime import timedelta
+
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 import pytest
 
 from policies import factories as policy_factories
 from policies.models import HomePageTestimonial
+from products.cache import holds_changed
 from products.factories import DesignerFactory, ItemPageFactory
+from products.models import ItemPage
 from products.services import stock_set
 from vendors.factories import ShopPageFactory
 
@@ -97,3 +103,48 @@ def test_an_item_page_after_its_sale_reads_no_shop_and_no_picture(client, world)
     assert "Sold" in client.get(scarf.url).content.decode()
     for table in ("vendors_shoppage", "marketplace_customimage", "marketplace_customrendition"):
         assert not touching(queries, table), table
+
+
+def hold(item) -> None:
+    """As orders.services.stock.holds_recount holds the last piece in stock."""
+    ItemPage.objects.filter(pk=item.pk).update(held_until=timezone.now() + timedelta(minutes=9))
+    holds_changed([item.pk])
+
+
+def titles(html: str) -> list[str]:
+    return re.findall(r'class="card__link" href="[^"]*">([^<]+)<', html)
+
+
+@pytest.mark.parametrize("url", ["/shops/maison-lune/", "/designers/hermes/"])
+def test_a_hold_renders_a_listing_again_reading_the_held_pieces_row_alone(client, world, url):
+    scarf = world["pieces"][0]
+    client.get(url)
+    hold(scarf)
+    queries = queries_of(client, url)
+    assert "badge--reserved" in client.get(url).content.decode()
+    pieces = [sql for sql in queries if '"products_itempage"' in sql]
+    assert len(pieces) == 1 and f"IN ({scarf.pk})" in pieces[0], pieces
+
+
+@pytest.mark.parametrize("url", ["/shops/maison-lune/", "/designers/hermes/"])
+def test_a_sold_piece_goes_last_on_its_listings_at_once(client, world, url):
+    first = titles(client.get(url).content.decode())[0]
+    stock_set(item=ItemPage.objects.get(title=first), quantity=0, by=None)
+    assert titles(client.get(url).content.decode())[-1] == first
+
+
+def test_a_withdrawn_shop_leaves_the_designer_page_at_once(client, world):
+    assert "Scarf 1" in titles(client.get("/designers/hermes/").content.decode())
+    world["nord"].unpublish()
+    assert titles(client.get("/designers/hermes/").content.decode()) == ["Scarf 2", "Scarf 0"]
+
+
+def test_a_new_piece_is_first_in_newest_first_search_at_once(client, world):
+    assert titles(client.get("/search/?sort=newest").content.decode())[0] == "Scarf 3"
+    scarf = world["pieces"][0]  # a designer or category of its own would move `site` on
+    new = ItemPageFactory(
+        parent=world["lune"], designer=scarf.designer, category=scarf.category, live=False
+    )
+    new.title = "Silk carré"
+    new.save_revision().publish()
+    assert titles(client.get("/search/?sort=newest").content.decode())[0] == "Silk carré"
