@@ -10,7 +10,7 @@ class HomeConfig(AppConfig):
 
         from marketplace import page_cache
 
-        from .models import SiteFooterSettings
+        from .models import HOME, HomePage, SiteFooterSettings
 
         def footer_changed(*, created: bool, **kwargs) -> None:
             # The footer is on every page (made with its defaults on first use: no change).
@@ -20,3 +20,9 @@ class HomeConfig(AppConfig):
         post_save.connect(
             footer_changed, sender=SiteFooterSettings, weak=False, dispatch_uid="pagecache-footer"
         )
+
+        def home_saved(**kwargs) -> None:
+            # Its row as routing keeps it (HomePage.route), however it was saved.
+            page_cache.invalidate(HOME)
+
+        post_save.connect(home_saved, sender=HomePage, weak=False, dispatch_uid="pagecache-home")

@@ -11,6 +11,7 @@ from wagtail.models import Page
 
 from marketplace import page_cache
 from marketplace.page_mixins import SharedPartsMixin, ViewRestrictionShortcutMixin
+from marketplace.pictures import pictures
 from policies import selectors as policy_selectors
 from policies.models.pages import TESTIMONIALS
 from policies.permissions import HomePagePermissionTester
@@ -18,6 +19,10 @@ from products import selectors as product_selectors
 
 # How long a path's page is remembered at most (tags renew it at once when it changes).
 ROUTE_SECONDS = 3600
+
+
+# The home page's own row, as routing keeps it: moved on whenever it is saved (home.apps).
+HOME = "home"
 
 
 class HomePage(SharedPartsMixin, ViewRestrictionShortcutMixin, Page):
@@ -77,8 +82,14 @@ class HomePage(SharedPartsMixin, ViewRestrictionShortcutMixin, Page):
                 return self._route_memo(request, path_components)
             return self._route_below(request, path_components)
         if self.get_deferred_fields():
-            # The memoised Site's copy (marketplace.sites): serve the page as it is now.
-            return type(self)._default_manager.get(pk=self.pk).route(request, path_components)
+            # The memoised Site's copy (marketplace.sites): serve the page as it is now, kept
+            # until its row is saved again (home.apps).
+            home = page_cache.memoised(
+                f"home-page:{self.pk}",
+                lambda: type(self)._default_manager.get(pk=self.pk),
+                tags=[HOME],
+            )
+            return home.route(request, path_components)
         return super().route(request, path_components)
 
     def _route_memo(self, request, path_components):
@@ -143,6 +154,8 @@ class HomePage(SharedPartsMixin, ViewRestrictionShortcutMixin, Page):
 
     def parts_context(self, request, context):
         context = dict(context)
+        if self.hero_image_id:  # with its renditions, kept (marketplace.pictures)
+            self.hero_image = pictures([self.hero_image_id]).get(self.hero_image_id)
         context["latest_items"] = product_selectors.items_latest(limit=8)
         context["featured_shops"] = product_selectors.shops_live(limit=6)
         context["featured_designers"] = product_selectors.designers_listed(limit=10)

@@ -70,12 +70,15 @@ def cart_item_ids(*, cart: Cart | None) -> list[int]:
     return list(cart.lines.order_by("item_id").values_list("item_id", flat=True))
 
 
-def cart_summary(*, cart: Cart | None) -> CartSummary:
-    """The cart's items grouped by shop, with pictures, in a constant number of queries."""
+def cart_summary(*, cart: Cart | None, item_ids: list[int] | None = None) -> CartSummary:
+    """The cart's items grouped by shop, with pictures, in a constant number of queries;
+    `item_ids`: its pieces (cart_item_ids), when the caller has just read them."""
     if cart is None:
         return CartSummary(groups=[])
+    if item_ids is None:
+        item_ids = cart_item_ids(cart=cart)
     # A page showing them is shown afresh once one is sold, held, withdrawn or edited.
-    items = sorted(cards_of(cart_item_ids(cart=cart)), key=lambda item: item.path)
+    items = sorted(cards_of(item_ids), key=lambda item: item.path)
     groups: OrderedDict[int, ShopGroup] = OrderedDict()
     for item in items:
         groups.setdefault(item.shop.pk, ShopGroup(shop=item.shop)).items.append(item)

@@ -54,7 +54,8 @@ def cart_detail(request: HttpRequest) -> HttpResponse:
             messages.warning(request, removed_from_cart_message(notice))
         if notices:  # rendered for fewer lines than its key names: not worth keeping
             fragments.valid_until(timezone.now())
-        return {"cart": selectors.cart_summary(cart=cart)}
+        # Lines pruned: read them again; otherwise they are those read below.
+        return {"cart": selectors.cart_summary(cart=cart, item_ids=None if notices else lines)}
 
     # Kept for these lines of this cart until a piece in it or its shop changes (the tags
     # cart_summary reads): a sale, a hold, a withdrawal or a closed shop is pruned at once.

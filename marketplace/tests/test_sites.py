@@ -61,13 +61,18 @@ def test_pages_below_home_are_routed_without_reading_the_home_page(site_tree):
     assert not [q for q in queries if 'FROM "home_homepage"' in q["sql"]]
 
 
-def test_the_home_page_itself_is_read_afresh(site_tree):
+@pytest.mark.parametrize("parts_kept", [0, 3600], ids=["parts rendered", "parts kept"])
+def test_the_home_page_itself_is_read_afresh_after_each_save(site_tree, settings, parts_kept):
+    settings.VITRINE_FRAGMENT_SECONDS = parts_kept  # its hero is in its shared parts
     client = Client()
     client.cookies["seen"] = "1"
     assert site_tree.home.hero_heading in client.get("/").content.decode()
     site_tree.home.hero_heading = "Fresh heading"
-    site_tree.home.save()  # no publish signal: the memo is not moved on
+    site_tree.home.save()  # no publish signal: saved all the same
     with CaptureQueriesContext(connection) as queries:
         assert "Fresh heading" in client.get("/").content.decode()
-    # Read whole, once (not a query per field of the memoised copy).
+    # Read whole, once (not a query per field of the memoised copy), then kept.
     assert len([q for q in queries if 'FROM "home_homepage"' in q["sql"]]) == 1
+    with CaptureQueriesContext(connection) as queries:
+        assert "Fresh heading" in client.get("/").content.decode()
+    assert not [q for q in queries if 'FROM "home_homepage"' in q["sql"]]

@@ -102,10 +102,11 @@ def cart_remove(*, request: HttpRequest, item_id: int) -> bool:
 def cart_prune(*, cart: Cart) -> list[ItemNotBuyable]:
     """Drop sold, withdrawn or unbuyable items from the cart; return why, for each. Reads
     only, unless there is something to drop (one statement: no transaction, no lock)."""
-    # What _buyable reads of each piece, not its page's thirty columns.
+    # What _buyable reads of each piece, not its page's thirty columns (and the cart, which
+    # the related manager checks on every line: deferred, it would cost a query each).
     lines = list(
         cart.lines.select_related("item").only(
-            "item_id", "item__title", "item__live", "item__quantity", "item__path"
+            "cart", "item", "item__title", "item__live", "item__quantity", "item__path"
         )
     )
     buyable, refused = _buyable(line.item for line in lines)

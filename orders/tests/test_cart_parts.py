@@ -89,3 +89,19 @@ def test_a_piece_pruned_then_added_again_shows_again(pieces):
     ada.post("/cart/add/", {"item": bag.pk, "csrfmiddlewaretoken": token})
     html = cart(ada).content.decode()
     assert f'value="{bag.pk}"' in html and f'value="{tote.pk}"' in html
+
+
+def test_a_cart_rendered_again_reads_its_lines_once_and_no_card(pieces, settings):
+    """With nothing to prune, the lines read for the parts' key are those shown, and the
+    cards' rows, shops and pictures are kept under their own tags (products.selectors)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.VITRINE_FRAGMENT_SECONDS = 0  # the parts rendered each time
+    client = holding(pieces["bag"], pieces["tote"])
+    cart(client)
+    with CaptureQueriesContext(connection) as queries:
+        assert "Luggage tote" in cart(client).content.decode()
+    sql = [q["sql"] for q in queries]
+    assert len([q for q in sql if 'FROM "orders_cartitem"' in q and "JOIN" not in q]) == 1, sql
+    assert not [q for q in sql if "cover_image_id" in q or "marketplace_custom" in q], sql
