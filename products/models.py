@@ -5,6 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F
 from django.db.models.expressions import RawSQL
+from django.http import Http404
 from django.utils import timezone
 from django.utils.functional import cached_property
 
@@ -380,11 +381,11 @@ class DesignerIndexPage(ViewRestrictionShortcutMixin, RoutablePageMixin, Page):
 
     @path("<slug:slug>/")
     def designer_detail(self, request, slug):
-        from django.shortcuts import get_object_or_404
-
         from . import selectors
 
-        designer = get_object_or_404(Designer, slug=slug)
+        designer = selectors.designer_by_slug(slug)
+        if designer is None:
+            raise Http404
         # Not the whole catalogue: this designer's pieces, and which shops are listed.
         page_cache.depends_on(cache.designer_items_tag(designer.pk), cache.SHOPS)
 

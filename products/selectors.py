@@ -455,6 +455,14 @@ def category_names() -> dict[int, tuple[str, str, str | None]]:
     )  # fmt: skip
 
 
+def designer_by_slug(slug: str) -> Designer | None:
+    """A designer's row, kept until a designer changes (`site`)."""
+    pk = id_by_slug(designer_names()).get(slug)
+    if pk is None:
+        return None
+    return memoised(f"designer:{pk}", lambda: Designer.objects.filter(pk=pk).first())
+
+
 def id_by_slug(names: dict[int, tuple]) -> dict[str, int]:
     """{slug: id} of a `designer_names()` or `category_names()`."""
     return {row[0]: pk for pk, row in names.items()}

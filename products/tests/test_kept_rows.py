@@ -51,8 +51,19 @@ def test_a_sale_reads_the_sold_pieces_card_row_alone_and_no_shop(client, world):
     queries = queries_of(client, "/designers/hermes/")
     (cards,) = [sql for sql in queries if 'AS "cover_image_id"' in sql]
     assert f"IN ({scarf.pk})" in cards
-    # The cards' shops are kept under their own tags: a sale changes none of them.
+    # The cards' shops are kept under their own tags, the designer under `site`: a sale
+    # changes none of them.
     assert not [sql for sql in queries if 'FROM "vendors_shoppage"' in sql and " IN (" in sql]
+    assert not touching(queries, "products_designer")
+
+
+def test_a_renamed_designer_shows_at_once_and_an_unknown_one_is_not_found(client, world):
+    hermes = world["pieces"][0].designer
+    assert "Hermès" in client.get("/designers/hermes/").content.decode()
+    hermes.name = "Hermès Paris"
+    hermes.save()
+    assert "Hermès Paris" in client.get("/designers/hermes/").content.decode()
+    assert client.get("/designers/nobody/").status_code == 404
 
 
 def test_a_renamed_shop_shows_on_its_cards_and_pieces_at_once(client, world):
