@@ -54,8 +54,8 @@ def with_card_data(items: QuerySet[ItemPage]) -> QuerySet[ItemPage]:
 class _Pictures:
     """The pictures of a batch of cards, with their renditions, the first time any of them is
     used: a page whose cards all come from the card cache (home.templatetags.cards) loads
-    none. Each picture is memoised under its own tag (marketplace.page_cache.image_tag), so
-    a page shown again after a sale reads none of them from the database."""
+    none. Each picture is kept under its own tag (marketplace.pictures), so a page shown
+    again after a sale reads none of them from the database."""
 
     def __init__(self, image_ids: set[int]):
         self.image_ids = image_ids
@@ -337,9 +337,8 @@ def item_detail(*, item: ItemPage, request: HttpRequest) -> dict:
     gallery = [photo for photo in gallery if images.get(photo.image_id)]
     for photo in gallery:
         photo.image = images[photo.image_id]
-    # The vendor's status comes with the shop row (one query): only the status, never the
-    # vendor's own details, reaches the template.
-    # Kept until the shop changes (a vendor's status moves on `site`).
+    # The vendor's status comes with the shop row: only the status, never the vendor's own
+    # details, reaches the template. Kept until the shop changes (a vendor's, `site`).
     shop_path = item.path[:-STEPLEN]
     shop = memoised(
         f"item-shop:{shop_path}",

@@ -74,16 +74,16 @@ def card_html(items: Iterable, request, *, csrf_token) -> list[SafeString]:
     """The HTML of each item's card (items as products.selectors.attach_cards completes them),
     with this shopper's heart."""
     items = list(items)
-    pictures = {
+    picture_tags = {
         item.pk: image_tag(item.cover_image_id)
         for item in items
         if getattr(item, "cover_image_id", None)
     }
-    versions = page_cache.shown_versions(page_cache.SITE, *pictures.values()) or {}
+    versions = page_cache.shown_versions(page_cache.SITE, *picture_tags.values()) or {}
     site = versions.get(page_cache.SITE)
     keys = [
         f"card:{_template_digest()}:{site}:{item.pk}:"
-        f"{_fingerprint(item, versions.get(pictures.get(item.pk, '')))}"
+        f"{_fingerprint(item, versions.get(picture_tags.get(item.pk, '')))}"
         if site
         else None
         for item in items
