@@ -158,6 +158,11 @@ class ResilientRedisCache(RedisCache):
     def make_key(self, key, version=None):
         return super().make_key(f"{self._current_epoch()}:{key}", version=version)
 
+    def validate_key(self, key):
+        # Redis takes any key. Django's check warns of memcached's limits, character by
+        # character, on every key of every call: a page reads some hundred and fifty.
+        pass
+
     # --- operations ----------------------------------------------------------------------------
 
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):

@@ -63,16 +63,27 @@ _shown: ContextVar[dict[str, str] | None] = ContextVar("page_cache_shown", defau
 
 def _versions(tags: Iterable[str]) -> dict[str, str] | None:
     """The current version of each tag; None when the cache cannot keep them (Redis down)."""
+    return _versions_and(tags, ())[0]
+
+
+def _versions_and(
+    tags: Iterable[str], entries: Iterable[str]
+) -> tuple[dict[str, str] | None, dict]:
+    """`_versions(tags)`, and the cache's values under the keys `entries`: in one round trip."""
     keys = {VERSION_PREFIX + tag: tag for tag in tags}
-    found = cache.get_many(list(keys))
+    entries = list(entries)
+    if not keys and not entries:
+        return {}, {}
+    found = cache.get_many([*keys, *entries])
+    values = {key: found.pop(key) for key in entries if key in found}
     for key in keys.keys() - found.keys():
         # Never seen, or evicted: a new version, so nothing stored under an old one is used.
         cache.add(key, uuid.uuid4().hex, None)
     if len(found) < len(keys):
         found = cache.get_many(list(keys))
         if len(found) < len(keys):
-            return None
-    return {keys[key]: version for key, version in found.items()}
+            return None, values
+    return {keys[key]: version for key, version in found.items()}, values
 
 
 def current_version(tag: str) -> str | None:
@@ -116,14 +127,22 @@ def _record(shown: dict[str, str], versions: dict[str, str] | None) -> None:
 def _current_and_shown(tags: Iterable[str]) -> dict[str, str] | None:
     """The versions of `tags` now, and recorded for the response being cached: those this
     request has read already as it read them, the others read once."""
+    return _current_shown_and(tags, ())[0]
+
+
+def _current_shown_and(
+    tags: Iterable[str], entries: Iterable[str]
+) -> tuple[dict[str, str] | None, dict]:
+    """`_current_and_shown(tags)`, and the cache's values under the keys `entries`, read in
+    the same round trip (the values' own versions are checked against these)."""
     tags = list(tags)
     shown = _shown.get()
     known = {tag: shown[tag] for tag in tags if shown and shown.get(tag)}
     unread = [tag for tag in tags if tag not in known]
-    versions = _versions(unread) if unread else {}
+    versions, values = _versions_and(unread, entries)
     if shown is not None:
         _record(shown, versions)
-    return None if versions is None else {**known, **versions}
+    return (None if versions is None else {**known, **versions}), values
 
 
 def invalidate(*tags: str) -> None:
@@ -157,8 +176,9 @@ def memoised(
     `timeout` passes: it bounds staleness where a change does not invalidate, such as the
     search index updated by a background task). A page showing it depends on its tags too."""
     tags = (SITE, *tags)
-    current = _current_and_shown(tags)  # before computing: a change meanwhile leaves it stale
-    entry = cache.get(f"memo:{name}")
+    # The versions before computing (a change meanwhile leaves it stale), with the entry.
+    current, found = _current_shown_and(tags, [f"memo:{name}"])
+    entry = found.get(f"memo:{name}")
     if entry is not None and current is not None and entry[0] == current:
         return entry[1]
     value = compute()
@@ -182,8 +202,8 @@ def memoised_each(
     ids = list(dict.fromkeys(ids))
     tags_by_id = {pk: (SITE, *tags_of(pk)) for pk in ids}
     all_tags = {tag for tags in tags_by_id.values() for tag in tags}
-    current = _current_and_shown(all_tags) or {}
-    entries = cache.get_many([memo_key(prefix, pk) for pk in ids])
+    current, entries = _current_shown_and(all_tags, [memo_key(prefix, pk) for pk in ids])
+    current = current or {}
     values: dict[Any, T] = {}
     missing = []
     for pk in ids:
