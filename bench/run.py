@@ -12,7 +12,9 @@
    "cached": each response goes through the whole stack, its layout rendered for its shopper,
    with its own parts from the shared-parts cache (marketplace.fragments) as a repeat view
    gets them. The rows "parts rendered" add a parameter no page reads, so their parts are
-   rendered every time (what the first view after a change costs), and "a new query each
+   rendered every time, from what is kept under the tags of what they show (card rows,
+   shops, pictures, a listing's ids and counts): what a view after a change costs, less the
+   rows the change touched (a sold piece's, its listing's ids), and "a new query each
    time" asks a search never asked before. The bare app is measured first and last; its mean
    is the unit.
 4. Prints the table and writes bench/results/latest.md (and bench-<database>-<items>.md). It
