@@ -145,8 +145,9 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
     base = selectors.search_rows()
     if filters.q:
         base = text_matches(base, filters.q)
+    key = _cache_key(filters)  # of what is counted and listed: the sort is not in it
     counted = memoised(
-        f"search:{_cache_key(filters)}",
+        f"search:{key}",
         lambda: _count(
             base.filter(conditions.get("price", Q())),
             filters,
@@ -159,9 +160,7 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
         timeout=INDEX_LAG_SECONDS,
     )
     if filters.sort == "relevance":
-        ranked = _KeptRanking(
-            _cache_key(filters), _apply(base, conditions), filters.q, counted["total"]
-        )
+        ranked = _KeptRanking(key, _apply(base, conditions), filters.q, counted["total"])
         page = selectors.paginate_ids(request, ranked)
     else:
         rows = selectors.search_rows()
@@ -174,7 +173,7 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
             _apply(rows, conditions).order_by(*ORDER_BY[filters.sort]),
             count=counted["total"],
             kept=selectors.Kept(
-                f"search:{_cache_key(filters)}", [LISTED, SHOPS], timeout=INDEX_LAG_SECONDS
+                f"search:{key}:{filters.sort}", [LISTED, SHOPS], timeout=INDEX_LAG_SECONDS
             ),
         )
     facets = counted["facets"]

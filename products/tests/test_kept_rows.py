@@ -159,3 +159,15 @@ def test_a_new_piece_is_first_in_newest_first_search_at_once(client, world):
     new.title = "Silk carré"
     new.save_revision().publish()
     assert titles(client.get("/search/?sort=newest").content.decode())[0] == "Silk carré"
+
+
+def test_each_sort_of_the_same_search_keeps_its_own_order(client, world):
+    prices = {"Scarf 0": 900, "Scarf 1": 100, "Scarf 2": 500, "Scarf 3": 300}
+    for title, price in prices.items():
+        piece = ItemPage.objects.get(title=title)
+        piece.price = price
+        piece.save_revision().publish()
+    cheapest_first = sorted(prices, key=prices.get)
+    assert titles(client.get("/search/?sort=price_asc").content.decode()) == cheapest_first
+    assert titles(client.get("/search/?sort=price_desc").content.decode()) == cheapest_first[::-1]
+    assert titles(client.get("/search/?sort=price_asc").content.decode()) == cheapest_first
