@@ -11,7 +11,7 @@ from wagtail.models import Page
 
 from marketplace import page_cache
 from marketplace.page_mixins import SharedPartsMixin, ViewRestrictionShortcutMixin
-from marketplace.pictures import pictures
+from marketplace.pictures import attach_pictures
 from policies import selectors as policy_selectors
 from policies.models.pages import TESTIMONIALS
 from policies.permissions import HomePagePermissionTester
@@ -154,8 +154,7 @@ class HomePage(SharedPartsMixin, ViewRestrictionShortcutMixin, Page):
 
     def parts_context(self, request, context):
         context = dict(context)
-        if self.hero_image_id:  # with its renditions, kept (marketplace.pictures)
-            self.hero_image = pictures([self.hero_image_id]).get(self.hero_image_id)
+        attach_pictures([(self, "hero_image")])  # with its renditions, kept
         context["latest_items"] = product_selectors.items_latest(limit=8)
         context["featured_shops"] = product_selectors.shops_live(limit=6)
         context["featured_designers"] = product_selectors.designers_listed(limit=10)

@@ -42,6 +42,15 @@ def pictures(image_ids: Iterable[int]) -> dict[int, CustomImage | None]:
     )
 
 
+def attach_pictures(pictures_of: Iterable[tuple[object, str]]) -> None:
+    """Give each (object, image field) pair, such as `(designer, "logo")`, its image with its
+    renditions, all in one read of the kept pictures."""
+    pairs = [(owner, field, getattr(owner, f"{field}_id")) for owner, field in pictures_of]
+    images = pictures({pk for _owner, _field, pk in pairs if pk})
+    for owner, field, pk in pairs:
+        setattr(owner, field, images.get(pk) if pk else None)
+
+
 def rendition_added(image: CustomImage) -> None:
     """`image` was just given a rendition its kept copy lacked (CustomImage): keep it with
     that rendition, or, when it was not read with its renditions, drop the kept copy."""

@@ -32,7 +32,7 @@ from marketplace.page_cache import (
     memoised_each,
     not_kept,
 )
-from marketplace.pictures import pictures
+from marketplace.pictures import attach_pictures, pictures
 from vendors.cache import shop_items_tag, shop_tag
 from vendors.models import TAKING_ORDERS, ShopPage, takes_orders
 
@@ -43,7 +43,7 @@ STEPLEN = Page.steplen
 
 
 def with_card_data(items: QuerySet[ItemPage]) -> QuerySet[ItemPage]:
-    """Annotate what an item card needs; `attach_cards` completes it (cards_of: both)."""
+    """Annotate what an item card needs (its cover); `attach_cards` completes it."""
     first_photo = ItemImage.objects.filter(item=OuterRef("pk")).order_by("sort_order", "pk")
     return items.select_related("designer").annotate(
         cover_image_id=Subquery(first_photo.values("image_id")[:1]),
@@ -102,26 +102,22 @@ def attach_cards(
     shops: Iterable[ShopPage] = (),
     pictures_of: Iterable[tuple[object, str]] = (),
 ) -> list[ItemPage]:
-    """Give each card its shop and cover picture (with renditions): one query for the shops
-    the page does not have yet, two for the covers once one is used (attach_covers).
+    """Give each card its shop (attach_shops) and cover picture, read once one is used
+    (attach_covers).
 
     Pass the `shops` the page already has (a shop's own page, search's shop list). Other
     pictures on the page, as (object, image field) pairs such as `(designer, "logo")`, come
-    at once in two queries of their own: the page shows them, while the cards it has kept
-    need no picture (home.templatetags.cards).
+    at once (marketplace.pictures.attach_pictures): the page shows them, while the cards it
+    has kept need no picture (home.templatetags.cards).
     """
     items = attach_covers(attach_shops(items, known=shops))
-    pictures_of = list(pictures_of)
-    if pictures_of:
-        pictures = _Pictures({getattr(owner, f"{field}_id") for owner, field in pictures_of})
-        for owner, field in pictures_of:
-            setattr(owner, field, pictures.get(getattr(owner, f"{field}_id")))
+    attach_pictures(pictures_of)
     return items
 
 
 def attach_covers(items: list[ItemPage]) -> list[ItemPage]:
-    """Give each card its cover picture, loaded with its renditions (two queries) for all of
-    `items` the first time one is used. A card cache that renders only a few of a page's
+    """Give each card its cover picture, with its renditions, read for all of `items` the
+    first time one is used. A card cache that renders only a few of a page's
     cards gives them covers of their own first, so only their pictures are loaded."""
     pictures = _Pictures(
         {item.cover_image_id for item in items if getattr(item, "cover_image_id", None)}
@@ -243,10 +239,11 @@ def attach_shops(items: Iterable[ItemPage], *, known: Iterable[ShopPage] = ()) -
     show on cards and in carts)."""
     items = list(items)
     shown = {item.path[:-STEPLEN] for item in items}
-    # A cached page with these cards shows these shops' names (marketplace.page_cache).
-    depends_on(*(shop_tag(path) for path in shown))
     shops = {shop.path: shop for shop in known}
     missing = shown - set(shops)
+    # A cached page with these cards shows these shops' names (marketplace.page_cache): the
+    # memoised ones record their tags as they are read, with their rows.
+    depends_on(*(shop_tag(path) for path in shown - missing))
     if missing:
         shops.update(
             memoised_each(
@@ -587,10 +584,7 @@ def _shops_by_title() -> QuerySet[ShopPage]:
 def _shop_cards(shops: list[ShopPage]) -> list[ShopPage]:
     """Shops with their logo and banner (with renditions) and their number of pieces for
     sale."""
-    images = pictures({pk for shop in shops for pk in (shop.logo_id, shop.banner_id) if pk})
-    for shop in shops:
-        shop.logo = images.get(shop.logo_id) if shop.logo_id else None
-        shop.banner = images.get(shop.banner_id) if shop.banner_id else None
+    attach_pictures((shop, field) for shop in shops for field in ("logo", "banner"))
     by_path = {shop.path: shop for shop in shops}
     # Each shop's count is kept until one of its pieces changes (marketplace.page_cache).
     counts = memoised_each(

@@ -15,8 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.middleware import signed_link
 from accounts.views import account_view
 from marketplace.http import safe_next_url
-from products.models import ItemPage
-from products.selectors import attach_cards, with_card_data
+from products.selectors import cards_of
 
 from . import selectors, services, tokens
 from .error_messages import ERROR_MESSAGES, error_message
@@ -79,7 +78,7 @@ def saved_add(request: HttpRequest) -> HttpResponse:
         if item is None:
             messages.error(request, ERROR_MESSAGES[SavedErrorCode.ITEM_NOT_FOUND])
             return redirect(next_url)
-        (card,) = attach_cards(with_card_data(ItemPage.objects.filter(pk=item.pk)))
+        (card,) = cards_of([item.pk])
         return render(
             request,
             "saved/saved_confirm.html",

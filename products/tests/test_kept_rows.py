@@ -66,7 +66,9 @@ def test_a_renamed_designer_shows_at_once_and_an_unknown_one_is_not_found(client
     assert client.get("/designers/nobody/").status_code == 404
 
 
-def test_a_renamed_shop_shows_on_its_cards_and_pieces_at_once(client, world):
+@pytest.mark.parametrize("parts_kept", [0, 3600], ids=["parts rendered", "parts kept"])
+def test_a_renamed_shop_shows_on_its_cards_and_pieces_at_once(client, world, settings, parts_kept):
+    settings.VITRINE_FRAGMENT_SECONDS = parts_kept
     scarf = world["pieces"][1]
     for url in ("/designers/hermes/", scarf.url, "/cart/"):
         assert "Atelier Nord" in client.get(url).content.decode() or url == "/cart/"
