@@ -34,9 +34,11 @@ from products.models import ItemPage
 from products.selectors import cards_of
 from vendors.models import Vendor
 
-from .models import Cart, DisputeStatus, Order, OrderLine, PayoutEntry, VendorOrder
+from .models import Cart, CartItem, DisputeStatus, Order, OrderLine, PayoutEntry, VendorOrder
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
     from accounts.models import User
 
 
@@ -63,6 +65,27 @@ class CartSummary:
         return sum(len(group.items) for group in self.groups)
 
 
+def _lines_of(*, cart_id: int | None, user: User | AnonymousUser | None) -> QuerySet[CartItem]:
+    """The lines of the shopper's cart: the account's when signed in, else the one the
+    session names (services.cart_for_request's rule)."""
+    if user is not None and user.is_authenticated:
+        return CartItem.objects.filter(cart__user=user)
+    if cart_id:
+        return CartItem.objects.filter(cart_id=cart_id, cart__user__isnull=True)
+    return CartItem.objects.none()
+
+
+def cart_lines(
+    *, cart_id: int | None, user: User | AnonymousUser | None
+) -> tuple[int | None, list[int]]:
+    """The shopper's cart and the ids of its pieces, in order, in one query; (None, []) while
+    it holds none."""
+    lines = list(
+        _lines_of(cart_id=cart_id, user=user).order_by("item_id").values_list("cart_id", "item_id")
+    )
+    return (lines[0][0] if lines else None), [item_id for _, item_id in lines]
+
+
 def cart_item_ids(*, cart: Cart | None) -> list[int]:
     """The ids of the pieces in the cart, in order."""
     if cart is None:
@@ -70,29 +93,23 @@ def cart_item_ids(*, cart: Cart | None) -> list[int]:
     return list(cart.lines.order_by("item_id").values_list("item_id", flat=True))
 
 
-def cart_summary(*, cart: Cart | None, item_ids: list[int] | None = None) -> CartSummary:
-    """The cart's items grouped by shop, with pictures, in a constant number of queries;
-    `item_ids`: its pieces (cart_item_ids), when the caller has just read them."""
-    if cart is None:
-        return CartSummary(groups=[])
-    if item_ids is None:
-        item_ids = cart_item_ids(cart=cart)
-    # A page showing them is shown afresh once one is sold, held, withdrawn or edited.
-    items = sorted(cards_of(item_ids), key=lambda item: item.path)
+def cart_cards(item_ids: Sequence[int]) -> list[ItemPage]:
+    """The cards of the cart's pieces (products.selectors.cards_of: kept under each piece's
+    and shop's tags, so a page showing them is shown afresh once one is sold, held,
+    withdrawn or edited), in the order of their shops."""
+    return sorted(cards_of(item_ids), key=lambda item: item.path)
+
+
+def cart_summary(*, items: Sequence[ItemPage]) -> CartSummary:
+    """The cart's pieces (cart_cards, as services.cart_prune leaves them) grouped by shop."""
     groups: OrderedDict[int, ShopGroup] = OrderedDict()
     for item in items:
         groups.setdefault(item.shop.pk, ShopGroup(shop=item.shop)).items.append(item)
     return CartSummary(groups=list(groups.values()))
 
 
-def cart_count(*, cart_id: int | None = None, user: User | None = None) -> int:
-    from .models import CartItem
-
-    if user is not None and user.is_authenticated:
-        return CartItem.objects.filter(cart__user=user).count()
-    if cart_id:
-        return CartItem.objects.filter(cart_id=cart_id, cart__user__isnull=True).count()
-    return 0
+def cart_count(*, cart_id: int | None = None, user: User | AnonymousUser | None = None) -> int:
+    return _lines_of(cart_id=cart_id, user=user).count()
 
 
 def order_for_shopper(*, request: HttpRequest, reference: str) -> Order | None:

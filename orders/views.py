@@ -46,26 +46,24 @@ def _back(request: HttpRequest) -> str:
 @never_cache
 @require_GET
 def cart_detail(request: HttpRequest) -> HttpResponse:
-    cart = services.cart_for_request(request)
+    cart_id, lines = services.cart_lines_for_request(request)
 
     def parts_context() -> dict:
-        notices = services.cart_prune(cart=cart) if cart is not None else []
+        items, notices = services.cart_prune(cart_id=cart_id, items=selectors.cart_cards(lines))
         for notice in notices:
             messages.warning(request, removed_from_cart_message(notice))
         if notices:  # rendered for fewer lines than its key names: not worth keeping
             fragments.valid_until(timezone.now())
-        # Lines pruned: read them again; otherwise they are those read below.
-        return {"cart": selectors.cart_summary(cart=cart, item_ids=None if notices else lines)}
+        return {"cart": selectors.cart_summary(items=items)}
 
-    # Kept for these lines of this cart until a piece in it or its shop changes (the tags
-    # cart_summary reads): a sale, a hold, a withdrawal or a closed shop is pruned at once.
-    lines = selectors.cart_item_ids(cart=cart)
+    # Kept for these lines of this cart until a piece in it or its shop changes (the tags of
+    # the cards it reads): a sale, a hold, a withdrawal or a closed shop is pruned at once.
     parts = fragments.page_parts(
         request,
         "orders/cart_parts.html",
         parts_context,
         params=(),
-        vary=f"cart={cart.pk}:{','.join(map(str, lines))}" if lines else "empty",
+        vary=f"cart={cart_id}:{','.join(map(str, lines))}" if lines else "empty",
     )
     return render(request, "orders/cart.html", {"parts": parts})
 
@@ -107,12 +105,15 @@ def _remember_order(request: HttpRequest, order: Order) -> None:
 @require_http_methods(["GET", "POST"])
 def checkout(request: HttpRequest) -> HttpResponse:
     cart = services.cart_for_request(request)
+    items = selectors.cart_cards(selectors.cart_item_ids(cart=cart))
     # On GET, sold pieces drop out with a notice. On POST the shopper confirms what they saw,
     # so nothing is dropped silently: order_place refuses and they go back to the cart.
-    notices = services.cart_prune(cart=cart) if cart is not None and request.method == "GET" else []
+    notices: list[services.ItemNotBuyable] = []
+    if cart is not None and request.method == "GET":
+        items, notices = services.cart_prune(cart_id=cart.pk, items=items)
     for notice in notices:
         messages.warning(request, removed_from_cart_message(notice))
-    summary = selectors.cart_summary(cart=cart)
+    summary = selectors.cart_summary(items=items)
     if not summary.count:
         if not notices:
             messages.info(request, "Your cart is empty.")

@@ -12,7 +12,6 @@ from django.core.paginator import Page as PaginatorPage
 from django.core.paginator import Paginator
 from django.db.models import (
     Count,
-    F,
     OuterRef,
     Q,
     QuerySet,
@@ -34,7 +33,7 @@ from marketplace.page_cache import (
 )
 from marketplace.pictures import attach_pictures, pictures
 from vendors.cache import shop_items_tag, shop_tag
-from vendors.models import TAKING_ORDERS, ShopPage, takes_orders
+from vendors.models import TAKING_ORDERS, ShopPage, shop_takes_orders, with_vendor_status
 
 from .cache import ARRIVALS, designer_items_tag, item_tag
 from .models import SOLD_LAST, Category, Designer, ItemImage, ItemPage, ListedItem
@@ -257,8 +256,10 @@ def attach_shops(items: Iterable[ItemPage], *, known: Iterable[ShopPage] = ()) -
 
 
 def _card_shops(paths: list[str]) -> dict[str, ShopPage]:
-    fields = ("title", "slug", "url_path", "path", "depth", "phone_number", "phone_orders")
-    return {shop.path: shop for shop in ShopPage.objects.filter(path__in=paths).only(*fields)}
+    # Whether it takes orders too (a cart prunes by it): a vendor's status moves `site` on.
+    fields = ("title", "slug", "url_path", "path", "depth", "live", "phone_number", "phone_orders")
+    shops = with_vendor_status(ShopPage.objects.filter(path__in=paths).only(*fields))
+    return {shop.path: shop for shop in shops}
 
 
 @dataclass(frozen=True)
@@ -339,12 +340,12 @@ def item_detail(*, item: ItemPage, request: HttpRequest) -> dict:
     shop_path = item.path[:-STEPLEN]
     shop = memoised(
         f"item-shop:{shop_path}",
-        lambda: ShopPage.objects.annotate(vendor_status=F("vendor__status")).get(path=shop_path),
+        lambda: with_vendor_status(ShopPage.objects.all()).get(path=shop_path),
         tags=[shop_tag(shop_path)],
     )
     # A shop not taking orders (unpublished, or its vendor suspended) offers neither the cart
     # nor its phone number.
-    taking_orders = takes_orders(live=shop.live, vendor_status=shop.vendor_status)
+    taking_orders = shop_takes_orders(shop)
     return {
         "gallery": gallery,
         "designer": item.designer,

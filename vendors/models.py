@@ -191,6 +191,17 @@ def takes_orders(*, live: bool, vendor_status: str) -> bool:
 TAKING_ORDERS = models.Q(live=True, vendor__status=Vendor.Status.ACTIVE)
 
 
+def with_vendor_status(shops: models.QuerySet["ShopPage"]) -> models.QuerySet["ShopPage"]:
+    """Shops with `vendor_status`, what `shop_takes_orders` asks, read with their own row:
+    only the status, never the vendor's own details."""
+    return shops.annotate(vendor_status=models.F("vendor__status"))
+
+
+def shop_takes_orders(shop: "ShopPage | None") -> bool:
+    """`takes_orders` for a shop read `with_vendor_status` (None: no shop at all)."""
+    return shop is not None and takes_orders(live=shop.live, vendor_status=shop.vendor_status)
+
+
 class ShopPage(SharedPartsMixin, ViewRestrictionShortcutMixin, Page):
     """`/shops/<shop>/`: one per Vendor, under the ShopIndexPage. The vendor's staff edit it."""
 

@@ -29,6 +29,7 @@ from .cart import (  # noqa: F401
     CART_SESSION_KEY,
     cart_add,
     cart_for_request,
+    cart_lines_for_request,
     cart_merge_into_account,
     cart_prune,
     cart_remove,

@@ -10,11 +10,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from products.models import ItemPage
-from vendors.models import ShopPage, takes_orders
+from vendors.models import ShopPage, shop_takes_orders, with_vendor_status
 
 from ..errors import ItemNotBuyable
 from ..errors import OrderErrorCode as Code
 from ..models import Cart, CartItem
+from ..selectors import cart_lines
 from .stock import reserved_quantities
 
 if TYPE_CHECKING:
@@ -46,31 +47,43 @@ def cart_for_request(request: HttpRequest, *, create: bool = False) -> Cart | No
 def _shops_of(items: Iterable[ItemPage]) -> dict[str, ShopPage]:
     """The items' shops (with vendors), by tree path: one query."""
     paths = {item.path[: -ShopPage.steplen] for item in items}
-    return {
-        shop.path: shop
-        for shop in ShopPage.objects.filter(path__in=paths)
-        .select_related("vendor")
-        .only("path", "live", "vendor__status")
-    }
+    shops = with_vendor_status(
+        ShopPage.objects.filter(path__in=paths).only("path", "live", "vendor")
+    )
+    return {shop.path: shop for shop in shops}
+
+
+def _refusal(item: ItemPage, *, available: bool, shop_open: bool) -> ItemNotBuyable | None:
+    """Why a shopper cannot buy `item` now (None: they can). The one rule, whichever rows say
+    whether a unit is free and its shop takes orders."""
+    if not item.live:
+        return ItemNotBuyable(Code.ITEM_WITHDRAWN, title=item.title)
+    if not available:
+        code = Code.ITEM_SOLD if item.quantity <= 0 else Code.ITEM_HELD
+        return ItemNotBuyable(code, title=item.title)
+    if not shop_open:
+        return ItemNotBuyable(Code.SHOP_CLOSED, title=item.title)
+    return None
 
 
 def _buyable(items: Iterable[ItemPage]) -> tuple[list[ItemPage], list[ItemNotBuyable]]:
-    """Split items into those a shopper can buy now and why each of the rest cannot be."""
+    """Split items into those a shopper can buy now and why each of the rest cannot be, from
+    the holds and shops as the database has them (adding to a cart, placing an order)."""
     items = list(items)
     reserved = reserved_quantities(item_ids=[item.pk for item in items])
     shops = _shops_of(items)
     buyable, refused = [], []
     for item in items:
         shop = shops.get(item.path[: -ShopPage.steplen])
-        if not item.live:
-            refused.append(ItemNotBuyable(Code.ITEM_WITHDRAWN, title=item.title))
-        elif item.quantity - reserved.get(item.pk, 0) <= 0:
-            code = Code.ITEM_SOLD if item.quantity <= 0 else Code.ITEM_HELD
-            refused.append(ItemNotBuyable(code, title=item.title))
-        elif shop is None or not takes_orders(live=shop.live, vendor_status=shop.vendor.status):
-            refused.append(ItemNotBuyable(Code.SHOP_CLOSED, title=item.title))
-        else:
+        refusal = _refusal(
+            item,
+            available=item.quantity - reserved.get(item.pk, 0) > 0,
+            shop_open=shop_takes_orders(shop),
+        )
+        if refusal is None:
             buyable.append(item)
+        else:
+            refused.append(refusal)
     return buyable, refused
 
 
@@ -99,22 +112,39 @@ def cart_remove(*, request: HttpRequest, item_id: int) -> bool:
     return bool(deleted)
 
 
-def cart_prune(*, cart: Cart) -> list[ItemNotBuyable]:
-    """Drop sold, withdrawn or unbuyable items from the cart; return why, for each. Reads
-    only, unless there is something to drop (one statement: no transaction, no lock)."""
-    # What _buyable reads of each piece, not its page's thirty columns (and the cart, which
-    # the related manager checks on every line: deferred, it would cost a query each).
-    lines = list(
-        cart.lines.select_related("item").only(
-            "cart", "item", "item__title", "item__live", "item__quantity", "item__path"
+def cart_lines_for_request(request: HttpRequest) -> tuple[int | None, list[int]]:
+    """The shopper's cart (as cart_for_request finds it) and the ids of its pieces, in one
+    query: (None, []) while it has none."""
+    return cart_lines(cart_id=request.session.get(CART_SESSION_KEY), user=request.user)
+
+
+def cart_prune(
+    *, cart_id: int | None, items: list[ItemPage]
+) -> tuple[list[ItemPage], list[ItemNotBuyable]]:
+    """Of the cart's pieces `items` (their cards, orders.selectors.cart_cards), those a
+    shopper can buy now, and why each of the others cannot: those are dropped from the cart.
+
+    A card says what every page shows of its piece: its stock, whether it is all held
+    (`held_until`, kept in step with the holds) and its shop's state, each kept under its
+    piece's or shop's tag, which a sale, hold, withdrawal or closed shop moves on at once.
+    Reads nothing more; writes only if there is something to drop (one statement: no
+    transaction, no lock). Placing the order checks again, under lock (_buyable)."""
+    buyable, refused = [], []
+    for item in items:
+        refusal = _refusal(
+            item,
+            available=item.quantity > 0 and not item.is_reserved,
+            shop_open=shop_takes_orders(item.shop),
         )
-    )
-    buyable, refused = _buyable(line.item for line in lines)
-    keep = {item.pk for item in buyable}
-    gone = [line.pk for line in lines if line.item_id not in keep]
-    if gone:  # viewing an unchanged cart writes nothing (SQLite: no write lock for a GET)
-        CartItem.objects.filter(pk__in=gone).delete()
-    return refused
+        if refusal is None:
+            buyable.append(item)
+        else:
+            refused.append(refusal)
+    if refused and cart_id is not None:  # an unchanged cart writes nothing (SQLite: no lock)
+        keep = {item.pk for item in buyable}
+        gone = [item.pk for item in items if item.pk not in keep]
+        CartItem.objects.filter(cart_id=cart_id, item_id__in=gone).delete()
+    return buyable, refused
 
 
 @transaction.atomic

@@ -13,6 +13,7 @@ from django.utils import timezone
 import pytest
 
 from orders.models import CartItem, Order, Reservation
+from products.cache import holds_changed
 from products.factories import ItemPageFactory
 from products.models import ItemPage
 from tests.localstripe import stripe_get
@@ -40,7 +41,13 @@ def place(client, *items, email=ADDRESS["email"]) -> Order:
 
 
 def expire_holds(order) -> None:
-    order.reservations.update(expires_at=timezone.now() - timedelta(seconds=1))
+    """As if the holds' time had run out: their end, and the pieces' `held_until` (which
+    mirrors it for pages and carts, kept with their cards) a second ago."""
+    past = timezone.now() - timedelta(seconds=1)
+    order.reservations.update(expires_at=past)
+    item_ids = list(order.reservations.values_list("item_id", flat=True))
+    ItemPage.objects.filter(pk__in=item_ids, held_until__isnull=False).update(held_until=past)
+    holds_changed(item_ids)  # the kept cards still say the old end, which time would pass
 
 
 @pytest.fixture
