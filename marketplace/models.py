@@ -1,14 +1,39 @@
 """The project core's own tables: the site's image model, and what background tasks have done."""
 
+import functools
+
 from django.db import models
 
-from wagtail.images.models import AbstractImage, AbstractRendition, Image
+from wagtail.images.models import AbstractImage, AbstractRendition, Filter, Image
+
+
+@functools.cache
+def _filter_for(spec: str) -> Filter:
+    return Filter(spec=spec)
+
+
+def _shared_filter(filter: Filter | str) -> Filter | str:
+    """One Filter per spec for the process. Wagtail makes a new one for each image shown (the
+    `{% image %}` tag, a spec given as text), and working out a new one's operations costs
+    more than the rest of finding a prefetched rendition (it inspects each operation's
+    signature). A Filter holds only its spec and those operations."""
+    if isinstance(filter, str):
+        return _filter_for(filter)
+    if type(filter) is Filter and filter.spec:
+        return _filter_for(filter.spec)
+    return filter
 
 
 class CustomImage(AbstractImage):
     """The site's image model (WAGTAILIMAGES_IMAGE_MODEL). `description` is the alt text."""
 
     admin_form_fields = Image.admin_form_fields
+
+    def get_rendition(self, filter: Filter | str) -> AbstractRendition:
+        return super().get_rendition(_shared_filter(filter))
+
+    def get_renditions(self, *filters: Filter | str) -> dict[str, AbstractRendition]:
+        return super().get_renditions(*map(_shared_filter, filters))
 
     def _add_to_prefetched_renditions(self, rendition) -> None:
         # Wagtail calls this for a rendition the prefetched ones lacked (made now, or found

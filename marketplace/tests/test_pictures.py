@@ -53,3 +53,24 @@ def test_a_picture_is_read_once_and_a_new_size_is_kept_with_it(image):
         again.get_rendition("fill-160x200")
     assert len(queries) == 0
     assert version(image) == before  # a new size changes no page
+
+
+def test_a_size_is_worked_out_once_per_process_not_once_per_picture_shown(image, monkeypatch):
+    """`{% image %}` hands Wagtail a new Filter for every picture it draws; working out its
+    operations inspects each one's signature. The site's image model shares one per spec."""
+    from django.template import Context, Template
+
+    from wagtail.images import image_operations
+
+    made = []
+    original = image_operations.FillOperation.__init__
+
+    def counted(self, *args, **kwargs):
+        made.append(args)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(image_operations.FillOperation, "__init__", counted)
+    template = Template("{% load wagtailimages_tags %}{% image image fill-97x113 %}")
+    html = [template.render(Context({"image": image})) for _ in range(3)]
+    assert html[0] == html[2] and "fill-97x113" in html[0]
+    assert len(made) == 1, made
