@@ -1,4 +1,5 @@
-"""Which Wagtail `Site` answers a request, found without a query on every request.
+"""Which Wagtail `Site` answers a request, and the sites' root paths, found without a query
+on every request.
 
 Wagtail's `Site.find_for_request` runs its hostname-matching query for each request (and
 keeps the answer only on that request). The answer depends on the `Site` rows and on the
@@ -24,11 +25,15 @@ from wagtail.models import Site
 from . import page_cache
 
 
-def site_for_request(request: HttpRequest) -> Site | None:
-    """Wagtail's answer for this request's host and port, memoised (see the module)."""
+def site_and_root_paths(request: HttpRequest) -> tuple[Site | None, list]:
+    """Wagtail's Site for this request's host and port, and every site's root path
+    (`Site.get_site_root_paths`: what a page's URL is worked out from, which depends on the
+    same rows and root pages), memoised (see the module)."""
     hostname = split_domain_port(request._get_raw_host())[0]
     port = request.get_port()
-    return page_cache.memoised(f"site-for:{hostname}:{port}", lambda: _find(request))
+    return page_cache.memoised(
+        f"site-for:{hostname}:{port}", lambda: (_find(request), Site.get_site_root_paths())
+    )
 
 
 def _find(request: HttpRequest) -> Site | None:
@@ -49,7 +54,11 @@ class SiteMiddleware:
 
     def __call__(self, request: HttpRequest):
         if settings.VITRINE_SITE_MEMO:
-            request._wagtail_site = site_for_request(request)  # type: ignore[attr-defined]
+            # Where Wagtail looks for them: `{% pageurl %}` and `page.get_url(request)` then
+            # work out a URL without reading the root paths from the cache, once per page.
+            site, root_paths = site_and_root_paths(request)
+            request._wagtail_site = site  # type: ignore[attr-defined]
+            request._wagtail_cached_site_root_paths = root_paths  # type: ignore[attr-defined]
         return self.get_response(request)
 
 

@@ -384,7 +384,7 @@ def item_json_ld(
         "@context": "https://schema.org",
         "@type": "Product",
         "name": item.title,
-        "url": request.build_absolute_uri(item.url),
+        "url": request.build_absolute_uri(item.get_url(request)),
         "brand": {"@type": "Brand", "name": item.designer.name},
         "itemCondition": CONDITION_SCHEMA.get(item.condition, "https://schema.org/UsedCondition"),
         "offers": {

@@ -1,6 +1,9 @@
 """The request's Site is memoised (marketplace.sites): no Site query once known, and a saved or
 deleted Site is seen by the very next request."""
 
+import json
+import re
+
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -76,3 +79,34 @@ def test_the_home_page_itself_is_read_afresh_after_each_save(site_tree, settings
     with CaptureQueriesContext(connection) as queries:
         assert "Fresh heading" in client.get("/").content.decode()
     assert not [q for q in queries if 'FROM "home_homepage"' in q["sql"]]
+
+
+def test_page_urls_are_worked_out_from_root_paths_memoised_with_the_site(
+    site_tree, settings, monkeypatch
+):
+    from products.factories import ItemPageFactory
+
+    settings.VITRINE_FRAGMENT_SECONDS = 0  # its parts drawn each time: {% pageurl %}, JSON-LD
+    item = ItemPageFactory(title="Cognac tote")
+    item_url, shop_url = item.url, item.get_parent().url
+    client = Client()
+    client.cookies["seen"] = "1"
+    assert "Cognac tote" in client.get(item_url).content.decode()  # memoised
+    asked = []
+    original = Site.get_site_root_paths
+    monkeypatch.setattr(Site, "get_site_root_paths", lambda: asked.append(1) or original())
+    page = client.get(item_url).content.decode()
+    data = json.loads(re.search(r'application/ld\+json">(.*?)</script>', page, re.S).group(1))
+    assert data["url"] == f"http://testserver{item_url}" and f'href="{shop_url}"' in page
+    assert asked == []  # not from Wagtail's cache entry (a round trip a page), nor the database
+
+
+def test_the_root_paths_follow_a_new_site(site_tree, rf):
+    from marketplace.sites import SiteMiddleware
+
+    middleware = SiteMiddleware(lambda request: request)
+    before = middleware(rf.get("/", HTTP_HOST="127.0.0.1"))._wagtail_cached_site_root_paths
+    assert before == Site.get_site_root_paths()
+    new = Site.objects.create(hostname="127.0.0.1", port=80, root_page=site_tree.shop_index)
+    after = middleware(rf.get("/", HTTP_HOST="127.0.0.1"))._wagtail_cached_site_root_paths
+    assert new.pk in {path.site_id for path in after} and after == Site.get_site_root_paths()
