@@ -330,11 +330,13 @@ def _memo(kept: Kept) -> dict[str, Any]:
 
 def item_detail(*, item: ItemPage, request: HttpRequest) -> dict:
     """The context of an item page: gallery with renditions, designer, category, shop, JSON-LD."""
-    gallery = list(item.gallery_images.order_by("sort_order", "pk"))
-    images = pictures({photo.image_id for photo in gallery})
-    gallery = [photo for photo in gallery if images.get(photo.image_id)]
-    for photo in gallery:
-        photo.image = images[photo.image_id]
+    rows = _gallery_rows(item, request)
+    images = pictures({image_id for image_id, _alt in rows})
+    gallery = [
+        ItemImage(item=item, image=images[image_id], alt_text=alt)
+        for image_id, alt in rows
+        if images.get(image_id)
+    ]
     # The vendor's status comes with the shop row: only the status, never the vendor's own
     # details, reaches the template. Kept until the shop changes (a vendor's, `site`).
     shop_path = item.path[:-STEPLEN]
@@ -357,6 +359,26 @@ def item_detail(*, item: ItemPage, request: HttpRequest) -> dict:
             item=item, shop=shop, gallery=gallery, request=request, taking_orders=taking_orders
         ),
     }
+
+
+def _gallery_rows(item: ItemPage, request: HttpRequest) -> list[tuple[int, str]]:
+    """The item's pictures, in order, with their alt text: (image id, alt text) rows. They
+    change only when the piece is published, which moves its tag on: kept under it. A
+    preview shows its draft's own, never kept."""
+    if getattr(request, "is_preview", False):
+        return [
+            (photo.image_id, photo.alt_text)
+            for photo in item.gallery_images.order_by("sort_order", "pk")
+        ]
+    return memoised(
+        f"gallery:{item.pk}",
+        lambda: list(
+            ItemImage.objects.filter(item=item)
+            .order_by("sort_order", "pk")
+            .values_list("image_id", "alt_text")
+        ),
+        tags=[item_tag(item.pk)],
+    )
 
 
 CONDITION_SCHEMA: dict[str, str] = {ItemPage.Condition.NEW: "https://schema.org/NewCondition"}

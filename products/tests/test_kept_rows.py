@@ -15,7 +15,7 @@ from policies import factories as policy_factories
 from policies.models import HomePageTestimonial
 from products.cache import holds_changed
 from products.factories import DesignerFactory, ItemPageFactory
-from products.models import ItemPage
+from products.models import ItemImage, ItemPage
 from products.services import stock_set
 from vendors.factories import ShopPageFactory
 
@@ -173,3 +173,43 @@ def test_each_sort_of_the_same_search_keeps_its_own_order(client, world):
     assert titles(client.get("/search/?sort=price_asc").content.decode()) == cheapest_first
     assert titles(client.get("/search/?sort=price_desc").content.decode()) == cheapest_first[::-1]
     assert titles(client.get("/search/?sort=price_asc").content.decode()) == cheapest_first
+
+
+def alts(html: str) -> list[str]:
+    return re.findall(r'data-full-alt="([^"]*)"', html)
+
+
+def test_an_item_page_drawn_again_reads_no_gallery_and_shows_a_published_one_at_once(
+    client, settings
+):
+    settings.VITRINE_FRAGMENT_SECONDS = 0  # the parts drawn each time: only rows are kept
+    from marketplace.factories import ImageFactory
+
+    bag = ItemPageFactory(title="Kelly bag", gallery=2)
+    client.get(bag.url)
+    assert not touching(queries_of(client, bag.url), "products_itemimage")
+    first, second = alts(client.get(bag.url).content.decode())
+
+    page = ItemPage.objects.get(pk=bag.pk)
+    photos = list(page.gallery_images.all())
+    photos[0].alt_text = "Kelly bag, from the side"
+    photos[0].sort_order, photos[1].sort_order = 1, 0
+    inside = ItemImage(image=ImageFactory(), alt_text="Kelly bag, inside", sort_order=2)
+    page.gallery_images.set([photos[1], photos[0], inside])  # swapped, and a third one
+    page.save_revision().publish()
+    assert alts(client.get(bag.url).content.decode()) == [
+        second,
+        "Kelly bag, from the side",
+        "Kelly bag, inside",
+    ]
+
+
+def test_a_preview_shows_its_drafts_gallery_and_the_live_page_keeps_its_own(client, settings):
+    settings.VITRINE_FRAGMENT_SECONDS = 0
+    bag = ItemPageFactory(title="Kelly bag", gallery=3)
+    live = alts(client.get(bag.url).content.decode())
+    draft = ItemPage.objects.get(pk=bag.pk)
+    draft.gallery_images.remove(draft.gallery_images.all()[0])
+    draft.save_revision()  # saved, not published
+    assert alts(draft.make_preview_request().content.decode()) == live[1:]
+    assert alts(client.get(bag.url).content.decode()) == live
