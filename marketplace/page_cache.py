@@ -170,16 +170,27 @@ def _still_current(versions: Mapping[str, str], known: Mapping[str, str] | None 
 
 
 def memoised(
-    name: str, compute: Callable[[], T], *, tags: Iterable[str] = (), timeout: int = 3600
+    name: str,
+    compute: Callable[[], T],
+    *,
+    tags: Iterable[str] = (),
+    timeout: int = 3600,
+    still_good: Callable[[T], bool] | None = None,
 ) -> T:
     """A value computed once and shared by workers until one of its `tags` changes (or
     `timeout` passes: it bounds staleness where a change does not invalidate, such as the
-    search index updated by a background task). A page showing it depends on its tags too."""
+    search index updated by a background task), or `still_good(value)` says a change no tag
+    covers has made it wrong. A page showing it depends on its tags too."""
     tags = (SITE, *tags)
     # The versions before computing (a change meanwhile leaves it stale), with the entry.
     current, found = _current_shown_and(tags, [f"memo:{name}"])
     entry = found.get(f"memo:{name}")
-    if entry is not None and current is not None and entry[0] == current:
+    if (
+        entry is not None
+        and current is not None
+        and entry[0] == current
+        and (still_good is None or still_good(entry[1]))
+    ):
         return entry[1]
     value = compute()
     if current is not None:

@@ -176,11 +176,27 @@ def hidden_sections() -> list[str]:
 def items_latest(*, limit: int) -> list[ItemPage]:
     """The newest pieces for sale. A page showing them depends on which are newest (ARRIVALS)
     and on each piece shown (cards_of), not on the whole catalogue: a sale elsewhere keeps it
-    cached."""
-    depends_on(ARRIVALS)
-    for_sale = items_live().filter(quantity__gt=0)
-    ids = list(for_sale.order_by("-listed_at", "-page_ptr_id").values_list("pk", flat=True)[:limit])
-    return cards_of(ids, for_sale_only=True)
+    cached.
+
+    Which ones they are is kept until ARRIVALS moves on (a publish, a withdrawal, a piece
+    back on sale), or one of them sells: then the next newest takes its place."""
+
+    def newest() -> list[int]:
+        for_sale = items_live().filter(quantity__gt=0).order_by("-listed_at", "-page_ptr_id")
+        return list(for_sale.values_list("pk", flat=True)[:limit])
+
+    rows: list[ItemPage] = []
+
+    def all_for_sale(ids: list[int]) -> bool:
+        rows[:] = _kept_card_rows(ids, for_sale_only=True)
+        return len(rows) == len(ids)
+
+    ids = memoised(f"newest:{limit}", newest, tags=[ARRIVALS, SHOPS], still_good=all_for_sale)
+    if len(rows) != len(ids):  # computed just now
+        rows[:] = _kept_card_rows(ids, for_sale_only=True)
+        if len(rows) < len(ids):
+            not_kept()
+    return attach_cards(rows)
 
 
 # What a card shows and is keyed by (home.templatetags.cards), its link and its shop: a page
@@ -199,17 +215,21 @@ def cards_of(ids: Sequence[int], *, for_sale_only: bool = False, **attach: Any) 
     not kept, marketplace.page_cache). A piece gone since its id was read (deleted, or no
     longer for sale with `for_sale_only`) leaves the list short: then nothing of the page is
     kept."""
+    found = _kept_card_rows(ids, for_sale_only=for_sale_only)
+    if len(found) < len(ids):
+        not_kept()
+    return attach_cards(found, **attach)
+
+
+def _kept_card_rows(ids: Sequence[int], *, for_sale_only: bool) -> list[ItemPage]:
     rows = memoised_each(
         "card-row", ids, _card_rows, tags_of=lambda pk: (item_tag(pk),), default=None
     )
-    found = [
+    return [
         row
         for row in (rows[pk] for pk in ids)
         if row is not None and (not for_sale_only or (row.live and row.quantity > 0))
     ]
-    if len(found) < len(ids):
-        not_kept()
-    return attach_cards(found, **attach)
 
 
 def _card_rows(ids: list[int]) -> dict[int, ItemPage]:
