@@ -96,3 +96,12 @@ def test_keys_are_not_checked_character_by_character_for_memcached():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # CacheKeyWarning would raise
         backend.validate_key("a key memcached would refuse: " + "x" * 250)
+
+
+def test_redis_replies_are_parsed_in_c():
+    """hiredis (requirements.txt): redis-py parses replies with it when it is installed, a
+    page's dozen reads among them; without it, in Python."""
+    from redis.connection import DefaultParser
+    from redis.utils import HIREDIS_AVAILABLE
+
+    assert HIREDIS_AVAILABLE and "Hiredis" in DefaultParser.__name__
