@@ -185,18 +185,17 @@ def items_latest(*, limit: int) -> list[ItemPage]:
         for_sale = items_live().filter(quantity__gt=0).order_by("-listed_at", "-page_ptr_id")
         return list(for_sale.values_list("pk", flat=True)[:limit])
 
-    rows: list[ItemPage] = []
+    checked: list[tuple[list[int], list[ItemPage]]] = []  # the kept ids and their card rows
 
     def all_for_sale(ids: list[int]) -> bool:
-        rows[:] = _kept_card_rows(ids, for_sale_only=True)
+        rows = _kept_card_rows(ids, for_sale_only=True)
+        checked.append((ids, rows))
         return len(rows) == len(ids)
 
     ids = memoised(f"newest:{limit}", newest, tags=[ARRIVALS, SHOPS], still_good=all_for_sale)
-    if len(rows) != len(ids):  # computed just now
-        rows[:] = _kept_card_rows(ids, for_sale_only=True)
-        if len(rows) < len(ids):
-            not_kept()
-    return attach_cards(rows)
+    if checked and checked[0][0] is ids and len(checked[0][1]) == len(ids):
+        return attach_cards(checked[0][1])  # the kept ids, all still for sale
+    return cards_of(ids, for_sale_only=True)  # computed just now
 
 
 # What a card shows and is keyed by (home.templatetags.cards), its link and its shop: a page
