@@ -395,7 +395,7 @@ class DesignerIndexPage(ViewRestrictionShortcutMixin, RoutablePageMixin, Page):
                 "designer": designer,
                 "items_page": selectors.paginate(
                     request,
-                    selectors.items_for_designer(designer=designer),
+                    lambda: selectors.items_for_designer(designer=designer),
                     pictures_of=[(designer, "logo")],
                     count=selectors.designer_counts([designer.pk])[designer.pk][0],
                     kept=selectors.Kept(

@@ -21,7 +21,7 @@ def shop_pieces(sender, page, request, **kwargs) -> dict:
     return {
         "items_page": selectors.paginate(
             request,
-            selectors.items_for_shop(shop=page),
+            lambda: selectors.items_for_shop(shop=page),
             shops=[page],
             pictures_of=[(page, "logo"), (page, "banner")],
             # What it lists moves on with any change of one of its pieces but a hold.

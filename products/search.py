@@ -142,14 +142,15 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
     designers, categories = selectors.designer_names(), selectors.category_names()
     conditions = _filter_conditions(filters, shops, designers, categories)
 
-    base = selectors.search_rows()
-    if filters.q:
-        base = text_matches(base, filters.q)
+    def matches() -> QuerySet:  # built only when what is kept of it is not
+        base = selectors.search_rows()
+        return text_matches(base, filters.q) if filters.q else base
+
     key = _cache_key(filters)  # of what is counted and listed: the sort is not in it
     counted = memoised(
         f"search:{key}",
         lambda: _count(
-            base.filter(conditions.get("price", Q())),
+            matches().filter(conditions.get("price", Q())),
             filters,
             shops_list,
             conditions,
@@ -160,17 +161,21 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
         timeout=INDEX_LAG_SECONDS,
     )
     if filters.sort == "relevance":
-        ranked = _KeptRanking(key, _apply(base, conditions), filters.q, counted["total"])
+        ranked = _KeptRanking(key, _apply(matches(), conditions), filters.q, counted["total"])
         page = selectors.paginate_ids(request, ranked)
     else:
-        rows = selectors.search_rows()
-        if filters.q:
-            # SQLite is told whether to walk the sort's index; PostgreSQL's planner decides.
-            probe = not vectors_kept() and _probe(request, counted["total"], _walked(filters))
-            rows = text_matches(rows, filters.q, probe=probe)
+
+        def listing() -> QuerySet:
+            rows = selectors.search_rows()
+            if filters.q:
+                # SQLite is told whether to walk the sort's index; PostgreSQL's planner decides.
+                probe = not vectors_kept() and _probe(request, counted["total"], _walked(filters))
+                rows = text_matches(rows, filters.q, probe=probe)
+            return _apply(rows, conditions).order_by(*ORDER_BY[filters.sort])
+
         page = selectors.paginate(
             request,
-            _apply(rows, conditions).order_by(*ORDER_BY[filters.sort]),
+            listing,
             count=counted["total"],
             kept=selectors.Kept(
                 f"search:{key}:{filters.sort}", [LISTED, SHOPS], timeout=INDEX_LAG_SECONDS

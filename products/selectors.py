@@ -1,9 +1,9 @@
 """Reads of the catalogue. Every function returns querysets/values with a constant query count."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import reduce
+from functools import cached_property, reduce
 from operator import or_
 from typing import Any, overload
 
@@ -291,20 +291,45 @@ class Kept:
     timeout: int = 3600
 
 
+class _ListingIds:
+    """A listing's ids as Paginator reads them, its query built only when they are: a page
+    whose count and ids are kept (Kept) builds none (`items_live` alone reads the hidden
+    sections, and building a page query costs more than drawing a card)."""
+
+    def __init__(self, listing: Callable[[], QuerySet]):
+        self._listing = listing
+
+    @cached_property
+    def _ids(self) -> QuerySet:
+        return self._listing().values_list("pk", flat=True)
+
+    def count(self) -> int:
+        return self._ids.count()
+
+    def __getitem__(self, index: slice) -> Iterable[int]:
+        ids = self
+
+        class Slice:  # what Paginator keeps as the page's objects, read when iterated
+            def __iter__(self) -> Iterator[int]:
+                return iter(ids._ids[index])
+
+        return Slice()
+
+
 def paginate(
     request: HttpRequest,
-    queryset: QuerySet,
+    listing: Callable[[], QuerySet],
     *,
     shops: Iterable[ShopPage] = (),
     pictures_of: Iterable[tuple[object, str]] = (),
     count: int | None = None,
     kept: Kept | None = None,
 ) -> PaginatorPage:
-    """A page of item cards of the listing `queryset`, in its order: only its ids are read
-    from it (paginate_ids)."""
+    """A page of item cards of the listing `listing()` returns, in its order: only its ids
+    are read from it (paginate_ids), and with `kept` only when they are not kept."""
     return paginate_ids(
         request,
-        queryset.values_list("pk", flat=True),
+        _ListingIds(listing),  # type: ignore[arg-type]
         shops=shops,
         pictures_of=pictures_of,
         count=count,

@@ -239,3 +239,20 @@ def test_the_newest_pieces_are_kept_and_a_sold_one_gives_its_place_at_once(
     new.save_revision().publish()
     shown = titles(client.get("/").content.decode())
     assert "Piece 10" in shown and "Piece 1" not in shown
+
+
+@pytest.mark.parametrize(
+    "url", ["/shops/maison-lune/", "/designers/hermes/", "/search/?sort=newest"]
+)
+def test_a_kept_listing_builds_no_query_for_its_pieces(client, world, settings, monkeypatch, url):
+    """Its count and page of ids are kept: the query that would list them (and the hidden
+    sections it leaves out) is not even built."""
+    from products import selectors
+
+    settings.VITRINE_FRAGMENT_SECONDS = 0  # the parts drawn each time
+    client.cookies["seen"] = "1"
+    first = titles(client.get(url).content.decode())
+    built = []
+    monkeypatch.setattr(selectors, "hidden_sections", lambda: built.append(1) or [])
+    assert titles(client.get(url).content.decode()) == first and first
+    assert built == []
