@@ -12,7 +12,7 @@ def _filter_for(spec: str) -> Filter:
     return Filter(spec=spec)
 
 
-def _shared_filter(filter: Filter | str) -> Filter | str:
+def _shared_filter(filter: Filter | str) -> Filter:
     """One Filter per spec for the process. Wagtail makes a new one for each image shown (the
     `{% image %}` tag, a spec given as text), and working out a new one's operations costs
     more than the rest of finding a prefetched rendition (it inspects each operation's

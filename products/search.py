@@ -10,7 +10,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import reduce
+from functools import cache, reduce
 from typing import Any
 
 from django.conf import settings
@@ -142,7 +142,8 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
     designers, categories = selectors.designer_names(), selectors.category_names()
     conditions = _filter_conditions(filters, shops, designers, categories)
 
-    def matches() -> QuerySet:  # built only when what is kept of it is not
+    @cache
+    def matches() -> QuerySet:  # built only when what is kept of it is not, then once
         base = selectors.search_rows()
         return text_matches(base, filters.q) if filters.q else base
 

@@ -1,6 +1,6 @@
 """Reads of the catalogue. Every function returns querysets/values with a constant query count."""
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cached_property, reduce
@@ -20,6 +20,7 @@ from django.db.models import (
 from django.db.models.functions import Length, Substr
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 
 from wagtail.models import Page
 
@@ -193,8 +194,8 @@ def items_latest(*, limit: int) -> list[ItemPage]:
         return len(rows) == len(ids)
 
     ids = memoised(f"newest:{limit}", newest, tags=[ARRIVALS, SHOPS], still_good=all_for_sale)
-    if checked and checked[0][0] is ids and len(checked[0][1]) == len(ids):
-        return attach_cards(checked[0][1])  # the kept ids, all still for sale
+    if checked and checked[0][0] is ids:  # kept: checked, and all still for sale
+        return attach_cards(checked[0][1])
     return cards_of(ids, for_sale_only=True)  # computed just now
 
 
@@ -306,14 +307,9 @@ class _ListingIds:
     def count(self) -> int:
         return self._ids.count()
 
-    def __getitem__(self, index: slice) -> Iterable[int]:
-        ids = self
-
-        class Slice:  # what Paginator keeps as the page's objects, read when iterated
-            def __iter__(self) -> Iterator[int]:
-                return iter(ids._ids[index])
-
-        return Slice()
+    def __getitem__(self, index: slice) -> Any:
+        # What Paginator keeps as the page's objects: read when first used.
+        return SimpleLazyObject(lambda: list(self._ids[index]))
 
 
 def paginate(

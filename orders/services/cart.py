@@ -45,7 +45,7 @@ def cart_for_request(request: HttpRequest, *, create: bool = False) -> Cart | No
 
 
 def _shops_of(items: Iterable[ItemPage]) -> dict[str, ShopPage]:
-    """The items' shops (with vendors), by tree path: one query."""
+    """The items' shops (with their vendor's id and status), by tree path: one query."""
     paths = {item.path[: -ShopPage.steplen] for item in items}
     shops = with_vendor_status(
         ShopPage.objects.filter(path__in=paths).only("path", "live", "vendor")
@@ -72,14 +72,25 @@ def _buyable(items: Iterable[ItemPage]) -> tuple[list[ItemPage], list[ItemNotBuy
     items = list(items)
     reserved = reserved_quantities(item_ids=[item.pk for item in items])
     shops = _shops_of(items)
-    buyable, refused = [], []
-    for item in items:
-        shop = shops.get(item.path[: -ShopPage.steplen])
-        refusal = _refusal(
+    return _split(
+        (
             item,
-            available=item.quantity - reserved.get(item.pk, 0) > 0,
-            shop_open=shop_takes_orders(shop),
+            _refusal(
+                item,
+                available=item.quantity - reserved.get(item.pk, 0) > 0,
+                shop_open=shop_takes_orders(shops.get(item.path[: -ShopPage.steplen])),
+            ),
         )
+        for item in items
+    )
+
+
+def _split(
+    checked: Iterable[tuple[ItemPage, ItemNotBuyable | None]],
+) -> tuple[list[ItemPage], list[ItemNotBuyable]]:
+    """(item, its refusal or None) pairs into the buyable items and the refusals."""
+    buyable, refused = [], []
+    for item, refusal in checked:
         if refusal is None:
             buyable.append(item)
         else:
@@ -129,17 +140,17 @@ def cart_prune(
     piece's or shop's tag, which a sale, hold, withdrawal or closed shop moves on at once.
     Reads nothing more; writes only if there is something to drop (one statement: no
     transaction, no lock). Placing the order checks again, under lock (_buyable)."""
-    buyable, refused = [], []
-    for item in items:
-        refusal = _refusal(
+    buyable, refused = _split(
+        (
             item,
-            available=item.quantity > 0 and not item.is_reserved,
-            shop_open=shop_takes_orders(item.shop),
+            _refusal(
+                item,
+                available=item.quantity > 0 and not item.is_reserved,
+                shop_open=shop_takes_orders(item.shop),
+            ),
         )
-        if refusal is None:
-            buyable.append(item)
-        else:
-            refused.append(refusal)
+        for item in items
+    )
     if refused and cart_id is not None:  # an unchanged cart writes nothing (SQLite: no lock)
         keep = {item.pk for item in buyable}
         gone = [item.pk for item in items if item.pk not in keep]
