@@ -23,9 +23,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 
 import redis
@@ -65,7 +69,148 @@ class RateLimitedLog:
         self._quiet = 0
 
 
-class ResilientRedisCache(RedisCache):
+# --- read ahead ---------------------------------------------------------------------------------
+
+_MISSING = object()  # read ahead, and not in the cache
+
+
+class ReadAhead:
+    """The entries one request is expected to read, fetched in one round trip, and the keys
+    it really reads. A round trip to Redis costs a request as much CPU as rendering a small
+    template; a page read in a dozen of them pays it a dozen times.
+
+    The expected keys are a list kept in the cache under `list_key` (page_cache's
+    ReadAheadMiddleware learns it): read with the request's first read, then its entries in
+    one more round trip. A request that reads nothing from the cache reads no list either.
+
+    Each entry read ahead is handed out once: a second read of the same key, or a read after
+    the request wrote or deleted it, goes to the cache. So a check that must see the latest
+    value (page_cache re-reads the versions a page was built on before storing it: their
+    first read took the copy read ahead) still does."""
+
+    def __init__(self, list_key: str):
+        self.list_key = list_key
+        self.expected: list[str] | None = None  # the list, once read
+        self._ahead: dict[str, Any] = {}
+        self.read: dict[str, None] = {}  # every key asked for, in order
+
+    def take(self, keys: list[str]) -> tuple[dict[str, Any], list[str]]:
+        """The entries of `keys` read ahead (those found), and the keys still to read."""
+        self.read.update(dict.fromkeys(keys))
+        found: dict[str, Any] = {}
+        rest = []
+        for key in keys:
+            value = self._ahead.pop(key, None)
+            if value is None:
+                rest.append(key)
+            elif value is not _MISSING:
+                found[key] = value
+        return found, rest
+
+    def keep(self, found: dict[str, Any], keys: Iterable[str]) -> None:
+        self._ahead.update({key: found.get(key, _MISSING) for key in keys})
+
+    def forget(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self._ahead.pop(key, None)
+
+
+_read_ahead: ContextVar[ReadAhead | None] = ContextVar("cache_read_ahead", default=None)
+
+
+class ReadAheadMixin:
+    """A cache backend that serves a request's reads from what was read ahead for it
+    (`read_ahead`), without changing what any operation means. Only the default key version
+    is read ahead; cache.get(key, default) with a stored None behaves as without it."""
+
+    @contextmanager
+    def read_ahead(self, list_key: str) -> Iterator[ReadAhead]:
+        """While the block runs (one request), the entries listed under `list_key` are read
+        ahead, in one round trip after the block's first read (ReadAhead)."""
+        token = _read_ahead.set(ReadAhead(list_key))
+        try:
+            yield _read_ahead.get()  # type: ignore[misc]
+        finally:
+            _read_ahead.reset(token)
+
+    def _read(self, ahead: ReadAhead, keys: list[str], version) -> dict[str, Any]:
+        """`keys`' values, from what was read ahead, or read now (with the list, the first time)."""
+        found, rest = ahead.take(keys)
+        if ahead.expected is None:  # the request's first read: the list comes with it
+            fetched = self._fetch([*rest, ahead.list_key], version)
+            expected = fetched.pop(ahead.list_key, None)
+            ahead.expected = expected if isinstance(expected, list) else []
+            found.update(fetched)
+            others = [key for key in ahead.expected if key not in ahead.read]
+            if others:
+                ahead.keep(self._fetch(others, version), others)
+        elif rest:
+            found.update(self._fetch(rest, version))
+        return found
+
+    def _fetch(self, keys: list[str], version) -> dict[str, Any]:
+        # From the cache itself: a backend whose get_many calls get (locmem's) reads through.
+        token = _read_ahead.set(None)
+        try:
+            return super().get_many(keys, version)  # type: ignore[misc]
+        finally:
+            _read_ahead.reset(token)
+
+    def get(self, key, default=None, version=None):
+        ahead = _read_ahead.get()
+        if ahead is None or version is not None:
+            return super().get(key, default, version)  # type: ignore[misc]
+        return self._read(ahead, [key], version).get(key, default)
+
+    def get_many(self, keys, version=None):
+        ahead = _read_ahead.get()
+        if ahead is None or version is not None:
+            return super().get_many(keys, version)  # type: ignore[misc]
+        return self._read(ahead, list(keys), version)
+
+    def _forget(self, keys: Iterable[str]) -> None:
+        ahead = _read_ahead.get()
+        if ahead is not None:
+            ahead.forget(keys)
+
+    def add(self, key, *args, **kwargs):
+        self._forget([key])
+        return super().add(key, *args, **kwargs)  # type: ignore[misc]
+
+    def set(self, key, *args, **kwargs):
+        self._forget([key])
+        return super().set(key, *args, **kwargs)  # type: ignore[misc]
+
+    def touch(self, key, *args, **kwargs):
+        self._forget([key])
+        return super().touch(key, *args, **kwargs)  # type: ignore[misc]
+
+    def delete(self, key, *args, **kwargs):
+        self._forget([key])
+        return super().delete(key, *args, **kwargs)  # type: ignore[misc]
+
+    def incr(self, key, *args, **kwargs):
+        self._forget([key])
+        return super().incr(key, *args, **kwargs)  # type: ignore[misc]
+
+    def set_many(self, data, *args, **kwargs):
+        self._forget(data)
+        return super().set_many(data, *args, **kwargs)  # type: ignore[misc]
+
+    def delete_many(self, keys, *args, **kwargs):
+        keys = list(keys)
+        self._forget(keys)
+        return super().delete_many(keys, *args, **kwargs)  # type: ignore[misc]
+
+
+class ReadAheadLocMemCache(ReadAheadMixin, LocMemCache):
+    """Django's local-memory cache that reads ahead as production's does (the tests' cache)."""
+
+
+# --- the production cache ------------------------------------------------------------------------
+
+
+class ResilientRedisCache(ReadAheadMixin, RedisCache):
     """RedisCache that degrades to "no cache" instead of raising (see the module docstring).
 
     Own options, taken out of OPTIONS before the rest goes to redis-py: RETRY_AFTER (seconds,

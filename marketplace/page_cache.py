@@ -31,6 +31,7 @@ served as usual, uncached.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -368,6 +369,49 @@ class AnonymousPageCacheMiddleware:
             response["X-Page-Cache"] = "miss"
             cache.set(key, (shown, response), settings.VITRINE_PAGE_CACHE_SECONDS)
         return _said_shared_parts(request, response)  # this response's, not the stored copy's
+
+
+# Keys of what every shopper of a page reads alike: tag versions, memoised values, shared
+# parts and cards (home.templatetags.cards), routes (home.models), the view-restriction flag.
+SHARED_KEY_PREFIXES = (VERSION_PREFIX, "memo:", "parts:", "card:", "route:", "pages:")
+READ_AHEAD_KEYS = 400  # at most, per URL
+READ_AHEAD_SECONDS = 600
+
+
+def _read_ahead_key(request: HttpRequest) -> str:
+    described = f"{request.get_host()}{request.get_full_path()}"
+    return f"read-ahead:{hashlib.blake2b(described.encode(), digest_size=16).hexdigest()}"
+
+
+class ReadAheadMiddleware:
+    """A page's cache reads in two round trips instead of one per thing it shows (a dozen on
+    a listing: the site, the route, versions, kept rows, shops, pictures, cards, the footer).
+
+    Each GET of a URL learns which shared entries it read (those every shopper reads alike,
+    SHARED_KEY_PREFIXES), and the next GET of that URL reads them all ahead, at once
+    (marketplace.cache.ReadAhead: each copy is handed out once, so a check that must see the
+    latest value still does). Learned only on pages whose parts are the same for every
+    shopper (marketplace.fragments sets `request.parts_shared`), so no one's cart is read
+    ahead for anyone else. A URL not seen for READ_AHEAD_SECONDS learns afresh. After
+    SiteMiddleware's host check, before it reads the site."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        read_ahead = getattr(cache, "read_ahead", None)
+        if read_ahead is None or request.method not in ("GET", "HEAD"):
+            return self.get_response(request)
+        key = _read_ahead_key(request)
+        with read_ahead(key) as ahead:
+            response = self.get_response(request)
+        learned = ahead.expected or []
+        if getattr(request, "parts_shared", False) and len(learned) < READ_AHEAD_KEYS:
+            known = set(learned)
+            new = [k for k in ahead.read if k.startswith(SHARED_KEY_PREFIXES) and k not in known]
+            if new:
+                cache.set(key, [*learned, *new][:READ_AHEAD_KEYS], READ_AHEAD_SECONDS)
+        return response
 
 
 def depend_on_page(page: Any) -> None:

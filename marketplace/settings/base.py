@@ -150,7 +150,9 @@ MIDDLEWARE = [
     "marketplace.page_cache.AnonymousPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    # After CommonMiddleware (the host is checked): the request's Site without a query.
+    # After CommonMiddleware (the host is checked): a page's cache reads in one round trip,
+    # then the request's Site without a query.
+    "marketplace.page_cache.ReadAheadMiddleware",
     "marketplace.sites.SiteMiddleware",
     # Lets the RFC 8058 one-click unsubscribe POST through on its signed token (see the class).
     "accounts.middleware.SignedUnsubscribeCsrfMiddleware",
@@ -290,7 +292,7 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "BACKEND": "marketplace.cache.ReadAheadLocMemCache",
             "LOCATION": "vitrine",
         }
     }

@@ -10,7 +10,11 @@ SECRET_KEY = "test-only-insecure-key"
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Reads ahead as production's cache does (marketplace.cache.ReadAheadMixin).
+    "default": {
+        "BACKEND": "marketplace.cache.ReadAheadLocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": 10000},
+    },
     "renditions": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},  # as in base
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.db"

@@ -36,7 +36,7 @@ def test_without_redis_url_cache_is_local_and_sessions_in_the_database():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        "django.core.cache.backends.locmem.LocMemCache",
+        "marketplace.cache.ReadAheadLocMemCache",
         "django.contrib.sessions.backends.db",
     ]
 

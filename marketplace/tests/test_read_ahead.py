@@ -1,0 +1,192 @@
+"""A page's cache reads come in two round trips once its URL has been seen
+(page_cache.ReadAheadMiddleware, marketplace.cache.ReadAhead), and reading ahead never hands
+out a value the request should not see: each copy read ahead is handed out once, a write in
+the request drops it, and one shopper's reads are never read ahead for another."""
+
+import re
+
+from django.core.cache import cache, caches
+from django.core.cache.backends.locmem import LocMemCache
+
+import pytest
+
+from marketplace import page_cache
+from marketplace.cache import ReadAheadMixin
+from products.factories import DesignerFactory, ItemPageFactory
+from vendors.factories import ShopPageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _memo(settings, clear_cache):
+    settings.VITRINE_SITE_MEMO = True
+
+
+class CacheReads:
+    """Counts the reads that reach the cache itself (each a round trip to Redis in
+    production), whether or not a value read ahead answered the caller."""
+
+    def __init__(self, monkeypatch):
+        self.reads = 0
+        self._inside = False  # LocMemCache.get_many calls get for each key: one read
+        for name in ("get", "get_many"):
+            monkeypatch.setattr(LocMemCache, name, self._counted(getattr(LocMemCache, name)))
+
+    def _counted(self, read):
+        def counted(*args, **kwargs):
+            if self._inside:
+                return read(*args, **kwargs)
+            self.reads += 1
+            self._inside = True
+            try:
+                return read(*args, **kwargs)
+            finally:
+                self._inside = False
+
+        return counted
+
+
+@pytest.fixture
+def pages(site_tree):
+    shop = ShopPageFactory(title="Maison Lune")
+    designer = DesignerFactory(name="Ines Vidal")
+    items = [ItemPageFactory(parent=shop, designer=designer) for _ in range(3)]
+    return [items[0].url, shop.url, f"/designers/{designer.slug}/", "/"]
+
+
+def test_a_seen_page_reads_the_cache_in_two_round_trips(client, pages, monkeypatch):
+    first = {url: client.get(url) for url in pages}
+    client.get(pages[0])  # an item page's parts are kept at the second view
+    for url in pages:
+        reads = CacheReads(monkeypatch)
+        again = client.get(url)
+        assert again.status_code == 200
+        assert _without_nonces(again) == _without_nonces(first[url])
+        assert reads.reads <= 2, url
+        monkeypatch.undo()
+
+
+def test_without_reading_ahead_the_same_pages_take_many_round_trips(
+    client, pages, monkeypatch, settings
+):
+    """What the layer saves: the same pages, read one thing at a time."""
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "ReadAhead" not in m]
+    for url in pages:
+        client.get(url)
+        client.get(url)
+        reads = CacheReads(monkeypatch)
+        client.get(url)
+        assert reads.reads >= 4, url
+        monkeypatch.undo()
+
+
+def test_a_value_read_ahead_is_handed_out_once(clear_cache):
+    """A second read sees what another process wrote meanwhile (a version moved on by a
+    sale): the check before a page's parts are stored is such a read."""
+    cache.set("list", ["a"])
+    cache.set("a", "old")
+    with cache.read_ahead("list"):
+        assert cache.get("other") is None  # the first read brings the list and "a"
+        LocMemCache.set(cache, "a", "new")  # another worker, behind this request's back
+        assert cache.get("a") == "old"  # as read ahead
+        assert cache.get("a") == "new"
+        assert cache.get_many(["a"]) == {"a": "new"}
+
+
+def test_a_write_in_the_request_drops_its_copy_read_ahead(clear_cache):
+    cache.set("list", ["a", "b", "c", "d"])
+    cache.set_many({"a": 1, "b": 2, "c": 3, "d": 4})
+    with cache.read_ahead("list"):
+        cache.get("a")
+        cache.set("b", 20)
+        cache.delete("c")
+        cache.set_many({"d": 40})
+        assert cache.get_many(["b", "c", "d"]) == {"b": 20, "d": 40}
+
+
+def test_a_key_missing_when_read_ahead_is_missing_then_found_once_written(clear_cache):
+    cache.set("list", ["a"])
+    with cache.read_ahead("list"):
+        assert cache.get("a", "default") == "default"
+        cache.add("a", 1)
+        assert cache.get("a") == 1
+
+
+def test_a_sale_while_a_page_renders_shows_on_the_next_view_read_ahead_or_not(
+    client, site_tree, monkeypatch, settings
+):
+    """Reading ahead reads a version earlier, never later, than what it covers: parts built
+    while a sale commits elsewhere are never kept as current."""
+    from products import selectors
+
+    settings.VITRINE_FRAGMENT_SECONDS = 3600
+    shop = ShopPageFactory()
+    ItemPageFactory(parent=shop)
+    for _ in range(2):
+        client.get(shop.url)  # learned, then read ahead
+    page_cache.invalidate(f"shop-items:{shop.path}")
+    real = selectors.items_for_shop
+
+    def sold_meanwhile(*args, **kwargs):
+        # A sale commits in another worker while this one renders: its version moves on
+        # behind this request's back (the cache as that worker writes it).
+        LocMemCache.set(cache, page_cache.VERSION_PREFIX + f"shop-items:{shop.path}", "sold", None)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(selectors, "items_for_shop", sold_meanwhile)
+    assert client.get(shop.url)["X-Shared-Parts"] == "miss"
+    monkeypatch.setattr(selectors, "items_for_shop", real)
+    assert client.get(shop.url)["X-Shared-Parts"] == "miss", "parts kept under a stale version"
+    assert client.get(shop.url)["X-Shared-Parts"] == "hit"
+
+
+def test_pages_of_one_shopper_teach_nothing(client, site_tree, django_user_model):
+    """A cart's parts vary with its lines: nothing it reads is read ahead for the next
+    visitor. A signed-in shopper's session is never in a learned list either."""
+    shop = ShopPageFactory()
+    item = ItemPageFactory(parent=shop)
+    client.post("/cart/add/", {"item": item.pk})
+    client.get("/cart/")
+    assert _learned(client, "/cart/") is None
+    user = django_user_model.objects.create_user("ada", "ada@example.com", "pw-long-enough-1")
+    client.force_login(user)
+    client.get(shop.url)
+    learned = _learned(client, shop.url)
+    assert learned, "a shop page is learned"
+    assert all(key.startswith(page_cache.SHARED_KEY_PREFIXES) for key in learned)
+
+
+def test_a_url_never_seen_costs_no_extra_round_trip(client, site_tree, monkeypatch, settings):
+    """Its list is read with the request's first read; without a list, nothing more."""
+    shop = ShopPageFactory()
+    with_layer = {}
+    for url in ("/healthz/", shop.url):
+        reads = CacheReads(monkeypatch)
+        client.get(url)
+        with_layer[url] = reads.reads
+        monkeypatch.undo()
+    cache.clear()
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "ReadAhead" not in m]
+    for url in ("/healthz/", shop.url):
+        reads = CacheReads(monkeypatch)
+        client.get(url)
+        assert with_layer[url] <= reads.reads, url
+        monkeypatch.undo()
+
+
+def test_the_caches_read_ahead():
+    assert isinstance(caches["default"], ReadAheadMixin)
+
+
+def _without_nonces(response) -> str:
+    """The page as any shopper sees it: without this response's CSP nonce and CSRF token."""
+    html = re.sub(r'nonce="[^"]*"', "", response.content.decode())
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)
+
+
+def _learned(client, url: str) -> list[str] | None:
+    from django.test import RequestFactory
+
+    request = RequestFactory().get(url)
+    return LocMemCache.get(cache, page_cache._read_ahead_key(request))
