@@ -4,6 +4,7 @@ Built in Python, not a template: a page of cards draws one heart per card, per r
 the shopper's own state, so it is never part of a cached card: see `home.templatetags.cards`).
 """
 
+from dataclasses import dataclass
 from functools import cache as once
 from types import SimpleNamespace
 from urllib.parse import quote
@@ -41,10 +42,38 @@ def _urls() -> tuple[str, str]:
     return reverse("saved_add"), reverse("saved_remove")
 
 
+@dataclass(frozen=True)
+class _Page:
+    """What every heart of one page shares, worked out once per request (a page of cards
+    draws some thirty): where it sends the shopper back, and their form's token."""
+
+    next_url: str
+    may_render_form: bool
+    token_input: str
+
+
+def _page(request, csrf_token) -> _Page:
+    page = getattr(request, "_save_buttons", None)
+    if page is None:
+        may_render_form = _may_render_form(request)
+        token = str(csrf_token) if may_render_form and csrf_token else ""
+        page = request._save_buttons = _Page(
+            next_url=request.get_full_path(),
+            may_render_form=may_render_form,
+            token_input=(
+                f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(token)}">'
+                if token and token != "NOTPROVIDED"
+                else ""
+            ),
+        )
+    return page
+
+
 def save_button_html(request, item, *, csrf_token, size: str = "card") -> SafeString:
     """The heart for `item` (anything with `pk` and `title`) as this shopper sees it: a form
     that saves or removes it, or, for a first-time visitor, a link to the confirmation page.
-    `csrf_token`: the template context's (one token for every form of the page).
+    `csrf_token`: the template context's (one token for every form of the page; asked for
+    only when a form is drawn, since asking sets the CSRF cookie: _may_render_form).
 
     A page of cards draws one per card per request: plain string building, escaping only
     what comes from data (the title and the page's own URL)."""
@@ -53,13 +82,14 @@ def save_button_html(request, item, *, csrf_token, size: str = "card") -> SafeSt
     marker = fragments.hole("save", pk=item.pk, title=item.title, size=size)
     if marker is not None:  # in a page's shared parts: drawn per request (_fill_save_button)
         return marker
+    page = _page(request, csrf_token)
     pk = int(item.pk)
-    next_url = request.get_full_path()
+    next_url = page.next_url
     if size == "card":
         next_url += f"#save-{pk}"  # back to this card: the shopper keeps their place
     add_url, remove_url = _urls()
     title = escape(item.title)
-    if not _may_render_form(request):
+    if not page.may_render_form:
         text = (
             '<span class="save-toggle__text" aria-hidden="true">Save</span>'
             if size == "page"
@@ -72,11 +102,6 @@ def save_button_html(request, item, *, csrf_token, size: str = "card") -> SafeSt
             f"{HEART}{text}\n</a>\n"
         )
     saved = pk in saved_item_ids(request)
-    token = (
-        f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">'
-        if csrf_token and csrf_token != "NOTPROVIDED"
-        else ""
-    )
     text = (
         f'<span class="save-toggle__text" aria-hidden="true">{"Saved" if saved else "Save"}</span>'
         if size == "page"
@@ -85,7 +110,7 @@ def save_button_html(request, item, *, csrf_token, size: str = "card") -> SafeSt
     label = f"Remove {title} from saved" if saved else f"Save {title}"
     return mark_safe(  # noqa: S308 - data escaped above
         f'<form id="save-{pk}" class="save-toggle save-toggle--{escape(size)}" method="post" '
-        f'action="{remove_url if saved else add_url}">\n  {token}<input type="hidden" '
+        f'action="{remove_url if saved else add_url}">\n  {page.token_input}<input type="hidden" '
         f'name="item" value="{pk}"><input type="hidden" name="next" value="{escape(next_url)}">'
         f'\n  <button type="submit" class="save-toggle__button" aria-pressed='
         f'"{"true" if saved else "false"}" aria-label="{label}">\n    {HEART}{text}\n  '
@@ -95,8 +120,7 @@ def save_button_html(request, item, *, csrf_token, size: str = "card") -> SafeSt
 
 @fragments.filler("save")
 def _fill_save_button(request, *, pk: int, title: str, size: str) -> SafeString:
-    # The token only if a form is drawn: asking for one sets the CSRF cookie (_may_render_form).
-    token = SimpleLazyObject(lambda: fragments.csrf_token(request))
+    token = SimpleLazyObject(lambda: fragments.csrf_token(request))  # read only for a form
     return save_button_html(
         request, SimpleNamespace(pk=pk, title=title), csrf_token=token, size=size
     )
