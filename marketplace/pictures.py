@@ -35,11 +35,19 @@ def pictures(image_ids: Iterable[int]) -> dict[int, CustomImage | None]:
     return page_cache.memoised_each(
         PREFIX,
         image_ids,
-        lambda ids: CustomImage.objects.filter(pk__in=ids).prefetch_renditions().in_bulk(),
+        _with_urls,
         tags_of=lambda pk: (image_tag(pk),),
         default=None,
         timeout=SECONDS,
     )
+
+
+def _with_urls(image_ids: list[int]) -> dict[int, CustomImage]:
+    images = CustomImage.objects.filter(pk__in=image_ids).prefetch_renditions().in_bulk()
+    for image in images.values():
+        for rendition in image.prefetched_renditions:
+            rendition.url  # noqa: B018 - worked out now, kept with the picture
+    return images
 
 
 def attach_pictures(pictures_of: Iterable[tuple[object, str]]) -> None:

@@ -74,3 +74,20 @@ def test_a_size_is_worked_out_once_per_process_not_once_per_picture_shown(image,
     html = [template.render(Context({"image": image})) for _ in range(3)]
     assert html[0] == html[2] and "fill-97x113" in html[0]
     assert len(made) == 1, made
+
+
+def test_a_kept_pictures_rendition_urls_are_worked_out_once(image, monkeypatch, clear_cache):
+    """A page names a photo's URL several times (gallery, `<img>`, structured data); the
+    storage joins and quotes it each time it is asked: asked once, kept with the picture."""
+    (first,) = pictures([image.pk]).values()
+    url = first.get_rendition("fill-80x100").url
+    storage = first.get_rendition("fill-80x100").file.storage
+
+    def asked(*args, **kwargs):
+        raise AssertionError("the storage was asked for a kept rendition's URL")
+
+    monkeypatch.setattr(storage, "url", asked)
+    (kept,) = pictures([image.pk]).values()
+    rendition = kept.get_rendition("fill-80x100")
+    assert rendition.url == url
+    assert f'src="{url}"' in rendition.img_tag()
