@@ -387,10 +387,12 @@ class ReadAheadMiddleware:
     """A page's cache reads in two round trips instead of one per thing it shows (a dozen on
     a listing: the site, the route, versions, kept rows, shops, pictures, cards, the footer).
 
-    Each GET of a URL learns which shared entries it read (those every shopper reads alike,
+    Each GET of a URL notes which shared entries it read (those every shopper reads alike,
     SHARED_KEY_PREFIXES), and the next GET of that URL reads them all ahead, at once
     (marketplace.cache.ReadAhead: each copy is handed out once, so a check that must see the
-    latest value still does). Learned only on pages whose parts are the same for every
+    latest value still does). The list is what the last GET read, no more: a page whose
+    parts are kept reads only them, not the cards they were made of (each entry read costs
+    its unpickling, used or not). Learned only on pages whose parts are the same for every
     shopper (marketplace.fragments sets `request.parts_shared`), so no one's cart is read
     ahead for anyone else. A URL not seen for READ_AHEAD_SECONDS learns afresh. After
     SiteMiddleware's host check, before it reads the site."""
@@ -405,12 +407,10 @@ class ReadAheadMiddleware:
         key = _read_ahead_key(request)
         with read_ahead(key) as ahead:
             response = self.get_response(request)
-        learned = ahead.expected or []
-        if getattr(request, "parts_shared", False) and len(learned) < READ_AHEAD_KEYS:
-            known = set(learned)
-            new = [k for k in ahead.read if k.startswith(SHARED_KEY_PREFIXES) and k not in known]
-            if new:
-                cache.set(key, [*learned, *new][:READ_AHEAD_KEYS], READ_AHEAD_SECONDS)
+        if getattr(request, "parts_shared", False):
+            read = [k for k in ahead.read if k.startswith(SHARED_KEY_PREFIXES)]
+            if set(read) != set(ahead.expected or ()):
+                cache.set(key, read[:READ_AHEAD_KEYS], READ_AHEAD_SECONDS)
         return response
 
 

@@ -81,6 +81,17 @@ def test_without_reading_ahead_the_same_pages_take_many_round_trips(
         monkeypatch.undo()
 
 
+def test_a_page_whose_parts_are_kept_reads_ahead_only_them(client, site_tree, settings):
+    """Not the cards its parts were made of: each entry read ahead costs its unpickling."""
+    settings.VITRINE_FRAGMENT_SECONDS = 3600
+    shop = ShopPageFactory()
+    ItemPageFactory(parent=shop)
+    client.get(shop.url)
+    assert any(key.startswith("memo:card-row:") for key in _learned(client, shop.url))
+    assert client.get(shop.url)["X-Shared-Parts"] == "hit"
+    assert not any(key.startswith("memo:card-row:") for key in _learned(client, shop.url))
+
+
 def test_a_value_read_ahead_is_handed_out_once(clear_cache):
     """A second read sees what another process wrote meanwhile (a version moved on by a
     sale): the check before a page's parts are stored is such a read."""
