@@ -79,17 +79,18 @@ class ReadAhead:
     it really reads. A round trip to Redis costs a request as much CPU as rendering a small
     template; a page read in a dozen of them pays it a dozen times.
 
-    The expected keys are a list kept in the cache under `list_key` (page_cache's
-    ReadAheadMiddleware learns it): read with the request's first read, then its entries in
-    one more round trip. A request that reads nothing from the cache reads no list either.
+    The expected keys are a list kept in the cache under the first of `list_keys` found
+    (page_cache's ReadAheadMiddleware learns them: one shopper's own for their cart, the
+    page's for everyone): read with the request's first read, then its entries in one more
+    round trip. A request that reads nothing from the cache reads no list either.
 
     Each entry read ahead is handed out once: a second read of the same key, or a read after
     the request wrote or deleted it, goes to the cache. So a check that must see the latest
     value (page_cache re-reads the versions a page was built on before storing it: their
     first read took the copy read ahead) still does."""
 
-    def __init__(self, list_key: str):
-        self.list_key = list_key
+    def __init__(self, list_keys: list[str]):
+        self.list_keys = list_keys
         self.expected: list[str] | None = None  # the list, once read
         self._ahead: dict[str, Any] = {}
         self.read: dict[str, None] = {}  # every key asked for, in order
@@ -124,10 +125,10 @@ class ReadAheadMixin:
     is read ahead; cache.get(key, default) with a stored None behaves as without it."""
 
     @contextmanager
-    def read_ahead(self, list_key: str) -> Iterator[ReadAhead]:
-        """While the block runs (one request), the entries listed under `list_key` are read
-        ahead, in one round trip after the block's first read (ReadAhead)."""
-        token = _read_ahead.set(ReadAhead(list_key))
+    def read_ahead(self, *list_keys: str) -> Iterator[ReadAhead]:
+        """While the block runs (one request), the entries listed under the first of
+        `list_keys` found are read ahead, in one round trip after its first read (ReadAhead)."""
+        token = _read_ahead.set(ReadAhead(list(list_keys)))
         try:
             yield _read_ahead.get()  # type: ignore[misc]
         finally:
@@ -137,9 +138,9 @@ class ReadAheadMixin:
         """`keys`' values, from what was read ahead, or read now (with the list, the first time)."""
         found, rest = ahead.take(keys)
         if ahead.expected is None:  # the request's first read: the list comes with it
-            fetched = self._fetch([*rest, ahead.list_key], version)
-            expected = fetched.pop(ahead.list_key, None)
-            ahead.expected = expected if isinstance(expected, list) else []
+            fetched = self._fetch([*rest, *ahead.list_keys], version)
+            lists = [fetched.pop(key, None) for key in ahead.list_keys]
+            ahead.expected = next((keys for keys in lists if isinstance(keys, list)), [])
             found.update(fetched)
             others = [key for key in ahead.expected if key not in ahead.read]
             if others:

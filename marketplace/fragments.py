@@ -208,8 +208,9 @@ def page_parts(
     in the URL nor covered by a tag (the lines of a cart)."""
     key = _key(request, template_name, params, vary)
     kept = key is not None and settings.VITRINE_FRAGMENT_SECONDS > 0
-    # What it reads is the same for every shopper: read ahead (page_cache.ReadAheadMiddleware).
-    request.parts_shared = not vary  # type: ignore[attr-defined]
+    # What it reads next time is read ahead for everyone, or for this shopper only when its
+    # parts are theirs (page_cache.ReadAheadMiddleware).
+    request.parts_vary = vary  # type: ignore[attr-defined]
     # Said in the X-Shared-Parts header (marketplace.page_cache): "hit", "miss" or "off".
     request.shared_parts = "hit" if kept else "off"  # type: ignore[attr-defined]
 

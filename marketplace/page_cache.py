@@ -374,12 +374,22 @@ class AnonymousPageCacheMiddleware:
 # Keys of what every shopper of a page reads alike: tag versions, memoised values, shared
 # parts and cards (home.templatetags.cards), routes (home.models), the view-restriction flag.
 SHARED_KEY_PREFIXES = (VERSION_PREFIX, "memo:", "parts:", "card:", "route:", "pages:")
+# And on a shopper's own page (their cart), their session too.
+OWN_KEY_PREFIXES = (*SHARED_KEY_PREFIXES, "django.contrib.sessions.cached_db")
 READ_AHEAD_KEYS = 400  # at most, per URL
 READ_AHEAD_SECONDS = 600
 
 
-def _read_ahead_key(request: HttpRequest) -> str:
+def _read_ahead_keys(request: HttpRequest) -> tuple[str, str | None]:
+    """Where the lists of what a GET of this URL reads are kept: everyone's, and this
+    shopper's own (by their session: None without one)."""
     described = f"{request.get_host()}{request.get_full_path()}"
+    session = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    own = f"{described} {session}" if session else None
+    return _hashed(described), (_hashed(own) if own else None)
+
+
+def _hashed(described: str) -> str:
     return f"read-ahead:{hashlib.blake2b(described.encode(), digest_size=16).hexdigest()}"
 
 
@@ -387,15 +397,17 @@ class ReadAheadMiddleware:
     """A page's cache reads in two round trips instead of one per thing it shows (a dozen on
     a listing: the site, the route, versions, kept rows, shops, pictures, cards, the footer).
 
-    Each GET of a URL notes which shared entries it read (those every shopper reads alike,
-    SHARED_KEY_PREFIXES), and the next GET of that URL reads them all ahead, at once
-    (marketplace.cache.ReadAhead: each copy is handed out once, so a check that must see the
-    latest value still does). The list is what the last GET read, no more: a page whose
-    parts are kept reads only them, not the cards they were made of (each entry read costs
-    its unpickling, used or not). Learned only on pages whose parts are the same for every
-    shopper (marketplace.fragments sets `request.parts_shared`), so no one's cart is read
-    ahead for anyone else. A URL not seen for READ_AHEAD_SECONDS learns afresh. After
-    SiteMiddleware's host check, before it reads the site."""
+    Each GET of a URL notes which entries it read, and the next GET of that URL reads them
+    all ahead, at once (marketplace.cache.ReadAhead: each copy is handed out once, so a check
+    that must see the latest value still does). The list is what the last GET read, no more:
+    a page whose parts are kept reads only them, not the cards they were made of (each entry
+    read costs its unpickling, used or not). A page whose parts are the same for every
+    shopper (marketplace.fragments sets `request.parts_vary` to "") keeps one list for
+    everyone, of the shared entries (SHARED_KEY_PREFIXES); a page whose parts are a
+    shopper's own (their cart) keeps a list for that shopper only, by their session, which
+    may name their session too; other pages learn nothing. A list not used for
+    READ_AHEAD_SECONDS is forgotten. After SiteMiddleware's host check, before it reads the
+    site."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -404,11 +416,13 @@ class ReadAheadMiddleware:
         read_ahead = getattr(cache, "read_ahead", None)
         if read_ahead is None or request.method not in ("GET", "HEAD"):
             return self.get_response(request)
-        key = _read_ahead_key(request)
-        with read_ahead(key) as ahead:
+        everyones, own = _read_ahead_keys(request)
+        with read_ahead(*filter(None, [own, everyones])) as ahead:
             response = self.get_response(request)
-        if getattr(request, "parts_shared", False):
-            read = [k for k in ahead.read if k.startswith(SHARED_KEY_PREFIXES)]
+        vary = getattr(request, "parts_vary", None)
+        key, prefixes = (everyones, SHARED_KEY_PREFIXES) if vary == "" else (own, OWN_KEY_PREFIXES)
+        if vary is not None and key is not None:
+            read = [k for k in ahead.read if k.startswith(prefixes)]
             if set(read) != set(ahead.expected or ()):
                 cache.set(key, read[:READ_AHEAD_KEYS], READ_AHEAD_SECONDS)
         return response

@@ -7,11 +7,12 @@ import re
 
 from django.core.cache import cache, caches
 from django.core.cache.backends.locmem import LocMemCache
+from django.test import Client, RequestFactory
 
 import pytest
 
 from marketplace import page_cache
-from marketplace.cache import ReadAheadMixin
+from marketplace.cache import ReadAhead, ReadAheadMixin
 from products.factories import DesignerFactory, ItemPageFactory
 from vendors.factories import ShopPageFactory
 
@@ -152,14 +153,40 @@ def test_a_sale_while_a_page_renders_shows_on_the_next_view_read_ahead_or_not(
     assert client.get(shop.url)["X-Shared-Parts"] == "hit"
 
 
-def test_pages_of_one_shopper_teach_nothing(client, site_tree, django_user_model):
-    """A cart's parts vary with its lines: nothing it reads is read ahead for the next
-    visitor. A signed-in shopper's session is never in a learned list either."""
+def test_a_cart_is_read_ahead_for_its_shopper_only(client, site_tree, monkeypatch):
+    """A cart's parts vary with its lines: what it reads is read ahead for the same shopper
+    (by their session), never for the next visitor of /cart/."""
     shop = ShopPageFactory()
-    item = ItemPageFactory(parent=shop)
-    client.post("/cart/add/", {"item": item.pk})
-    client.get("/cart/")
-    assert _learned(client, "/cart/") is None
+    mine, theirs = ItemPageFactory(parent=shop), ItemPageFactory(parent=shop)
+    client.post("/cart/add/", {"item": mine.pk})
+    client.get("/cart/")  # with the message that it was added
+    first = client.get("/cart/")
+    reads = CacheReads(monkeypatch)
+    again = client.get("/cart/")
+    assert reads.reads <= 2
+    assert _without_nonces(again) == _without_nonces(first)
+    monkeypatch.undo()
+    assert _learned(client, "/cart/") is None, "no list for everyone"
+    own = _learned(client, "/cart/", own=True)
+    assert any(key == f"memo:card-row:{mine.pk}" for key in own)
+
+    other = Client()
+    other.post("/cart/add/", {"item": theirs.pk})
+    read_ahead: list[str] = []
+    keep = ReadAhead.keep
+    monkeypatch.setattr(ReadAhead, "keep", lambda self, found, keys: (
+        read_ahead.extend(keys), keep(self, found, keys)))  # fmt: skip
+    other.get("/cart/")
+    assert f"memo:card-row:{mine.pk}" not in read_ahead
+    assert f"memo:card-row:{mine.pk}" not in _learned(other, "/cart/", own=True)
+
+
+def test_a_signed_in_shoppers_session_is_never_in_a_list_for_everyone(
+    client, site_tree, django_user_model, settings
+):
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"  # production's
+    shop = ShopPageFactory()
+    ItemPageFactory(parent=shop)
     user = django_user_model.objects.create_user("ada", "ada@example.com", "pw-long-enough-1")
     client.force_login(user)
     client.get(shop.url)
@@ -196,8 +223,9 @@ def _without_nonces(response) -> str:
     return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)
 
 
-def _learned(client, url: str) -> list[str] | None:
-    from django.test import RequestFactory
-
+def _learned(client, url: str, *, own: bool = False) -> list[str] | None:
+    """The list kept for everyone who asks for `url`, or with `own` for this client only."""
     request = RequestFactory().get(url)
-    return LocMemCache.get(cache, page_cache._read_ahead_key(request))
+    request.COOKIES = {name: morsel.value for name, morsel in client.cookies.items()}
+    everyones, own_key = page_cache._read_ahead_keys(request)
+    return LocMemCache.get(cache, own_key if own else everyones)
