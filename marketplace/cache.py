@@ -111,8 +111,11 @@ class ReadAhead:
     def keep(self, found: dict[str, Any], keys: Iterable[str]) -> None:
         self._ahead.update({key: found.get(key, _MISSING) for key in keys})
 
-    def forget(self, keys: Iterable[str]) -> None:
-        for key in keys:
+    def forget(self, keys: Iterable[str] | None = None) -> None:
+        """Drop the copies of `keys` (by default all) read ahead."""
+        if keys is None:
+            self._ahead.clear()
+        for key in keys or ():
             self._ahead.pop(key, None)
 
 
@@ -202,6 +205,12 @@ class ReadAheadMixin:
         keys = list(keys)
         self._forget(keys)
         return super().delete_many(keys, *args, **kwargs)  # type: ignore[misc]
+
+    def clear(self):
+        ahead = _read_ahead.get()
+        if ahead is not None:
+            ahead.forget()
+        return super().clear()  # type: ignore[misc]
 
 
 class ReadAheadLocMemCache(ReadAheadMixin, LocMemCache):

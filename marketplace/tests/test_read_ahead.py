@@ -229,3 +229,12 @@ def _learned(client, url: str, *, own: bool = False) -> list[str] | None:
     request.COOKIES = {name: morsel.value for name, morsel in client.cookies.items()}
     everyones, own_key = page_cache._read_ahead_keys(request)
     return LocMemCache.get(cache, own_key if own else everyones)
+
+
+def test_clearing_the_cache_drops_every_copy_read_ahead(clear_cache):
+    cache.set("list", ["a"])
+    cache.set("a", 1)
+    with cache.read_ahead("list"):
+        cache.get("other")
+        cache.clear()
+        assert cache.get("a") is None
