@@ -405,9 +405,9 @@ class ReadAheadMiddleware:
     shopper (marketplace.fragments sets `request.parts_vary` to "") keeps one list for
     everyone, of the shared entries (SHARED_KEY_PREFIXES); a page whose parts are a
     shopper's own (their cart) keeps a list for that shopper only, by their session, which
-    may name their session too; other pages learn nothing. A list not used for
-    READ_AHEAD_SECONDS is forgotten. After SiteMiddleware's host check, before it reads the
-    site."""
+    may name their session too; other pages learn nothing. A list lasts READ_AHEAD_SECONDS
+    from when it was last learned, so a URL no one asks for leaves nothing behind. After
+    SiteMiddleware's host check, before it reads the site."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
