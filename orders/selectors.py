@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from wagtail.models import Page, WorkflowState
 
+from marketplace.page_cache import memoised
 from products.models import ItemPage
 from products.selectors import cards_of
 from vendors.models import Vendor
@@ -75,15 +76,36 @@ def _lines_of(*, cart_id: int | None, user: User | AnonymousUser | None) -> Quer
     return CartItem.objects.none()
 
 
+def cart_tag(cart_id: int) -> str:
+    return f"cart:{cart_id}"
+
+
+def account_cart_tag(user_id: int) -> str:
+    return f"account-cart:{user_id}"
+
+
 def cart_lines(
     *, cart_id: int | None, user: User | AnonymousUser | None
 ) -> tuple[int | None, list[int]]:
-    """The shopper's cart and the ids of its pieces, in order, in one query; (None, []) while
-    it holds none."""
-    lines = list(
-        _lines_of(cart_id=cart_id, user=user).order_by("item_id").values_list("cart_id", "item_id")
-    )
-    return (lines[0][0] if lines else None), [item_id for _, item_id in lines]
+    """The shopper's cart and the ids of its pieces, in order; (None, []) while it holds
+    none. Kept until a line or the cart changes (receivers: `cart:<id>` for the session's
+    cart, `account-cart:<user>` for an account's), so a cart shown again reads no row."""
+    if user is not None and user.is_authenticated:
+        name, tag = f"cart-lines:account:{user.pk}", account_cart_tag(user.pk)
+    elif cart_id:
+        name, tag = f"cart-lines:{cart_id}", cart_tag(cart_id)
+    else:
+        return None, []
+
+    def read() -> tuple[int | None, list[int]]:
+        lines = list(
+            _lines_of(cart_id=cart_id, user=user)
+            .order_by("item_id")
+            .values_list("cart_id", "item_id")
+        )
+        return (lines[0][0] if lines else None), [item_id for _, item_id in lines]
+
+    return memoised(name, read, tags=[tag])
 
 
 def cart_item_ids(*, cart: Cart | None) -> list[int]:
