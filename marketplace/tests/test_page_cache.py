@@ -3,6 +3,7 @@
 import pytest
 
 from marketplace import page_cache
+from marketplace.tests.helpers import CacheReads
 from products.factories import ItemPageFactory
 from vendors.factories import ShopPageFactory
 
@@ -193,34 +194,16 @@ def test_a_page_number_on_a_page_without_pages_is_not_cached(client, site_tree, 
     assert cached_pages() == []
 
 
-class RoundTrips:
-    """Counts the cache's reads (each a round trip to Redis in production)."""
+def round_trips(monkeypatch) -> CacheReads:
+    """Counts the cache's reads as its callers make them (each a round trip to Redis)."""
+    from django.core.cache import cache
 
-    def __init__(self, monkeypatch):
-        from django.core.cache import cache
-
-        self.reads = 0
-        self._inside = False  # LocMemCache.get_many calls get for each key: one read
-        for name in ("get", "get_many"):
-            monkeypatch.setattr(cache, name, self._counted(getattr(cache, name)))
-
-    def _counted(self, read):
-        def counted(*args, **kwargs):
-            if self._inside:
-                return read(*args, **kwargs)
-            self.reads += 1
-            self._inside = True
-            try:
-                return read(*args, **kwargs)
-            finally:
-                self._inside = False
-
-        return counted
+    return CacheReads(monkeypatch, cache)
 
 
 def test_a_memoised_value_is_read_with_its_tags_versions_in_one_round_trip(monkeypatch):
     assert page_cache.memoised("answer", lambda: 42, tags=["a", "b"]) == 42
-    trips = RoundTrips(monkeypatch)
+    trips = round_trips(monkeypatch)
     assert page_cache.memoised("answer", lambda: 0, tags=["a", "b"]) == 42
     assert trips.reads == 1
 
@@ -233,7 +216,7 @@ def test_memoised_values_of_many_objects_are_read_with_their_versions_at_once(mo
         return [f"thing:{pk}"]
 
     page_cache.memoised_each("double", [1, 2, 3], compute, tags_of=tags_of, default=0)
-    trips = RoundTrips(monkeypatch)
+    trips = round_trips(monkeypatch)
     kept = page_cache.memoised_each("double", [1, 2, 3], dict, tags_of=tags_of, default=0)
     assert kept == {1: 2, 2: 4, 3: 6} and trips.reads == 1
     page_cache.invalidate("thing:2")

@@ -13,6 +13,7 @@ import pytest
 
 from marketplace import page_cache
 from marketplace.cache import ReadAhead, ReadAheadMixin
+from marketplace.tests.helpers import CacheReads as Reads
 from products.factories import DesignerFactory, ItemPageFactory
 from vendors.factories import ShopPageFactory
 
@@ -24,28 +25,10 @@ def _memo(settings, clear_cache):
     settings.VITRINE_SITE_MEMO = True
 
 
-class CacheReads:
+def cache_reads(monkeypatch) -> Reads:
     """Counts the reads that reach the cache itself (each a round trip to Redis in
     production), whether or not a value read ahead answered the caller."""
-
-    def __init__(self, monkeypatch):
-        self.reads = 0
-        self._inside = False  # LocMemCache.get_many calls get for each key: one read
-        for name in ("get", "get_many"):
-            monkeypatch.setattr(LocMemCache, name, self._counted(getattr(LocMemCache, name)))
-
-    def _counted(self, read):
-        def counted(*args, **kwargs):
-            if self._inside:
-                return read(*args, **kwargs)
-            self.reads += 1
-            self._inside = True
-            try:
-                return read(*args, **kwargs)
-            finally:
-                self._inside = False
-
-        return counted
+    return Reads(monkeypatch, LocMemCache)
 
 
 @pytest.fixture
@@ -60,7 +43,7 @@ def test_a_seen_page_reads_the_cache_in_two_round_trips(client, pages, monkeypat
     first = {url: client.get(url) for url in pages}
     client.get(pages[0])  # an item page's parts are kept at the second view
     for url in pages:
-        reads = CacheReads(monkeypatch)
+        reads = cache_reads(monkeypatch)
         again = client.get(url)
         assert again.status_code == 200
         assert _without_nonces(again) == _without_nonces(first[url])
@@ -76,7 +59,7 @@ def test_without_reading_ahead_the_same_pages_take_many_round_trips(
     for url in pages:
         client.get(url)
         client.get(url)
-        reads = CacheReads(monkeypatch)
+        reads = cache_reads(monkeypatch)
         client.get(url)
         assert reads.reads >= 4, url
         monkeypatch.undo()
@@ -161,7 +144,7 @@ def test_a_cart_is_read_ahead_for_its_shopper_only(client, site_tree, monkeypatc
     client.post("/cart/add/", {"item": mine.pk})
     client.get("/cart/")  # with the message that it was added
     first = client.get("/cart/")
-    reads = CacheReads(monkeypatch)
+    reads = cache_reads(monkeypatch)
     again = client.get("/cart/")
     assert reads.reads <= 2
     assert _without_nonces(again) == _without_nonces(first)
@@ -200,14 +183,14 @@ def test_a_url_never_seen_costs_no_extra_round_trip(client, site_tree, monkeypat
     shop = ShopPageFactory()
     with_layer = {}
     for url in ("/healthz/", shop.url):
-        reads = CacheReads(monkeypatch)
+        reads = cache_reads(monkeypatch)
         client.get(url)
         with_layer[url] = reads.reads
         monkeypatch.undo()
     cache.clear()
     settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "ReadAhead" not in m]
     for url in ("/healthz/", shop.url):
-        reads = CacheReads(monkeypatch)
+        reads = cache_reads(monkeypatch)
         client.get(url)
         assert with_layer[url] <= reads.reads, url
         monkeypatch.undo()
