@@ -88,8 +88,9 @@ def cart_lines(
     *, cart_id: int | None, user: User | AnonymousUser | None
 ) -> tuple[int | None, list[int]]:
     """The shopper's cart and the ids of its pieces, in order; (None, []) while it holds
-    none. Kept until a line or the cart changes (receivers: `cart:<id>` for the session's
-    cart, `account-cart:<user>` for an account's), so a cart shown again reads no row."""
+    none. Kept until one of its lines comes or goes (receivers: `cart:<id>` for the
+    session's cart, `account-cart:<user>` for an account's), so a cart shown again reads no
+    row."""
     if user is not None and user.is_authenticated:
         name, tag = f"cart-lines:account:{user.pk}", account_cart_tag(user.pk)
     elif cart_id:
