@@ -143,7 +143,7 @@ class ReadAheadMixin:
         if ahead.expected is None:  # the request's first read: the list comes with it
             fetched = self._fetch([*rest, *ahead.list_keys], version)
             lists = [fetched.pop(key, None) for key in ahead.list_keys]
-            ahead.expected = next((keys for keys in lists if isinstance(keys, list)), [])
+            ahead.expected = next((named for named in lists if isinstance(named, list)), [])
             found.update(fetched)
             others = [key for key in ahead.expected if key not in ahead.read]
             if others:
