@@ -17,6 +17,10 @@ stale pages or a signed-out session in Redis. Every key carries an *epoch* kept 
 process that sees Redis come back sets a new one, and every process re-reads it at least once
 per ``EPOCH_CHECK_INTERVAL`` seconds, so the old entries become unreachable (they expire by
 their own timeout). The same holds when Redis restarts empty.
+
+Every key carries the code's release too (marketplace.release): a new release starts with its
+own entries, never reading what another release cached. Should an entry still not read back
+(pickled by other code), it is a miss, and dropped.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import cached_property
 from typing import Any
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
@@ -122,6 +127,10 @@ class ReadAhead:
 _read_ahead: ContextVar[ReadAhead | None] = ContextVar("cache_read_ahead", default=None)
 
 
+_MISSING = object()
+unreadable_log = RateLimitedLog(logger, interval=60, clock=time.monotonic)
+
+
 class ReadAheadMixin:
     """A cache backend that serves a request's reads from what was read ahead for it
     (`read_ahead`), without changing what any operation means. Only the default key version
@@ -156,20 +165,44 @@ class ReadAheadMixin:
         # From the cache itself: a backend whose get_many calls get (locmem's) reads through.
         token = _read_ahead.set(None)
         try:
-            return super().get_many(keys, version)  # type: ignore[misc]
+            return self._readable_many(keys, version)
         finally:
             _read_ahead.reset(token)
+
+    # An entry pickled by other code (another release: a class since changed, moved or
+    # removed) is not in the cache for this code: read as missing, and dropped.
+
+    def _readable(self, key, default, version):
+        try:
+            return super().get(key, default, version)  # type: ignore[misc]
+        except UNAVAILABLE:
+            raise
+        except Exception as error:
+            unreadable_log.warning(
+                "cache entry %s cannot be read, dropped: %s: %s", key, type(error).__name__, error
+            )
+            super().delete(key, version)  # type: ignore[misc]
+            return default
+
+    def _readable_many(self, keys: list[str], version) -> dict[str, Any]:
+        try:
+            return super().get_many(keys, version)  # type: ignore[misc]
+        except UNAVAILABLE:
+            raise
+        except Exception:  # one of them: each on its own
+            found = {key: self._readable(key, _MISSING, version) for key in keys}
+            return {key: value for key, value in found.items() if value is not _MISSING}
 
     def get(self, key, default=None, version=None):
         ahead = _read_ahead.get()
         if ahead is None or version is not None:
-            return super().get(key, default, version)  # type: ignore[misc]
+            return self._readable(key, default, version)
         return self._read(ahead, [key], version).get(key, default)
 
     def get_many(self, keys, version=None):
         ahead = _read_ahead.get()
         if ahead is None or version is not None:
-            return super().get_many(keys, version)  # type: ignore[misc]
+            return self._readable_many(list(keys), version)
         return self._read(ahead, list(keys), version)
 
     def _forget(self, keys: Iterable[str]) -> None:
@@ -310,8 +343,15 @@ class ResilientRedisCache(ReadAheadMixin, RedisCache):
             self._epoch_read_at = now
         return self._epoch
 
+    @cached_property
+    def release(self) -> str:
+        """This process's code (marketplace.release): each release keeps its own entries."""
+        from .release import release
+
+        return release()
+
     def make_key(self, key, version=None):
-        return super().make_key(f"{self._current_epoch()}:{key}", version=version)
+        return super().make_key(f"{self.release}:{self._current_epoch()}:{key}", version=version)
 
     def validate_key(self, key):
         # Redis takes any key. Django's check warns of memcached's limits, character by

@@ -368,6 +368,9 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Vitrine <orders@vitrine.example>
 
 # Money: Decimal amounts in one site currency.
 VITRINE_CURRENCY = env("VITRINE_CURRENCY", "GBP")
+# The release this process runs (the deploy's commit, say): the shared cache keeps each
+# release's entries apart. Empty: a digest of the code is taken (marketplace.release).
+VITRINE_RELEASE = env("VITRINE_RELEASE", "")
 VITRINE_DEFAULT_COMMISSION_RATE = Decimal(env("VITRINE_DEFAULT_COMMISSION_RATE", "0.15"))
 VITRINE_ITEMS_PER_PAGE = 24
 VITRINE_SHOPS_PER_PAGE = 24

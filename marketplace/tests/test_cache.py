@@ -105,3 +105,60 @@ def test_redis_replies_are_parsed_in_c():
     from redis.utils import HIREDIS_AVAILABLE
 
     assert HIREDIS_AVAILABLE and "Hiredis" in DefaultParser.__name__
+
+
+class Kept:
+    """A value as one release's code pickled it."""
+
+    def __init__(self, name):
+        self.name = name
+
+
+class KeptNow(tuple):
+    """The same class as the next release defines it: built from its fields, so the pickle
+    above no longer reads back (TypeError)."""
+
+    def __new__(cls, name):
+        return super().__new__(cls, (name,))
+
+
+@pytest.fixture(params=["locmem", "redis"])
+def backend(request, settings):
+    if request.param == "locmem":
+        from marketplace.cache import ReadAheadLocMemCache
+
+        cache = ReadAheadLocMemCache("unreadable-test", {})
+    else:
+        import redis
+
+        try:
+            redis.Redis.from_url("redis://127.0.0.1:6379/15").ping()
+        except redis.RedisError:
+            pytest.skip("needs the local Redis")
+        cache = ResilientRedisCache("redis://127.0.0.1:6379/15", {"KEY_PREFIX": "unreadable"})
+    yield cache
+    cache.clear()
+
+
+@pytest.mark.parametrize("read_ahead", [False, True])
+def test_an_entry_the_code_can_no_longer_read_is_a_miss_not_an_error(
+    backend, monkeypatch, caplog, read_ahead
+):
+    """What another release pickled (a class since changed, moved or removed) is not in the
+    cache: every read answers as if it were missing, the other entries are read, and it is
+    logged; never an error on the page."""
+    import contextlib
+
+    from marketplace.cache import unreadable_log
+
+    unreadable_log.reset()  # at most one line a minute: the test's own is the first
+    backend.set("changed", Kept("old"))
+    backend.set("fine", 1)
+    monkeypatch.setattr(__import__(__name__, fromlist=["x"]), "Kept", KeptNow)
+    reading = backend.read_ahead("list") if read_ahead else contextlib.nullcontext()
+    with reading:
+        assert backend.get("changed") is None
+        assert backend.get("changed", "default") == "default"
+        assert backend.get_many(["changed", "fine"]) == {"fine": 1}
+    assert backend.get("fine") == 1
+    assert any("cannot be read" in line for line in outage_lines(caplog))
