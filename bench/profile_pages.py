@@ -19,8 +19,10 @@ BENCH_PROFILE_TOP=N it prints each page's N most expensive functions (cumulative
 from __future__ import annotations
 
 import cProfile
+import itertools
 import os
 import pstats
+import random
 import re
 import sys
 import time
@@ -72,6 +74,8 @@ def main() -> None:
         "search": "/search/?q=silk",
         "search-filters": "/search/?category=bags&condition=excellent&sort=price_desc",
         "cart": "/cart/",
+        # A search never asked before, each time: `{n}` is a new number on every request.
+        "search-new": "/search/?q=silk&min_price={n}",
     }
     # The cart holds two pieces for sale (the search's cheapest, as `make bench` picks them).
     for item_id in re.findall(
@@ -88,19 +92,27 @@ def main() -> None:
             name: path + ("&" if "?" in path else "?") + "utm_source=bench"
             for name, path in pages.items()
         }
+    # A price in cents from a random start, so that a run soon after another asks anew too.
+    cents = itertools.count(random.randrange(100, 200_000))
+
+    def get(path: str):
+        if "{n}" in path:
+            path = path.format(n=f"{(n := next(cents)) // 100}.{n % 100:02d}")
+        return client.get(path)
+
     unit = None
     print(f"{'page':16} {'CPU ms':>8} {'× min':>7} {'calls':>8}  path")
     for name, path in pages.items():
         for _ in range(5):
-            response = client.get(path)
+            response = get(path)
             assert response.status_code == 200, (path, response.status_code)
         start = time.process_time()
         for _ in range(REPEAT):
-            client.get(path)
+            get(path)
         cpu = (time.process_time() - start) * 1000 / REPEAT
         profile = cProfile.Profile()
         profile.enable()
-        client.get(path)
+        get(path)
         profile.disable()
         stats = pstats.Stats(profile)
         unit = unit or cpu

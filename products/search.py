@@ -11,7 +11,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache, reduce
-from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
@@ -24,9 +23,11 @@ from marketplace.page_cache import SHOPS, memoised
 
 from . import selectors
 from .cache import LISTED
+from .matches import Criteria, Selection
+from .matches import find as find_matches
 from .models import ItemPage
 from .selectors import ShopRef
-from .text_search import RankedIds, text_matches, vectors_kept
+from .text_search import RankedIds, normalised, text_matches, vectors_kept
 
 MAX_QUERY_LENGTH = 200  # longer queries are cut, not refused
 SLUG_RE = re.compile(r"^[-a-z0-9_]{1,120}$")
@@ -147,44 +148,93 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
         base = selectors.search_rows()
         return text_matches(base, filters.q) if filters.q else base
 
-    key = _cache_key(filters)  # of what is counted and listed: the sort is not in it
-    counted = memoised(
-        f"search:{key}",
-        lambda: _count(
+    @cache
+    def selected() -> Selection | None:
+        """The words' matches (kept once per words) through the filters; None when there are
+        no words, or too many matches to keep: the database counts and sorts then."""
+        if not filters.q:
+            return None
+        found = memoised(
+            f"search-matches:{_words_key(filters.q)}",
+            lambda: find_matches(selectors.search_rows(), filters.q),
+            tags=[LISTED, SHOPS],
+            timeout=INDEX_LAG_SECONDS,
+        )
+        if found is None:
+            return None
+        return found.select(_criteria(filters, shops, designers, categories))
+
+    def count() -> dict:
+        selection = selected()
+        if selection is not None:
+            return _facets(selection.total, selection.counts(), shops_list, designers, categories)
+        return _count(
             matches().filter(conditions.get("price", Q())),
             filters,
             shops_list,
             conditions,
             designers,
             categories,
-        ),
-        tags=[LISTED, SHOPS],
-        timeout=INDEX_LAG_SECONDS,
-    )
-    if filters.sort == "relevance":
-        ranked = _KeptRanking(key, _apply(matches(), conditions), filters.q, counted["total"])
-        page = selectors.paginate_ids(request, ranked)
-    else:
-
-        def listing() -> QuerySet:
-            rows = selectors.search_rows()
-            if filters.q:
-                # SQLite is told whether to walk the sort's index; PostgreSQL's planner decides.
-                probe = not vectors_kept() and _probe(request, counted["total"], _walked(filters))
-                rows = text_matches(rows, filters.q, probe=probe)
-            return _apply(rows, conditions).order_by(*ORDER_BY[filters.sort])
-
-        page = selectors.paginate(
-            request,
-            listing,
-            count=counted["total"],
-            kept=selectors.Kept(
-                f"search:{key}:{filters.sort}", [LISTED, SHOPS], timeout=INDEX_LAG_SECONDS
-            ),
         )
+
+    key = _cache_key(filters)  # of what is counted and listed: the sort is not in it
+    counted = memoised(f"search:{key}", count, tags=[LISTED, SHOPS], timeout=INDEX_LAG_SECONDS)
+    kept = selectors.Kept(
+        f"search:{key}:{filters.sort}", [LISTED, SHOPS], timeout=INDEX_LAG_SECONDS
+    )
+
+    def ids(index: slice) -> list[int]:
+        """A page's ids in the sort's order: from the kept matches when there are, or else
+        from the database."""
+        selection = selected()
+        if selection is not None:
+            return selection.ordered(filters.sort)[index]
+        if filters.sort == "relevance":
+            return RankedIds(_apply(matches(), conditions), filters.q, counted["total"])[index]
+        return list(listing().values_list("pk", flat=True)[index])
+
+    def listing() -> QuerySet:
+        rows = selectors.search_rows()
+        if filters.q:
+            # SQLite is told whether to walk the sort's index; PostgreSQL's planner decides.
+            probe = not vectors_kept() and _probe(request, counted["total"], _walked(filters))
+            rows = text_matches(rows, filters.q, probe=probe)
+        return _apply(rows, conditions).order_by(*ORDER_BY[filters.sort])
+
+    page = selectors.paginate_ids(
+        request,
+        selectors.LazyIds(ids, lambda: counted["total"]),  # type: ignore[arg-type]
+        count=counted["total"],
+        kept=kept,
+    )
     facets = counted["facets"]
     _keep_selected(facets, filters, shops, designers, categories)
     return SearchResult(filters=filters, page=page, facets=facets, shops=shops_list)
+
+
+def _criteria(
+    filters: SearchFilters, shops: dict[str, ShopRef], designers: dict, categories: dict
+) -> Criteria:
+    """The filters as the kept matches hold them (_filter_conditions' twin for the
+    database: an unknown value matches nothing)."""
+    return Criteria(
+        designer=selectors.id_by_slug(designers).get(filters.designer, 0)
+        if filters.designer
+        else None,
+        category=selectors.id_by_slug(categories).get(filters.category, 0)
+        if filters.category
+        else None,
+        condition=filters.condition or None,
+        shop=(shops[filters.shop].path if filters.shop in shops else "") if filters.shop else None,
+        min_cents=Criteria.cents(filters.min_price, up=True),
+        max_cents=Criteria.cents(filters.max_price, up=False),
+    )
+
+
+def _words_key(q: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(normalised(q).encode()).hexdigest()[:32]
 
 
 # Search counts are kept until a piece is published or withdrawn (a sale changes none: search
@@ -214,23 +264,6 @@ def _walked(filters: SearchFilters) -> int:
             return 0
         return selectors.designer_counts([designer_id])[designer_id][0]
     return selectors.live_item_count()
-
-
-class _KeptRanking(RankedIds):
-    """Each page of a ranking is kept like the counts: until a piece is published or
-    withdrawn, for at most INDEX_LAG_SECONDS."""
-
-    def __init__(self, key: str, *args: Any):
-        super().__init__(*args)
-        self.key = key
-
-    def ranked(self, start: int, stop: int) -> list[int]:
-        return memoised(
-            f"search-ranked:{self.key}:{start}:{stop}",
-            lambda: super(_KeptRanking, self).ranked(start, stop),
-            tags=[LISTED, SHOPS],
-            timeout=INDEX_LAG_SECONDS,
-        )
 
 
 def _cache_key(filters: SearchFilters, *facets: str) -> str:
@@ -306,33 +339,37 @@ def _count(
         "condition": lambda d, c, k: k == filters.condition,
     }
     active = {name: test for name, test in tests.items() if getattr(filters, name)}
-    counts = {name: Counter() for name in FACETS}
+    counts: dict[str, Counter] = {name: Counter() for name in FACETS}
     total = 0
     for d, c, k, n in kinds:
         failing = [name for name, test in active.items() if not test(d, c, k)]
-        keys = {
-            "designer": designers.get(d, (None,))[0],
-            "category": categories.get(c, (None,))[0],
-            "condition": k,
-        }
-        for name, key in keys.items():
+        for name, key in (("designer", d), ("category", c), ("condition", k)):
             if not failing or failing == [name]:
                 counts[name][key] += n
         total += n if not failing else 0
     for path, n in shops:
         counts["shop"][path] += n
-    shop_by_path = {shop.path: shop for shop in shops_list}
-    labels: dict[str, dict] = {
-        "designer": dict(designers.values()),
-        "category": {slug: name for slug, name, _parent in categories.values()},
-    }
+    return _facets(total, counts, shops_list, designers, categories)
 
-    def facet(name, label_of, order):
+
+def _facets(
+    total: int,
+    counts: dict[str, Counter],
+    shops_list: list[ShopRef],
+    designers: dict,
+    categories: dict,
+) -> dict:
+    """The total and each facet's options, labelled and in order, from `counts` by designer
+    id, category id, condition and shop path (`designers` and `categories`:
+    selectors.designer_names() and category_names())."""
+    shop_by_path = {shop.path: shop for shop in shops_list}
+
+    def facet(name, names, order):
         return sorted(
             (
-                {"value": value, "label": label_of(value), "count": n}
+                {"value": names[value][0], "label": names[value][1], "count": n}
                 for value, n in counts[name].items()
-                if label_of(value) is not None
+                if value in names
             ),
             key=order,
         )
@@ -340,21 +377,18 @@ def _count(
     return {
         "total": total,
         "facets": {
-            "designer": facet("designer", labels["designer"].get, lambda r: r["label"]),
-            "category": facet("category", labels["category"].get, lambda r: r["label"]),
+            "designer": facet("designer", designers, lambda r: r["label"]),
+            "category": facet("category", categories, lambda r: r["label"]),
             "condition": facet(
                 "condition",
-                lambda value: ItemPage.Condition(value).label,
+                {value: (value, label) for value, label in ItemPage.Condition.choices},
                 lambda r: CONDITION_ORDER.index(r["value"]),
             ),
-            "shop": [
-                {"value": shop_by_path[path].slug, "label": shop_by_path[path].title, "count": n}
-                for path, n in sorted(
-                    counts["shop"].items(),
-                    key=lambda kv: shop_by_path[kv[0]].title if kv[0] in shop_by_path else "",
-                )
-                if path in shop_by_path
-            ],
+            "shop": facet(
+                "shop",
+                {path: (shop.slug, shop.title) for path, shop in shop_by_path.items()},
+                lambda r: r["label"],
+            ),
         },
     }
 

@@ -32,6 +32,12 @@ def _words(terms: str) -> list[str]:
     return re.findall(r"\w+", terms.lower())[:MAX_WORDS]
 
 
+def normalised(terms: str) -> str:
+    """The words a search for `terms` looks for, as one string: what two searches finding
+    the same pieces share."""
+    return " ".join(_words(terms))
+
+
 def _native() -> str | None:
     backend = type(get_search_backend()).__name__
     if connection.vendor == "sqlite" and backend.startswith("SQLite"):
@@ -72,18 +78,31 @@ class _Fts:
             output_field=BooleanField(),
         )
 
+    # bm25: lower is better; weights follow the FTS columns (autocomplete, body, title).
+    def bm25(self) -> str:
+        return f"bm25({self.fts}, 0.0, 1.0, 2.0)"
+
     def ranked(self, items_sql: str, items_params: tuple, offset: int, limit: int):
         """The ids of the matching entries among `items_sql`'s rows, best first (ties: the
-        newest, highest id, first), `limit` of them from `offset`. bm25: lower is better;
-        weights follow the FTS columns (autocomplete, body, title)."""
+        newest, highest id, first), `limit` of them from `offset`."""
         sql = (
             f"SELECT CAST(ie.object_id AS INTEGER) AS pk FROM {self.fts} "
             f"JOIN {self.entries} ie ON ie.id = {self.fts}.rowid "
             f"WHERE {self.fts} MATCH %s AND ie.content_type_id = %s "
             f"AND CAST(ie.object_id AS INTEGER) IN ({items_sql}) "
-            f"ORDER BY bm25({self.fts}, 0.0, 1.0, 2.0), pk DESC LIMIT %s OFFSET %s"
+            f"ORDER BY {self.bm25()}, pk DESC LIMIT %s OFFSET %s"
         )
         return sql, [self.query, self.content_type, *items_params, limit, offset]
+
+    def scored(self, rows_sql: str, rows_params: tuple) -> tuple[str, list]:
+        """`rows_sql`'s rows (with their `item_id`) that match, each with its `score`."""
+        sql = (
+            f"SELECT candidates.*, -{self.bm25()} AS score FROM {self.fts} "
+            f"JOIN {self.entries} ie ON ie.id = {self.fts}.rowid "
+            f"JOIN ({rows_sql}) AS candidates ON candidates.item_id = CAST(ie.object_id AS INTEGER) "
+            f"WHERE {self.fts} MATCH %s AND ie.content_type_id = %s"
+        )
+        return sql, [*rows_params, self.query, self.content_type]
 
 
 def _query(words: list[str]) -> SearchQuery:
@@ -117,6 +136,27 @@ def text_matches(rows: QuerySet, terms: str, *, probe: bool = False) -> QuerySet
         quote = connection.ops.quote_name
         return rows.filter(fts.probe(f"{quote(meta.db_table)}.{quote(meta.pk.column)}"))
     return rows.filter(pk__in=fts.ids())
+
+
+def scored_matches(rows: QuerySet[ListedItem], terms: str) -> tuple[str, list] | None:
+    """SQL for the values of `rows` (search rows, `.values()` naming `item_id`) matching
+    every word of `terms`, each with its `score` (higher: better; the order RankedIds
+    ranks by), and its params; None where Wagtail's own search ranks."""
+    native = _native()
+    if native is None:
+        return None
+    words = _words(terms)
+    if native == "postgresql" and words:
+        query = _query(words)
+        rows = rows.filter(document=query).annotate(score=SearchRank(F("document"), query))
+    sql, params = rows.query.sql_with_params()
+    if not words:
+        return f"SELECT candidates.*, 0 AS score FROM ({sql}) AS candidates WHERE 1 = 0", list(
+            params
+        )
+    if native == "postgresql":
+        return sql, list(params)
+    return _Fts(words).scored(sql, params)
 
 
 class RankedIds(Sequence[int]):

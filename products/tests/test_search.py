@@ -85,6 +85,26 @@ def world(site_tree):
     return World()
 
 
+@pytest.fixture(params=["kept matches", "database"])
+def search_path(request, monkeypatch):
+    """Runs a test both ways a search for words counts and sorts: over the words' kept
+    matches (products.matches), and in the database, as for words matching too many pieces
+    to keep."""
+    from products import matches
+
+    if request.param == "database":
+        monkeypatch.setattr(matches, "MAX_MATCHES", 0)
+    return request.param
+
+
+@pytest.fixture
+def database_search(monkeypatch):
+    """Words are counted and sorted in the database, as when they match too many to keep."""
+    from products import matches
+
+    monkeypatch.setattr(matches, "MAX_MATCHES", 0)
+
+
 def search(client, **params):
     response = client.get("/search/", params)
     assert response.status_code == 200
@@ -113,7 +133,7 @@ def facet(response, name) -> dict[str, int]:
         ("nothing-like-this", set()),
     ],
 )
-def test_text_query_matches_title_designer_and_description(client, world, q, expected):
+def test_text_query_matches_title_designer_and_description(client, world, q, expected, search_path):
     assert set(titles(search(client, q=q))) == expected
 
 
@@ -143,7 +163,9 @@ def test_saving_an_item_updates_the_index(client, world):
         {"q": "nothing-like-this", "sort": "price_asc"},
     ],
 )
-def test_probing_the_index_and_collecting_matches_agree(client, world, params, monkeypatch):
+def test_probing_the_index_and_collecting_matches_agree(
+    client, world, params, monkeypatch, database_search
+):
     """Common words are tested row by row in sort order, rare ones collected first and sorted
     (`products.search._probe`): both shapes of the query give the same page."""
     from marketplace import page_cache
@@ -159,7 +181,7 @@ def test_probing_the_index_and_collecting_matches_agree(client, world, params, m
 
 
 @pytest.mark.django_db
-def test_best_match_ranks_in_the_database_one_page_at_a_time(client, world, settings):
+def test_best_match_ranks_in_the_database_one_page_at_a_time(client, world, settings, search_path):
     """A piece with the word in its title before one with it only in the description; equal
     matches newest first; the filters apply; the pages add up to every match exactly once."""
     settings.VITRINE_ITEMS_PER_PAGE = 2
@@ -179,7 +201,9 @@ def test_best_match_ranks_in_the_database_one_page_at_a_time(client, world, sett
 
 
 @pytest.mark.django_db
-def test_a_page_of_best_matches_is_ranked_once_until_a_piece_is_published(client, world):
+def test_a_page_of_best_matches_is_ranked_once_until_a_piece_is_published(
+    client, world, search_path
+):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -188,19 +212,23 @@ def test_a_page_of_best_matches_is_ranked_once_until_a_piece_is_published(client
             found = titles(search(client, **params))
         return found, sum("ts_rank" in q["sql"] or "bm25" in q["sql"] for q in queries)
 
-    assert ranked(q="leather") == ([world.tote.title], 1)
+    # Kept matches are ranked as they are found; in the database, a page at a time, after
+    # the matches were found to be too many to keep.
+    once = 1 if search_path == "kept matches" else 2
+    assert ranked(q="leather") == ([world.tote.title], once)
     assert ranked(q="leather") == ([world.tote.title], 0)  # kept, sold or not
     new = world.draft("Leather belt")
     new.save_revision().publish()
     found, rankings = ranked(q="leather")
-    assert sorted(found) == sorted([world.tote.title, new.title]) and rankings == 1
+    assert sorted(found) == sorted([world.tote.title, new.title]) and rankings == once
 
 
 @pytest.mark.django_db
 def test_searches_for_the_same_words_share_the_counts_their_other_filters_do_not_change(
-    client, world
+    client, world, database_search
 ):
-    """The counts by designer, category and condition depend on the words, the prices and
+    """Counted in the database (words matching too many pieces to keep, products.matches):
+    the counts by designer, category and condition depend on the words, the prices and
     the shop; those by shop on the words, the prices and the other filters: each is kept on
     its own, so a search with another designer reuses the first. On PostgreSQL, when both
     are missing, one scan of the matches counts both."""
@@ -373,29 +401,57 @@ def test_item_search_selector(world):
 
 
 @pytest.mark.django_db
-def test_a_sale_keeps_the_search_counts_and_a_publish_renews_them(world, monkeypatch):
+def test_a_sale_keeps_the_search_counts_and_a_publish_renews_them(world, search_path):
     """Search lists sold pieces too, so a sale or a hold changes no count: the counts are
     kept; a new piece changes them."""
-    from products import search as search_module
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     from products.cache import holds_changed, items_changed
 
-    counted = []
-    real = search_module._count
-    monkeypatch.setattr(search_module, "_count", lambda *a: counted.append(1) or real(*a))
     request = RequestFactory().get("/search/")
     filters = SearchFilters.from_querydict(QueryDict("q=leather"))
 
-    def total() -> int:
-        return item_search(request=request, filters=filters).page.paginator.count
+    def total_and_rows_read() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as queries:
+            total = item_search(request=request, filters=filters).page.paginator.count
+        return total, sum("products_listeditem" in q["sql"] for q in queries)
 
-    assert total() == 1 and len(counted) == 1
+    assert total_and_rows_read()[0] == 1
+    assert total_and_rows_read() == (1, 0)
     items_changed([world.tote.pk])  # sold, say
     holds_changed([world.tote.pk])
-    assert total() == 1 and len(counted) == 1
+    assert total_and_rows_read() == (1, 0)
     new = world.draft("Leather belt")
-    assert total() == 1 and len(counted) == 1  # a draft is in no count
+    assert total_and_rows_read() == (1, 0)  # a draft is in no count
     new.save_revision().publish()
-    assert total() == 2 and len(counted) == 2
+    total, read = total_and_rows_read()
+    assert total == 2 and read > 0
+
+
+@pytest.mark.django_db
+def test_searches_for_the_same_words_read_their_matches_once(client, world):
+    """The first search for some words reads their matches in one query; any other filter,
+    price range, sort or page over the same words (in any letter case or punctuation) then
+    reads no search row, until a piece is published."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def rows_read(**params) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            search(client, **params)
+        return sum("products_listeditem" in q["sql"] for q in queries)
+
+    assert rows_read(q="Maison aubert") == 1
+    for params in [
+        {"designer": world.aubert.slug},
+        {"min_price": "100", "max_price": "700.5", "sort": "price_desc"},
+        {"category": "bags", "condition": "new", "shop": world.salon.slug, "sort": "newest"},
+        {"shop": "nowhere", "page": "2"},
+    ]:
+        assert rows_read(q="maison, AUBERT!", **params) == 0, params
+    world.draft("Aubert belt").save_revision().publish()
+    assert rows_read(q="maison aubert", designer=world.aubert.slug) == 1
 
 
 def test_filters_drop_malformed_values():
@@ -561,3 +617,102 @@ def test_facets_and_total_agree_with_counting_every_piece_by_hand(world):
                     expected[piece[key]] = expected.get(piece[key], 0) + 1
             shown = {row["value"]: row["count"] for row in result.facets[name] if row["count"]}
             assert shown == expected, (chosen, name)
+
+
+@pytest.mark.django_db
+def test_kept_matches_and_the_database_agree_with_a_count_by_hand(world, settings, monkeypatch):
+    """Over some words, for combinations of every filter (on a value, on an unknown one),
+    price bounds and every sort: the kept matches (products.matches)
+    and the database give the same total, facets and order, and agree with a count over the
+    pieces themselves (the best-match order with each other)."""
+    import itertools
+    import random
+
+    from django.core.cache import cache
+
+    from products import matches
+    from products.selectors import parse_decimal
+
+    rng = random.Random(17)
+    for n in range(14):
+        ItemPageFactory(
+            title=f"Silk scarf {n}" if n % 3 else f"Printed square {n}",
+            description="<p>Silk twill.</p>" if n % 3 == 0 else "<p>Hand-rolled hem.</p>",
+            parent=rng.choice([world.lune, world.salon]),
+            designer=rng.choice([world.aubert, world.holm]),
+            category=rng.choice([world.bags, world.clutches, world.watches]),
+            condition=rng.choice(["new", "excellent", "good"]),
+            price=rng.choice([Decimal("245.50"), Decimal("245.51"), Decimal("650.00"),
+                              Decimal("1150.00"), Decimal("90.00")]),
+        )  # fmt: skip
+    clutch = ItemPage.objects.get(pk=world.clutch.pk)  # "Glass beads on silk"
+    pieces = [
+        {
+            "pk": item.pk,
+            "designer": item.designer.slug,
+            "category": {item.category.slug, *([item.category.parent.slug] if item.category.parent else [])},
+            "own category": item.category.slug,
+            "condition": item.condition,
+            "shop": item.get_parent().slug,
+            "price": item.price,
+            "listed_at": item.listed_at,
+        }
+        for item in ItemPage.objects.live().select_related("designer", "category__parent")
+        if "silk" in f"{item.title} {item.description}".lower()
+    ]  # fmt: skip
+    assert len(pieces) == 15 and clutch.pk in {p["pk"] for p in pieces}
+    settings.VITRINE_ITEMS_PER_PAGE = 100  # every match on one page
+    request = RequestFactory().get("/search/")
+
+    def passes(piece, chosen, low, high, without=""):
+        low, high = parse_decimal(low), parse_decimal(high)  # as the search reads them: cents
+        if (low and piece["price"] < low) or (high and piece["price"] > high):
+            return False
+        return all(
+            not value or (value in piece[name] if name == "category" else piece[name] == value)
+            for name, value in chosen.items()
+            if name != without
+        )
+
+    def searched(path: str, query: str):
+        monkeypatch.setattr(matches, "MAX_MATCHES", 250_000 if path == "kept" else 0)
+        cache.clear()
+        filters = SearchFilters.from_querydict(QueryDict(query))
+        result = item_search(request=request, filters=filters)
+        return result, [item.pk for item in result.page.object_list]
+
+    orders = {
+        "price_asc": lambda p: (p["price"], p["pk"]),
+        "price_desc": lambda p: (-p["price"], -p["pk"]),
+        "newest": lambda p: (-p["listed_at"].timestamp(), -p["pk"]),
+    }
+    choices = {
+        "designer": ["", "maison-aubert", "nobody"],
+        "category": ["", "bags", "clutches"],
+        "condition": ["", "excellent"],
+        "shop": ["", "maison-lune", "nowhere"],
+    }
+    prices = [("", ""), ("245.505", ""), ("", "650"), ("245.5", "1150.004")]
+    for n, (values, (low, high)) in enumerate(
+        itertools.product(itertools.product(*choices.values()), prices)
+    ):
+        chosen = dict(zip(choices, values, strict=True))
+        sort = ["relevance", *orders][n % 4]
+        query = urlencode(
+            {"q": "SILK", **chosen, "min_price": low, "max_price": high, "sort": sort}
+        )
+        (kept, kept_ids), (database, database_ids) = searched("kept", query), searched("db", query)
+        passing = [p for p in pieces if passes(p, chosen, low, high)]
+        assert kept.page.paginator.count == database.page.paginator.count == len(passing), query
+        assert kept.facets == database.facets, query
+        assert kept_ids == database_ids, query
+        if sort in orders:
+            assert kept_ids == [p["pk"] for p in sorted(passing, key=orders[sort])], query
+        for name in choices:
+            key = "own category" if name == "category" else name
+            expected: dict[str, int] = {}
+            for piece in pieces:
+                if passes(piece, chosen, low, high, without=name):
+                    expected[piece[key]] = expected.get(piece[key], 0) + 1
+            shown = {row["value"]: row["count"] for row in kept.facets[name] if row["count"]}
+            assert shown == expected, (query, name)
