@@ -4,6 +4,7 @@ Everything can be set from the environment (docs/deploy.md): GUNICORN_BIND, WEB_
 GUNICORN_THREADS, GUNICORN_TIMEOUT, GUNICORN_GRACEFUL_TIMEOUT, GUNICORN_MAX_REQUESTS.
 """
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -29,6 +30,15 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
 max_requests_jitter = max_requests // 10
 # Django's checks run once in the master, and workers fork from a warm process.
 preload_app = True
+
+
+def pre_fork(server, worker):
+    # What the master loaded (the whole application) lives as long as the worker: frozen, the
+    # worker's garbage collections never walk it again (about a millisecond on a heavy page)
+    # and never write to its memory pages, which stay shared between the workers.
+    gc.freeze()
+
+
 # The proxy (nginx, a load balancer) in front terminates TLS and sets X-Forwarded-Proto.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 

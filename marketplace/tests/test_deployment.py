@@ -133,6 +133,19 @@ def test_gunicorn_config(monkeypatch):
     assert config["wsgi_app"] == "marketplace.wsgi:application"
 
 
+def test_workers_fork_with_the_loaded_application_frozen_out_of_garbage_collection():
+    import gc
+
+    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert config["preload_app"] is True
+    gc.unfreeze()
+    try:
+        config["pre_fork"](server=None, worker=None)
+        assert gc.get_freeze_count() > 10_000  # Django, Wagtail and the site's modules
+    finally:
+        gc.unfreeze()
+
+
 def test_gunicorn_accepts_the_config_file():
     result = subprocess.run(
         [str(Path(sys.executable).with_name("gunicorn")), "--check-config", "-c",
