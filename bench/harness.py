@@ -43,6 +43,7 @@ class Config:
     clients: int = 2
     redis_url: str = ""  # empty: a private redis-server for the run
     reports: Path = RESULTS  # where the markdown reports go
+    rows: str = ""  # only the rows whose names contain one of these, comma-separated
 
     def __post_init__(self):
         if not self.database_url:
@@ -59,7 +60,11 @@ class Config:
             clients=int(os.environ.get("BENCH_CLIENTS", "2")),
             redis_url=os.environ.get("BENCH_REDIS_URL", ""),
             reports=Path(os.environ.get("BENCH_REPORTS", RESULTS)),
+            rows=os.environ.get("BENCH_ROWS", ""),
         )
+
+    def wants(self, row: str) -> bool:
+        return not self.rows or any(part in row for part in self.rows.split(","))
 
     @property
     def vendor(self) -> str:
@@ -239,6 +244,15 @@ class PrivateRedis:
             self.process.terminate()
             self.process.wait(timeout=10)
 
+    def flush(self) -> bool:
+        """Empties the cache, if it is our own Redis (never BENCH_REDIS_URL's); whether it did."""
+        if not self.process:
+            return False
+        import redis
+
+        redis.Redis.from_url(self.url).flushdb()
+        return True
+
 
 @dataclass
 class Server:
@@ -350,7 +364,8 @@ class Result:
     cpu: float
     errors: int
     target: float | None = None
-    queries: int | None = None
+    queries: int | None = None  # as measured: with what the row's requests keep
+    first_queries: int | None = None  # the first view, the cache empty
 
     def ms(self, p: float) -> float:
         return percentile(self.latencies, p) * 1000

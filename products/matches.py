@@ -3,10 +3,10 @@ filter, price range and sort over the same words is counted and ordered here, re
 
 A database counts the ten thousand matches of a common word again for each new price range or
 filter (tens of milliseconds at 100,000 pieces, half a second at a million); here the same work
-is a few C-level passes over arrays: each filter a mask (one byte per match, combined as big
-integers), the price range a run of them (they are kept cheapest first), each facet a
-Counter of a column through the other filters' masks, each other sort a heap over places the
-database computed once. products.search decides when to use it.
+is a few C-level passes over arrays: the price range a run of the matches (kept cheapest
+first), each other filter a mask (a byte per match, combined as big integers), each facet a
+count of a column of codes through the other filters' masks, each sort a walk in an order
+computed once. products.search decides when to use it.
 """
 
 from __future__ import annotations
@@ -21,18 +21,17 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
-from typing import overload
 
 from django.db import connection
 from django.db.models import QuerySet
 
-from .models import ItemPage, ListedItem
+from .models import ListedItem
 from .text_search import scored_matches
 
 # Above this many matches, the words' search runs in the database each time: its columns
-# (some 35 bytes a match) are not worth keeping and reading.
+# (some 25 bytes a match) are not worth keeping and reading.
 MAX_MATCHES = 250_000
-CONDITIONS = list(ItemPage.Condition.values)
+FACETS = ("designer", "category", "condition", "shop")
 
 
 @dataclass(frozen=True)
@@ -57,18 +56,62 @@ class Criteria:
 
 
 @dataclass
+class Facet:
+    """A facet's column: each match's value (a designer or category id, a condition, a shop
+    path) as a code, its place in `values`. With up to 256 values a code is a byte, and a
+    mask or a count is a C-level pass over the bytes."""
+
+    values: list
+    codes: array
+
+    @classmethod
+    def of(cls, column: Sequence) -> Facet:
+        values = sorted(set(column))
+        code = {value: i for i, value in enumerate(values)}
+        typecode = "B" if len(values) <= 256 else "I"
+        return cls(values, array(typecode, map(code.__getitem__, column)))
+
+    def mask(self, run: slice, wanted: Iterable) -> int:
+        """A mask of the run: 1 where the match's value is one of `wanted`."""
+        wanted = set(wanted)
+        codes = {i for i, value in enumerate(self.values) if value in wanted}
+        part = self.codes[run]
+        if part.typecode == "B":
+            return int.from_bytes(part.tobytes().translate(_TABLES[frozenset(codes)]), "little")
+        return _mask(code in codes for code in part)
+
+    def count(self, run: slice, through: bytes | None) -> Counter:
+        """{value: how many matches of the run have it}, of those `through` lets through."""
+        part = self.codes[run]
+        if through is not None:
+            part = array(part.typecode, itertools.compress(part, through))
+        if part.typecode == "B" and len(self.values) <= 64:  # a count per value beats a Counter
+            raw = part.tobytes()
+            counted = ((value, raw.count(i)) for i, value in enumerate(self.values))
+            return Counter({value: n for value, n in counted if n})
+        return Counter({self.values[code]: n for code, n in Counter(part).items()})
+
+
+class _Tables(dict):
+    """bytes.translate tables turning a byte code into 1 (one of the codes) or 0."""
+
+    def __missing__(self, codes: frozenset) -> bytes:
+        table = self[codes] = bytes(1 if i in codes else 0 for i in range(256))
+        return table
+
+
+_TABLES = _Tables()
+
+
+@dataclass
 class Matches:
     """The matches, cheapest first (ties: the lower id first), one entry per piece in each
     column: a price range is a run of them."""
 
     ids: array
-    designers: array
-    categories: array
-    parents: array  # the category's parent, 0 for none
-    conditions: array  # index in CONDITIONS
-    shops: array  # index in shop_paths
-    shop_paths: list[str]
     cents: array  # ascending
+    facets: dict[str, Facet]  # by designer, category, condition and shop
+    parents: dict[int, int | None]  # the matches' categories' parents
     by_relevance: array  # the matches' places, best first (ties: the higher id first)
     by_newest: array  # the matches' places, newest first (ties: the higher id first)
 
@@ -90,22 +133,20 @@ class Selection:
         self.start = 0 if c.min_cents is None else bisect.bisect_left(m.cents, c.min_cents)
         stop = len(m) if c.max_cents is None else bisect.bisect_right(m.cents, c.max_cents)
         self.stop = max(stop, self.start)
+        wanted = {
+            "designer": None if c.designer is None else {c.designer},
+            "category": None
+            if c.category is None
+            else {cat for cat, parent in m.parents.items() if c.category in (cat, parent)},
+            "condition": None if c.condition is None else {c.condition},
+            "shop": None if c.shop is None else {c.shop},
+        }
         run = slice(self.start, self.stop)
-        masks: dict[str, int] = {}
-        if c.designer is not None:
-            masks["designer"] = _mask(d == c.designer for d in m.designers[run])
-        if c.category is not None:
-            cat = c.category
-            masks["category"] = _mask(
-                a == cat or b == cat for a, b in zip(m.categories[run], m.parents[run], strict=True)
-            )
-        if c.condition is not None:
-            code = CONDITIONS.index(c.condition) if c.condition in CONDITIONS else -1
-            masks["condition"] = _mask(k == code for k in m.conditions[run])
-        if c.shop is not None:
-            shop = m.shop_paths.index(c.shop) if c.shop in m.shop_paths else -1
-            masks["shop"] = _mask(s == shop for s in m.shops[run])
-        self.masks = masks
+        self.masks = {
+            name: m.facets[name].mask(run, values)
+            for name, values in wanted.items()
+            if values is not None
+        }
 
     def _through(self, without: str = "") -> bytes | None:
         """One byte per match of the run, 1 where it passes every filter but `without`'s;
@@ -128,25 +169,27 @@ class Selection:
 
     def counts(self) -> dict[str, Counter]:
         """{facet: Counter} by designer id, category id, condition and shop path."""
-        m = self.matches
-        columns = {
-            "designer": m.designers,
-            "category": m.categories,
-            "condition": m.conditions,
-            "shop": m.shops,
+        run = slice(self.start, self.stop)
+        return {
+            name: self.matches.facets[name].count(run, self._through(without=name))
+            for name in FACETS
         }
-        counts = {}
-        for name, column in columns.items():
-            run, through = column[self.start : self.stop], self._through(without=name)
-            counts[name] = Counter(run if through is None else itertools.compress(run, through))
-        counts["condition"] = Counter(
-            {CONDITIONS[code]: n for code, n in counts["condition"].items()}
-        )
-        counts["shop"] = Counter({m.shop_paths[i]: n for i, n in counts["shop"].items()})
-        return counts
 
-    def ordered(self, sort: str) -> Ordered:
-        return Ordered(self, sort)
+    def ids(self, sort: str, start: int, stop: int) -> list[int]:
+        """The passing matches' ids from `start` to `stop` in a sort's order: walking the
+        matches in an order they keep (by price, relevance or date), never sorting."""
+        m = self.matches
+        if sort == "price_asc":
+            places = self.indices()
+        elif sort == "price_desc":  # (-price, -id): the price order backwards
+            places = self.indices(backwards=True)
+        elif sort == "relevance":
+            places = self.passing_in(m.by_relevance)
+        elif sort == "newest":
+            places = self.passing_in(m.by_newest)
+        else:
+            raise ValueError(f"unknown sort {sort!r}")
+        return [m.ids[i] for i in itertools.islice(places, start, stop)]
 
     def indices(self, *, backwards: bool = False) -> Iterator[int]:
         """The passing matches' places, cheapest first (or last)."""
@@ -164,42 +207,6 @@ class Selection:
         return (i for i in places if start <= i < stop and passing[i - start])
 
 
-class Ordered(Sequence[int]):
-    """The passing matches' ids in a sort's order, as Paginator reads them: a slice walks
-    the matches in an order they keep (by price, relevance or date) until it has `stop` of
-    them, never sorting."""
-
-    def __init__(self, selection: Selection, sort: str):
-        self.selection, self.sort = selection, sort
-
-    def __len__(self) -> int:
-        return self.selection.total
-
-    @overload
-    def __getitem__(self, index: int) -> int: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[int]: ...
-    def __getitem__(self, index: int | slice) -> int | list[int]:
-        if isinstance(index, int):
-            return self[index : index + 1][0]
-        start, stop, _ = index.indices(len(self))
-        if start >= stop:
-            return []
-        m, selection = self.selection.matches, self.selection
-        if self.sort == "price_asc":
-            places = selection.indices()
-        elif self.sort == "price_desc":  # (-price, -id): the price order backwards
-            places = selection.indices(backwards=True)
-        elif self.sort == "relevance":
-            places = selection.passing_in(m.by_relevance)
-        elif self.sort == "newest":
-            places = selection.passing_in(m.by_newest)
-        else:
-            raise ValueError(f"unknown sort {self.sort!r}")
-        chosen = list(itertools.islice(places, stop))
-        return [m.ids[i] for i in chosen[start:stop]]
-
-
 def _mask(passes: Iterable[bool]) -> int:
     """A filter's mask: one byte per match, 1 when it passes, read as one integer (little
     endian), so that masks combine with `&` at C speed."""
@@ -207,9 +214,9 @@ def _mask(passes: Iterable[bool]) -> int:
 
 
 def find(rows: QuerySet[ListedItem], terms: str) -> Matches | None:
-    """The matches of `terms` among `rows` (search rows), best first, in one query; None when
-    there are more than MAX_MATCHES of them, or when this database's text search cannot
-    score them in SQL."""
+    """The matches of `terms` among `rows` (search rows), in one query; None when there are
+    more than MAX_MATCHES of them, or when this database's text search cannot score them in
+    SQL."""
     fields = ["item_id", "designer_id", "category_id", "category_parent_id", "condition",
               "shop_path", "price", "listed_at"]  # fmt: skip
     scored = scored_matches(rows.order_by().values(*fields), terms)
@@ -217,8 +224,8 @@ def find(rows: QuerySet[ListedItem], terms: str) -> Matches | None:
         return None
     sql, params = scored
     query = (
-        "SELECT item_id, designer_id, category_id, COALESCE(category_parent_id, 0), condition, "
-        f"shop_path, CAST(ROUND(price * 100) AS BIGINT), score, {_LISTED_AT[connection.vendor]} "
+        "SELECT item_id, designer_id, category_id, category_parent_id, condition, shop_path, "
+        f"CAST(ROUND(price * 100) AS BIGINT), score, {_LISTED_AT[connection.vendor]} "
         f"FROM ({sql}) AS scored LIMIT %s"
     )
     with connection.cursor() as cursor:
@@ -232,22 +239,19 @@ def find(rows: QuerySet[ListedItem], terms: str) -> Matches | None:
     ids, designers, categories, parents, conditions, shops, cents, scores, listed = columns
     by_relevance = list(zip(scores, ids, strict=True))
     by_newest = list(zip(listed, ids, strict=True))
-    shop_paths = sorted(set(shops))
-    shop_index = {path: i for i, path in enumerate(shop_paths)}
-    condition_index = {value: i for i, value in enumerate(CONDITIONS)}
+    places = range(len(ids))
     return Matches(
         ids=array("q", ids),
-        designers=array("q", designers),
-        categories=array("q", categories),
-        parents=array("q", parents),
-        conditions=array("b", (condition_index[value] for value in conditions)),
-        shops=array("i", (shop_index[path] for path in shops)),
-        shop_paths=shop_paths,
         cents=array("q", cents),
-        by_relevance=array(
-            "i", sorted(range(len(ids)), key=by_relevance.__getitem__, reverse=True)
-        ),
-        by_newest=array("i", sorted(range(len(ids)), key=by_newest.__getitem__, reverse=True)),
+        facets={
+            "designer": Facet.of(designers),
+            "category": Facet.of(categories),
+            "condition": Facet.of(conditions),
+            "shop": Facet.of(shops),
+        },
+        parents=dict(zip(categories, parents, strict=True)),
+        by_relevance=array("i", sorted(places, key=by_relevance.__getitem__, reverse=True)),
+        by_newest=array("i", sorted(places, key=by_newest.__getitem__, reverse=True)),
     )
 
 

@@ -2,9 +2,13 @@
 
 A search reads the search rows (products.listing: one narrow row per live piece, its shop,
 category parent and, on PostgreSQL, its text copied in): matching (products.text_search),
-filters, facet counts and sorts, with no join. The cards of the page shown are read by id.
+filters, facet counts and sorts, with no join. A search for words reads their matches once
+(products.matches: kept until a piece is published or withdrawn) and counts and sorts them in
+Python, whatever its filters; words matching too many pieces to keep, and searches without
+words, are counted and sorted by the database. The cards of the page shown are read by id.
 """
 
+import hashlib
 import operator
 import re
 from collections import Counter
@@ -188,7 +192,8 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
         from the database."""
         selection = selected()
         if selection is not None:
-            return selection.ordered(filters.sort)[index]
+            start, stop, _ = index.indices(selection.total)
+            return selection.ids(filters.sort, start, stop)
         if filters.sort == "relevance":
             return RankedIds(_apply(matches(), conditions), filters.q, counted["total"])[index]
         return list(listing().values_list("pk", flat=True)[index])
@@ -232,8 +237,6 @@ def _criteria(
 
 
 def _words_key(q: str) -> str:
-    import hashlib
-
     return hashlib.sha256(normalised(q).encode()).hexdigest()[:32]
 
 
@@ -269,7 +272,6 @@ def _walked(filters: SearchFilters) -> int:
 def _cache_key(filters: SearchFilters, *facets: str) -> str:
     """The text, the price range and the `facets` filters (by default all: what changes
     the counts, not the sort), hashed: the query may be long."""
-    import hashlib
 
     facets = facets or FACETS
     fields = (filters.q.lower(), filters.min_price, filters.max_price,
