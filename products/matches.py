@@ -68,7 +68,7 @@ class Facet:
     def of(cls, column: Sequence) -> Facet:
         values = sorted(set(column))
         code = {value: i for i, value in enumerate(values)}
-        typecode = "B" if len(values) <= 256 else "I"
+        typecode = "B" if len(values) <= 2**8 else "H" if len(values) <= 2**16 else "I"
         return cls(values, array(typecode, map(code.__getitem__, column)))
 
     def mask(self, run: slice, wanted: Iterable) -> int:
@@ -108,7 +108,7 @@ class Matches:
     """The matches, cheapest first (ties: the lower id first), one entry per piece in each
     column: a price range is a run of them."""
 
-    ids: array
+    ids: array  # page ids: 32-bit, as Wagtail's are
     cents: array  # ascending
     facets: dict[str, Facet]  # by designer, category, condition and shop
     parents: dict[int, int | None]  # the matches' categories' parents
@@ -241,7 +241,7 @@ def find(rows: QuerySet[ListedItem], terms: str) -> Matches | None:
     by_newest = list(zip(listed, ids, strict=True))
     places = range(len(ids))
     return Matches(
-        ids=array("q", ids),
+        ids=array("i", ids),
         cents=array("q", cents),
         facets={
             "designer": Facet.of(designers),

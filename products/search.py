@@ -364,7 +364,6 @@ def _facets(
     """The total and each facet's options, labelled and in order, from `counts` by designer
     id, category id, condition and shop path (`designers` and `categories`:
     selectors.designer_names() and category_names())."""
-    shop_by_path = {shop.path: shop for shop in shops_list}
 
     def facet(name, names, order):
         return sorted(
@@ -386,11 +385,11 @@ def _facets(
                 {value: (value, label) for value, label in ItemPage.Condition.choices},
                 lambda r: CONDITION_ORDER.index(r["value"]),
             ),
-            "shop": facet(
-                "shop",
-                {path: (shop.slug, shop.title) for path, shop in shop_by_path.items()},
-                lambda r: r["label"],
-            ),
+            "shop": [  # shops_list is in title order: hundreds, not sorted again
+                {"value": shop.slug, "label": shop.title, "count": n}
+                for shop in shops_list
+                if (n := counts["shop"].get(shop.path))
+            ],
         },
     }
 
