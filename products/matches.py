@@ -76,8 +76,9 @@ class Facet:
         wanted = set(wanted)
         codes = {i for i, value in enumerate(self.values) if value in wanted}
         part = self.codes[run]
-        if part.typecode == "B":
-            return int.from_bytes(part.tobytes().translate(_TABLES[frozenset(codes)]), "little")
+        if part.typecode == "B":  # each byte code turned into 1 or 0
+            table = bytes(code in codes for code in range(256))
+            return int.from_bytes(part.tobytes().translate(table), "little")
         return _mask(code in codes for code in part)
 
     def count(self, run: slice, through: bytes | None) -> Counter:
@@ -90,17 +91,6 @@ class Facet:
             counted = ((value, raw.count(i)) for i, value in enumerate(self.values))
             return Counter({value: n for value, n in counted if n})
         return Counter({self.values[code]: n for code, n in Counter(part).items()})
-
-
-class _Tables(dict):
-    """bytes.translate tables turning a byte code into 1 (one of the codes) or 0."""
-
-    def __missing__(self, codes: frozenset) -> bytes:
-        table = self[codes] = bytes(1 if i in codes else 0 for i in range(256))
-        return table
-
-
-_TABLES = _Tables()
 
 
 @dataclass
