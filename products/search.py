@@ -17,6 +17,7 @@ from decimal import Decimal
 from functools import cache, reduce
 
 from django.conf import settings
+from django.core.cache import cache as shared_cache
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Page as PaginatorPage
 from django.db import connection
@@ -27,7 +28,7 @@ from marketplace.page_cache import SHOPS, memoised
 
 from . import selectors
 from .cache import LISTED
-from .matches import Criteria, Selection
+from .matches import Criteria, Matches, Selection
 from .matches import find as find_matches
 from .models import ItemPage
 from .selectors import ShopRef
@@ -158,9 +159,10 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
         no words, or too many matches to keep: the database counts and sorts then."""
         if not filters.q:
             return None
+        words = _words_key(filters.q)
         found = memoised(
-            f"search-matches:{_words_key(filters.q)}",
-            lambda: find_matches(selectors.search_rows(), filters.q),
+            f"search-matches:{words}",
+            lambda: _find_matches(words, filters.q),
             tags=[LISTED, SHOPS],
             timeout=INDEX_LAG_SECONDS,
         )
@@ -236,10 +238,22 @@ def _criteria(
     )
 
 
+def _find_matches(words: str, q: str) -> Matches | None:
+    """The matches of `q` to keep, or None (the database counts and sorts) when they were
+    last found less than REFIND_SECONDS ago: on a site publishing all the time they would be
+    thrown away before being read enough to pay for themselves (finding them costs a few
+    database counts). Kept as None until the next publish or withdrawal, like the matches."""
+    if not shared_cache.add(f"search-matches-found:{words}", True, REFIND_SECONDS):
+        return None
+    return find_matches(selectors.search_rows(), q)
+
+
 def _words_key(q: str) -> str:
     return hashlib.sha256(normalised(q).encode()).hexdigest()[:32]
 
 
+# A words' matches are found again at most this often (_find_matches).
+REFIND_SECONDS = 10
 # Search counts are kept until a piece is published or withdrawn (a sale changes none: search
 # lists sold pieces too), but at most this long: the text index is updated by a background
 # task, possibly after the publish that invalidated them.
