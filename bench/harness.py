@@ -390,6 +390,9 @@ def answered(*statuses: int, location: str = "") -> Callable[[Response], bool]:
     return check
 
 
+WARMED = 50  # a row of at most this many requests is a rotation of pages, warmed first
+
+
 def measure(
     server: Server,
     config: Config,
@@ -406,7 +409,9 @@ def measure(
     span. A response `ok` refuses (default:
     any but 200) counts as an error."""
     ok = ok or answered(200)
-    for request in requests[:5] if repeat else []:  # warm up: renditions, caches, connections
+    # Warm up (renditions, caches, connections): each page of a rotation once; none of a row
+    # asking something new each time (hundreds of requests), which must stay new.
+    for request in requests if repeat and len(requests) <= WARMED else []:
         send(server.port, request)
     latencies: list[float] = []
     errors, lock, sent = 0, threading.Lock(), 0
