@@ -437,9 +437,9 @@ def test_searches_for_the_same_words_read_their_matches_once(client, world):
     reads no search row, until a piece is published."""
     from django.core.cache import cache
     from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
     from products.search import _words_key
-    from django.test.utils import CaptureQueriesContext
 
     def rows_read(**params) -> int:
         with CaptureQueriesContext(connection) as queries:
