@@ -156,7 +156,8 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
     @cache
     def selected() -> Selection | None:
         """The words' matches (kept once per words) through the filters; None when there are
-        no words, or too many matches to keep: the database counts and sorts then."""
+        no words, too many matches to keep, or they were last found less than REFIND_SECONDS
+        ago (_find_matches): the database counts and sorts then."""
         if not filters.q:
             return None
         words = _words_key(filters.q)
