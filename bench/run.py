@@ -7,16 +7,17 @@
    template) and the site (production settings, DEBUG off: bench/settings.py) each with its own
    gunicorn, 2 sync workers, on 127.0.0.1, with a private Redis for the site's cache.
 3. For each page: requests/s, p50/p95/p99 latency, the server's CPU ms per request (from the
-   workers' /proc counters), that CPU as a ratio to the bare app's, and the SQL queries it ran.
+   workers' /proc counters), that CPU as a ratio to the bare app's, and the SQL queries it ran
+   (as measured, and on a first view with the cache emptied).
    A cookie makes every page bypass the anonymous page cache, except the rows marked
    "cached": each response goes through the whole stack, its layout rendered for its shopper,
    with its own parts from the shared-parts cache (marketplace.fragments) as a repeat view
    gets them. The rows "parts rendered" add a parameter no page reads, so their parts are
    rendered every time, from what is kept under the tags of what they show (card rows,
    shops, pictures, a listing's ids and counts): what a view after a change costs, less the
-   rows the change touched (a sold piece's, its listing's ids), and "a new query each
-   time" asks a search never asked before. The bare app is measured first and last; its mean
-   is the unit.
+   rows the change touched (a sold piece's, its listing's ids). Two search rows ask
+   something never asked before each time: a new price for kept words, and new words. The
+   bare app is measured first and last; its mean is the unit.
 4. Prints the table and writes bench/results/latest.md (and bench-<database>-<items>.md). It
    reports; it never fails a build: exit 0 whatever the ratios, non-zero only if it breaks.
 
