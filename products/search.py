@@ -104,31 +104,26 @@ class SearchResult:
     shops: list[ShopRef] = field(default_factory=list)
 
 
-def _filter_conditions(
-    filters: SearchFilters, shops: dict[str, ShopRef], designers: dict, categories: dict
-) -> dict[str, Q]:
-    """One Q per facet, so each facet can be counted with every other filter applied.
-    `designers` and `categories` are selectors.designer_names() and category_names()."""
+def _filter_conditions(criteria: Criteria) -> dict[str, Q]:
+    """The filters as the database reads them (the kept matches read `criteria` themselves):
+    one Q per facet, so each facet can be counted with every other filter applied."""
     conditions: dict[str, Q] = {}
     nothing = Q(pk__in=[])
-    if filters.designer:
-        designer = selectors.id_by_slug(designers).get(filters.designer)
+    if (designer := criteria.designer) is not None:
         conditions["designer"] = Q(designer_id=designer) if designer else nothing
-    if filters.category:
-        category = selectors.id_by_slug(categories).get(filters.category)
+    if (category := criteria.category) is not None:
         conditions["category"] = (
             Q(category_id=category) | Q(category_parent_id=category) if category else nothing
         )
-    if filters.condition:
-        conditions["condition"] = Q(condition=filters.condition)
-    if filters.shop:
-        shop = shops.get(filters.shop)
-        conditions["shop"] = Q(shop_path=shop.path) if shop else nothing
+    if criteria.condition is not None:
+        conditions["condition"] = Q(condition=criteria.condition)
+    if (shop := criteria.shop) is not None:
+        conditions["shop"] = Q(shop_path=shop) if shop else nothing
     price = Q()
-    if filters.min_price is not None:
-        price &= Q(price__gte=filters.min_price)
-    if filters.max_price is not None:
-        price &= Q(price__lte=filters.max_price)
+    if criteria.min_cents is not None:
+        price &= Q(price__gte=Decimal(criteria.min_cents).scaleb(-2))
+    if criteria.max_cents is not None:
+        price &= Q(price__lte=Decimal(criteria.max_cents).scaleb(-2))
     if price:
         conditions["price"] = price
     return conditions
@@ -146,7 +141,8 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
     shops = {shop.slug: shop for shop in shops_list}
     # Read once a search: the filters, the counts and the chosen filters all name them.
     designers, categories = selectors.designer_names(), selectors.category_names()
-    conditions = _filter_conditions(filters, shops, designers, categories)
+    criteria = _criteria(filters, shops, designers, categories)
+    conditions = _filter_conditions(criteria)
 
     @cache
     def matches() -> QuerySet:  # built only when what is kept of it is not, then once
@@ -169,7 +165,7 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
         )
         if found is None:
             return None
-        return found.select(_criteria(filters, shops, designers, categories))
+        return found.select(criteria)
 
     def count() -> dict:
         selection = selected()
@@ -223,8 +219,8 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
 def _criteria(
     filters: SearchFilters, shops: dict[str, ShopRef], designers: dict, categories: dict
 ) -> Criteria:
-    """The filters as the kept matches hold them (_filter_conditions' twin for the
-    database: an unknown value matches nothing)."""
+    """The filters as ids, paths and cents, read once for the kept matches and the database
+    (_filter_conditions) alike: a designer, category or shop not found matches nothing."""
     return Criteria(
         designer=selectors.id_by_slug(designers).get(filters.designer, 0)
         if filters.designer
