@@ -121,17 +121,22 @@ def test_cookies_carry_no_personal_data_through_cart_checkout_and_pay(
         ADDRESS["email"], "ada%40example.com", "Ada", "Lovelace", "St James", "James",
         "SW1Y", "4JH", "London", "7946", "020",
     ]  # fmt: skip
+    opaque = {"sessionid": r"[a-z0-9]{32}", "csrftoken": r"[a-zA-Z0-9]{32}"}
     seen = {}
     for response in responses:
         for name, morsel in response.cookies.items():
             seen.setdefault(name, set()).add(morsel.value)
-            header = morsel.OutputString()
+            # A random token may spell "ada" or "020" by chance (about one run in
+            # 150 did): it is checked for its random shape, and the rest of the
+            # header for personal data.
+            assert name in opaque and re.fullmatch(opaque[name], morsel.value), (
+                f"cookie {name} is not an opaque token: {morsel.value!r}"
+            )
+            header = morsel.OutputString().replace(morsel.value, "")
             for value in personal:
                 assert value.lower() not in header.lower(), f"{value!r} in cookie {name}"
-    assert set(seen) <= {"sessionid", "csrftoken"}, f"unexpected cookies: {set(seen)}"
     assert "sessionid" in seen
     for session_key in seen["sessionid"]:
         # Opaque: a random key, not signed data; what it names stays on the server.
-        assert re.fullmatch(r"[a-z0-9]{32}", session_key), session_key
         session = Session.objects.get(session_key=session_key)
         assert "checkout_orders" in session.get_decoded() or "cart_id" in session.get_decoded()
