@@ -164,6 +164,17 @@ def page_kind(path: str) -> str:
     return kind + (", page 2" if query else "")
 
 
+def search_kind(path: str, response: Response) -> str:
+    """What a search asked (words or not) and whence its page came, for the report."""
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(path).query)
+    asked = "words" if query.get("q") else "no words"
+    if response.headers.get("x-page-cache") == "hit":
+        return f"{asked}, whole page from the page cache"
+    if response.headers.get("x-shared-parts") == "hit":
+        return f"{asked}, results from the shared-parts cache"
+    return f"{asked}, worked out"
+
+
 @dataclass
 class Tally:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
@@ -174,6 +185,8 @@ class Tally:
     samples: list[str] = field(default_factory=list)
     # X-Shared-Parts of the responses rendered (not served whole from the page cache).
     parts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # Search latencies by what was asked and where the page came from (search_kind).
+    searches: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, kind: str, request: Request, response: Response, ok: bool) -> None:
@@ -190,6 +203,8 @@ class Tally:
                 page = page_kind(request.path)
                 self.browsed[page] += 1
                 self.missed[page] += response.headers.get("x-page-cache") != "hit"
+            if kind == "search":
+                self.searches[search_kind(request.path, response)].append(response.seconds)
             parts = response.headers.get("x-shared-parts")
             if parts and response.headers.get("x-page-cache") != "hit":
                 self.parts[parts] += 1
@@ -351,6 +366,12 @@ def report(
         f"- pages rendered (not served whole from the page cache) whose own parts came from "
         f"the shared-parts cache: {tally.parts.get('hit', 0) / max(rendered, 1):.0%} "
         f"({tally.parts.get('hit', 0)} of {rendered})",
+        "- searches, by what they asked and whence the page came: "
+        + "; ".join(
+            f"{name} {len(values)}, p50 {percentile(values, 50) * 1000:.0f} ms, "
+            f"p95 {percentile(values, 95) * 1000:.0f} ms"
+            for name, values in sorted(tally.searches.items())
+        ),
         f"- errors: {errors} (target 0 {'✓' if errors == 0 else '✗'})",
         *(f"  - {sample}" for sample in tally.samples),
         "",
