@@ -177,26 +177,75 @@ def memoised(
     tags: Iterable[str] = (),
     timeout: int = 3600,
     still_good: Callable[[T], bool] | None = None,
+    catch_up: Callable[[T], T | None] | None = None,
+    catch_up_on: Iterable[str] = (),
+    in_process: bool = False,
 ) -> T:
     """A value computed once and shared by workers until one of its `tags` changes (or
     `timeout` passes: it bounds staleness where a change does not invalidate, such as the
     search index updated by a background task), or `still_good(value)` says a change no tag
-    covers has made it wrong. A page showing it depends on its tags too."""
+    covers has made it wrong. When only tags among `catch_up_on` changed, `catch_up(value)`
+    gives the value now (None: compute it), for a value cheaper to bring up to date than to
+    compute. `in_process`: a large value (megabytes) is also kept in each worker, read from
+    the cache once per version rather than once per request (never change it in place). A
+    page showing it depends on its tags too."""
     tags = (SITE, *tags)
     # The versions before computing (a change meanwhile leaves it stale), with the entry.
     current, found = _current_shown_and(tags, [f"memo:{name}"])
     entry = found.get(f"memo:{name}")
-    if (
-        entry is not None
-        and current is not None
-        and entry[0] == current
-        and (still_good is None or still_good(entry[1]))
-    ):
-        return entry[1]
-    value = compute()
+    if entry is not None and in_process:
+        entry = _in_process_entry(entry)
+    value: T | None = None
+    if entry is not None and current is not None:
+        if entry[0] == current and (still_good is None or still_good(entry[1])):
+            return entry[1]
+        moved = {tag for tag, version in current.items() if entry[0].get(tag) != version}
+        if catch_up is not None and moved <= set(catch_up_on):
+            value = catch_up(entry[1])
+    if value is None:
+        value = compute()
     if current is not None:
-        cache.set(f"memo:{name}", (current, value), timeout)
+        if in_process:
+            token = uuid.uuid4().hex
+            _IN_PROCESS.keep(token, value)
+            cache.set_many(
+                {f"memo:{name}": (current, token), f"memo-value:{token}": value}, timeout
+            )
+        else:
+            cache.set(f"memo:{name}", (current, value), timeout)
     return value
+
+
+class _Values:
+    """The last few large memoised values this worker read or computed, by token."""
+
+    def __init__(self, size: int):
+        self.size, self.values = size, dict[str, Any]()
+
+    def get(self, token: str) -> Any:
+        return self.values.get(token, _MISSING)
+
+    def keep(self, token: str, value: Any) -> None:
+        self.values[token] = value
+        while len(self.values) > self.size:
+            del self.values[next(iter(self.values))]  # the oldest kept
+
+
+_MISSING = object()
+_IN_PROCESS = _Values(size=16)
+
+
+def _in_process_entry(entry: tuple[dict[str, str], str]) -> tuple[dict[str, str], Any] | None:
+    """A memo entry of (versions, token) as (versions, value): the value kept in this worker,
+    or else read from the cache (None: gone)."""
+    versions, token = entry
+    value = _IN_PROCESS.get(token)
+    if value is _MISSING:
+        value = cache.get(f"memo-value:{token}", _MISSING)
+        if value is _MISSING:
+            return None
+        _IN_PROCESS.keep(token, value)
+    return versions, value
 
 
 def memoised_each(

@@ -7,6 +7,7 @@ never from the instance saved: a draft saved on a live page changes nothing. A b
 migration and `reindex_search` fill the whole table in one statement (`rebuild`).
 """
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,7 +20,7 @@ from wagtail.models import Page
 from wagtail.search.backends import get_search_backend
 
 from . import selectors
-from .models import Category, ItemPage, ListedItem
+from .models import Category, ItemPage, ListedItem, ListingChange
 from .text_search import vectors_kept
 
 # What a row copies from its page (its text: the title, the description, the designer).
@@ -29,11 +30,24 @@ SOURCES = frozenset(
 )  # fmt: skip
 
 
+# How long changes are remembered: kept matches older than this are found again.
+CHANGES_KEPT_SECONDS = 24 * 3600
+
+
+def changed(item_ids: Iterable[int | None]) -> None:
+    """Record that the rows of `item_ids` (None: any row) were written again, for kept
+    matches to catch up with (products.matches): in the transaction that writes them."""
+    now = time.time()
+    ListingChange.objects.filter(at__lt=now - CHANGES_KEPT_SECONDS).delete()
+    ListingChange.objects.bulk_create(ListingChange(item_id=pk, at=now) for pk in item_ids)
+
+
 def sync(item_ids: Iterable[int]) -> None:
     """Write the rows of `item_ids` again from their pages: a row for each live one, none
     for the others."""
     ids = list(item_ids)
     with transaction.atomic():
+        changed(ids)
         ListedItem.objects.filter(item_id__in=ids).delete()
         items = list(
             ItemPage.objects.live().filter(pk__in=ids).select_related("designer", "category")
@@ -67,7 +81,7 @@ def _write_documents(items: Iterable[ItemPage]) -> None:
         ListedItem.objects.filter(pk=item.pk).update(document=indexer.title + indexer.body)
 
 
-def rebuild() -> int:
+def rebuild(*, record: bool = True) -> int:
     """Every row again, in one statement, from the pages and (PostgreSQL) the search index
     entries as they stand: after a bulk load or a reindex. A piece with no entry yet (its
     indexing task still queued) gets its text computed. Returns the number of rows."""
@@ -97,6 +111,8 @@ def rebuild() -> int:
         )
         params.append(ContentType.objects.get_for_model(ItemPage).pk)
     with transaction.atomic(), connection.cursor() as cursor:
+        if record:  # not before migration 0010 made the table of changes
+            changed([None])
         cursor.execute(f"DELETE FROM {listed}")
         cursor.execute(f"INSERT INTO {listed} ({columns}) {select} {tables} WHERE p.live", params)
         count = cursor.rowcount
@@ -119,14 +135,18 @@ def _page_moved(*, instance: Page, **kwargs: Any) -> None:
     rows = ListedItem.objects.filter(
         item_id__in=ItemPage.objects.descendant_of(moved, inclusive=True).values("pk")
     )
-    rows.update(path=Subquery(Page.objects.filter(pk=OuterRef("item_id")).values("path")))
-    rows.update(shop_path=selectors.shop_path_expression())
+    if rows.update(path=Subquery(Page.objects.filter(pk=OuterRef("item_id")).values("path"))):
+        rows.update(shop_path=selectors.shop_path_expression())
+        changed([None])
 
 
 def _category_saved(*, instance: Category, **kwargs: Any) -> None:
-    ListedItem.objects.filter(category=instance).exclude(
-        category_parent_id=instance.parent_id
-    ).update(category_parent_id=instance.parent_id)
+    if (
+        ListedItem.objects.filter(category=instance)
+        .exclude(category_parent_id=instance.parent_id)
+        .update(category_parent_id=instance.parent_id)
+    ):
+        changed([None])
 
 
 def connect() -> None:

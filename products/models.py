@@ -331,6 +331,18 @@ class ListedItem(models.Model):
         return f"listed item {self.item_id}"
 
 
+class ListingChange(models.Model):
+    """A search row written again (products.listing), when: what kept matches
+    (products.matches) are brought up to date with after a publish, rather than found again.
+    Written in the transaction that writes the row; forgotten after a day."""
+
+    item_id = models.IntegerField(null=True)  # None: any row may have changed (a move, a rebuild)
+    at = models.FloatField(db_index=True)  # time.time() of the write
+
+    def __str__(self) -> str:
+        return f"listing change of {self.item_id or 'every item'} at {self.at}"
+
+
 class ItemImage(Orderable):
     """One picture in an item's gallery; the first is the cover on item cards."""
 

@@ -3,9 +3,11 @@
 A search reads the search rows (products.listing: one narrow row per live piece, its shop,
 category parent and, on PostgreSQL, its text copied in): matching (products.text_search),
 filters, facet counts and sorts, with no join. A search for words reads their matches once
-(products.matches: kept until a piece is published or withdrawn) and counts and sorts them in
-Python, whatever its filters; words matching too many pieces to keep, and searches without
-words, are counted and sorted by the database. The cards of the page shown are read by id.
+(products.matches: kept, and caught up with each publish or withdrawal by reading just the
+rows it changed) and counts and sorts them in Python, whatever its filters; so does a search
+without words, over every piece. Words matching too many pieces to keep, and every piece of
+a catalogue too large to keep, are counted and sorted by the database. The cards of the page
+shown are read by id.
 """
 
 import hashlib
@@ -26,9 +28,10 @@ from django.http import HttpRequest, QueryDict
 
 from marketplace.page_cache import SHOPS, memoised
 
+from . import matches as matches_module
 from . import selectors
 from .cache import LISTED
-from .matches import Criteria, Matches, Selection
+from .matches import Criteria, Matches, Selection, caught_up
 from .matches import find as find_matches
 from .models import ItemPage
 from .selectors import ShopRef
@@ -151,17 +154,26 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
 
     @cache
     def selected() -> Selection | None:
-        """The words' matches (kept once per words) through the filters; None when there are
-        no words, too many matches to keep, or they were last found less than REFIND_SECONDS
-        ago (_find_matches): the database counts and sorts then."""
-        if not filters.q:
+        """The words' matches (without words: every piece), kept once per words and caught
+        up with each publish, through the filters; None when there are too many to keep, or
+        they were last found less than REFIND_SECONDS ago (_find_matches): the database
+        counts and sorts then."""
+        terms = filters.q or None
+        if terms is None and selectors.live_item_count() > matches_module.MAX_MATCHES:
             return None
-        words = _words_key(filters.q)
+        words = _words_key(terms)
         found = memoised(
             f"search-matches:{words}",
-            lambda: _find_matches(words, filters.q),
+            lambda: _find_matches(words, terms),
             tags=[LISTED, SHOPS],
-            timeout=INDEX_LAG_SECONDS,
+            catch_up=lambda kept: (
+                None if kept is None else caught_up(kept, selectors.search_rows(), terms)
+            ),
+            catch_up_on=[LISTED],
+            in_process=True,  # a few megabytes for every piece of 100,000
+            # Caught up exactly on PostgreSQL (rows keep their text); on SQLite the text
+            # index may lag behind a change caught up with (CHANGE_LAG_SECONDS).
+            timeout=KEPT_MATCHES_SECONDS if vectors_kept() else INDEX_LAG_SECONDS,
         )
         if found is None:
             return None
@@ -235,22 +247,28 @@ def _criteria(
     )
 
 
-def _find_matches(words: str, q: str) -> Matches | None:
-    """The matches of `q` to keep, or None (the database counts and sorts) when they were
-    last found less than REFIND_SECONDS ago: on a site publishing all the time they would be
-    thrown away before being read enough to pay for themselves (finding them costs a few
-    database counts). Kept as None until the next publish or withdrawal, like the matches."""
+def _find_matches(words: str, terms: str | None) -> Matches | None:
+    """The matches of `terms` (None: every piece) to keep, or None (the database counts and
+    sorts) when they were last found less than REFIND_SECONDS ago: matches lost again and
+    again (a shop published, the cache full) would cost more to find than they save.
+    Kept as None until the next publish or withdrawal, which finds them again if they may be."""
     if not shared_cache.add(f"search-matches-found:{words}", True, REFIND_SECONDS):
         return None
-    return find_matches(selectors.search_rows(), q)
+    return find_matches(selectors.search_rows(), terms)
 
 
-def _words_key(q: str) -> str:
-    return hashlib.sha256(normalised(q).encode()).hexdigest()[:32]
+def _words_key(terms: str | None) -> str:
+    """The key of what `terms` match (None: every piece): two searches that find the same
+    pieces share it."""
+    if terms is None:
+        return "every-piece"
+    return hashlib.sha256(normalised(terms).encode()).hexdigest()[:32]
 
 
 # A words' matches are found again at most this often (_find_matches).
 REFIND_SECONDS = 10
+# Kept matches unread this long are dropped (found again if asked for).
+KEPT_MATCHES_SECONDS = 3600
 # Search counts are kept until a piece is published or withdrawn (a sale changes none: search
 # lists sold pieces too), but at most this long: the text index is updated by a background
 # task, possibly after the publish that invalidated them.

@@ -129,6 +129,81 @@ def test_a_memoised_value_is_kept_until_one_of_its_tags_changes(clear_cache):
     assert page_cache.memoised("probe", compute, tags=["a"]) == 2
 
 
+def test_a_memoised_value_catches_up_when_only_the_tags_it_can_catch_up_on_moved(clear_cache):
+    """`catch_up` brings the kept value up to date after a change of a tag in `catch_up_on`
+    (None from it: computed again); a change of any other tag computes it again."""
+    computed, caught = [], []
+
+    def compute():
+        computed.append(1)
+        return f"computed {len(computed)}"
+
+    def catch_up(value):
+        caught.append(value)
+        return None if value == "give up" else f"{value}, caught up"
+
+    def memo():
+        return page_cache.memoised(
+            "probe", compute, tags=["rows", "shops"], catch_up=catch_up, catch_up_on=["rows"]
+        )
+
+    assert memo() == "computed 1"
+    page_cache.invalidate("rows")
+    assert memo() == "computed 1, caught up" and caught == ["computed 1"]
+    assert memo() == "computed 1, caught up"  # kept as caught up
+    page_cache.invalidate("rows", "shops")
+    assert memo() == "computed 2" and len(caught) == 1
+    page_cache.invalidate(page_cache.SITE)
+    assert memo() == "computed 3"
+    page_cache.invalidate("shops")
+    assert page_cache.memoised("probe", lambda: "give up", tags=["rows", "shops"]) == "give up"
+    page_cache.invalidate("rows")
+    assert memo() == "computed 4" and caught[-1] == "give up"
+
+
+def test_a_large_memoised_value_is_read_from_the_cache_once_per_version_in_each_worker(
+    clear_cache, monkeypatch
+):
+    """`in_process`: the value is read from the cache by a worker that has not got it (its
+    first time, or after another worker computed it again), not by every request; gone from
+    the cache, it is computed again."""
+    from django.core.cache import cache
+
+    read = []
+    real_get = cache.get
+
+    def get(key, *args, **kwargs):
+        if key.startswith("memo-value:"):
+            read.append(key)
+        return real_get(key, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "get", get)
+    computed = []
+
+    def memo():
+        return page_cache.memoised(
+            "big", lambda: computed.append(1) or ["big"] * 3, tags=["t"], in_process=True
+        )
+
+    assert memo() == ["big"] * 3
+    assert memo() is memo() and not read  # kept in this worker
+    monkeypatch.setattr(page_cache, "_IN_PROCESS", page_cache._Values(size=16))  # another worker
+    assert memo() == ["big"] * 3 and len(read) == 1
+    assert memo() == ["big"] * 3 and len(read) == 1 and len(computed) == 1
+    page_cache.invalidate("t")
+    assert memo() == ["big"] * 3 and len(computed) == 2
+    monkeypatch.setattr(page_cache, "_IN_PROCESS", page_cache._Values(size=16))
+    cache.delete(f"memo-value:{real_get('memo:big')[1]}")  # evicted
+    assert memo() == ["big"] * 3 and len(computed) == 3
+
+
+def test_a_worker_keeps_only_its_last_few_large_values():
+    values = page_cache._Values(size=2)
+    for token in "abc":
+        values.keep(token, token.upper())
+    assert [values.get(token) for token in "abc"] == [page_cache._MISSING, "B", "C"]
+
+
 def test_restricting_a_page_changes_every_page(site_tree, clear_cache):
     from wagtail.models import PageViewRestriction
 

@@ -16,7 +16,7 @@ def fill(apps, schema_editor):
         schema_editor.execute(
             f"CREATE INDEX IF NOT EXISTS {GIN_INDEX} ON products_listeditem USING gin (document)"
         )
-    rebuild()
+    rebuild(record=False)  # no kept matches yet to catch up, nor a table of changes
 
 
 def drop(apps, schema_editor):

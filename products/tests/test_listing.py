@@ -128,3 +128,26 @@ def test_the_row_keeps_the_text_wagtails_index_entry_has(piece):
         )
         assert cursor.fetchall() == [(True,)]
     assert ListedItem.objects.filter(document="leather").count() == 1
+
+
+def test_every_write_of_rows_is_recorded_for_kept_matches_to_catch_up(piece):
+    """products.matches catches up with the rows recorded as changed: a publish or a
+    withdrawal records its piece; a move, a category given another parent or a rebuild may
+    change any row, and say so (None)."""
+    from products.models import ListingChange
+
+    def recorded(change) -> list[int | None]:
+        ListingChange.objects.all().delete()
+        change()
+        return list(ListingChange.objects.values_list("item_id", flat=True))
+
+    assert recorded(lambda: ItemPage.objects.get(pk=piece.pk).unpublish()) == [piece.pk]
+    assert recorded(lambda: piece.save_revision().publish()) == [piece.pk]
+    assert recorded(lambda: piece.move(ShopPageFactory(), pos="last-child")) == [None]
+    totes = piece.category
+    assert recorded(lambda: setattr(totes, "parent", None) or totes.save()) == [None]
+    assert recorded(lambda: totes.save()) == []  # nothing moved: nothing to catch up
+    assert recorded(listing.rebuild) == [None]
+    ListingChange.objects.create(item_id=piece.pk, at=0)  # long ago
+    piece.save_revision().publish()
+    assert not ListingChange.objects.filter(at=0).exists()  # forgotten at the next write

@@ -27,3 +27,77 @@ def test_a_facet_masks_and_counts_as_a_plain_count_would(distinct):
         assert facet.count(slice(start, stop), None) == Counter(run)
         through = bytes(rng.random() < 0.3 for _ in run)
         assert facet.count(slice(start, stop), through) == Counter(itertools.compress(run, through))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("terms", ["silk", None])
+def test_matches_caught_up_are_the_matches_found_again(site_tree, terms):
+    """After publishes (new pieces, new prices, designers, words) and a withdrawal, matches
+    caught up hold what finding them again gives, column for column and in every order;
+    after a change that may touch any row (a move), they are found again."""
+    from decimal import Decimal
+
+    from products.factories import DesignerFactory, ItemPageFactory
+    from products.matches import caught_up, find
+    from products.models import ItemPage
+    from products.selectors import search_rows
+    from vendors.factories import ShopPageFactory
+
+    pieces = [ItemPageFactory(title=f"Silk scarf {n}", price=Decimal(100 + n)) for n in range(6)]
+    ItemPageFactory(title="Wool coat")
+    kept = find(search_rows(), terms)
+    assert kept is not None and len(kept) == (6 if terms else 7)
+
+    def publish(piece, **changes):
+        piece = ItemPage.objects.get(pk=piece.pk)
+        for name, value in changes.items():
+            setattr(piece, name, value)
+        piece.save_revision().publish()
+
+    publish(pieces[0], price=Decimal("999.00"))
+    publish(pieces[1], title="Cashmere wrap")  # no longer about silk
+    publish(pieces[2], designer=DesignerFactory())
+    ItemPage.objects.get(pk=pieces[3].pk).unpublish()
+    ItemPageFactory(title="Silk tie", price=Decimal("100.00"))  # ties on price with scarf 0
+    caught = caught_up(kept, search_rows(), terms)
+    again = find(search_rows(), terms)
+    assert caught is not None and again is not None
+    assert caught.rows() == again.rows()  # in price order, every column
+    assert list(caught.by_relevance) == list(again.by_relevance)
+    assert list(caught.by_newest) == list(again.by_newest)
+    assert caught.as_of > kept.as_of
+
+    pieces[4].move(ShopPageFactory(), pos="last-child")
+    assert caught_up(caught, search_rows(), terms) is None
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_matches_patched_are_the_matches_sorted_again(seed):
+    """Spliced in place (Matches.patched), matches with some pieces taken out and others put
+    in are what sorting them all again gives: every column, every order, ties on price, score
+    and date included, new facet values too (and more than a byte of codes can hold)."""
+    from products.matches import Matches
+
+    rng = random.Random(seed)
+    shops = 300 if seed % 10 == 0 else 8
+
+    def row(pk: int) -> tuple:
+        category = rng.randrange(5)
+        return (pk, rng.randrange(4), category, category // 2 or None,
+                rng.choice(["new", "good"]), f"shop-{rng.randrange(shops)}",
+                rng.choice([900, 1000, 1000, 2500]), rng.choice([0.0, 0.5, 0.5, 1.25]),
+                rng.choice([10, 20, 20, 30]))  # fmt: skip
+
+    n = rng.choice([0, 1, 5, 200])
+    rows = [row(pk) for pk in rng.sample(range(1, 1000), n)]
+    matches = Matches.of(rows, as_of=1.0)
+    changed = set(rng.sample([r[0] for r in rows], min(n, rng.randrange(4))))
+    changed |= set(rng.sample(range(1000, 1100), rng.randrange(4)))  # new pieces
+    fresh = [row(pk) for pk in changed if rng.random() < 0.6]
+    patched = matches.patched(changed, fresh, as_of=2.0)
+    again = Matches.of([r for r in rows if r[0] not in changed] + fresh, as_of=2.0)
+    assert patched.rows() == again.rows()
+    assert list(patched.by_relevance) == list(again.by_relevance)
+    assert list(patched.by_newest) == list(again.by_newest)
+    # Categories no longer among the matches may stay: no match has them.
+    assert patched.parents.items() >= again.parents.items() and patched.as_of == 2.0

@@ -626,8 +626,8 @@ def test_facets_and_total_agree_with_counting_every_piece_by_hand(world):
 
 @pytest.mark.django_db
 def test_kept_matches_and_the_database_agree_with_a_count_by_hand(world, settings, monkeypatch):
-    """Over some words, for combinations of every filter (on a value, on an unknown one),
-    price bounds and every sort: the kept matches (products.matches)
+    """Over some words and over every piece, for combinations of every filter (on a value,
+    on an unknown one), price bounds and every sort: the kept matches (products.matches)
     and the database give the same total, facets and order, and agree with a count over the
     pieces themselves (the best-match order with each other)."""
     import itertools
@@ -636,6 +636,7 @@ def test_kept_matches_and_the_database_agree_with_a_count_by_hand(world, setting
     from django.core.cache import cache
 
     from products import matches
+    from products.search import _words_key
     from products.selectors import parse_decimal
 
     rng = random.Random(17)
@@ -661,11 +662,12 @@ def test_kept_matches_and_the_database_agree_with_a_count_by_hand(world, setting
             "shop": item.get_parent().slug,
             "price": item.price,
             "listed_at": item.listed_at,
+            "text": f"{item.title} {item.description}".lower(),
         }
         for item in ItemPage.objects.live().select_related("designer", "category__parent")
-        if "silk" in f"{item.title} {item.description}".lower()
     ]  # fmt: skip
-    assert len(pieces) == 15 and clutch.pk in {p["pk"] for p in pieces}
+    silk = [p for p in pieces if "silk" in p["text"]]
+    assert len(silk) == 15 and clutch.pk in {p["pk"] for p in silk}
     settings.VITRINE_ITEMS_PER_PAGE = 100  # every match on one page
     request = RequestFactory().get("/search/")
 
@@ -684,6 +686,9 @@ def test_kept_matches_and_the_database_agree_with_a_count_by_hand(world, setting
         cache.clear()
         filters = SearchFilters.from_querydict(QueryDict(query))
         result = item_search(request=request, filters=filters)
+        entry = cache.get(f"memo:search-matches:{_words_key(filters.q or None)}")
+        kept = entry and cache.get(f"memo-value:{entry[1]}")  # memoised in_process
+        assert isinstance(kept, matches.Matches) == (path == "kept"), query
         return result, [item.pk for item in result.page.object_list]
 
     orders = {
@@ -698,16 +703,15 @@ def test_kept_matches_and_the_database_agree_with_a_count_by_hand(world, setting
         "shop": ["", "maison-lune", "nowhere"],
     }
     prices = [("", ""), ("245.505", ""), ("", "650"), ("245.5", "1150.004")]
-    for n, (values, (low, high)) in enumerate(
-        itertools.product(itertools.product(*choices.values()), prices)
+    for n, (q, values, (low, high)) in enumerate(
+        itertools.product(["SILK", ""], itertools.product(*choices.values()), prices)
     ):
         chosen = dict(zip(choices, values, strict=True))
-        sort = ["relevance", *orders][n % 4]
-        query = urlencode(
-            {"q": "SILK", **chosen, "min_price": low, "max_price": high, "sort": sort}
-        )
+        sort = ["relevance" if q else "newest", *orders][n % 4]
+        query = urlencode({"q": q, **chosen, "min_price": low, "max_price": high, "sort": sort})
+        matching = silk if q else pieces
         (kept, kept_ids), (database, database_ids) = searched("kept", query), searched("db", query)
-        passing = [p for p in pieces if passes(p, chosen, low, high)]
+        passing = [p for p in matching if passes(p, chosen, low, high)]
         assert kept.page.paginator.count == database.page.paginator.count == len(passing), query
         assert kept.facets == database.facets, query
         assert kept_ids == database_ids, query
@@ -716,7 +720,7 @@ def test_kept_matches_and_the_database_agree_with_a_count_by_hand(world, setting
         for name in choices:
             key = "own category" if name == "category" else name
             expected: dict[str, int] = {}
-            for piece in pieces:
+            for piece in matching:
                 if passes(piece, chosen, low, high, without=name):
                     expected[piece[key]] = expected.get(piece[key], 0) + 1
             shown = {row["value"]: row["count"] for row in kept.facets[name] if row["count"]}
@@ -724,10 +728,54 @@ def test_kept_matches_and_the_database_agree_with_a_count_by_hand(world, setting
 
 
 @pytest.mark.django_db
-def test_a_words_matches_are_found_again_at_most_every_ten_seconds(client, world, monkeypatch):
-    """On a site publishing all the time, kept matches would be thrown away before being read
-    enough to pay for themselves: found again within REFIND_SECONDS of the last time, a
-    search is counted and sorted in the database instead, and is as fresh."""
+def test_kept_matches_catch_up_with_each_publish_and_withdrawal_reading_only_its_rows(
+    client, world, monkeypatch
+):
+    """A publish or a withdrawal does not throw a words' kept matches away: the next search
+    reads again just the rows changed since (products.listing records which), in one query,
+    and counts and sorts as fresh as the database would."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from products import search as search_module
+
+    found = []
+    real = search_module.find_matches
+    monkeypatch.setattr(search_module, "find_matches", lambda *a: found.append(1) or real(*a))
+
+    def searched(**params) -> tuple[list[str], list[str]]:
+        with CaptureQueriesContext(connection) as queries:
+            shown = titles(search(client, q="leather", **params))
+        return shown, [q["sql"] for q in queries if "products_listeditem" in q["sql"]]
+
+    assert searched()[0] == [world.tote.title] and len(found) == 1
+    belt = world.draft("Leather belt")
+    belt.price = Decimal("90.00")
+    belt.save_revision().publish()
+    shown, rows_read = searched(sort="price_asc")
+    assert shown == [belt.title, world.tote.title]
+    assert len(rows_read) == 1 and str(belt.pk) in rows_read[0]  # the changed row alone
+    assert searched(sort="price_desc") == ([world.tote.title, belt.title], [])
+    tote = ItemPage.objects.get(pk=world.tote.pk)
+    tote.price, tote.designer = Decimal("80.00"), world.holm
+    tote.save_revision().publish()
+    assert searched(sort="price_asc")[0] == [tote.title, belt.title]
+    assert facet(search(client, q="leather"), "designer") == {
+        world.holm.slug: 1,
+        world.aubert.slug: 1,
+    }
+    ItemPage.objects.get(pk=belt.pk).unpublish()
+    assert searched(sort="newest")[0] == [tote.title]
+    assert search(client, q="leather").context["result"].page.paginator.count == 1
+    assert len(found) == 1
+
+
+@pytest.mark.django_db
+def test_matches_lost_within_ten_seconds_of_their_find_are_counted_by_the_database(
+    client, world, monkeypatch
+):
+    """Kept matches lost (a shop published, the cache full) are found again at most every
+    REFIND_SECONDS: in between, the database counts and sorts, as fresh."""
     from django.core.cache import cache
 
     from products import search as search_module
@@ -735,13 +783,13 @@ def test_a_words_matches_are_found_again_at_most_every_ten_seconds(client, world
     found = []
     real = search_module.find_matches
     monkeypatch.setattr(search_module, "find_matches", lambda *a: found.append(1) or real(*a))
+    key = search_module._words_key("leather")
     assert titles(search(client, q="leather")) == [world.tote.title] and len(found) == 1
+    cache.delete(f"memo:search-matches:{key}")
     belt = world.draft("Leather belt")
     belt.save_revision().publish()
     assert set(titles(search(client, q="leather"))) == {world.tote.title, belt.title}
-    assert set(titles(search(client, q="leather", sort="newest"))) == {world.tote.title, belt.title}
     assert len(found) == 1  # the database counted and sorted them
-    cache.delete(f"search-matches-found:{search_module._words_key('leather')}")  # 10 s later
-    bag = world.draft("Leather bag")
-    bag.save_revision().publish()
+    cache.delete(f"search-matches-found:{key}")  # 10 s later
+    world.draft("Leather bag").save_revision().publish()
     assert len(titles(search(client, q="leather"))) == 3 and len(found) == 2
