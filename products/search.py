@@ -162,19 +162,22 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
         if terms is None and selectors.live_item_count() > matches_module.MAX_MATCHES:
             return None
         words = _words_key(terms)
-        found = memoised(
-            f"search-matches:{words}",
-            lambda: _find_matches(words, terms),
-            tags=[LISTED, SHOPS],
-            catch_up=lambda kept: (
-                None if kept is None else caught_up(kept, selectors.search_rows(), terms)
-            ),
-            catch_up_on=[LISTED],
-            in_process=True,  # a few megabytes for every piece of 100,000
-            # Caught up exactly on PostgreSQL (rows keep their text); on SQLite the text
-            # index may lag behind a change caught up with (CHANGE_LAG_SECONDS).
-            timeout=KEPT_MATCHES_SECONDS if vectors_kept() else INDEX_LAG_SECONDS,
-        )
+        try:
+            found = memoised(
+                f"search-matches:{words}",
+                lambda: _find_matches(words, terms),
+                tags=[LISTED, SHOPS],
+                catch_up=lambda kept: (
+                    None if kept is None else caught_up(kept, selectors.search_rows(), terms)
+                ),
+                catch_up_on=[LISTED],
+                in_process=True,  # a few megabytes for every piece of 100,000
+                # Caught up exactly on PostgreSQL (rows keep their text); on SQLite the text
+                # index may lag behind a change caught up with (CHANGE_LAG_SECONDS).
+                timeout=KEPT_MATCHES_SECONDS if vectors_kept() else INDEX_LAG_SECONDS,
+            )
+        except _FoundRecently:  # not kept: the database counts and sorts meanwhile
+            return None
         if found is None:
             return None
         return found.select(criteria)
@@ -247,13 +250,17 @@ def _criteria(
     )
 
 
+class _FoundRecently(Exception):
+    """Raised by _find_matches: nothing is memoised, and the database counts and sorts."""
+
+
 def _find_matches(words: str, terms: str | None) -> Matches | None:
-    """The matches of `terms` (None: every piece) to keep, or None (the database counts and
-    sorts) when they were last found less than REFIND_SECONDS ago: matches lost again and
-    again (a shop published, the cache full) would cost more to find than they save.
-    Kept as None until the next publish or withdrawal, which finds them again if they may be."""
+    """The matches of `terms` (None: every piece) to keep (None: too many to keep). Found
+    again at most every REFIND_SECONDS (_FoundRecently, not memoised: a search a few seconds
+    later finds them again): matches lost again and again (a shop published, the cache full)
+    would cost more to find than they save."""
     if not shared_cache.add(f"search-matches-found:{words}", True, REFIND_SECONDS):
-        return None
+        raise _FoundRecently
     return find_matches(selectors.search_rows(), terms)
 
 

@@ -1,5 +1,6 @@
 """products.matches: a facet's column of codes masks and counts as a plain count would, with
-few values (bytes), some (bytes, counted by a Counter) and many (wider codes)."""
+few values (bytes) and many (wider codes); matches caught up with changes, and spliced, are
+what finding them again, and sorting them again, gives."""
 
 import itertools
 import random
