@@ -21,6 +21,7 @@ test in test_money_regressions.py.
 
 import os
 from datetime import timedelta
+from decimal import Decimal
 
 from django.core.cache import cache
 from django.db import transaction
@@ -216,6 +217,13 @@ class MoneyMachine(RuleBasedStateMachine):
     def vendor_publishes_an_old_draft(self, index):
         self.drafts[self.items[index].pk].publish()
 
+    @rule(index=st.integers(0, 2), price=st.sampled_from(["250.00", "975.50", "1000.00"]))
+    def vendor_publishes_a_new_price(self, index, price):
+        """What search lists moves (its kept matches catch up); orders keep their prices."""
+        item = ItemPage.objects.get(pk=self.items[index].pk)
+        item.price = Decimal(price)
+        item.save_revision().publish()
+
     @rule(data=st.data())
     def shop_sends_or_delivers(self, data):
         """A shop moves one of its parts on: sends what is paid, marks delivered what is sent."""
@@ -342,6 +350,23 @@ class MoneyMachine(RuleBasedStateMachine):
         assert {pk: rows.get(pk) for pk in self.initial} == {
             pk: live.get(pk) for pk in self.initial
         }
+
+    @invariant()
+    def kept_matches_caught_up_are_the_matches_found_again(self):
+        """Every piece kept as search matches (products.matches), caught up after each step
+        with the rows written since, holds what finding them again gives: sold pieces stay,
+        an old draft published moves to its new price."""
+        from products.matches import caught_up, find
+        from products.selectors import search_rows
+
+        again = find(search_rows(), None)
+        assert again is not None
+        kept = getattr(self, "kept_matches", again)
+        caught = caught_up(kept, search_rows(), None)  # nothing moves here: never given up
+        assert caught is not None
+        assert caught.rows() == again.rows()
+        assert list(caught.by_newest) == list(again.by_newest)
+        self.kept_matches = caught
 
     @invariant()
     def cards_show_each_piece_as_it_is(self):
