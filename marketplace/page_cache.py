@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
@@ -221,14 +222,16 @@ class _Values:
 
     def __init__(self, size: int):
         self.size, self.values = size, dict[str, Any]()
+        self.lock = threading.Lock()  # a threaded server's requests share them
 
     def get(self, token: str) -> Any:
         return self.values.get(token, _MISSING)
 
     def keep(self, token: str, value: Any) -> None:
-        self.values[token] = value
-        while len(self.values) > self.size:
-            del self.values[next(iter(self.values))]  # the oldest kept
+        with self.lock:
+            self.values[token] = value
+            while len(self.values) > self.size:
+                del self.values[next(iter(self.values))]  # the oldest kept
 
 
 _MISSING = object()
