@@ -98,6 +98,17 @@ def search_path(request, monkeypatch):
 
 
 @pytest.fixture
+def found(monkeypatch) -> list:
+    """One entry each time a search finds its words' matches in the database (matches.find)."""
+    from products import search as search_module
+
+    calls: list = []
+    real = search_module.find_matches
+    monkeypatch.setattr(search_module, "find_matches", lambda *a: calls.append(a) or real(*a))
+    return calls
+
+
+@pytest.fixture
 def database_search(monkeypatch):
     """Words are counted and sorted in the database, as when they match too many to keep."""
     from products import matches
@@ -729,19 +740,13 @@ def test_kept_matches_and_the_database_agree_with_a_count_by_hand(world, setting
 
 @pytest.mark.django_db
 def test_kept_matches_catch_up_with_each_publish_and_withdrawal_reading_only_its_rows(
-    client, world, monkeypatch
+    client, world, found
 ):
     """A publish or a withdrawal does not throw a words' kept matches away: the next search
     reads again just the rows changed since (products.listing records which), in one query,
     and counts and sorts as fresh as the database would."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
-
-    from products import search as search_module
-
-    found = []
-    real = search_module.find_matches
-    monkeypatch.setattr(search_module, "find_matches", lambda *a: found.append(1) or real(*a))
 
     def searched(**params) -> tuple[list[str], list[str]]:
         with CaptureQueriesContext(connection) as queries:
@@ -772,7 +777,7 @@ def test_kept_matches_catch_up_with_each_publish_and_withdrawal_reading_only_its
 
 @pytest.mark.django_db
 def test_matches_lost_within_ten_seconds_of_their_find_are_counted_by_the_database(
-    client, world, monkeypatch
+    client, world, found
 ):
     """Kept matches lost (a shop published, the cache full) are found again at most every
     REFIND_SECONDS: in between, the database counts and sorts, as fresh; after, the next
@@ -781,9 +786,6 @@ def test_matches_lost_within_ten_seconds_of_their_find_are_counted_by_the_databa
 
     from products import search as search_module
 
-    found = []
-    real = search_module.find_matches
-    monkeypatch.setattr(search_module, "find_matches", lambda *a: found.append(1) or real(*a))
     key = search_module._words_key("leather")
     assert titles(search(client, q="leather")) == [world.tote.title] and len(found) == 1
     cache.delete(f"memo:search-matches:{key}")
