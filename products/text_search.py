@@ -106,8 +106,10 @@ class _Fts:
 
 
 def _query(words: list[str]) -> SearchQuery:
-    """PostgreSQL: every word, in the title or the body."""
-    return SearchQuery(" & ".join(f"'{word}'" for word in words), search_type="raw")
+    """PostgreSQL: every word, in the title or the body, in the backend's text configuration
+    (settings.WAGTAILSEARCH_BACKENDS): named, the query is parsed once, not once per row."""
+    config = get_search_backend().config
+    return SearchQuery(" & ".join(f"'{word}'" for word in words), search_type="raw", config=config)
 
 
 def text_matches(rows: QuerySet, terms: str, *, probe: bool = False) -> QuerySet:

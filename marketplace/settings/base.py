@@ -428,7 +428,14 @@ WAGTAIL_SITE_NAME = "Vitrine"
 WAGTAILADMIN_BASE_URL = env("WAGTAILADMIN_BASE_URL", "http://127.0.0.1:8000")
 WAGTAILSEARCH_BACKENDS = {
     # Picks PostgreSQL full-text search on PostgreSQL and FTS5 on SQLite.
-    "default": {"BACKEND": "wagtail.search.backends.database"},
+    "default": {
+        "BACKEND": "wagtail.search.backends.database",
+        # PostgreSQL: the text configuration named, not the database's default. A query that
+        # names it is parsed once; without one, to_tsquery(text) is only stable, and is parsed
+        # again for every row matched and ranked (79 ms instead of 22 for 12,500 matches).
+        # SQLite's backend ignores it.
+        "SEARCH_CONFIG": "english",
+    },
 }
 WAGTAILIMAGES_EXTENSIONS = ["gif", "jpg", "jpeg", "png", "webp"]
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 10 * 1024 * 1024

@@ -164,6 +164,28 @@ def test_saving_an_item_updates_the_index(client, world):
 
 
 @pytest.mark.django_db
+def test_words_are_parsed_once_per_search_not_once_per_row(world):
+    """PostgreSQL: the words reach the plan as one tsquery constant. A to_tsquery without a
+    named text configuration is only stable: PostgreSQL parses it again for every row it
+    matches and ranks (at a million pieces, 79 ms instead of 22 for 12,500 matches)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from products import matches, selectors
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's text search (SQLite matches through FTS5)")
+    with CaptureQueriesContext(connection) as ctx:
+        found = matches.find(selectors.search_rows(), "leather tote")
+    assert found is not None and len(found) == 1
+    (query,) = [q["sql"] for q in ctx.captured_queries if "ts_rank" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (VERBOSE) {query}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "::tsquery" in plan and "to_tsquery" not in plan, plan
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     "params",
     [
