@@ -34,9 +34,11 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -187,15 +189,20 @@ def memoised(
     search index updated by a background task), or `still_good(value)` says a change no tag
     covers has made it wrong. When only tags among `catch_up_on` changed, `catch_up(value)`
     gives the value now (None: compute it), for a value cheaper to bring up to date than to
-    compute. `in_process`: a large value (megabytes) is also kept in each worker, read from
-    the cache once per version rather than once per request (never change it in place). A
-    page showing it depends on its tags too."""
+    compute. A page showing it depends on its tags too.
+
+    `in_process`: a large value (megabytes) is kept in each worker, and read from the cache
+    only by a worker that has none of it (or an older one it cannot catch up). Each worker
+    catches its own up; the cache gets a caught-up value at most every RESTORE_SECONDS, as the
+    one newcomers start from: never megabytes written and read again after every change."""
     tags = (SITE, *tags)
     # The versions before computing (a change meanwhile leaves it stale), with the entry.
     current, found = _current_shown_and(tags, [f"memo:{name}"])
     entry = found.get(f"memo:{name}")
-    if entry is not None and in_process:
-        entry = _in_process_entry(entry)
+    if in_process:
+        return _memoised_in_process(
+            name, compute, entry, current, timeout, still_good, catch_up, set(catch_up_on)
+        )
     value: T | None = None
     if entry is not None and current is not None:
         if entry[0] == current and (still_good is None or still_good(entry[1])):
@@ -206,49 +213,98 @@ def memoised(
     if value is None:
         value = compute()
     if current is not None:
-        if in_process:
-            token = uuid.uuid4().hex
-            _IN_PROCESS.keep(token, value)
-            cache.set_many(
-                {f"memo:{name}": (current, token), f"memo-value:{token}": value}, timeout
-            )
-        else:
-            cache.set(f"memo:{name}", (current, value), timeout)
+        cache.set(f"memo:{name}", (current, value), timeout)
     return value
 
 
+def _memoised_in_process(
+    name: str,
+    compute: Callable[[], T],
+    entry: tuple[dict[str, str], str, float] | None,  # the cache's: versions, token, stored at
+    current: dict[str, str] | None,
+    timeout: int,
+    still_good: Callable[[T], bool] | None,
+    catch_up: Callable[[T], T | None] | None,
+    catch_up_on: set[str],
+) -> T:
+    if current is None:  # the cache is failing: nothing is kept
+        return compute()
+    now = time.time()
+    own = _IN_PROCESS.get(name, now)
+
+    def usable(versions: dict[str, str], value: Any) -> bool:
+        return versions == current and (still_good is None or still_good(value))
+
+    if own is not None and usable(own.versions, own.value):
+        return own.value
+    # The cache's value, read when it is another one than this worker's and either current
+    # or all there is to start from.
+    shared = None
+    if entry is not None and (own is None or entry[1] != own.token):
+        if own is None or entry[0] == current:
+            value = cache.get(f"memo-value:{entry[1]}", _MISSING)
+            if value is not _MISSING:
+                if usable(entry[0], value):
+                    _IN_PROCESS.keep(name, _Own(entry[0], value, entry[1], entry[2] + timeout))
+                    return value
+                shared = (entry[0], value)
+    start = (own.versions, own.value) if own is not None else shared
+    value = None
+    if start is not None and catch_up is not None:
+        moved = {tag for tag, version in current.items() if start[0].get(tag) != version}
+        if moved <= catch_up_on:
+            value = catch_up(start[1])
+    caught_up = value is not None
+    if value is None:
+        value = compute()
+    # A caught-up value goes to the cache only when the one there is older than
+    # RESTORE_SECONDS (or gone): other workers catch their own up meanwhile.
+    token = ""
+    if not caught_up or entry is None or now - entry[2] >= RESTORE_SECONDS:
+        token = uuid.uuid4().hex
+        cache.set_many(
+            {f"memo:{name}": (current, token, now), f"memo-value:{token}": value}, timeout
+        )
+    _IN_PROCESS.keep(name, _Own(current, value, token, now + timeout))
+    return value
+
+
+# A value memoised in_process and caught up is written to the cache at most this often.
+RESTORE_SECONDS = 60
+
+
+@dataclass
+class _Own:
+    """A worker's own memoised value: its versions, the cache's token for it ("" when the
+    cache holds another), and when it expires (as the cache entry would)."""
+
+    versions: dict[str, str]
+    value: Any
+    token: str
+    expires: float
+
+
 class _Values:
-    """The last few large memoised values this worker read or computed, by token."""
+    """The last few large memoised values this worker read, computed or caught up, by name."""
 
     def __init__(self, size: int):
-        self.size, self.values = size, dict[str, Any]()
+        self.size, self.values = size, dict[str, _Own]()
         self.lock = threading.Lock()  # a threaded server's requests share them
 
-    def get(self, token: str) -> Any:
-        return self.values.get(token, _MISSING)
+    def get(self, name: str, now: float) -> _Own | None:
+        own = self.values.get(name)
+        return own if own is not None and own.expires > now else None
 
-    def keep(self, token: str, value: Any) -> None:
+    def keep(self, name: str, own: _Own) -> None:
         with self.lock:
-            self.values[token] = value
+            self.values.pop(name, None)  # the most recent last
+            self.values[name] = own
             while len(self.values) > self.size:
                 del self.values[next(iter(self.values))]  # the oldest kept
 
 
 _MISSING = object()
 _IN_PROCESS = _Values(size=16)
-
-
-def _in_process_entry(entry: tuple[dict[str, str], str]) -> tuple[dict[str, str], Any] | None:
-    """A memo entry of (versions, token) as (versions, value): the value kept in this worker,
-    or else read from the cache (None: gone)."""
-    versions, token = entry
-    value = _IN_PROCESS.get(token)
-    if value is _MISSING:
-        value = cache.get(f"memo-value:{token}", _MISSING)
-        if value is _MISSING:
-            return None
-        _IN_PROCESS.keep(token, value)
-    return versions, value
 
 
 def memoised_each(

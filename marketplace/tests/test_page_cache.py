@@ -197,11 +197,69 @@ def test_a_large_memoised_value_is_read_from_the_cache_once_per_version_in_each_
     assert memo() == ["big"] * 3 and len(computed) == 3
 
 
-def test_a_worker_keeps_only_its_last_few_large_values():
+def test_a_large_value_caught_up_stays_in_the_worker_and_reaches_the_cache_once_a_minute(
+    clear_cache, monkeypatch
+):
+    """`in_process` with `catch_up`: after a change, each worker catches its own value up (a
+    few rows read), rather than one writing megabytes to the cache and every other reading
+    them back; the cache gets a caught-up value again only after RESTORE_SECONDS, for a
+    worker that has none to start from."""
+    from django.core.cache import cache
+
+    written, read, caught = [], [], []
+    real_set_many, real_get = cache.set_many, cache.get
+
+    def set_many(data, *args, **kwargs):
+        written.extend(key for key in data if key.startswith("memo-value:"))
+        return real_set_many(data, *args, **kwargs)
+
+    def get(key, *args, **kwargs):
+        if key.startswith("memo-value:"):
+            read.append(key)
+        return real_get(key, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "set_many", set_many)
+    monkeypatch.setattr(cache, "get", get)
+    clock = [1000.0]
+    monkeypatch.setattr(page_cache.time, "time", lambda: clock[0])
+
+    def worker():
+        monkeypatch.setattr(page_cache, "_IN_PROCESS", page_cache._Values(size=16))
+
+    def memo():
+        return page_cache.memoised(
+            "big",
+            lambda: 0,
+            tags=["rows", "shops"],
+            catch_up=lambda value: caught.append(value) or value + 1,
+            catch_up_on=["rows"],
+            in_process=True,
+        )
+
+    assert memo() == 0 and len(written) == 1  # computed: the cache has it
+    page_cache.invalidate("rows")
+    assert memo() == 1 and caught == [0] and len(written) == 1  # caught up here alone
+    assert memo() == 1 and caught == [0]
+    worker()  # another worker starts from the cache's value, and catches its own up
+    assert memo() == 1 and caught == [0, 0] and len(written) == 1 and len(read) == 1
+    page_cache.invalidate("rows")
+    assert memo() == 2 and caught == [0, 0, 1] and len(written) == 1 and len(read) == 1
+    clock[0] += page_cache.RESTORE_SECONDS
+    page_cache.invalidate("rows")
+    assert memo() == 3 and len(written) == 2  # a minute on: written for newcomers
+    worker()
+    assert memo() == 3 and caught == [0, 0, 1, 2]  # read as it is: current
+    page_cache.invalidate("shops")  # not one to catch up on: computed again
+    assert memo() == 0 and len(written) == 3
+
+
+def test_a_worker_keeps_only_its_last_few_large_values_until_they_expire():
     values = page_cache._Values(size=2)
-    for token in "abc":
-        values.keep(token, token.upper())
-    assert [values.get(token) for token in "abc"] == [page_cache._MISSING, "B", "C"]
+    for name in "abc":
+        values.keep(name, page_cache._Own({}, name.upper(), "", expires=100.0))
+    assert values.get("a", 0.0) is None
+    assert [values.get(name, 0.0).value for name in "bc"] == ["B", "C"]
+    assert values.get("c", 100.0) is None  # expired, as the cache's entry would be
 
 
 def test_restricting_a_page_changes_every_page(site_tree, clear_cache):
