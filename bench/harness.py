@@ -171,8 +171,12 @@ def database_facts(config: Config) -> dict:
 
         with psycopg.connect(config.database_url.replace("postgres://", "postgresql://", 1)) as c:
             version = c.execute("SHOW server_version").fetchone()[0]
+            buffers = c.execute("SHOW shared_buffers").fetchone()[0]
             size = c.execute("SELECT pg_database_size(current_database())").fetchone()[0]
-        return {"name": f"PostgreSQL {version.split()[0]}", "bytes": size}
+        # shared_buffers: what a search for new words reads from memory, not the OS's cache
+        # (docs/deploy.md, "Sizing PostgreSQL").
+        name = f"PostgreSQL {version.split()[0]} (shared_buffers {buffers})"
+        return {"name": name, "bytes": size}
     import sqlite3
 
     path = Path(params["NAME"])
@@ -245,12 +249,21 @@ class PrivateRedis:
             self.process.wait(timeout=10)
 
     def flush(self) -> bool:
-        """Empties the cache, if it is our own Redis (never BENCH_REDIS_URL's); whether it did."""
+        """Empties the cache, if it is our own Redis (never BENCH_REDIS_URL's), but for the
+        cache's epoch (marketplace.cache): a worker finding it gone starts a new one up to a
+        second later, maybe within the request measured, which would then miss what it had
+        cached itself (more queries than a first view makes). Whether it did."""
         if not self.process:
             return False
         import redis
 
-        redis.Redis.from_url(self.url).flushdb()
+        from marketplace.cache import EPOCH_KEY
+
+        client = redis.Redis.from_url(self.url)
+        epoch = f":{EPOCH_KEY}".encode()
+        keys = [key for key in client.scan_iter(count=10_000) if not key.endswith(epoch)]
+        for start in range(0, len(keys), 10_000):
+            client.delete(*keys[start : start + 10_000])
         return True
 
 

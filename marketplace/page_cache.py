@@ -285,10 +285,11 @@ class _Own:
 
 
 class _Values:
-    """The last few large memoised values this worker read, computed or caught up, by name."""
+    """The last few large memoised values this worker read, computed or caught up, by name:
+    at most `size` of them, and `max_bytes` of those that say their size (`nbytes`)."""
 
-    def __init__(self, size: int):
-        self.size, self.values = size, dict[str, _Own]()
+    def __init__(self, size: int, max_bytes: int = 256 * 2**20):
+        self.size, self.max_bytes, self.values = size, max_bytes, dict[str, _Own]()
         self.lock = threading.Lock()  # a threaded server's requests share them
 
     def get(self, name: str, now: float) -> _Own | None:
@@ -299,8 +300,12 @@ class _Values:
         with self.lock:
             self.values.pop(name, None)  # the most recent last
             self.values[name] = own
-            while len(self.values) > self.size:
-                del self.values[next(iter(self.values))]  # the oldest kept
+            sizes = {key: getattr(kept.value, "nbytes", 0) for key, kept in self.values.items()}
+            while len(self.values) > 1 and (
+                len(self.values) > self.size or sum(sizes.values()) > self.max_bytes
+            ):
+                del sizes[oldest := next(iter(self.values))]
+                del self.values[oldest]
 
 
 _MISSING = object()

@@ -35,8 +35,8 @@ from .models import ListedItem, ListingChange
 from .text_search import scored_matches
 
 # Above this many matches, the words' search runs in the database each time: its columns
-# (some 25 bytes a match) are not worth keeping and reading.
-MAX_MATCHES = 250_000
+# (some 40 bytes a match: 41 MB for every piece of a million, read in 3 s) are not kept.
+MAX_MATCHES = 2_000_000
 FACETS = ("designer", "category", "condition", "shop")
 _FACET_COLUMNS = (1, 2, 4, 5)  # each facet's place in a Row
 
@@ -165,6 +165,13 @@ class Matches:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def nbytes(self) -> int:
+        """The memory the columns take (what a worker keeping them counts)."""
+        columns = [self.ids, self.cents, self.scores, self.listed, self.by_relevance,
+                   self.by_newest, *(facet.codes for facet in self.facets.values())]  # fmt: skip
+        return sum(column.itemsize * len(column) for column in columns)
 
     def rows(self) -> list[Row]:
         facets = {name: [f.values[code] for code in f.codes] for name, f in self.facets.items()}

@@ -262,6 +262,19 @@ def test_a_worker_keeps_only_its_last_few_large_values_until_they_expire():
     assert values.get("c", 100.0) is None  # expired, as the cache's entry would be
 
 
+def test_a_worker_keeps_large_values_up_to_a_number_of_bytes():
+    class Sized:
+        def __init__(self, nbytes):
+            self.nbytes = nbytes
+
+    values = page_cache._Values(size=16, max_bytes=100)
+    for name, nbytes in [("a", 40), ("b", 40), ("c", 40), ("d", 500)]:
+        values.keep(name, page_cache._Own({}, Sized(nbytes), "", expires=100.0))
+        if name == "c":
+            assert [n for n in "abc" if values.get(n, 0.0)] == ["b", "c"]
+    assert [n for n in "abcd" if values.get(n, 0.0)] == ["d"]  # the newest, whatever its size
+
+
 def test_restricting_a_page_changes_every_page(site_tree, clear_cache):
     from wagtail.models import PageViewRestriction
 
