@@ -285,20 +285,24 @@ class _Own:
 
 
 class _Values:
-    """The last few large memoised values this worker read, computed or caught up, by name:
-    at most `size` of them, and `max_bytes` of those that say their size (`nbytes`)."""
+    """The large memoised values this worker used last, by name: at most `size` of them, and
+    `max_bytes` of those that say their size (`nbytes`)."""
 
     def __init__(self, size: int, max_bytes: int = 256 * 2**20):
         self.size, self.max_bytes, self.values = size, max_bytes, dict[str, _Own]()
         self.lock = threading.Lock()  # a threaded server's requests share them
 
     def get(self, name: str, now: float) -> _Own | None:
-        own = self.values.get(name)
-        return own if own is not None and own.expires > now else None
+        with self.lock:
+            own = self.values.pop(name, None)
+            if own is None or own.expires <= now:
+                return None
+            self.values[name] = own  # the most recently used last
+            return own
 
     def keep(self, name: str, own: _Own) -> None:
         with self.lock:
-            self.values.pop(name, None)  # the most recent last
+            self.values.pop(name, None)
             self.values[name] = own
             sizes = {key: getattr(kept.value, "nbytes", 0) for key, kept in self.values.items()}
             while len(self.values) > 1 and (

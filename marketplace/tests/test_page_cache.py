@@ -253,12 +253,14 @@ def test_a_large_value_caught_up_stays_in_the_worker_and_reaches_the_cache_once_
     assert memo() == 0 and len(written) == 3
 
 
-def test_a_worker_keeps_only_its_last_few_large_values_until_they_expire():
+def test_a_worker_keeps_only_the_large_values_it_used_last_until_they_expire():
     values = page_cache._Values(size=2)
     for name in "abc":
         values.keep(name, page_cache._Own({}, name.upper(), "", expires=100.0))
-    assert values.get("a", 0.0) is None
-    assert [values.get(name, 0.0).value for name in "bc"] == ["B", "C"]
+        if name == "b":
+            assert values.get("a", 0.0).value == "A"  # used: "b" is now the oldest
+    assert values.get("b", 0.0) is None
+    assert [values.get(name, 0.0).value for name in "ac"] == ["A", "C"]
     assert values.get("c", 100.0) is None  # expired, as the cache's entry would be
 
 
