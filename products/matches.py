@@ -125,7 +125,7 @@ class Matches:
     facets: dict[str, Facet]  # by designer, category, condition and shop
     parents: dict[int, int | None]  # the matches' categories' parents
     scores: array  # relevance: higher is better
-    listed: array  # when first listed (_LISTED_AT)
+    listed: array  # when first listed: microseconds since 1970 (_LISTED_AT)
     by_relevance: array  # the matches' places, best first (ties: the higher id first)
     by_newest: array  # the matches' places, newest first (ties: the higher id first)
     as_of: float  # when they were read (time.time()): changes since are not in them
@@ -426,14 +426,13 @@ def _read(rows: QuerySet[ListedItem], terms: str | None, *, limit: int | None) -
         )
 
 
-# When a piece was first listed, in microseconds since 1970, read without the database
-# driver's conversion to a datetime (slow for ten thousand rows). SQLite keeps UTC as text,
-# 'YYYY-MM-DD HH:MM:SS[.ffffff]'. Never listed: the oldest.
-_LISTED_AT = {
-    "sqlite": "COALESCE(CAST(strftime('%%s', listed_at) AS INTEGER) * 1000000 "
-    "+ CAST(SUBSTR(listed_at, 21, 6) AS INTEGER), -1)",
-    "postgresql": "COALESCE(CAST(EXTRACT(EPOCH FROM listed_at) * 1000000 AS BIGINT), -1)",
-}
+# When a piece was first listed, in microseconds since 1970 (never listed: -1, the oldest),
+# read without the database driver's conversion to a datetime (slow for ten thousand rows).
+# SQLite keeps UTC as text, 'YYYY-MM-DD HH:MM:SS[.ffffff]'; PostgreSQL sends its own
+# microseconds since 2000 (_column).
+_LISTED_AT = "COALESCE(CAST(strftime('%%s', listed_at) AS INTEGER) * 1000000 " \
+    "+ CAST(SUBSTR(listed_at, 21, 6) AS INTEGER), -1)"  # fmt: skip
+_MICROSECONDS_1970_TO_2000 = 946_684_800 * 1_000_000
 
 
 def _array_of(expression: str, *, binary: bool = True) -> str:
@@ -446,27 +445,34 @@ _NUMBERS = ["item_id", "designer_id", "category_id", "COALESCE(category_parent_i
 # What _read selects: a Row's columns. PostgreSQL sends each column as one array; numbers as
 # 64-bit integers, scores as doubles, texts (condition, shop path) as a list.
 _COLUMNS = {
-    "sqlite": [*_FIELDS[:6], "CAST(ROUND(price * 100) AS BIGINT)", "score",
-               _LISTED_AT["sqlite"]],
+    "sqlite": [*_FIELDS[:6], "CAST(ROUND(price * 100) AS BIGINT)", "score", _LISTED_AT],
     "postgresql": [
         *(_array_of(f"CAST({number} AS BIGINT)") for number in _NUMBERS),
         _array_of("condition", binary=False),
         _array_of("shop_path", binary=False),
-        _array_of("CAST(ROUND(price * 100) AS BIGINT)"),
+        _array_of("CAST(price * 100 AS BIGINT)"),  # two decimals: whole cents
         _array_of("CAST(score AS DOUBLE PRECISION)"),
-        _array_of(_LISTED_AT["postgresql"]),
+        _array_of("COALESCE(listed_at, '-infinity')"),
     ],
 }  # fmt: skip
-_KINDS = ["i8", "i8", "i8", "i8", None, None, "i8", "f8", "i8"]  # None: a list as read
+# How _column reads each: 64-bit integers, doubles, timestamps, or (None) a list as read.
+_KINDS = ["i8", "i8", "i8", "i8", None, None, "i8", "f8", "timestamp"]
 
 
 def _column(value, kind: str | None) -> Column:
     """A column as PostgreSQL sent it: array_send's bytes (a header, then each element's
-    length and big-endian value) as a numpy array of `kind`; a list (kind None) as it is."""
+    length and big-endian value) as a numpy array of `kind`; a list (kind None) as it is. A
+    timestamp is microseconds since 2000 (-infinity the least integer): in microseconds
+    since 1970, -1 for -infinity (never listed)."""
     if kind is None:
         return value
+    dtype = "i8" if kind == "timestamp" else kind
     if int.from_bytes(value[:4], "big") == 0:  # no dimension: no rows
-        return numpy.empty(0, kind)
+        return numpy.empty(0, dtype)
     # The header: dimensions, a has-nulls flag, the element type, the length and lower bound.
-    element = numpy.dtype([("length", ">i4"), ("value", f">{kind}")])
-    return numpy.frombuffer(value, element, offset=20)["value"].astype(kind)
+    element = numpy.dtype([("length", ">i4"), ("value", f">{dtype}")])
+    column = numpy.frombuffer(value, element, offset=20)["value"].astype(dtype)
+    if kind == "timestamp":
+        never = column == numpy.iinfo("i8").min
+        column = numpy.where(never, -1, column + _MICROSECONDS_1970_TO_2000)
+    return column

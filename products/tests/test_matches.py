@@ -102,3 +102,29 @@ def test_matches_patched_are_the_matches_sorted_again(seed):
     assert list(patched.by_newest) == list(again.by_newest)
     # Categories no longer among the matches may stay: no match has them.
     assert patched.parents.items() >= again.parents.items() and patched.as_of == 2.0
+
+
+@pytest.mark.django_db
+def test_columns_sent_as_postgresql_arrays_read_as_their_values():
+    """PostgreSQL sends kept matches' columns as array_send's bytes: integers, doubles and
+    timestamps (microseconds since 1970; never listed, -infinity, the oldest: -1) read as
+    the values they are, and no rows as no values."""
+    from django.db import connection
+
+    from products.matches import _column
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's binary arrays")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT array_send(ARRAY[-1, 0, 9007199254740993]::bigint[]),"
+            " array_send(ARRAY[0.5, -2.25]::double precision[]),"
+            " array_send(ARRAY['-infinity', '1970-01-01 00:00:00.000001+00',"
+            " '2026-12-06 10:00:00.123456+00']::timestamptz[]),"
+            " array_send('{}'::bigint[])"
+        )
+        integers, doubles, timestamps, empty = cursor.fetchone()
+    assert _column(integers, "i8").tolist() == [-1, 0, 9007199254740993]
+    assert _column(doubles, "f8").tolist() == [0.5, -2.25]
+    assert _column(timestamps, "timestamp").tolist() == [-1, 1, 1_796_551_200_123_456]
+    assert _column(empty, "i8").tolist() == []
