@@ -187,6 +187,7 @@ class Tally:
     parts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     # Search latencies by what was asked and where the page came from (search_kind).
     searches: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    sent_back: int = 0  # checkouts answered with the cart: a piece sold or reserved meanwhile
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, kind: str, request: Request, response: Response, ok: bool) -> None:
@@ -224,7 +225,9 @@ class Shopper:
         self.tally.record(kind, request, response, response.status == 200)
         return response
 
-    def post(self, kind: str, path: str, form: dict, cookies: dict, location: str) -> Response:
+    def post(
+        self, kind: str, path: str, form: dict, cookies: dict, location: str | tuple[str, ...]
+    ) -> Response:
         request = Request("POST", path, urllib.parse.urlencode(form), cookies=cookies)
         response = send(self.port, request)
         ok = response.status == 302 and response.headers.get("location", "").startswith(location)
@@ -260,9 +263,21 @@ class Shopper:
             "line1": "1 Loop Road", "city": "London", "postcode": "SW1A 1AA", "country": "GB",
             "csrfmiddlewaretoken": csrf,
         }  # fmt: skip
-        placed = self.post("buy", "/checkout/", address, cookies, "/checkout/pay/")
-        if placed.status == 302 and placed.headers["location"].startswith("/checkout/pay/"):
-            self.get("buy", placed.headers["location"], cookies)
+        # Placed, or back to the cart: a piece of it sold (a vendor's sale) or reserved (another
+        # shopper's checkout) since it was added, which the cart must then say.
+        placed = self.post("buy", "/checkout/", address, cookies, ("/checkout/pay/", "/cart/"))
+        if placed.status != 302:
+            return
+        location = placed.headers["location"]
+        if not location.startswith("/cart/"):
+            self.get("buy", location, cookies)
+            return
+        request = Request("GET", location, cookies=cookies)
+        shown = send(self.port, request)
+        said = shown.status == 200 and b'class="message message--error"' in shown.body
+        self.tally.record("buy", request, shown, said)
+        with self.tally.lock:
+            self.tally.sent_back += 1
 
 
 def warm(port: int, cat: Catalogue, load: LoadConfig) -> float:
@@ -353,6 +368,8 @@ def report(
         f"over {changed.get('shops', 0)} shops ({load.changes:g}/s wanted; "
         f"{changed.get('refused', 0)} sales refused as held, {changed.get('errors', '?')} failed, "
         f"p95 {changed.get('p95_ms', 0)} ms each)",
+        f"- checkouts sent back to the cart, a piece sold or reserved since it was added (the "
+        f"cart saying so): {tally.sent_back}",
         f"- throughput: {total / elapsed:.0f} requests/s; server CPU {cpu * 1000 / max(total, 1):.2f}"
         f" ms per request",
         f"- anonymous browsing served from the page cache: {hit_ratio:.0%} "
