@@ -167,7 +167,7 @@ def test_saving_an_item_updates_the_index(client, world):
 def test_words_are_parsed_once_per_search_not_once_per_row(world):
     """PostgreSQL: the words reach the plan as one tsquery constant. A to_tsquery without a
     named text configuration is only stable: PostgreSQL parses it again for every row it
-    matches and ranks (at a million pieces, 79 ms instead of 22 for 12,500 matches)."""
+    matches and ranks (at a million pieces, 79 ms instead of 30 for 12,500 matches)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
