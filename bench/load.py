@@ -219,10 +219,15 @@ class Shopper:
         self.browse_weights = [1 / (rank + 1) for rank in range(len(cat.browse))]
         self.orders = 0
 
-    def get(self, kind: str, path: str, cookies: dict | None = None) -> Response:
+    def get(
+        self, kind: str, path: str, cookies: dict | None = None, showing: bytes = b""
+    ) -> Response:
+        """GET `path`: answered if 200, and showing `showing`."""
         request = Request("GET", path, cookies=cookies or {})
         response = send(self.port, request)
-        self.tally.record(kind, request, response, response.status == 200)
+        self.tally.record(
+            kind, request, response, response.status == 200 and showing in response.body
+        )
         return response
 
     def post(
@@ -272,10 +277,7 @@ class Shopper:
         if not location.startswith("/cart/"):
             self.get("buy", location, cookies)
             return
-        request = Request("GET", location, cookies=cookies)
-        shown = send(self.port, request)
-        said = shown.status == 200 and b'class="message message--error"' in shown.body
-        self.tally.record("buy", request, shown, said)
+        self.get("buy", location, cookies, showing=b'class="message message--error"')
         with self.tally.lock:
             self.tally.sent_back += 1
 

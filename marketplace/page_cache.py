@@ -207,9 +207,7 @@ def memoised(
     if entry is not None and current is not None:
         if entry[0] == current and (still_good is None or still_good(entry[1])):
             return entry[1]
-        moved = {tag for tag, version in current.items() if entry[0].get(tag) != version}
-        if catch_up is not None and moved <= set(catch_up_on):
-            value = catch_up(entry[1])
+        value = _caught_up(entry, current, catch_up, set(catch_up_on))
     if value is None:
         value = compute()
     if current is not None:
@@ -249,11 +247,7 @@ def _memoised_in_process(
                     return value
                 shared = (entry[0], value)
     start = (own.versions, own.value) if own is not None else shared
-    value = None
-    if start is not None and catch_up is not None:
-        moved = {tag for tag, version in current.items() if start[0].get(tag) != version}
-        if moved <= catch_up_on:
-            value = catch_up(start[1])
+    value = None if start is None else _caught_up(start, current, catch_up, catch_up_on)
     caught_up = value is not None
     if value is None:
         value = compute()
@@ -267,6 +261,19 @@ def _memoised_in_process(
         )
     _IN_PROCESS.keep(name, _Own(current, value, token, now + timeout))
     return value
+
+
+def _caught_up(
+    kept: tuple[dict[str, str], T],
+    current: dict[str, str],
+    catch_up: Callable[[T], T | None] | None,
+    catch_up_on: set[str],
+) -> T | None:
+    """A value kept under versions, `kept` (versions, value), brought up to `current` by
+    `catch_up` when only tags among `catch_up_on` moved; None: compute it again."""
+    versions, value = kept
+    moved = {tag for tag, version in current.items() if versions.get(tag) != version}
+    return catch_up(value) if catch_up is not None and moved <= catch_up_on else None
 
 
 # A value memoised in_process and caught up is written to the cache at most this often.

@@ -373,10 +373,13 @@ def caught_up(matches: Matches, rows: QuerySet[ListedItem], terms: str | None) -
     if len(changes) > MAX_CHANGES or None in changes:
         return None
     changed = set(changes)
-    fresh = _read(rows.filter(item_id__in=changed), terms, limit=None) if changed else None
-    if changed and fresh is None:
-        return None
-    return matches.patched(changed, _rows(fresh) if fresh else [], as_of)
+    fresh: list[Row] = []
+    if changed:
+        columns = _read(rows.filter(item_id__in=changed), terms, limit=None)
+        if columns is None:
+            return None
+        fresh = _rows(columns)
+    return matches.patched(changed, fresh, as_of)
 
 
 # A change is read again at every catch-up for this long after it was recorded: its row may

@@ -74,8 +74,8 @@ def test_make_bench_and_bench_load_find_their_pages_and_get_the_answers_they_exp
     # so; the shopper's answer, not an error.
     real_get = shopper.get
 
-    def get(kind, path, cookies=None):
-        response = real_get(kind, path, cookies)
+    def get(kind, path, cookies=None, **kwargs):
+        response = real_get(kind, path, cookies, **kwargs)
         if path == "/checkout/":
             from products.models import ItemPage
             from products.services import stock_set
@@ -98,6 +98,10 @@ def test_make_bench_and_bench_load_find_their_pages_and_get_the_answers_they_exp
     assert "| browse |" in table and "errors: 0 (target 0 ✓)" in table
     browsed = sum(tally.browsed.values())
     assert browsed == len(tally.latencies["browse"]) and "per kind of page: " in table
+    # A page answered but not showing what it must (the cart without its reason) is an error.
+    strict = load.Shopper(bench_site, catalogue, load.Tally(), seed=2)
+    strict.get("buy", "/cart/", {}, showing=b'class="message message--error"')
+    assert strict.tally.errors == {"buy": 1}
 
 
 def test_a_first_view_empties_the_cache_but_keeps_the_workers_epoch():
