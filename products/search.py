@@ -14,6 +14,7 @@ import hashlib
 import operator
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache, reduce
@@ -104,7 +105,7 @@ class SearchResult:
     filters: SearchFilters
     page: PaginatorPage
     facets: dict[str, list[dict]] = field(default_factory=dict)
-    shops: list[ShopRef] = field(default_factory=list)
+    shops: Sequence[ShopRef] = ()
 
 
 def _filter_conditions(criteria: Criteria) -> dict[str, Q]:
@@ -321,7 +322,7 @@ FACETS = ("designer", "category", "condition", "shop")
 def _count(
     base: QuerySet,
     filters: SearchFilters,
-    shops_list: list[ShopRef],
+    shops_list: Sequence[ShopRef],
     conditions: dict[str, Q],
     designers: dict,
     categories: dict,
@@ -393,7 +394,7 @@ def _count(
 def _facets(
     total: int,
     counts: dict[str, Counter],
-    shops_list: list[ShopRef],
+    shops_list: Sequence[ShopRef],
     designers: dict,
     categories: dict,
 ) -> dict:

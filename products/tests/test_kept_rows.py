@@ -16,6 +16,7 @@ from policies.models import HomePageTestimonial
 from products.cache import holds_changed
 from products.factories import DesignerFactory, ItemPageFactory
 from products.models import ItemImage, ItemPage
+from products.selectors import shop_refs
 from products.services import stock_set
 from vendors.factories import ShopPageFactory
 
@@ -256,3 +257,14 @@ def test_a_kept_listing_builds_no_query_for_its_pieces(client, world, settings, 
     monkeypatch.setattr(selectors, "hidden_sections", lambda: built.append(1) or [])
     assert titles(client.get(url).content.decode()) == first and first
     assert built == []
+
+
+def test_the_shop_list_search_reads_is_kept_in_the_worker_until_a_shop_changes(world):
+    first = shop_refs()
+    # Each worker keeps its own: a search does not read 500 shops back from the cache.
+    assert shop_refs() is first
+    world["nord"].title = "Atelier Sud"
+    world["nord"].save_revision().publish()
+    renamed = shop_refs()
+    assert renamed is not first
+    assert [shop.title for shop in renamed] == ["Atelier Sud", "Maison Lune"]
