@@ -263,6 +263,12 @@ def _memoised_in_process(
     return value
 
 
+def kept_in_process(name: str) -> bool:
+    """Whether this worker keeps a value of its own memoised `in_process` as `name` (current,
+    or one memoised would catch up or compute again)."""
+    return _IN_PROCESS.get(name, time.time()) is not None
+
+
 def _caught_up(
     kept: tuple[dict[str, str], T],
     current: dict[str, str],
@@ -306,6 +312,10 @@ class _Values:
                 return None
             self.values[name] = own  # the most recently used last
             return own
+
+    def clear(self) -> None:
+        with self.lock:
+            self.values.clear()
 
     def keep(self, name: str, own: _Own) -> None:
         with self.lock:

@@ -171,7 +171,62 @@ class Matches:
         """The memory the columns take (what a worker keeping them counts)."""
         columns = [self.ids, self.cents, self.scores, self.listed, self.by_relevance,
                    self.by_newest, *(facet.codes for facet in self.facets.values())]  # fmt: skip
-        return sum(column.itemsize * len(column) for column in columns)
+        by_id = self.__dict__.get("_by_id", ())
+        return sum(column.itemsize * len(column) for column in columns) + sum(
+            column.nbytes for column in by_id
+        )
+
+    def __getstate__(self) -> dict:
+        # The places by id (_places) are worked out again by whoever reads these back.
+        return {name: value for name, value in self.__dict__.items() if name != "_by_id"}
+
+    def _places(self, ids: numpy.ndarray) -> numpy.ndarray:
+        """The places of the pieces `ids` among these matches; -1 for those not among them."""
+        if not len(self):
+            return numpy.full(len(ids), -1)
+        by_id = self.__dict__.get("_by_id")
+        if by_id is None:  # the ids in order, and their places: worked out once
+            order = numpy.argsort(numpy.frombuffer(self.ids, "i")).astype("i")
+            by_id = self.__dict__["_by_id"] = (numpy.frombuffer(self.ids, "i")[order], order)
+        sorted_ids, order = by_id
+        at = numpy.minimum(numpy.searchsorted(sorted_ids, ids), len(self) - 1)
+        return numpy.where(sorted_ids[at] == ids, order[at], -1)
+
+    def among(self, ids: numpy.ndarray, scores: numpy.ndarray) -> tuple[Matches, numpy.ndarray]:
+        """The matches of the pieces `ids` (with their `scores`) among these, their columns
+        taken from these, as of when these were; and the ids not among these (pieces listed
+        since). A search for words reads their ids and scores alone (_SCORES) and takes the
+        rest from every piece's matches, kept: no other column gathered, sent and read, no
+        sort by price, no facet coded again."""
+        ids = numpy.asarray(ids, "i8")
+        places = self._places(ids)
+        known = places >= 0
+        order = numpy.argsort(places[known], kind="stable")  # these are by price, then id
+        places = places[known][order]
+
+        def taken(column: array) -> array:
+            return _array(numpy.frombuffer(column, column.typecode)[places], column.typecode)
+
+        ids_now, listed = taken(self.ids), taken(self.listed)
+        scores_now = _array(numpy.asarray(scores, "d")[known][order], "d")
+
+        def best_first(key: array) -> array:  # ties: the higher id first
+            return _array(numpy.lexsort((numpy.frombuffer(ids_now, "i"),
+                                         numpy.frombuffer(key, key.typecode)))[::-1], "i")  # fmt: skip
+
+        matches = Matches(
+            ids=ids_now,
+            cents=taken(self.cents),
+            # The same values (a value later new is added to a copy: patched), fewer codes.
+            facets={name: Facet(facet.values, taken(facet.codes)) for name, facet in self.facets.items()},
+            parents=self.parents,  # every category's: more than these need, as patched keeps
+            scores=scores_now,
+            listed=listed,
+            by_relevance=best_first(scores_now),
+            by_newest=best_first(listed),
+            as_of=self.as_of,
+        )  # fmt: skip
+        return matches, ids[~known]
 
     def rows(self) -> list[Row]:
         facets = {name: [f.values[code] for code in f.codes] for name, f in self.facets.items()}
@@ -349,15 +404,29 @@ _FIELDS = ["item_id", "designer_id", "category_id", "category_parent_id", "condi
            "shop_path", "price", "listed_at"]  # fmt: skip
 
 
-def find(rows: QuerySet[ListedItem], terms: str | None) -> Matches | None:
+def find(
+    rows: QuerySet[ListedItem], terms: str | None, *, every: Matches | None = None
+) -> Matches | None:
     """The matches of `terms` (None: every row) among `rows` (search rows), in one query;
     None when there are more than MAX_MATCHES of them, or when this database's text search
-    cannot score them in SQL."""
+    cannot score them in SQL. `every`: every row's matches, caught up: only the words' ids
+    and scores are read, the rest taken from them (Matches.among)."""
     as_of = time.time()  # before reading: a change meanwhile is read again (caught_up)
-    found = _read(rows, terms, limit=MAX_MATCHES + 1)
+    select = _SCORES if every is not None and terms is not None else _ROWS
+    found = _read(rows, terms, limit=MAX_MATCHES + 1, select=select)
     if found is None or len(found[0]) > MAX_MATCHES:
         return None
-    return Matches.of_columns(found, as_of)
+    if select is _ROWS:
+        return Matches.of_columns(found, as_of)
+    assert every is not None  # (for mypy: select says so)
+    matches, listed_since = every.among(*found)
+    if len(listed_since):  # listed since `every` was caught up: read in full, and spliced in
+        changed = listed_since.tolist()
+        columns = _read(rows.filter(item_id__in=changed), terms, limit=None)
+        if columns is None:
+            return None
+        matches = matches.patched(set(changed), _rows(columns), matches.as_of)
+    return matches
 
 
 def caught_up(matches: Matches, rows: QuerySet[ListedItem], terms: str | None) -> Matches | None:
@@ -399,10 +468,17 @@ def _rows(columns: Columns) -> list[Row]:
     return [(*row[:3], row[3] or None, *row[4:]) for row in rows]
 
 
-def _read(rows: QuerySet[ListedItem], terms: str | None, *, limit: int | None) -> Columns | None:
-    """The matching rows' columns (a Row's), at most `limit` rows; None where the text search
-    cannot score them in SQL."""
-    values = rows.order_by().values(*_FIELDS)
+def _read(
+    rows: QuerySet[ListedItem],
+    terms: str | None,
+    *,
+    limit: int | None,
+    select: _Select | None = None,
+) -> Columns | None:
+    """The matching rows' columns (`select`'s: a Row's by default), at most `limit` rows;
+    None where the text search cannot score them in SQL."""
+    select = select or _ROWS
+    values = rows.order_by().values(*select.fields)
     if terms is None:
         sql, params = values.query.sql_with_params()
         scored: tuple[str, list] | None = (
@@ -416,16 +492,18 @@ def _read(rows: QuerySet[ListedItem], terms: str | None, *, limit: int | None) -
     sql, params = scored
     if limit is not None:
         sql, params = f"SELECT * FROM ({sql}) AS limited LIMIT %s", [*params, limit]
-    columns = _COLUMNS[connection.vendor]
+    postgresql = connection.vendor == "postgresql"
+    columns = select.postgresql if postgresql else select.sqlite
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {', '.join(columns)} FROM ({sql}) AS scored", params)
-        if connection.vendor != "postgresql":
-            return tuple(zip(*cursor.fetchall(), strict=True)) or ((),) * 9
+        if not postgresql:
+            return tuple(zip(*cursor.fetchall(), strict=True)) or ((),) * len(columns)
         # One row of arrays, in PostgreSQL's binary form: numbers reach numpy without a Python
         # object each (a million rows read and built in 1.2 s of CPU, not 3.7; 12,500 in 15
         # ms, not 33).
         return tuple(
-            _column(value, kind) for value, kind in zip(cursor.fetchone(), _KINDS, strict=True)
+            _column(value, kind)
+            for value, kind in zip(cursor.fetchone(), select.kinds, strict=True)
         )
 
 
@@ -444,26 +522,46 @@ def _array_of(expression: str, *, binary: bool = True) -> str:
     return f"array_send({gathered})" if binary else gathered
 
 
+@dataclass(frozen=True)
+class _Select:
+    """What _read selects: the search rows' `fields`, and the columns made of them (and the
+    score) on SQLite and on PostgreSQL, where each column is one array, read as its `kinds`
+    say (_column)."""
+
+    fields: list[str]
+    sqlite: list[str]
+    postgresql: list[str]
+    kinds: list[str | None]
+
+
 _NUMBERS = ["item_id", "designer_id", "category_id", "COALESCE(category_parent_id, 0)"]
-# What _read selects: a Row's columns. PostgreSQL sends each column as one array; numbers as
-# 64-bit integers, scores as doubles, texts (condition, shop path) as a list.
-_COLUMNS = {
-    "sqlite": [*_FIELDS[:6], "CAST(ROUND(price * 100) AS BIGINT)", "score", _LISTED_AT],
-    "postgresql": [
+_SCORE = _array_of("CAST(score AS DOUBLE PRECISION)")
+# A Row's columns: numbers as 64-bit integers, scores as doubles, texts (condition, shop
+# path) as a list.
+_ROWS = _Select(
+    fields=_FIELDS,
+    sqlite=[*_FIELDS[:6], "CAST(ROUND(price * 100) AS BIGINT)", "score", _LISTED_AT],
+    postgresql=[
         *(_array_of(f"CAST({number} AS BIGINT)") for number in _NUMBERS),
         _array_of("condition", binary=False),
         _array_of("shop_path", binary=False),
         _array_of("CAST(price * 100 AS BIGINT)"),  # two decimals: whole cents
-        _array_of("CAST(score AS DOUBLE PRECISION)"),
+        _SCORE,
         _array_of("COALESCE(listed_at, '-infinity')"),
     ],
-}  # fmt: skip
-# How _column reads each: 64-bit integers, doubles, timestamps, or (None) a list as read.
-_KINDS = ["i8", "i8", "i8", "i8", None, None, "i8", "f8", "timestamp"]
+    kinds=["i8", "i8", "i8", "i8", None, None, "i8", "f8", "timestamp"],
+)  # fmt: skip
+# The matches' ids and scores alone (find with `every`).
+_SCORES = _Select(
+    fields=["item_id"],
+    sqlite=["item_id", "score"],
+    postgresql=[_array_of("CAST(item_id AS BIGINT)"), _SCORE],
+    kinds=["i8", "f8"],
+)
 
 
 def _column(value, kind: str | None) -> Column:
-    """A column as PostgreSQL sent it: array_send's bytes (a header, then each element's
+    """A column as PostgreSQL sent it (_Select.kinds): array_send's bytes (a header, then each element's
     length and big-endian value) as a numpy array of `kind`; a list (kind None) as it is. A
     timestamp is microseconds since 2000 (-infinity the least integer): in microseconds
     since 1970, -1 for -infinity (never listed)."""

@@ -27,7 +27,7 @@ from django.db import connection
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet, Value
 from django.http import HttpRequest, QueryDict
 
-from marketplace.page_cache import SHOPS, memoised
+from marketplace.page_cache import SHOPS, kept_in_process, memoised
 
 from . import matches as matches_module
 from . import selectors
@@ -155,33 +155,9 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
 
     @cache
     def selected() -> Selection | None:
-        """The words' matches (without words: every piece), kept once per words and caught
-        up with each publish, through the filters; None when there are too many to keep, or
-        they were last found less than REFIND_SECONDS ago (_find_matches): the database
-        counts and sorts then."""
-        terms = filters.q or None
-        if terms is None and selectors.live_item_count() > matches_module.MAX_MATCHES:
-            return None
-        words = _words_key(terms)
-        try:
-            found = memoised(
-                f"search-matches:{words}",
-                lambda: _find_matches(words, terms),
-                tags=[LISTED, SHOPS],
-                catch_up=lambda kept: (
-                    None if kept is None else caught_up(kept, selectors.search_rows(), terms)
-                ),
-                catch_up_on=[LISTED],
-                in_process=True,  # 4 MB for every piece of 100,000; 41 of a million
-                # Caught up exactly on PostgreSQL (rows keep their text); on SQLite the text
-                # index may lag behind a change caught up with (CHANGE_LAG_SECONDS).
-                timeout=KEPT_MATCHES_SECONDS if vectors_kept() else INDEX_LAG_SECONDS,
-            )
-        except _FoundRecently:  # not kept: the database counts and sorts meanwhile
-            return None
-        if found is None:
-            return None
-        return found.select(criteria)
+        """The kept matches through the filters; None: the database counts and sorts."""
+        found = _kept_matches(filters.q or None)
+        return None if found is None else found.select(criteria)
 
     def count() -> dict:
         selection = selected()
@@ -251,6 +227,31 @@ def _criteria(
     )
 
 
+def _kept_matches(terms: str | None) -> Matches | None:
+    """The matches of `terms` (None: every piece), kept once per words and caught up with
+    each publish; None when there are too many to keep, or they were last found less than
+    REFIND_SECONDS ago (_find_matches)."""
+    if terms is None and selectors.live_item_count() > matches_module.MAX_MATCHES:
+        return None
+    words = _words_key(terms)
+    try:
+        return memoised(
+            f"search-matches:{words}",
+            lambda: _find_matches(words, terms),
+            tags=[LISTED, SHOPS],
+            catch_up=lambda kept: (
+                None if kept is None else caught_up(kept, selectors.search_rows(), terms)
+            ),
+            catch_up_on=[LISTED],
+            in_process=True,  # 4 MB for every piece of 100,000; 41 of a million
+            # Caught up exactly on PostgreSQL (rows keep their text); on SQLite the text
+            # index may lag behind a change caught up with (CHANGE_LAG_SECONDS).
+            timeout=KEPT_MATCHES_SECONDS if vectors_kept() else INDEX_LAG_SECONDS,
+        )
+    except _FoundRecently:  # not kept: the database counts and sorts meanwhile
+        return None
+
+
 class _FoundRecently(Exception):
     """Raised by _find_matches: nothing is memoised, and the database counts and sorts."""
 
@@ -259,10 +260,14 @@ def _find_matches(words: str, terms: str | None) -> Matches | None:
     """The matches of `terms` (None: every piece) to keep (None: too many to keep). Found
     again at most every REFIND_SECONDS (_FoundRecently, not memoised: a search a few seconds
     later finds them again): matches lost again and again (a shop published, the cache full)
-    would cost more to find than they save."""
+    would cost more to find than they save. Words' matches take all but their ids and scores
+    from every piece's, when this worker keeps those."""
     if not shared_cache.add(f"search-matches-found:{words}", True, REFIND_SECONDS):
         raise _FoundRecently
-    return find_matches(selectors.search_rows(), terms)
+    every = None
+    if terms is not None and kept_in_process(f"search-matches:{_words_key(None)}"):
+        every = _kept_matches(None)
+    return find_matches(selectors.search_rows(), terms, every=every)
 
 
 def _words_key(terms: str | None) -> str:

@@ -3,12 +3,14 @@ few values (bytes) and many (wider codes); matches caught up with changes, and s
 what finding them again, and sorting them again, gives."""
 
 import itertools
+import pickle
 import random
 from collections import Counter
 
+import numpy
 import pytest
 
-from products.matches import Facet
+from products.matches import Criteria, Facet
 
 
 @pytest.mark.parametrize("distinct", [1, 5, 64, 65, 256, 257, 3000, 70_000])
@@ -128,3 +130,76 @@ def test_columns_sent_as_postgresql_arrays_read_as_their_values():
     assert _column(doubles, "f8").tolist() == [0.5, -2.25]
     assert _column(timestamps, "timestamp").tolist() == [-1, 1, 1_796_551_200_123_456]
     assert _column(empty, "i8").tolist() == []
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_matches_among_every_piece_are_the_matches_found_for_the_words(seed):
+    """A search for words reads only their ids and scores and takes the rest from every
+    piece's matches (Matches.among): what it gives is what the words' rows found in full
+    give, every column and every order, ties included; pieces listed since every piece's
+    were read come back to be read in full."""
+    from products.matches import Matches
+
+    rng = random.Random(seed)
+    shops = 300 if seed % 10 == 0 else 8
+
+    def row(pk: int, score: float = 0.0) -> tuple:
+        category = rng.randrange(5)
+        return (pk, rng.randrange(4), category, category // 2 or None,
+                rng.choice(["new", "good"]), f"shop-{rng.randrange(shops)}",
+                rng.choice([900, 1000, 1000, 2500]), score,
+                rng.choice([10, 20, 20, 30]))  # fmt: skip
+
+    every_row = {pk: row(pk) for pk in rng.sample(range(1, 1000), rng.choice([0, 1, 5, 300]))}
+    every = Matches.of(list(every_row.values()), as_of=1.0)
+    words = rng.sample(sorted(every_row), rng.randrange(len(every_row) + 1))
+    since = rng.sample(range(1000, 1100), rng.randrange(3))  # listed after every was read
+    scores = {pk: rng.choice([0.1, 0.5, 0.5, 1.25]) for pk in words + since}
+    found = [*words, *since]
+    rng.shuffle(found)
+    matches, listed_since = every.among(
+        numpy.array(found, "i8"), numpy.array([scores[pk] for pk in found], "d")
+    )
+    assert sorted(listed_since.tolist()) == sorted(since)
+    expected = Matches.of([(*every_row[pk][:7], scores[pk], every_row[pk][8]) for pk in words], 1.0)
+    assert matches.rows() == expected.rows()
+    assert list(matches.by_relevance) == list(expected.by_relevance)
+    assert list(matches.by_newest) == list(expected.by_newest)
+    assert matches.as_of == every.as_of
+    # Filters and counts over them, as over the words' own.
+    for criteria in [Criteria(), Criteria(shop="shop-1", min_cents=1000), Criteria(category=2)]:
+        assert matches.select(criteria).counts() == expected.select(criteria).counts()
+    # Every piece's keep their places by id to themselves: not stored with them.
+    assert "_by_id" not in pickle.loads(pickle.dumps(every)).__dict__
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("terms", ["silk", "silk scarf", "nothing"])
+def test_words_found_among_every_piece_are_the_words_found_in_full(site_tree, terms):
+    """find with every piece's matches reads the words' ids and scores alone, and gives what
+    reading their rows in full gives, a piece listed since every piece's were read too."""
+    from decimal import Decimal
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from products.factories import ItemPageFactory
+    from products.matches import find
+    from products.selectors import search_rows
+
+    for n in range(5):
+        ItemPageFactory(title=f"Silk scarf {n}", price=Decimal(100 + n % 2))
+    ItemPageFactory(title="Wool coat", description="<p>Silk lining.</p>")
+    every = find(search_rows(), None)
+    ItemPageFactory(title="Silk tie", price=Decimal("100.00"))  # listed since
+    rows = search_rows()
+    with CaptureQueriesContext(connection) as queries:
+        among = find(rows, terms, every=every)
+    in_full = find(rows, terms)
+    assert among is not None and in_full is not None and every is not None
+    assert among.rows() == in_full.rows()
+    assert list(among.by_relevance) == list(in_full.by_relevance)
+    assert list(among.by_newest) == list(in_full.by_newest)
+    assert among.as_of == every.as_of  # a change since is caught up with
+    assert "shop_path" not in queries[0]["sql"]  # ids and scores alone
+    assert len(queries) == (2 if terms == "silk" else 1)  # the tie, listed since: read in full

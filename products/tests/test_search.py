@@ -104,7 +104,9 @@ def found(monkeypatch) -> list:
 
     calls: list = []
     real = search_module.find_matches
-    monkeypatch.setattr(search_module, "find_matches", lambda *a: calls.append(a) or real(*a))
+    monkeypatch.setattr(
+        search_module, "find_matches", lambda *a, **k: calls.append(a) or real(*a, **k)
+    )
     return calls
 
 
@@ -490,6 +492,45 @@ def test_searches_for_the_same_words_read_their_matches_once(client, world):
     world.draft("Aubert belt").save_revision().publish()
     cache.delete(f"search-matches-found:{_words_key('maison aubert')}")  # 10 s later
     assert rows_read(q="maison aubert", designer=world.aubert.slug) == 1
+
+
+@pytest.mark.django_db
+def test_words_searched_in_a_worker_keeping_every_piece_read_their_ids_and_scores_alone(
+    client, world
+):
+    """A worker keeping every piece's matches (a search without words made it) reads only
+    new words' ids and scores, and takes the rest from them (matches.Matches.among): pages,
+    counts and facets are what a worker without them shows, reading the words' rows in full."""
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from marketplace import page_cache
+
+    asked = [
+        {"q": "leather"},
+        {"q": "maison aubert", "sort": "price_desc"},
+        {"q": "Linnea", "condition": "excellent", "sort": "newest"},
+        {"q": "watch clutch"},
+    ]
+
+    def shown() -> tuple[list, list[str]]:
+        with CaptureQueriesContext(connection) as queries:
+            pages = [
+                (titles(response), response.context["result"].facets)
+                for response in (search(client, **params) for params in asked)
+            ]
+        matched = [q["sql"] for q in queries if "products_listeditem" in q["sql"]]
+        return pages, matched
+
+    search(client)  # every piece's, kept
+    among, matched = shown()
+    assert len(matched) == len(asked) and not any("shop_path" in sql for sql in matched)
+    cache.clear()
+    page_cache._IN_PROCESS.clear()  # a worker keeping nothing
+    in_full, matched = shown()
+    assert len(matched) == len(asked) and all("shop_path" in sql for sql in matched)
+    assert among == in_full
 
 
 def test_filters_drop_malformed_values():
