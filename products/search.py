@@ -227,17 +227,21 @@ def _criteria(
     )
 
 
-def _kept_matches(terms: str | None) -> Matches | None:
+def _kept_matches(terms: str | None, *, or_find: bool = True) -> Matches | None:
     """The matches of `terms` (None: every piece), kept once per words and caught up with
     each publish; None when there are too many to keep, or they were last found less than
-    REFIND_SECONDS ago (_find_matches)."""
-    if terms is None and selectors.live_item_count() > matches_module.MAX_MATCHES:
-        return None
+    REFIND_SECONDS ago (_find_matches), or (`or_find` False) they are not kept."""
     words = _words_key(terms)
+
+    def find() -> Matches | None:
+        if not or_find:
+            raise _NotFound
+        return _find_matches(words, terms)
+
     try:
         return memoised(
             f"search-matches:{words}",
-            lambda: _find_matches(words, terms),
+            find,
             tags=[LISTED, SHOPS],
             catch_up=lambda kept: (
                 None if kept is None else caught_up(kept, selectors.search_rows(), terms)
@@ -248,25 +252,27 @@ def _kept_matches(terms: str | None) -> Matches | None:
             # index may lag behind a change caught up with (CHANGE_LAG_SECONDS).
             timeout=KEPT_MATCHES_SECONDS if vectors_kept() else INDEX_LAG_SECONDS,
         )
-    except _FoundRecently:  # not kept: the database counts and sorts meanwhile
+    except _NotFound:  # nothing memoised: the database counts and sorts meanwhile
         return None
 
 
-class _FoundRecently(Exception):
-    """Raised by _find_matches: nothing is memoised, and the database counts and sorts."""
+class _NotFound(Exception):
+    """Raised instead of finding matches: nothing is memoised."""
 
 
 def _find_matches(words: str, terms: str | None) -> Matches | None:
     """The matches of `terms` (None: every piece) to keep (None: too many to keep). Found
-    again at most every REFIND_SECONDS (_FoundRecently, not memoised: a search a few seconds
-    later finds them again): matches lost again and again (a shop published, the cache full)
-    would cost more to find than they save. Words' matches take all but their ids and scores
-    from every piece's, when this worker keeps those."""
+    again at most every REFIND_SECONDS (_NotFound: a search a few seconds later finds them
+    again): matches lost again and again (a shop published, the cache full) would cost more
+    to find than they save. Words' matches take all but their ids and scores from every
+    piece's, when this worker keeps those, current or caught up (never found for them)."""
+    if terms is None and selectors.live_item_count() > matches_module.MAX_MATCHES:
+        return None
     if not shared_cache.add(f"search-matches-found:{words}", True, REFIND_SECONDS):
-        raise _FoundRecently
+        raise _NotFound
     every = None
     if terms is not None and kept_in_process(f"search-matches:{_words_key(None)}"):
-        every = _kept_matches(None)
+        every = _kept_matches(None, or_find=False)
     return find_matches(selectors.search_rows(), terms, every=every)
 
 

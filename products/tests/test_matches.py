@@ -170,7 +170,7 @@ def test_matches_among_every_piece_are_the_matches_found_for_the_words(seed):
     for criteria in [Criteria(), Criteria(shop="shop-1", min_cents=1000), Criteria(category=2)]:
         assert matches.select(criteria).counts() == expected.select(criteria).counts()
     # Every piece's keep their places by id to themselves: not stored with them.
-    assert "_by_id" not in pickle.loads(pickle.dumps(every)).__dict__
+    assert "_place_of" not in pickle.loads(pickle.dumps(every)).__dict__
 
 
 @pytest.mark.django_db

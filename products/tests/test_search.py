@@ -533,6 +533,28 @@ def test_words_searched_in_a_worker_keeping_every_piece_read_their_ids_and_score
     assert among == in_full
 
 
+@pytest.mark.django_db
+def test_a_words_search_never_reads_every_piece_for_its_own_sake(client, world):
+    """Every piece's matches serve a words search only as kept, current or caught up: when
+    they would be found again (here: after a shop's change, which no catch-up covers), the
+    words search reads its own rows in full instead, and every piece waits for a search
+    without words."""
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from marketplace.page_cache import SHOPS, invalidate
+    from products.search import _words_key
+
+    search(client)  # every piece's, kept
+    invalidate(SHOPS)
+    cache.delete(f"search-matches-found:{_words_key(None)}")  # found more than 10 s ago
+    with CaptureQueriesContext(connection) as queries:
+        assert titles(search(client, q="leather")) == [world.tote.title]
+    (matched,) = [q["sql"] for q in queries if "products_listeditem" in q["sql"]]
+    assert "shop_path" in matched  # the words' rows in full, and every piece not read
+
+
 def test_filters_drop_malformed_values():
     filters = SearchFilters.from_querydict(
         QueryDict(
