@@ -80,9 +80,9 @@ def _versions_and(
         return {}, {}
     found = cache.get_many([*keys, *entries])
     values = {key: found.pop(key) for key in entries if key in found}
-    for key in keys.keys() - found.keys():
+    if unseen := keys.keys() - found.keys():
         # Never seen, or evicted: a new version, so nothing stored under an old one is used.
-        cache.add(key, uuid.uuid4().hex, None)
+        cache.add_many({key: uuid.uuid4().hex for key in unseen}, None)  # type: ignore[attr-defined]
     if len(found) < len(keys):
         found = cache.get_many(list(keys))
         if len(found) < len(keys):

@@ -11,10 +11,12 @@ class CacheReads:
     """Counts the reads of `owner`'s get and get_many (the cache, or the class of the cache
     itself under reading ahead): each a round trip to Redis in production."""
 
+    names = ("get", "get_many")
+
     def __init__(self, monkeypatch, owner):
         self.reads = 0
         self._inside = False  # LocMemCache.get_many calls get for each key: one read
-        for name in ("get", "get_many"):
+        for name in self.names:
             monkeypatch.setattr(owner, name, self._counted(getattr(owner, name)))
 
     def _counted(self, read):
@@ -29,3 +31,9 @@ class CacheReads:
                 self._inside = False
 
         return counted
+
+
+class CacheAdds(CacheReads):
+    """Counts the calls of `owner`'s add and add_many (`reads`): each a round trip."""
+
+    names = ("add", "add_many")

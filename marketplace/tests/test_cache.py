@@ -42,6 +42,7 @@ def test_every_operation_answers_like_an_empty_cache_when_redis_is_unreachable()
     assert "k" not in cache
     assert cache.get_many(["a", "b"]) == {}
     assert cache.set_many({"a": 1, "b": 2}) == ["a", "b"]
+    assert cache.add_many({"a": 1, "b": 2}) is None
     assert cache.get_or_set("k", lambda: "computed") == "computed"
     assert cache.touch("k") is False
     assert cache.delete("k") is False
@@ -162,3 +163,45 @@ def test_an_entry_the_code_can_no_longer_read_is_a_miss_not_an_error(
         assert backend.get_many(["changed", "fine"]) == {"fine": 1}
     assert backend.get("fine") == 1
     assert any("cannot be read" in line for line in outage_lines(caplog))
+
+
+def test_add_many_adds_what_is_not_there_and_keeps_what_is(backend):
+    """`add_many` is `add` of each entry: set where there is none, an entry already there
+    kept; a copy read ahead is not served after it."""
+    backend.set("there", "old")
+    backend.set("list", ["there", "new"])  # what a request reads ahead
+    with backend.read_ahead("list"):
+        assert backend.get("there") == "old"  # and "new" read ahead: not there
+        backend.add_many({"there": "other", "new": "first", "newer": 2}, None)
+        assert backend.get_many(["there", "new", "newer"]) == {
+            "there": "old",
+            "new": "first",
+            "newer": 2,
+        }
+    backend.add_many({"gone": 1}, 0)  # expires at once: never there
+    assert backend.get("gone") is None
+
+
+def test_redis_adds_many_in_one_round_trip():
+    """Two dozen tags never seen before (a page of pieces no page showed yet) get their first
+    versions in one pipeline, not a round trip each."""
+    import redis
+
+    try:
+        redis.Redis.from_url("redis://127.0.0.1:6379/15").ping()
+    except redis.RedisError:
+        pytest.skip("needs the local Redis")
+    backend = ResilientRedisCache(
+        "redis://127.0.0.1:6379/15",
+        {"KEY_PREFIX": "add-many", "OPTIONS": {"EPOCH_CHECK_INTERVAL": 3600}},
+    )
+    backend.get("epoch read")  # the epoch, read once
+    sent = mock.patch.object(redis.Redis, "execute_command", autospec=True)
+    piped = mock.patch.object(
+        redis.client.Pipeline, "execute", autospec=True, side_effect=redis.client.Pipeline.execute
+    )
+    with sent as single, piped as pipelines:
+        backend.add_many({f"tag:{n}": n for n in range(24)}, None)
+    assert single.call_count == 0 and pipelines.call_count == 1
+    assert backend.get_many([f"tag:{n}" for n in range(24)]) == {f"tag:{n}": n for n in range(24)}
+    backend.clear()

@@ -3,7 +3,7 @@
 import pytest
 
 from marketplace import page_cache
-from marketplace.tests.helpers import CacheReads
+from marketplace.tests.helpers import CacheAdds, CacheReads
 from products.factories import ItemPageFactory
 from vendors.factories import ShopPageFactory
 
@@ -370,3 +370,16 @@ def test_memoised_values_of_many_objects_are_read_with_their_versions_at_once(mo
     page_cache.invalidate("thing:2")
     again = page_cache.memoised_each("double", [1, 2, 3], compute, tags_of=tags_of, default=0)
     assert again == {1: 2, 2: 4, 3: 6}
+
+
+def test_tags_never_seen_get_their_first_versions_in_one_round_trip(monkeypatch):
+    """A page of two dozen pieces no page has shown yet gives their tags first versions in
+    one write, not one each."""
+    from django.core.cache import cache
+
+    trips = CacheAdds(monkeypatch, cache)
+    values = page_cache.memoised_each(
+        "double", range(24), lambda ids: {pk: pk * 2 for pk in ids},
+        tags_of=lambda pk: [f"thing:{pk}"], default=0,
+    )  # fmt: skip
+    assert values == {pk: pk * 2 for pk in range(24)} and trips.reads == 1
