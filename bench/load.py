@@ -220,14 +220,21 @@ class Shopper:
         self.orders = 0
 
     def get(
-        self, kind: str, path: str, cookies: dict | None = None, showing: bytes = b""
+        self,
+        kind: str,
+        path: str,
+        cookies: dict | None = None,
+        showing: bytes = b"",
+        or_to: str | None = None,
     ) -> Response:
-        """GET `path`: answered if 200, and showing `showing`."""
+        """GET `path`: answered if 200 and showing `showing`, or (`or_to`) sent there."""
         request = Request("GET", path, cookies=cookies or {})
         response = send(self.port, request)
-        self.tally.record(
-            kind, request, response, response.status == 200 and showing in response.body
-        )
+        sent = or_to is not None and response.status == 302
+        ok = response.headers.get("location", "").startswith(or_to) if sent else (
+            response.status == 200 and showing in response.body
+        )  # fmt: skip
+        self.tally.record(kind, request, response, ok)
         return response
 
     def post(
@@ -261,23 +268,30 @@ class Shopper:
         self.post("buy", "/cart/add/", {"item": form.group(1).decode(),
                   "csrfmiddlewaretoken": csrf}, cookies, "/")  # fmt: skip
         self.get("buy", "/cart/", cookies)
-        self.get("buy", "/checkout/", cookies)
+        # A piece sold (a vendor's sale) or reserved (another shopper's checkout) since it was
+        # added sends the shopper back to the cart, which must say so: with a warning when it
+        # is found before the order form, an error when the order is placed.
+        form_page = self.get("buy", "/checkout/", cookies, or_to="/cart/")
+        if form_page.status == 302:
+            self.sent_back(form_page, cookies, b'class="message message--warning"')
+            return
         self.orders += 1
         address = {
             "email": f"load{id(self)}-{self.orders}@example.com", "name": "Load Shopper",
             "line1": "1 Loop Road", "city": "London", "postcode": "SW1A 1AA", "country": "GB",
             "csrfmiddlewaretoken": csrf,
         }  # fmt: skip
-        # Placed, or back to the cart: a piece of it sold (a vendor's sale) or reserved (another
-        # shopper's checkout) since it was added, which the cart must then say.
         placed = self.post("buy", "/checkout/", address, cookies, ("/checkout/pay/", "/cart/"))
         if placed.status != 302:
             return
-        location = placed.headers["location"]
-        if not location.startswith("/cart/"):
-            self.get("buy", location, cookies)
-            return
-        self.get("buy", location, cookies, showing=b'class="message message--error"')
+        if placed.headers["location"].startswith("/cart/"):
+            self.sent_back(placed, cookies, b'class="message message--error"')
+        else:
+            self.get("buy", placed.headers["location"], cookies)
+
+    def sent_back(self, response: Response, cookies: dict, saying: bytes) -> None:
+        """Sent back to the cart by `response`: the cart must show why (`saying`)."""
+        self.get("buy", response.headers["location"], cookies, showing=saying)
         with self.tally.lock:
             self.tally.sent_back += 1
 

@@ -1,6 +1,9 @@
 """Behaviour shared by every page type of the site."""
 
+from functools import cache as cache_once
+
 from django.core.cache import cache
+from django.db.models import QuerySet
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
@@ -33,8 +36,18 @@ class ViewRestrictionShortcutMixin:
 
     def get_view_restrictions(self):
         if not any_view_restriction_exists():
-            return PageViewRestriction.objects.none()
+            return _no_restrictions()
         return super().get_view_restrictions()
+
+
+@cache_once
+def _no_restrictions() -> QuerySet[PageViewRestriction]:
+    """No restriction, as a query set already read (shared: it never changes). Wagtail
+    iterates what it gets on every request, and an empty query set not yet read compiles
+    its query every time to find there is nothing to ask."""
+    none = PageViewRestriction.objects.none()
+    len(none)  # read now: nothing
+    return none
 
 
 class SharedPartsMixin:

@@ -74,20 +74,35 @@ def test_make_bench_and_bench_load_find_their_pages_and_get_the_answers_they_exp
     # so; the shopper's answer, not an error.
     real_get = shopper.get
 
-    def get(kind, path, cookies=None, **kwargs):
-        response = real_get(kind, path, cookies, **kwargs)
-        if path == "/checkout/":
-            from products.models import ItemPage
-            from products.services import stock_set
+    def sold_when(item_path, after_path):
+        """Sells the piece at `item_path` once the shopper has been shown `after_path`."""
 
-            piece = ItemPage.objects.get(slug=for_sale[1].rstrip("/").rsplit("/", 1)[-1])
-            stock_set(item=piece, quantity=0, by=None)
-        return response
+        def shown(response, path):
+            if path == after_path:
+                from products.models import ItemPage
+                from products.services import stock_set
 
-    shopper.get = get
+                piece = ItemPage.objects.get(slug=item_path.rstrip("/").rsplit("/", 1)[-1])
+                stock_set(item=piece, quantity=0, by=None)
+            return response
+
+        return shown
+
+    sold_from_checkout = sold_when(for_sale[1], "/checkout/")
+    shopper.get = lambda kind, path, cookies=None, **kwargs: sold_from_checkout(
+        real_get(kind, path, cookies, **kwargs), path
+    )
     catalogue.items = for_sale[1:2]
     shopper.buy()
     assert tally.sent_back == 1 and not tally.errors
+    # Sold between the cart and the order form: back to the cart at once, which says so.
+    catalogue.items = for_sale[2:3]
+    sold_from_cart = sold_when(for_sale[2], "/cart/")
+    shopper.get = lambda kind, path, cookies=None, **kwargs: sold_from_cart(
+        real_get(kind, path, cookies, **kwargs), path
+    )
+    shopper.buy()
+    assert tally.sent_back == 2 and not tally.errors
     shopper.get = real_get
     done = changes.main(seconds=1, rate=6, shops=2)
 

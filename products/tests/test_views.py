@@ -88,3 +88,27 @@ def test_items_in_a_private_section_are_not_listed(client, site_tree):
     for url in ["/search/?q=tote", "/designers/maison-aubert/", "/"]:
         html = client.get(url).content.decode()
         assert "Public tote" in html and "Private tote" not in html, url
+
+
+@pytest.mark.django_db
+def test_a_site_without_view_restrictions_builds_no_query_to_check_them(client, site_tree):
+    """While no page is restricted, Wagtail's check on every page served builds no query
+    (not even one known to find nothing); once one is, it applies."""
+    from unittest import mock
+
+    from django.db.models.sql.compiler import SQLCompiler
+
+    from wagtail.models import PageViewRestriction
+
+    from marketplace.page_mixins import _no_restrictions
+
+    piece = ItemPageFactory(title="Tote")
+    client.get(piece.url)
+    _no_restrictions.cache_clear()
+    _no_restrictions()  # a new worker's, made once
+    with mock.patch.object(SQLCompiler, "as_sql", side_effect=AssertionError("a query")):
+        restrictions = piece.get_view_restrictions()
+        assert list(restrictions) == [] and not restrictions
+    assert not restrictions.order_by("-page__depth").exists()  # as the admin asks
+    PageViewRestriction.objects.create(page=piece, restriction_type=PageViewRestriction.LOGIN)
+    assert client.get(piece.url).status_code == 302  # to sign in
