@@ -5,8 +5,9 @@ Fixtures:
   Missing Chromium skips the test, unless ``E2E_REQUIRED=1`` (as in CI), where it fails.
 - ``page``: a fresh browser context and page per test. On failure a screenshot is saved to
   e2e/screenshots/<test name>.png; with ``--screenshots`` or ``E2E_SCREENSHOTS=1`` always.
-- Use pytest-django's ``live_server`` for the site and the shared ``localstripe`` fixture for
-  payments.
+- Use ``live_server`` for the site (pytest-django's, serving one request at a time on SQLite's
+  shared in-memory connection: tests/fixtures/live_server.py) and the shared ``localstripe``
+  fixture for payments.
 """
 
 from __future__ import annotations

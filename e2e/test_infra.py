@@ -1,6 +1,6 @@
-"""Checks that the test infrastructure itself works: localstripe and the browser.
-
-These need no Django models; they guard the fixtures every payment and journey test uses.
+"""Checks that the test infrastructure itself works: localstripe, the browser and the live
+server (tests/fixtures/live_server.py): they guard the fixtures every payment and journey
+test uses.
 """
 
 from __future__ import annotations
@@ -130,3 +130,45 @@ def test_browser_runs_localstripe_stripe_js_shim(page, localstripe: str) -> None
     )
     assert page.locator("h1").inner_text() == "Vitrine e2e"
     assert page.evaluate("typeof Stripe") == "function"
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # as every journey
+def test_the_live_server_serves_requests_at_once_without_mixing_their_transactions(
+    live_server, site_tree
+) -> None:
+    """Browsers send requests at once (a page's preview beside its publish). On SQLite the
+    tests' database is one in-memory connection the live server shares: requests served in
+    threads of their own interleaved their transactions on it ("no such savepoint", a publish
+    lost). Shoppers adding to their carts at once must all be answered, every cart right."""
+    import http.cookiejar
+    import re
+    import urllib.request
+
+    from products.factories import ItemPageFactory
+    from vendors.factories import ShopPageFactory
+
+    shop = ShopPageFactory()
+    pieces = [ItemPageFactory(parent=shop, title=f"Scarf {n}") for n in range(6)]
+    failures: list[str] = []
+
+    def shopper(piece) -> None:
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        try:
+            for _ in range(4):
+                page = opener.open(f"{live_server.url}{piece.url}").read().decode()
+                token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+                body = urlencode({"item": piece.pk, "csrfmiddlewaretoken": token}).encode()
+                opener.open(f"{live_server.url}/cart/add/", body).read()
+                if piece.title not in opener.open(f"{live_server.url}/cart/").read().decode():
+                    failures.append(f"{piece.title}: not in its cart")
+        except Exception as error:  # a 500, a lost connection
+            failures.append(f"{piece.title}: {error}")
+
+    threads = [threading.Thread(target=shopper, args=(piece,)) for piece in pieces]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
