@@ -131,10 +131,6 @@ def cart_summary(*, items: Sequence[ItemPage]) -> CartSummary:
     return CartSummary(groups=list(groups.values()))
 
 
-def cart_count(*, cart_id: int | None = None, user: User | AnonymousUser | None = None) -> int:
-    return _lines_of(cart_id=cart_id, user=user).count()
-
-
 def order_for_shopper(*, request: HttpRequest, reference: str) -> Order | None:
     """An order the current shopper may see: theirs by account, or placed in this session."""
     order = (
