@@ -420,11 +420,7 @@ def find(
     assert every is not None  # (for mypy: select says so)
     matches, listed_since = every.among(*found)
     if len(listed_since):  # listed since `every` was caught up: read in full, and spliced in
-        changed = listed_since.tolist()
-        columns = _read(rows.filter(item_id__in=changed), terms, limit=None)
-        if columns is None:
-            return None
-        matches = matches.patched(set(changed), _rows(columns), matches.as_of)
+        return _read_again(matches, rows, terms, set(listed_since.tolist()), matches.as_of)
     return matches
 
 
@@ -440,7 +436,18 @@ def caught_up(matches: Matches, rows: QuerySet[ListedItem], terms: str | None) -
     )
     if len(changes) > MAX_CHANGES or None in changes:
         return None
-    changed = set(changes)
+    return _read_again(matches, rows, terms, set(changes), as_of)
+
+
+def _read_again(
+    matches: Matches,
+    rows: QuerySet[ListedItem],
+    terms: str | None,
+    changed: set[int],
+    as_of: float,
+) -> Matches | None:
+    """`matches` with the rows `changed` read again, in one query: in if they match, out if
+    not; None where the text search cannot score them in SQL."""
     fresh: list[Row] = []
     if changed:
         columns = _read(rows.filter(item_id__in=changed), terms, limit=None)
