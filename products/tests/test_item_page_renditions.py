@@ -55,3 +55,31 @@ def test_a_rendition_image_is_written_as_wagtail_writes_it(site_tree, attrs):
     rendition = item.gallery_images.first().image.get_rendition("max-400x400")
     wagtail = rendition.img_tag({name.replace("_", "-"): value for name, value in attrs.items()})
     assert rendition_img(rendition, **attrs) == wagtail
+
+
+@pytest.mark.parametrize("specs", [("fill-360x450", "fill-720x900"), ("max-400x400",)])
+def test_an_image_is_written_as_wagtail_writes_it(site_tree, specs):
+    """`{% img %}` (every public template's) writes what Wagtail's `{% srcset_image %}` (several
+    sizes) or `{% image %}` (one) writes, and nothing for no image, as they do."""
+    from django.template import engines
+
+    item = ItemPageFactory(parent=ShopPageFactory(), gallery=1)
+    engine = engines["django"]
+    attrs = 'sizes="(min-width: 1000px) 25vw, 50vw" alt=alt loading="lazy" class="card__img"'
+    ours = engine.from_string(
+        "{% load vitrine_tags %}{% img image " + " ".join(f'"{s}"' for s in specs) + f" {attrs} %}}"
+    )
+    wagtail = engine.from_string(
+        "{% load wagtailimages_tags %}"
+        + (
+            f"{{% srcset_image image fill-{{360x450,720x900}} {attrs} %}}"
+            if len(specs) > 1
+            else f"{{% image image {specs[0]} {attrs} %}}"
+        )
+    )
+    for image in (item.gallery_images.first().image, None):
+        context = {"image": image, "alt": 'A "quoted" <b>title</b> & more'}
+        assert ours.render(context) == wagtail.render(context)
+    written = ours.render({"image": item.gallery_images.first().image})
+    assert written.startswith("<img ")
+    assert ("srcset=" in written) == (len(specs) > 1)
