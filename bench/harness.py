@@ -379,6 +379,7 @@ class Result:
     target: float | None = None
     queries: int | None = None  # as measured: with what the row's requests keep
     first_queries: int | None = None  # the first view, the cache empty
+    unit_ms: float | None = None  # the bare app's CPU per request, measured beside this row
 
     def ms(self, p: float) -> float:
         return percentile(self.latencies, p) * 1000

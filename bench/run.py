@@ -17,7 +17,9 @@
    shops, pictures, a listing's ids and counts): what a view after a change costs, less the
    rows the change touched (a sold piece's, its listing's ids). Two search rows ask
    something never asked before each time: a new price for kept words, and new words. The
-   bare app is measured first and last; its mean is the unit.
+   bare app is measured beside each row, before and after it (UNIT_SECONDS each): a row's
+   ratio is to those, so that a shared machine's speed drifting during a run (by a third
+   within minutes on the VMs measured) moves the row and its unit together.
 4. Prints the table and writes bench/results/latest.md (and bench-<database>-<items>.md). It
    reports; it never fails a build: exit 0 whatever the ratios, non-zero only if it breaks.
 
@@ -30,6 +32,7 @@ the rows whose names contain one of these comma-separated words: for working on 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import sys
@@ -60,6 +63,8 @@ from bench.harness import (
     site_env,
 )
 
+# The bare app is measured this long before and after each row: each row's unit.
+UNIT_SECONDS = 2.0
 # Ratios of CPU per request to the bare app (issue 17).
 ITEM, LISTING, SEARCH, CART = 8, 15, 25, 10
 # The add-to-cart form of an item page (the save button's form names the item too).
@@ -235,9 +240,13 @@ def run(config: Config) -> tuple[str, list[Result], dict]:
         bare_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.bare.settings"}
         with Server("bench.bare.wsgi:application", bare_env) as bare, \
                 Server("marketplace.wsgi:application", env) as site:  # fmt: skip
-            bare_rows = [Request("GET", "/")]
+            unit_config = dataclasses.replace(config, seconds=UNIT_SECONDS)
+
+            def bare_now() -> Result:
+                return measure(bare, unit_config, "bare Django app", [Request("GET", "/")])
+
             print("  measuring the bare app…", flush=True)
-            first = measure(bare, config, "bare Django app", bare_rows)
+            units = [bare_now()]
             results = []
             for row in filter(lambda row: config.wants(row.name), site_rows(site.port, config)):
                 print(f"  measuring {row.name}…", flush=True)
@@ -256,12 +265,12 @@ def run(config: Config) -> tuple[str, list[Result], dict]:
                 # its last request, which a row asking something new each time has not sent.
                 result.queries = query_count(site, row.requests[-1]) if get else None
                 result.first_queries = cold
+                units.append(bare_now())
+                result.unit_ms = merge(units[-2], units[-1]).cpu_ms
                 results.append(result)
-            print("  measuring the bare app again…", flush=True)
-            last = measure(bare, config, "bare Django app", bare_rows)
-    unit = merge(first, last)
+    unit = merge(*units)
     counts = {r.name: r.first_queries for r in results if r.first_queries is not None}
-    return report(config, build, unit, (first, last), results, counts), [unit, *results], counts
+    return report(config, build, unit, units, results, counts), [unit, *results], counts
 
 
 def first_view(site: Server, redis: PrivateRedis, request: Request) -> int:
@@ -269,14 +278,15 @@ def first_view(site: Server, redis: PrivateRedis, request: Request) -> int:
     return query_count(site, request) or 0
 
 
-def merge(first: Result, last: Result) -> Result:
+def merge(*units: Result) -> Result:
+    """The bare app's measurements as one."""
     return Result(
         "bare Django app, 20 KB template (the unit)",
-        first.requests + last.requests,
-        first.seconds + last.seconds,
-        first.latencies + last.latencies,
-        first.cpu + last.cpu,
-        first.errors + last.errors,
+        sum(u.requests for u in units),
+        sum(u.seconds for u in units),
+        [latency for u in units for latency in u.latencies],
+        sum(u.cpu for u in units),
+        sum(u.errors for u in units),
     )
 
 
@@ -289,7 +299,7 @@ def report(
     config: Config,
     build: dict,
     unit: Result,
-    bare_runs: tuple[Result, Result],
+    units: list[Result],
     results: list[Result],
     counts: dict,
 ) -> str:
@@ -305,15 +315,18 @@ def report(
         f"- gunicorn 2 sync workers per app, {config.clients} clients, each row at least "
         f"{config.requests} requests and {config.seconds:g} s (a slow one stops after "
         f"{config.max_seconds:g} s)",
-        f"- the unit: the bare app measured first ({bare_runs[0].cpu_ms:.2f} ms) and last "
-        f"({bare_runs[1].cpu_ms:.2f} ms); pages bypass the anonymous cache unless marked cached",
+        f"- the unit: the bare app, measured {UNIT_SECONDS:g} s before and after each row "
+        f"({min(u.cpu_ms for u in units):.2f}–{max(u.cpu_ms for u in units):.2f} ms over the "
+        "run): each row's ratio is to the bare app beside it (its column); pages bypass the "
+        "anonymous cache unless marked cached",
         "",
-        "| page | req/s | p50 ms | p95 ms | p99 ms | CPU ms/req | × bare | target | queries"
-        " | first view's queries | at 1,000 pieces | errors |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| page | req/s | p50 ms | p95 ms | p99 ms | CPU ms/req | bare beside | × bare | target"
+        " | queries | first view's queries | at 1,000 pieces | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in [unit, *results]:
-        ratio = r.cpu_ms / unit.cpu_ms if unit.cpu_ms else float("nan")
+        beside = r.unit_ms or unit.cpu_ms
+        ratio = r.cpu_ms / beside if beside else float("nan")
         verdict = ""
         if r.target is not None:
             verdict = f"≤ {r.target} {'✓' if ratio <= r.target else '✗'}"
@@ -322,7 +335,8 @@ def report(
         at_1000 = small.get(r.name, "")
         lines.append(
             f"| {r.name} | {r.rate:.0f} | {r.ms(50):.1f} | {r.ms(95):.1f} | {r.ms(99):.1f} | "
-            f"{r.cpu_ms:.2f} | {ratio:.1f} | {verdict} | {queries} | {first} | {at_1000} | "
+            f"{r.cpu_ms:.2f} | {beside:.2f} | {ratio:.1f} | {verdict} | {queries} | {first} | "
+            f"{at_1000} | "
             f"{r.errors} |"
         )
     return "\n".join(lines) + "\n"
