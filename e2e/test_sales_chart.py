@@ -3,7 +3,7 @@ the SVG charts (no CSP violations: the `page` fixture fails the test on any), wi
 accessible names, and bars whose heights follow the figures."""
 
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from django.utils import timezone
 
@@ -29,19 +29,31 @@ def _sale(vendor, amount: str, paid_at, *, status="shipped", paid_out=False):
     )  # fmt: skip
 
 
+def _in_week(weeks_ago: int):
+    """A moment in the week `weeks_ago` weeks before this one, as the charts group weeks (from
+    Monday, in the site's time zone): now for this week, else noon on its Thursday. (Now less
+    `weeks_ago` weeks falls in the next week late on a Sunday when summer time changed in
+    between: 23:30 GMT is 00:30 on Monday in summer time.)"""
+    from orders.selectors import sales_week_starts
+
+    if weeks_ago == 0:
+        return timezone.now()
+    monday = sales_week_starts()[-1 - weeks_ago]
+    return timezone.make_aware(datetime.combine(monday + timedelta(days=3), time(12)))
+
+
 @pytest.fixture
 def sales(marketplace):
     from vendors.services import vendor_update
 
     lune, salon = marketplace["lune"], marketplace["salon"]
     lune = vendor_update(vendor=lune, stripe_account_id="acct_lune")  # paid through Connect
-    now = timezone.now()
     for age, amount in enumerate(reversed(LUNE_WEEKS)):
         if amount != "0":
-            _sale(lune, amount, now - timedelta(weeks=age), paid_out=age > 6)
-    _sale(lune, "5000", now - timedelta(weeks=2), status="refunded")  # not a sale
+            _sale(lune, amount, _in_week(age), paid_out=age > 6)
+    _sale(lune, "5000", _in_week(2), status="refunded")  # not a sale
     for age in range(0, 12, 2):
-        _sale(salon, "640", now - timedelta(weeks=age), status="delivered")
+        _sale(salon, "640", _in_week(age), status="delivered")
     return marketplace
 
 
