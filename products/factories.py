@@ -1,5 +1,6 @@
 """Test data for the catalogue: designers, categories, items (with gallery) and `/designers/`."""
 
+import datetime
 from decimal import Decimal
 
 from django.utils import timezone
@@ -14,6 +15,26 @@ from home.factories import site_home
 from marketplace.factories import ImageFactory
 from products.models import Category, Designer, DesignerIndexPage, ItemImage, ItemPage
 from vendors.factories import ShopPageFactory
+
+_last_publication: datetime.datetime | None = None
+
+
+def publication_time() -> datetime.datetime:
+    """Now, but later than the last item made: listings sort newest first, and tests build
+    pieces in order, so a wall clock stepping back (a VM's clock being synced) must not swap them."""
+    global _last_publication
+    now = timezone.now()
+    if _last_publication is not None and now <= _last_publication:
+        now = _last_publication + datetime.timedelta(microseconds=1)
+    _last_publication = now
+    return now
+
+
+def reset_publication_time() -> None:
+    """Forget the last item's time: each test starts from the wall clock (a test that moved the
+    clock forward must not date the next test's pieces in the future)."""
+    global _last_publication
+    _last_publication = None
 
 
 class DesignerFactory(DjangoModelFactory):
@@ -52,7 +73,7 @@ class ItemPageFactory(wagtail_factories.PageFactory):
     quantity = 1
     description = "<p>Gently used and cared for.</p>"
     # Set like a publish would: `newest` sorts on it.
-    first_published_at = factory.LazyFunction(timezone.now)
+    first_published_at = factory.LazyFunction(publication_time)
     last_published_at = factory.SelfAttribute("first_published_at")
     parent = factory.SubFactory(ShopPageFactory)
 

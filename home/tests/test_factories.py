@@ -86,3 +86,19 @@ def test_factories_work_without_the_fixture():
     item = ItemPageFactory(sold=True)
     assert item.quantity == 0
     assert item.url.startswith("/shops/")
+
+
+@pytest.mark.django_db
+def test_items_made_later_are_listed_later_even_when_the_clock_steps_back(monkeypatch):
+    """Listings sort newest first on the publication time the factory sets: a wall clock that
+    steps back between two items (a VM's clock being synced) must not swap them."""
+    import datetime
+
+    from django.utils import timezone
+
+    start = timezone.now()
+    ticks = iter([start, start - datetime.timedelta(seconds=2)])
+    monkeypatch.setattr(timezone, "now", lambda: next(ticks, start))
+    first, second = ItemPageFactory(), ItemPageFactory()
+    assert second.first_published_at > first.first_published_at
+    assert second.listed_at > first.listed_at
