@@ -4,7 +4,8 @@ A row is written again whenever an item page is saved with what the row copies (
 withdrawal, a live page created in code, a copy), moved with its tree when a page moves, and
 given a category's new parent; deleting the page deletes it. Rows are read from the database,
 never from the instance saved: a draft saved on a live page changes nothing. A bulk load, the
-migration and `reindex_search` fill the whole table in one statement (`rebuild`).
+migration and `reindex_search` fill the whole table in one statement (`rebuild`). A designer's
+new name reaches their pieces' text in a background task (`index_designer_pieces`).
 """
 
 import time
@@ -14,13 +15,18 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_save
 
 from wagtail.models import Page
 from wagtail.search.backends import get_search_backend
 
+from marketplace import page_cache
+from marketplace.bulk import BATCH, search_index_bulk
+from marketplace.tasks import enqueue_after_commit
+
 from . import selectors
-from .models import Category, ItemPage, ListedItem, ListingChange
+from .cache import LISTED
+from .models import Category, Designer, ItemPage, ListedItem, ListingChange
 from .text_search import vectors_kept
 
 # What a row copies from its page (its text: the title, the description, the designer).
@@ -149,9 +155,40 @@ def _category_saved(*, instance: Category, **kwargs: Any) -> None:
         changed([None])
 
 
+def index_designer_pieces(designer_id: int) -> None:
+    """Index a designer's pieces again, with the designer's name as it is now: Wagtail's index
+    entry of each piece holds it (RelatedFields), and so does its search row's copy of that
+    text (PostgreSQL); Wagtail indexes the designer alone. Chunk by chunk, each committed:
+    a designer may have thousands of pieces."""
+    pieces = ItemPage.get_indexed_objects().filter(designer_id=designer_id)
+    search_index_bulk(ItemPage, pieces, desc=f"Indexing the pieces of designer {designer_id}")
+    ids = list(pieces.values_list("pk", flat=True))
+    for start in range(0, len(ids), BATCH):
+        sync(ids[start : start + BATCH])
+    # Searches counted meanwhile (on the old text) are not kept; kept matches catch up with
+    # the rows written again (`changed`).
+    page_cache.invalidate(LISTED)
+
+
+def _designer_saving(*, instance: Designer, **kwargs: Any) -> None:
+    # Whether the name changes, read before the row is written: only a rename is indexed again.
+    instance._renamed = bool(
+        instance.pk and Designer.objects.filter(pk=instance.pk).exclude(name=instance.name).exists()
+    )
+
+
+def _designer_saved(*, instance: Designer, **kwargs: Any) -> None:
+    if getattr(instance, "_renamed", False):
+        from .tasks import index_designer_pieces as task
+
+        enqueue_after_commit(task, designer_id=instance.pk)
+
+
 def connect() -> None:
     from wagtail.signals import post_page_move
 
     post_save.connect(_item_saved, sender=ItemPage, dispatch_uid="listing-item-saved")
     post_page_move.connect(_page_moved, dispatch_uid="listing-page-moved")
     post_save.connect(_category_saved, sender=Category, dispatch_uid="listing-category-saved")
+    pre_save.connect(_designer_saving, sender=Designer, dispatch_uid="listing-designer-saving")
+    post_save.connect(_designer_saved, sender=Designer, dispatch_uid="listing-designer-saved")

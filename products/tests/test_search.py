@@ -166,6 +166,75 @@ def test_saving_an_item_updates_the_index(client, world):
 
 
 @pytest.mark.django_db
+def test_renaming_a_designer_renames_their_pieces_in_search(
+    client, world, search_path, django_capture_on_commit_callbacks
+):
+    """A piece is found by its designer's name: renamed, their pieces are found by the new
+    name at once, and no longer by the old one (django-tasks runs the task immediately in
+    tests), whichever way the words are counted; a kept search for the old name is not
+    served."""
+    assert set(titles(search(client, q="linnea"))) == {"Steel dress watch", "Navy card holder"}
+    world.holm.name = "Solveig Strand"
+    with django_capture_on_commit_callbacks(execute=True):  # queued once the rename commits
+        world.holm.save()
+    assert titles(search(client, q="linnea")) == []
+    assert set(titles(search(client, q="solveig watch"))) == {"Steel dress watch"}
+    assert set(titles(search(client, q="strand"))) == {"Steel dress watch", "Navy card holder"}
+    assert titles(search(client, q="aubert")) != []  # another designer's pieces are untouched
+    # Wagtail's own index too (the admin's page search; what `listing.rebuild` copies).
+    found = ItemPage.objects.search("strand", operator="and", order_by_relevance=False)
+    assert {item.title for item in found} == {"Steel dress watch", "Navy card holder"}
+
+
+@pytest.mark.django_db
+def test_searches_counted_before_the_renamed_pieces_are_indexed_are_not_kept(
+    client, world, search_path, monkeypatch, django_capture_on_commit_callbacks
+):
+    """In production the pieces are indexed by a worker some time after the rename commits: a
+    search for the new name meanwhile finds nothing, and what it counted is not served once
+    they are."""
+    from django.db.models import F
+
+    from products import listing
+    from products.models import ListingChange
+
+    # Listed an hour ago: kept matches no longer read these pieces again (CHANGE_LAG_SECONDS).
+    ListingChange.objects.update(at=F("at") - 3600)
+    queued = []
+    monkeypatch.setattr(
+        listing, "enqueue_after_commit", lambda task, **kw: queued.append((task, kw))
+    )
+    world.holm.name = "Solveig Strand"
+    with django_capture_on_commit_callbacks(execute=True):
+        world.holm.save()
+    assert titles(search(client, q="strand")) == []
+    ((task, kwargs),) = queued
+    task.call(**kwargs)  # the worker's turn
+    assert set(titles(search(client, q="strand"))) == {"Steel dress watch", "Navy card holder"}
+
+
+@pytest.mark.django_db
+def test_only_a_rename_indexes_the_designers_pieces_again(
+    world, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A designer's pieces may number thousands: a new bio or a new designer leaves their
+    index alone."""
+    from products import listing
+
+    indexed = []
+    monkeypatch.setattr(listing, "index_designer_pieces", indexed.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        world.holm.bio = "Swedish silversmith."
+        world.holm.save()
+        DesignerFactory(name="Ines Moreau")
+    assert indexed == []
+    with django_capture_on_commit_callbacks(execute=True):
+        world.holm.name = "Solveig Strand"
+        world.holm.save()
+    assert indexed == [world.holm.pk]
+
+
+@pytest.mark.django_db
 def test_words_are_parsed_once_per_search_not_once_per_row(world):
     """PostgreSQL: the words reach the plan as one tsquery constant. A to_tsquery without a
     named text configuration is only stable: PostgreSQL parses it again for every row it
