@@ -100,7 +100,7 @@ def profile_pages() -> None:
         }
     if FRESH:  # as `make bench`'s rows "parts rendered"
         pages = {
-            name: path + ("&" if "?" in path else "?") + "utm_source=bench"
+            name: path + ("&" if "?" in path else "?") + "fresh=bench"
             for name, path in pages.items()
         }
     # A price in cents from a random start, so that a run soon after another asks anew too.

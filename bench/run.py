@@ -187,7 +187,7 @@ def site_rows(port: int, config: Config) -> list[Row]:
     def rendered(path: str) -> str:
         # A parameter no page reads: served as usual, but its shared parts are never kept
         # (marketplace.fragments), so they are rendered every time, as after a change.
-        return f"{path}{'&' if '?' in path else '?'}utm_source=bench"
+        return f"{path}{'&' if '?' in path else '?'}fresh=bench"
 
     return [
         Row("site minimal view (middleware and stack overhead)", [Request("GET", "/_bench/minimal/")]),

@@ -1,11 +1,12 @@
-"""Project-wide middleware: request ids, Content-Security-Policy, Permissions-Policy."""
+"""Project-wide middleware: request ids, Content-Security-Policy, Permissions-Policy, campaign
+parameters."""
 
 from __future__ import annotations
 
 import contextvars
 import re
 import uuid
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
@@ -129,3 +130,35 @@ class PermissionsPolicyMiddleware:
         if self.header and "Permissions-Policy" not in response:
             response["Permissions-Policy"] = self.header
         return response
+
+
+# Campaign and ad-click parameters: analytics in the browser reads them from the address bar;
+# no page of the site does.
+TRACKING_PARAMETER = re.compile(
+    r"utm_[a-z_]+|gclid|gbraid|wbraid|dclid|fbclid|msclkid|yclid|ttclid|twclid|igshid|li_fat_id"
+    r"|mc_cid|mc_eid|_ga|_gl"
+)
+
+
+class TrackingParametersMiddleware:
+    """Take campaign and ad-click parameters out of the request the site sees (the address bar
+    keeps them, for analytics): a campaign's visitors are served the cached page and its shared
+    parts (marketplace.page_cache and fragments key on the query, and keep only queries a page
+    reads), and the page's own links (pagination, a form's `next`) do not carry them on. The
+    other parameters are kept as they were written. Before the page cache."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        query = request.META.get("QUERY_STRING", "")
+        if query:
+            pieces = query.split("&")
+            kept = [
+                piece for piece in pieces
+                if not TRACKING_PARAMETER.fullmatch(unquote_plus(piece.partition("=")[0]))
+            ]  # fmt: skip
+            if len(kept) < len(pieces):
+                request.META["QUERY_STRING"] = "&".join(kept)
+                request.__dict__.pop("GET", None)  # read again from it, if read already
+        return self.get_response(request)

@@ -26,7 +26,8 @@ Only canonical URLs are stored, or anyone could fill the cache with copies of on
 (`?page=junk1`, `?page=junk2`, ...): no query string, or exactly `?page=N` where N is written
 plainly, is at least 2 (page 1 is the URL without it), and is the page the view really served
 (not a bad or out-of-range number it answered with the first or last page). Every other URL is
-served as usual, uncached.
+served as usual, uncached. Campaign parameters (`utm_*`, ad clicks' ids) never get here: a
+middleware before takes them out of the request (marketplace.middleware).
 """
 
 from __future__ import annotations

@@ -146,6 +146,8 @@ MIDDLEWARE = [
     "marketplace.middleware.ContentSecurityPolicyMiddleware",
     "marketplace.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before the page cache: a campaign's link is served the page without its utm_* and clids.
+    "marketplace.middleware.TrackingParametersMiddleware",
     # Before sessions and auth: a cache hit for a cookie-less visitor skips them entirely.
     "marketplace.page_cache.AnonymousPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -383,3 +383,21 @@ def test_tags_never_seen_get_their_first_versions_in_one_round_trip(monkeypatch)
         tags_of=lambda pk: [f"thing:{pk}"], default=0,
     )  # fmt: skip
     assert values == {pk: pk * 2 for pk in range(24)} and trips.reads == 1
+
+
+def test_a_campaign_link_gets_the_page_everyone_gets(client, site_tree, cached):
+    """Campaign and ad-click parameters (utm_*, gclid, fbclid, ...) are read by analytics in
+    the browser, never by a page: a campaign's visitors are served the cached page, their
+    landing stores the page everyone gets, and its links do not carry them on."""
+    shop = ShopPageFactory()
+    ItemPageFactory(parent=shop)
+    landing = client.get(f"{shop.url}?utm_source=newsletter&utm_campaign=spring&gclid=Cj0K")
+    assert landing["X-Page-Cache"] == "miss"
+    assert "utm_" not in landing.content.decode() and "Cj0K" not in landing.content.decode()
+    client.cookies.clear()
+    assert client.get(shop.url)["X-Page-Cache"] == "hit"
+    client.cookies.clear()
+    assert client.get(f"{shop.url}?fbclid=IwAR&utm_medium=email")["X-Page-Cache"] == "hit"
+    client.cookies.clear()
+    # Any other parameter is still a page of its own, never kept.
+    assert "X-Page-Cache" not in client.get(f"{shop.url}?utm=1&gclid=Cj0K")

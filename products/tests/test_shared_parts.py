@@ -144,7 +144,7 @@ def test_a_preview_of_a_draft_is_neither_kept_nor_served_from_the_live_parts(wor
 
 def test_a_query_the_page_does_not_read_is_served_but_never_kept(world, client):
     shop = world["shows the bag"]["its shop"]
-    for url in (f"{shop}?utm_source=mail", "/search/?q=kelly&junk=1", f"{shop}?page=1&page=2"):
+    for url in (f"{shop}?ref=mail", "/search/?q=kelly&junk=1", f"{shop}?page=1&page=2"):
         assert visit(client, url)["X-Shared-Parts"] == "off", url
         assert visit(client, url)["X-Shared-Parts"] == "off", url
     long = "/search/?q=" + "k" * (fragments.MAX_PARAM_LENGTH + 1)
@@ -152,6 +152,18 @@ def test_a_query_the_page_does_not_read_is_served_but_never_kept(world, client):
     for url in (f"{shop}?page=1", "/search/?q=kelly&sort=price_asc"):
         assert visit(client, url)["X-Shared-Parts"] == "miss", url
         assert visit(client, url)["X-Shared-Parts"] == "hit", url
+
+
+def test_a_campaign_link_shares_the_parts_of_the_page_without_it(world, client):
+    """Campaign parameters (utm_*, gclid, ...) are for analytics in the browser: the page reads
+    the parts of the same URL without them, and its links (pagination) do not carry them."""
+    assert visit(client, "/search/?q=kelly&utm_source=mail&gclid=Cj0K")["X-Shared-Parts"] == "miss"
+    response = visit(client, "/search/?q=kelly")
+    assert response["X-Shared-Parts"] == "hit"
+    response = visit(client, "/search/?utm_campaign=spring&q=kelly&msclkid=9f")
+    assert response["X-Shared-Parts"] == "hit"
+    assert response.wsgi_request.GET.dict() == {"q": "kelly"}
+    assert response.wsgi_request.get_full_path() == "/search/?q=kelly"
 
 
 def test_data_that_looks_like_a_hole_is_only_text(world, client):
