@@ -11,6 +11,7 @@ from django.utils.safestring import mark_safe
 
 from wagtail.images.shortcuts import get_renditions_or_not_found
 
+from marketplace import page_urls
 from marketplace.money import format_money
 
 register = template.Library()
@@ -88,6 +89,13 @@ def rendition_img(rendition, **attrs):
         + "".join(f" {conditional_escape(name)}" for name in flags)
         + ">"
     )
+
+
+@register.simple_tag(takes_context=True)
+def page_url(context, page) -> str:
+    """`{% page_url page %}`: what Wagtail's `{% pageurl page %}` writes, worked out once per
+    page path (marketplace.page_urls); "" for a page that is not routable."""
+    return page_urls.page_url(page, context.get("request")) or ""
 
 
 @register.simple_tag
