@@ -483,7 +483,9 @@ def _keep_selected(
     designers: dict,
     categories: dict,
 ) -> None:
-    """A chosen filter stays listed (count 0) even when nothing matches it any more."""
+    """A chosen filter stays listed (count 0) when no result carries it any more, chosen under
+    its name (a slug nothing has: the slug, readable) and in its facet's order: otherwise the
+    form would show "All ..." and its next submit drop the filter."""
     designer_names = {slug: name for slug, name in designers.values()}
     category_names = {slug: name for slug, name, _parent in categories.values()}
     labels = {
@@ -495,6 +497,6 @@ def _keep_selected(
     for name, label in labels.items():
         selected = getattr(filters, name)
         if selected and selected not in {row["value"] for row in facets[name]}:
-            found = label(selected)
-            if found is not None:
-                facets[name].append({"value": selected, "label": found, "count": 0})
+            shown = label(selected) or selected.replace("-", " ").replace("_", " ").capitalize()
+            facets[name].append({"value": selected, "label": shown, "count": 0})
+    facets["condition"].sort(key=lambda row: CONDITION_ORDER.index(row["value"]))

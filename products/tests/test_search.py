@@ -727,6 +727,26 @@ def test_query_is_escaped_in_the_page(client, world):
 
 
 @pytest.mark.django_db
+def test_a_chosen_filter_stays_chosen_when_nothing_matches_it(client, world):
+    """A filter the results no longer carry stays listed at 0, chosen, under its own name (a
+    slug no designer, category or shop has: the slug, readable), in its facet's order: else
+    the form would show "All ..." and its next submit drop the filter."""
+    response = search(client, q="watch", designer="maison-aubert")
+    assert titles(response) == []
+    assert facet(response, "designer") == {"linnea-holm": 1, "maison-aubert": 0}
+    assert '<option value="maison-aubert" selected>Maison Aubert (0)</option>' in (
+        response.content.decode()
+    )
+    response = search(client, q="watch", condition="new")
+    conditions = response.context["result"].facets["condition"]
+    assert [(row["value"], row["count"]) for row in conditions] == [("new", 0), ("very_good", 1)]
+    assert 'value="new" checked>' in response.content.decode()
+    for name, slug, label in [("shop", "nobody", "Nobody"), ("category", "odd-kind", "Odd kind")]:
+        html = search(client, q="watch", **{name: slug}).content.decode()
+        assert f'<option value="{slug}" selected>{label} (0)</option>' in html
+
+
+@pytest.mark.django_db
 def test_facet_names_a_vendor_or_editor_typed_are_escaped_in_the_options(client, world):
     """A shop and a designer named with markup: the filters show the names, never the markup."""
     world.lune.title = 'Lune "><script>alert(1)</script>'
