@@ -149,7 +149,7 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
     conditions = _filter_conditions(criteria)
 
     @cache
-    def matches() -> QuerySet:  # built only when what is kept of it is not, then once
+    def matching_rows() -> QuerySet:  # built only when what is kept of it is not, then once
         base = selectors.search_rows()
         return text_matches(base, filters.q) if filters.q else base
 
@@ -164,7 +164,7 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
         if selection is not None:
             return _facets(selection.total, selection.counts(), shops_list, designers, categories)
         return _count(
-            matches().filter(conditions.get("price", Q())),
+            matching_rows().filter(conditions.get("price", Q())),
             filters,
             shops_list,
             conditions,
@@ -186,7 +186,8 @@ def item_search(*, request: HttpRequest, filters: SearchFilters) -> SearchResult
             start, stop, _ = index.indices(selection.total)
             return selection.ids(filters.sort, start, stop)
         if filters.sort == "relevance":
-            return RankedIds(_apply(matches(), conditions), filters.q, counted["total"])[index]
+            ranked = RankedIds(_apply(matching_rows(), conditions), filters.q, counted["total"])
+            return ranked[index]
         return list(listing().values_list("pk", flat=True)[index])
 
     def listing() -> QuerySet:
