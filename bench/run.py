@@ -336,8 +336,7 @@ def report(
         lines.append(
             f"| {r.name} | {r.rate:.0f} | {r.ms(50):.1f} | {r.ms(95):.1f} | {r.ms(99):.1f} | "
             f"{r.cpu_ms:.2f} | {beside:.2f} | {ratio:.1f} | {verdict} | {queries} | {first} | "
-            f"{at_1000} | "
-            f"{r.errors} |"
+            f"{at_1000} | {r.errors} |"
         )
     return "\n".join(lines) + "\n"
 

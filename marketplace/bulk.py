@@ -93,8 +93,9 @@ def _insert(model, fields, objects) -> None:
             cursor.executemany(sql, rows[start : start + BATCH])
 
 
-def search_index_bulk(model, queryset, *, desc: str) -> None:
-    """Index pages for search in chunks (what signals would do one page at a time)."""
+def search_index_bulk(model, queryset, *, desc: str) -> list[int]:
+    """Index pages for search in chunks (what signals would do one page at a time); returns
+    the ids of those it indexed."""
     from wagtail.search.backends import get_search_backend
 
     backend = get_search_backend()
@@ -105,3 +106,4 @@ def search_index_bulk(model, queryset, *, desc: str) -> None:
             chunk = list(model.get_indexed_objects().filter(pk__in=ids[start : start + BATCH]))
             backend.add_bulk(model, chunk)
             bar.update(len(chunk))
+    return ids

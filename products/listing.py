@@ -161,8 +161,7 @@ def index_designer_pieces(designer_id: int) -> None:
     text (PostgreSQL); Wagtail indexes the designer alone. Chunk by chunk, each committed:
     a designer may have thousands of pieces."""
     pieces = ItemPage.get_indexed_objects().filter(designer_id=designer_id)
-    search_index_bulk(ItemPage, pieces, desc=f"Indexing the pieces of designer {designer_id}")
-    ids = list(pieces.values_list("pk", flat=True))
+    ids = search_index_bulk(ItemPage, pieces, desc=f"Indexing the pieces of designer {designer_id}")
     for start in range(0, len(ids), BATCH):
         sync(ids[start : start + BATCH])
     # Searches counted meanwhile (on the old text) are not kept; kept matches catch up with
