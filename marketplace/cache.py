@@ -97,6 +97,7 @@ class ReadAhead:
     def __init__(self, list_keys: list[str]):
         self.list_keys = list_keys
         self.expected: list[str] | None = None  # the list, once read
+        self.found_under: str | None = None  # which of `list_keys` it was found under
         self._ahead: dict[str, Any] = {}
         self.read: dict[str, None] = {}  # every key asked for, in order
 
@@ -151,8 +152,11 @@ class ReadAheadMixin:
         found, rest = ahead.take(keys)
         if ahead.expected is None:  # the request's first read: the list comes with it
             fetched = self._fetch([*rest, *ahead.list_keys], version)
-            lists = [fetched.pop(key, None) for key in ahead.list_keys]
-            ahead.expected = next((named for named in lists if isinstance(named, list)), [])
+            lists = {key: fetched.pop(key, None) for key in ahead.list_keys}
+            ahead.found_under = next(
+                (key for key, named in lists.items() if isinstance(named, list)), None
+            )
+            ahead.expected = lists[ahead.found_under] if ahead.found_under else []
             found.update(fetched)
             others = [key for key in ahead.expected if key not in ahead.read]
             if others:

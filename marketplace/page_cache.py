@@ -40,7 +40,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -49,6 +49,9 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
+
+if TYPE_CHECKING:
+    from .cache import ReadAhead
 
 # Tags shared by several apps (each app names its own objects' tags in its `cache` module).
 SITE = "site"  # everything depends on it: changes that show on every page
@@ -515,13 +518,19 @@ READ_AHEAD_KEYS = 400  # at most, per URL
 READ_AHEAD_SECONDS = 600
 
 
-def _read_ahead_keys(request: HttpRequest) -> tuple[str, str | None]:
-    """Where the lists of what a GET of this URL reads are kept: everyone's, and this
+def _read_ahead_keys(request: HttpRequest) -> tuple[str, str | None, str | None]:
+    """Where the lists of what a GET reads are kept: everyone's for this URL; everyone's for
+    its path, when the URL has a query string (None without: the same list); and this
     shopper's own (by their session: None without one)."""
-    described = f"{request.get_host()}{request.get_full_path()}"
+    host = request.get_host()
+    described = f"{host}{request.get_full_path()}"
     session = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
     own = f"{described} {session}" if session else None
-    return _hashed(described), (_hashed(own) if own else None)
+    return (
+        _hashed(described),
+        _hashed(f"{host}{request.path} ?") if request.META.get("QUERY_STRING") else None,
+        _hashed(own) if own else None,
+    )
 
 
 def _hashed(described: str) -> str:
@@ -540,9 +549,13 @@ class ReadAheadMiddleware:
     shopper (marketplace.fragments sets `request.parts_vary` to "") keeps one list for
     everyone, of the shared entries (SHARED_KEY_PREFIXES); a page whose parts are a
     shopper's own (their cart) keeps a list for that shopper only, by their session, which
-    may name their session too; other pages learn nothing. A list lasts READ_AHEAD_SECONDS
-    from when it was last learned, so a URL no one asks for leaves nothing behind. After
-    SiteMiddleware's host check, before it reads the site."""
+    may name their session too; other pages learn nothing. A URL with a query string that
+    no list names yet (a search never asked before) reads ahead its path's list for everyone:
+    what every view of the path read that it found there (the site, the filters' names, the
+    footer), not one search's own matches or counts. A list lasts READ_AHEAD_SECONDS from
+    when it was last learned, so a URL no one asks for leaves nothing behind (and a path's
+    list, only ever narrowed, is learned whole again). After SiteMiddleware's host check,
+    before it reads the site."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -551,16 +564,34 @@ class ReadAheadMiddleware:
         read_ahead = getattr(cache, "read_ahead", None)
         if read_ahead is None or request.method not in ("GET", "HEAD"):
             return self.get_response(request)
-        everyones, own = _read_ahead_keys(request)
-        with read_ahead(*filter(None, [own, everyones])) as ahead:
+        everyones, paths, own = _read_ahead_keys(request)
+        with read_ahead(*filter(None, [own, everyones, paths])) as ahead:
             response = self.get_response(request)
         vary = getattr(request, "parts_vary", None)
-        key, prefixes = (everyones, SHARED_KEY_PREFIXES) if vary == "" else (own, OWN_KEY_PREFIXES)
-        if vary is not None and key is not None:
-            read = [k for k in ahead.read if k.startswith(prefixes)]
-            if set(read) != set(ahead.expected or ()):
-                cache.set(key, read[:READ_AHEAD_KEYS], READ_AHEAD_SECONDS)
+        if vary is None:
+            return response
+        if vary != "":
+            if own is not None:
+                _learn(own, ahead, OWN_KEY_PREFIXES)
+            return response
+        _learn(everyones, ahead, SHARED_KEY_PREFIXES)
+        if paths is not None and ahead.found_under in (paths, None):
+            # A URL new to the lists: its path's keeps what every view of the path reads.
+            shared = set(ahead.read)
+            _learn(paths, ahead, SHARED_KEY_PREFIXES, [
+                key for key in ahead.expected or ahead.read if key in shared
+            ])  # fmt: skip
         return response
+
+
+def _learn(
+    key: str, ahead: ReadAhead, prefixes: tuple[str, ...], read: list[str] | None = None
+) -> None:
+    """Keep under `key` the list of what `read` (by default all the request read) names of
+    `prefixes`, when it is not the list the request found there."""
+    listed = [k for k in (ahead.read if read is None else read) if k.startswith(prefixes)]
+    if ahead.found_under != key or set(listed) != set(ahead.expected or ()):
+        cache.set(key, listed[:READ_AHEAD_KEYS], READ_AHEAD_SECONDS)
 
 
 def depend_on_page(page: Any) -> None:

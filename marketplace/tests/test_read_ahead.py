@@ -136,6 +136,58 @@ def test_a_sale_while_a_page_renders_shows_on_the_next_view_read_ahead_or_not(
     assert client.get(shop.url)["X-Shared-Parts"] == "hit"
 
 
+@pytest.fixture
+def searched(site_tree):
+    shop = ShopPageFactory(title="Maison Lune")
+    for word in ("silk", "wool", "linen"):
+        ItemPageFactory(parent=shop, title=f"A {word} scarf")
+    return shop
+
+
+def _search_reads(client, monkeypatch, url: str) -> int:
+    reads = cache_reads(monkeypatch)
+    assert client.get(url).status_code == 200
+    monkeypatch.undo()
+    return reads.reads
+
+
+def test_a_url_new_to_a_seen_path_reads_what_the_paths_views_share_ahead(
+    client, searched, monkeypatch
+):
+    """A search never asked before reads the search page's own entries (the site, the
+    filters' names, the footer...) ahead with its first read, as a seen URL does."""
+    client.get("/search/?q=silk")
+    with_path = _search_reads(client, monkeypatch, "/search/?q=wool")
+    cache.clear()
+    monkeypatch.setattr(page_cache, "_read_ahead_keys", lambda request: (
+        *_keys(request)[:1], None, _keys(request)[2]))  # fmt: skip
+    client.get("/search/?q=silk")
+    without = _search_reads(client, monkeypatch, "/search/?q=wool")
+    assert with_path < without - 2, (with_path, without)
+
+
+_keys = page_cache._read_ahead_keys
+
+
+def test_a_paths_list_keeps_only_what_every_view_of_it_read(client, searched):
+    """Not one search's own matches or counts: each entry read ahead costs its unpickling."""
+    client.get("/search/?q=silk")
+    first = _learned(client, "/search/?q=silk", path=True)
+    assert any("search-matches" in key for key in first), first
+    client.get("/search/?q=wool")
+    shared = _learned(client, "/search/?q=linen", path=True)
+    assert page_cache.VERSION_PREFIX + page_cache.SITE in shared
+    assert not any("search-matches" in key for key in shared), shared
+    assert set(shared) < set(first)
+    assert _learned(client, "/search/?q=wool") != shared, "the URL's own list is whole"
+
+
+def test_a_url_without_a_query_string_has_no_second_list(client, searched):
+    client.get(searched.url)
+    assert _learned(client, searched.url)
+    assert page_cache._read_ahead_keys(RequestFactory().get(searched.url))[1] is None
+
+
 def test_a_cart_is_read_ahead_for_its_shopper_only(client, site_tree, monkeypatch):
     """A cart's parts vary with its lines: what it reads is read ahead for the same shopper
     (by their session), never for the next visitor of /cart/."""
@@ -206,12 +258,13 @@ def _without_nonces(response) -> str:
     return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)
 
 
-def _learned(client, url: str, *, own: bool = False) -> list[str] | None:
-    """The list kept for everyone who asks for `url`, or with `own` for this client only."""
+def _learned(client, url: str, *, own: bool = False, path: bool = False) -> list[str] | None:
+    """The list kept for everyone who asks for `url`, or with `own` for this client only, or
+    with `path` for every URL of its path."""
     request = RequestFactory().get(url)
     request.COOKIES = {name: morsel.value for name, morsel in client.cookies.items()}
-    everyones, own_key = page_cache._read_ahead_keys(request)
-    return LocMemCache.get(cache, own_key if own else everyones)
+    everyones, paths, own_key = page_cache._read_ahead_keys(request)
+    return LocMemCache.get(cache, own_key if own else paths if path else everyones)
 
 
 def test_clearing_the_cache_drops_every_copy_read_ahead(clear_cache):
