@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 import threading
 import time
 import uuid
@@ -65,18 +66,19 @@ CACHEABLE_PREFIXES = ("/shops/", "/designers/", "/privacy/", "/security/", "/ter
 PAGE_NUMBER = re.compile(r"[2-9]|[1-9][0-9]{1,5}")
 
 T = TypeVar("T")
+# Each tag's version: a random positive number, stored by the Redis cache as a plain integer
+# (read back without unpickling: a page reads a hundred and more); 0 marks a failing cache.
+Versions = dict[str, int]
 # The tags (with the versions first read) of what the current request has shown so far.
-_shown: ContextVar[dict[str, str] | None] = ContextVar("page_cache_shown", default=None)
+_shown: ContextVar[Versions | None] = ContextVar("page_cache_shown", default=None)
 
 
-def _versions(tags: Iterable[str]) -> dict[str, str] | None:
+def _versions(tags: Iterable[str]) -> Versions | None:
     """The current version of each tag; None when the cache cannot keep them (Redis down)."""
     return _versions_and(tags, ())[0]
 
 
-def _versions_and(
-    tags: Iterable[str], entries: Iterable[str]
-) -> tuple[dict[str, str] | None, dict]:
+def _versions_and(tags: Iterable[str], entries: Iterable[str]) -> tuple[Versions | None, dict]:
     """`_versions(tags)`, and the cache's values under the keys `entries`: in one round trip."""
     keys = {VERSION_PREFIX + tag: tag for tag in tags}
     entries = list(entries)
@@ -86,7 +88,7 @@ def _versions_and(
     values = {key: found.pop(key) for key in entries if key in found}
     if unseen := keys.keys() - found.keys():
         # Never seen, or evicted: a new version, so nothing stored under an old one is used.
-        cache.add_many({key: uuid.uuid4().hex for key in unseen}, None)  # type: ignore[attr-defined]
+        cache.add_many({key: _new_version() for key in unseen}, None)  # type: ignore[attr-defined]
     if len(found) < len(keys):
         found = cache.get_many(list(keys))
         if len(found) < len(keys):
@@ -94,13 +96,13 @@ def _versions_and(
     return {keys[key]: version for key, version in found.items()}, values
 
 
-def current_version(tag: str) -> str | None:
+def current_version(tag: str) -> int | None:
     """The version of `tag` now (a fragment cache's key part); None while the cache fails."""
     versions = _versions([tag])
     return versions[tag] if versions else None
 
 
-def shown_versions(*tags: str) -> dict[str, str] | None:
+def shown_versions(*tags: str) -> Versions | None:
     """The versions of `tags` now, recorded for the response being cached as `depends_on`
     records them (a fragment cache's key parts); None while the cache fails."""
     return _current_and_shown(tags)
@@ -124,23 +126,21 @@ def not_kept() -> None:
         _record(shown, None)
 
 
-def _record(shown: dict[str, str], versions: dict[str, str] | None) -> None:
+def _record(shown: Versions, versions: Versions | None) -> None:
     if versions is None:  # the cache is failing: nothing of this request is kept
-        shown[SITE] = ""
+        shown[SITE] = 0
     else:
         for tag, version in versions.items():
             shown.setdefault(tag, version)  # the version first read is the one it was built on
 
 
-def _current_and_shown(tags: Iterable[str]) -> dict[str, str] | None:
+def _current_and_shown(tags: Iterable[str]) -> Versions | None:
     """The versions of `tags` now, and recorded for the response being cached: those this
     request has read already as it read them, the others read once."""
     return _current_shown_and(tags, ())[0]
 
 
-def _current_shown_and(
-    tags: Iterable[str], entries: Iterable[str]
-) -> tuple[dict[str, str] | None, dict]:
+def _current_shown_and(tags: Iterable[str], entries: Iterable[str]) -> tuple[Versions | None, dict]:
     """`_current_and_shown(tags)`, and the cache's values under the keys `entries`, read in
     the same round trip (the values' own versions are checked against these)."""
     tags = list(tags)
@@ -162,7 +162,11 @@ def invalidate(*tags: str) -> None:
 
 
 def _move_on(tags: Iterable[str]) -> None:
-    cache.set_many({VERSION_PREFIX + tag: uuid.uuid4().hex for tag in tags}, None)
+    cache.set_many({VERSION_PREFIX + tag: _new_version() for tag in tags}, None)
+
+
+def _new_version() -> int:
+    return secrets.randbits(62) + 1  # never 0; one a tag had before only by a 1 in 2**62 chance
 
 
 def _still_current(versions: Mapping[str, str], known: Mapping[str, str] | None = None) -> bool:
@@ -222,8 +226,8 @@ def memoised(
 def _memoised_in_process(
     name: str,
     compute: Callable[[], T],
-    entry: tuple[dict[str, str], str, float] | None,  # the cache's: versions, token, stored at
-    current: dict[str, str] | None,
+    entry: tuple[Versions, str, float] | None,  # the cache's: versions, token, stored at
+    current: Versions | None,
     timeout: int,
     still_good: Callable[[T], bool] | None,
     catch_up: Callable[[T], T | None] | None,
@@ -234,7 +238,7 @@ def _memoised_in_process(
     now = time.time()
     own = _IN_PROCESS.get(name, now)
 
-    def usable(versions: dict[str, str], value: Any) -> bool:
+    def usable(versions: Versions, value: Any) -> bool:
         return versions == current and (still_good is None or still_good(value))
 
     if own is not None and usable(own.versions, own.value):
@@ -274,8 +278,8 @@ def kept_in_process(name: str) -> bool:
 
 
 def _caught_up(
-    kept: tuple[dict[str, str], T],
-    current: dict[str, str],
+    kept: tuple[Versions, T],
+    current: Versions,
     catch_up: Callable[[T], T | None] | None,
     catch_up_on: set[str],
 ) -> T | None:
@@ -295,7 +299,7 @@ class _Own:
     """A worker's own memoised value: its versions, the cache's token for it ("" when the
     cache holds another), and when it expires (as the cache entry would)."""
 
-    versions: dict[str, str]
+    versions: Versions
     value: Any
     token: str
     expires: float

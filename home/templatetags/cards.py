@@ -43,7 +43,7 @@ def _template_digest() -> str:
     return hashlib.blake2b(source.encode(), digest_size=6).hexdigest()
 
 
-def _fingerprint(item, picture_version: str | None) -> str:
+def _fingerprint(item, picture_version: int | None) -> str:
     shop = getattr(item, "shop", None)
     shown = (
         item.pk,

@@ -205,3 +205,36 @@ def test_redis_adds_many_in_one_round_trip():
     assert single.call_count == 0 and pipelines.call_count == 1
     assert backend.get_many([f"tag:{n}" for n in range(24)]) == {f"tag:{n}": n for n in range(24)}
     backend.clear()
+
+
+def test_a_tags_version_is_kept_as_a_plain_number_read_back_without_unpickling(settings):
+    """A page reads a hundred and more versions: Redis keeps each as digits, which Django's
+    serializer reads back as an int at once (a pickle: a failed int() first, then loads)."""
+    from django.core.cache import caches
+
+    import redis
+
+    from marketplace import page_cache
+
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/15")
+    try:
+        client.ping()
+    except redis.RedisError:
+        pytest.skip("needs the local Redis")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "marketplace.cache.ResilientRedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/15",
+            "KEY_PREFIX": "versions",
+        }
+    }
+    try:
+        before = page_cache.current_version("shop:0001")
+        page_cache._move_on(["shop:0001"])
+        now = page_cache.current_version("shop:0001")
+        raw = client.get(caches["default"].make_key(page_cache.VERSION_PREFIX + "shop:0001"))
+        assert raw is not None and raw.isdigit(), raw
+        assert isinstance(now, int) and now > 0 and now != before
+    finally:
+        caches["default"].clear()
+        caches["default"].close()
