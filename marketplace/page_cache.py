@@ -169,7 +169,7 @@ def _new_version() -> int:
     return secrets.randbits(62) + 1  # never 0; one a tag had before only by a 1 in 2**62 chance
 
 
-def _still_current(versions: Mapping[str, str], known: Mapping[str, str] | None = None) -> bool:
+def _still_current(versions: Mapping[str, int], known: Mapping[str, int] | None = None) -> bool:
     """Whether every tag is still at `versions`; `known`: versions this request has just read
     (only the others are read again)."""
     if not versions:
