@@ -514,8 +514,8 @@ class AnonymousPageCacheMiddleware:
 
 
 # Keys of what every shopper of a page reads alike: tag versions, memoised values, shared
-# parts and cards (home.templatetags.cards), routes (home.models), the view-restriction flag.
-SHARED_KEY_PREFIXES = (VERSION_PREFIX, "memo:", "parts:", "card:", "route:", "pages:")
+# parts and cards (home.templatetags.cards), routes (home.models).
+SHARED_KEY_PREFIXES = (VERSION_PREFIX, "memo:", "parts:", "card:", "route:")
 # And on a shopper's own page (their cart), their session too.
 OWN_KEY_PREFIXES = (*SHARED_KEY_PREFIXES, "django.contrib.sessions.cached_db")
 READ_AHEAD_KEYS = 400  # at most, per URL

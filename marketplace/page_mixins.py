@@ -2,37 +2,34 @@
 
 from functools import cache as cache_once
 
-from django.core.cache import cache
 from django.db.models import QuerySet
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
 
 from wagtail.models import PageViewRestriction
 
 from . import fragments
+from .page_cache import memoised
 
-ANY_RESTRICTION_CACHE_KEY = "pages:any-view-restriction"
+
+def restricted_paths() -> list[str]:
+    """The tree paths of the view-restricted pages (usually none): Wagtail's check on every
+    page served and the listings (products.selectors.hidden_sections) both read them from
+    here. Kept until a restriction is saved or deleted, or a page moved, which moves the
+    `site` tag on (marketplace.page_cache.connect)."""
+    return memoised(
+        "restricted-paths",
+        lambda: sorted(PageViewRestriction.objects.values_list("page__path", flat=True)),
+    )
 
 
 def any_view_restriction_exists() -> bool:
-    exists = cache.get(ANY_RESTRICTION_CACHE_KEY)
-    if exists is None:
-        exists = PageViewRestriction.objects.exists()
-        cache.set(ANY_RESTRICTION_CACHE_KEY, exists, 300)
-    return exists
-
-
-@receiver([post_save, post_delete], sender=PageViewRestriction)
-def _forget_view_restrictions(**kwargs):
-    cache.delete(ANY_RESTRICTION_CACHE_KEY)
+    return bool(restricted_paths())
 
 
 class ViewRestrictionShortcutMixin:
     """Skip Wagtail's two view-restriction queries per request while the site has none.
 
     Wagtail checks the page and its ancestors for privacy settings on every request. Almost
-    always there are none; the flag is cleared whenever a restriction is saved or deleted.
-    """
+    always there are none (`restricted_paths`, kept until a restriction changes)."""
 
     def get_view_restrictions(self):
         if not any_view_restriction_exists():

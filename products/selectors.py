@@ -32,6 +32,7 @@ from marketplace.page_cache import (
     memoised_each,
     not_kept,
 )
+from marketplace.page_mixins import restricted_paths
 from marketplace.pictures import attach_pictures, pictures
 from vendors.cache import shop_items_tag, shop_tag
 from vendors.models import TAKING_ORDERS, ShopPage, shop_takes_orders, with_vendor_status
@@ -162,14 +163,12 @@ def hidden_sections() -> list[str]:
     their vendor suspended or not yet active: the cart's rule too, orders.services) and
     view-restricted pages. Usually none; kept until a shop is published or withdrawn, a vendor
     saved or a restriction changed (marketplace.page_cache)."""
-    from wagtail.models import PageViewRestriction
 
     def compute() -> list[str]:
         paths = set(
             ShopPage.objects.exclude(TAKING_ORDERS).order_by().values_list("path", flat=True)
         )
-        paths |= set(PageViewRestriction.objects.values_list("page__path", flat=True))
-        return sorted(paths)
+        return sorted(paths | set(restricted_paths()))
 
     return memoised("hidden-sections", compute, tags=[SHOPS])
 

@@ -91,6 +91,31 @@ def test_items_in_a_private_section_are_not_listed(client, site_tree):
 
 
 @pytest.mark.django_db
+def test_a_first_view_reads_the_view_restrictions_once(client, site_tree):
+    """Wagtail's check on the page served and the listings' hidden sections share one read of
+    the restricted pages, so a view with the cache emptied asks for them once."""
+    from django.core.cache import cache
+    from django.db import connection
+
+    from vendors.factories import ShopPageFactory
+
+    shop = ShopPageFactory()
+    ItemPageFactory(parent=shop, title="Tote")
+    client.get(shop.url)
+    cache.clear()
+    asked = []
+
+    def counted(execute, sql, params, many, context):
+        if "wagtailcore_pageviewrestriction" in sql:
+            asked.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(counted):
+        assert "Tote" in client.get(shop.url).content.decode()
+    assert len(asked) == 1, asked
+
+
+@pytest.mark.django_db
 def test_a_site_without_view_restrictions_builds_no_query_to_check_them(client, site_tree):
     """While no page is restricted, Wagtail's check on every page served builds no query
     (not even one known to find nothing); once one is, it applies."""
