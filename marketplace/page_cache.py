@@ -580,11 +580,11 @@ class ReadAheadMiddleware:
             return response
         _learn(everyones, ahead, SHARED_KEY_PREFIXES)
         if paths is not None and ahead.found_under in (paths, None):
-            # A URL new to the lists: its path's keeps what every view of the path reads.
-            shared = set(ahead.read)
-            _learn(paths, ahead, SHARED_KEY_PREFIXES, [
-                key for key in ahead.expected or ahead.read if key in shared
-            ])  # fmt: skip
+            # A URL new to the lists: its path's keeps what every view of the path reads, so
+            # the list it found is narrowed to what this view read too.
+            seen = ahead.expected if ahead.found_under == paths else None
+            shared = [key for key in seen if key in ahead.read] if seen else None
+            _learn(paths, ahead, SHARED_KEY_PREFIXES, shared)
         return response
 
 
