@@ -485,8 +485,8 @@ def _keep_selected(
     categories: dict,
 ) -> None:
     """A chosen filter stays listed (count 0) when no result carries it any more, chosen under
-    its name (a slug nothing has: the slug, readable) and in its facet's order: otherwise the
-    form would show "All ..." and its next submit drop the filter."""
+    its name (a slug nothing has: the slug, readable), a condition in its rank and any other
+    last: otherwise the form would show "All ..." and its next submit drop the filter."""
     designer_names = {slug: name for slug, name in designers.values()}
     category_names = {slug: name for slug, name, _parent in categories.values()}
     labels = {
