@@ -238,3 +238,49 @@ def test_a_tags_version_is_kept_as_a_plain_number_read_back_without_unpickling(s
     finally:
         caches["default"].clear()
         caches["default"].close()
+
+
+@pytest.fixture
+def local_redis():
+    """The production backend on the local Redis (database 15), emptied after the test."""
+    import redis
+
+    try:
+        redis.Redis.from_url("redis://127.0.0.1:6379/15").ping()
+    except redis.RedisError:
+        pytest.skip("needs the local Redis")
+    backend = ResilientRedisCache("redis://127.0.0.1:6379/15", {"KEY_PREFIX": "many"})
+    yield backend
+    backend.clear()
+
+
+def test_many_keys_are_made_from_one_prefix_and_are_the_keys_of_one(local_redis, monkeypatch):
+    """A page reads some hundred and fifty keys: the part they share (prefix, version,
+    release, epoch) is made once a call, and each key is the one `get` and `set` use."""
+    keys = [f"pagecache:v:item:{n}" for n in range(50)]
+    made = mock.Mock(side_effect=local_redis.make_key)
+    monkeypatch.setattr(local_redis, "make_key", made)
+
+    local_redis.set_many({key: n for n, key in enumerate(keys)}, 60)
+    assert made.call_count == 1
+    assert [local_redis.get(key) for key in keys[:3]] == [0, 1, 2]
+
+    local_redis.set("pagecache:v:item:1", "one")
+    made.reset_mock()
+    assert local_redis.get_many([*keys, "absent"]) == {
+        **{key: n for n, key in enumerate(keys)},
+        "pagecache:v:item:1": "one",
+    }
+    assert made.call_count == 1
+
+    made.reset_mock()
+    local_redis.delete_many(keys[1:])
+    assert made.call_count == 1
+    assert local_redis.get_many(keys) == {keys[0]: 0}
+
+
+def test_a_key_function_of_its_own_is_refused():
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured, match="KEY_FUNCTION"):
+        ResilientRedisCache(UNREACHABLE, {"KEY_FUNCTION": lambda key, prefix, version: key})
