@@ -296,8 +296,9 @@ RESTORE_SECONDS = 60
 
 @dataclass
 class _Own:
-    """A worker's own memoised value: its versions, the cache's token for it ("" when the
-    cache holds another), and when it expires (as the cache entry would)."""
+    """A worker's own copy of a memoised value or a stored page: its versions, the cache's
+    token for it ("" when the cache holds another, or keys it otherwise), and when it expires
+    (as the cache entry would)."""
 
     versions: Versions
     value: Any
@@ -306,8 +307,8 @@ class _Own:
 
 
 class _Values:
-    """The large memoised values this worker used last, by name: at most `size` of them, and
-    `max_bytes` of those that say their size (`nbytes`)."""
+    """The values of its own this worker used last (large memoised ones, stored pages), by
+    name: at most `size` of them, and `max_bytes` of those that say their size (`nbytes`)."""
 
     def __init__(self, size: int, max_bytes: int = 256 * 2**20):
         self.size, self.max_bytes, self.values = size, max_bytes, dict[str, _Own]()
@@ -339,6 +340,8 @@ class _Values:
 
 _MISSING = object()
 _IN_PROCESS = _Values(size=16)
+# The stored pages this worker served last (a copy of each, checked as the cache's is).
+_PAGES = _Values(size=512, max_bytes=32 * 2**20)
 
 
 def memoised_each(
@@ -492,9 +495,8 @@ class AnonymousPageCacheMiddleware:
             finally:
                 _shown.reset(token)
         key = _key(request, query)
-        entry = cache.get(key)
-        if entry is not None and _still_current(entry[0]):
-            response = entry[1]
+        if (page := _stored_page(key)) is not None:
+            response = page.response()
             response["X-Page-Cache"] = "hit"
             return response
         token = _shown.set({})
@@ -509,8 +511,51 @@ class AnonymousPageCacheMiddleware:
             # policy without a nonce, so no nonce is reused; scripts load as 'self' files.
             patch_vary_headers(response, ["Cookie"])
             response["X-Page-Cache"] = "miss"
-            cache.set(key, (shown, response), settings.VITRINE_PAGE_CACHE_SECONDS)
+            _store_page(key, shown, _Page.of(response))
         return _said_shared_parts(request, response)  # this response's, not the stored copy's
+
+
+@dataclass(frozen=True)
+class _Page:
+    """A stored page: what a hit answers, each time in a response of its own."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    content: bytes
+
+    @classmethod
+    def of(cls, response: HttpResponse) -> _Page:
+        return cls(response.status_code, tuple(response.headers.items()), response.content)
+
+    @property
+    def nbytes(self) -> int:  # _Values bounds the bytes a worker keeps
+        return len(self.content)
+
+    def response(self) -> HttpResponse:
+        return HttpResponse(self.content, status=self.status, headers=dict(self.headers))
+
+
+def _stored_page(key: str) -> _Page | None:
+    """The page stored under `key` if every tag it was built from is still at the version it
+    was built on. This worker's own copy is tried first: checking it costs one round trip to
+    the cache, reading the cache's two (the page, then its tags' versions)."""
+    own = _PAGES.get(key, time.time())
+    if own is not None and _still_current(own.versions):
+        return own.value
+    entry = cache.get(key)  # (versions, page, stored at)
+    if entry is None:
+        return None
+    versions, page, stored_at = entry
+    if not _still_current(versions):
+        return None
+    _PAGES.keep(key, _Own(versions, page, "", stored_at + settings.VITRINE_PAGE_CACHE_SECONDS))
+    return page
+
+
+def _store_page(key: str, versions: Versions, page: _Page) -> None:
+    now = time.time()
+    cache.set(key, (versions, page, now), settings.VITRINE_PAGE_CACHE_SECONDS)
+    _PAGES.keep(key, _Own(versions, page, "", now + settings.VITRINE_PAGE_CACHE_SECONDS))
 
 
 # Keys of what every shopper of a page reads alike: tag versions, memoised values, shared

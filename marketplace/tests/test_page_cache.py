@@ -401,3 +401,60 @@ def test_a_campaign_link_gets_the_page_everyone_gets(client, site_tree, cached):
     client.cookies.clear()
     # Any other parameter is still a page of its own, never kept.
     assert "X-Page-Cache" not in client.get(f"{shop.url}?utm=1&gclid=Cj0K")
+
+
+def test_a_worker_serves_its_own_copy_of_a_stored_page_after_one_read_of_its_versions(
+    client, site_tree, cached, monkeypatch
+):
+    """A hit costs one round trip: this worker's copy of the page, checked against its tags'
+    versions. Another worker reads the page too (two), then keeps its own copy."""
+    shop = ShopPageFactory()
+    ItemPageFactory(parent=shop)
+    stored = client.get(shop.url)
+    client.cookies.clear()
+    trips = round_trips(monkeypatch)
+    hit = client.get(shop.url)
+    assert hit["X-Page-Cache"] == "hit" and hit.content == stored.content
+    assert trips.reads == 1
+
+    page_cache._PAGES.clear()  # another worker
+    client.cookies.clear()
+    trips.reads = 0
+    assert client.get(shop.url)["X-Page-Cache"] == "hit" and trips.reads == 2
+    client.cookies.clear()
+    trips.reads = 0
+    assert client.get(shop.url)["X-Page-Cache"] == "hit" and trips.reads == 1
+
+
+def test_a_workers_copy_of_a_page_goes_stale_with_its_tags_and_expires_with_the_cache(
+    client, site_tree, cached, monkeypatch
+):
+    shop = ShopPageFactory(title="Maison Lune", intro="Old words")
+    client.get(shop.url)
+    shop.intro = "New words"
+    shop.save_revision().publish()
+    client.cookies.clear()
+    assert "New words" in client.get(shop.url).content.decode()  # the copy was not served
+
+    stored_at = page_cache.time.time()
+    client.cookies.clear()
+    assert client.get(shop.url)["X-Page-Cache"] == "hit"
+    later = stored_at + cached.VITRINE_PAGE_CACHE_SECONDS + 1
+    monkeypatch.setattr(page_cache.time, "time", lambda: later)  # the cache's entry expires too
+    client.cookies.clear()
+    assert client.get(shop.url)["X-Page-Cache"] == "miss"
+
+
+def test_every_hit_is_a_response_of_its_own(client, site_tree, cached):
+    """What the middleware around the page cache adds to a hit (its request id) is that
+    hit's own: the stored page is never handed out twice."""
+    shop = ShopPageFactory()
+    stored = client.get(shop.url)
+    client.cookies.clear()
+    first = client.get(shop.url)
+    client.cookies.clear()
+    second = client.get(shop.url)
+    ids = {stored["X-Request-ID"], first["X-Request-ID"], second["X-Request-ID"]}
+    assert len(ids) == 3
+    assert first["X-Page-Cache"] == second["X-Page-Cache"] == "hit"
+    assert first.content == second.content == stored.content
