@@ -6,12 +6,15 @@ from __future__ import annotations
 import contextvars
 import re
 import uuid
+from typing import ClassVar
 from urllib.parse import unquote_plus, urlsplit
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponseBase
+from django.core.signals import setting_changed
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
-from csp.middleware import CSPMiddleware, PolicyParts
+from csp.constants import HEADER, HEADER_REPORT_ONLY
+from csp.middleware import CheckableLazyObject, CSPMiddleware, PolicyParts
 
 from .logging import request_id_var
 
@@ -73,7 +76,15 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
       'self' + nonce, framing by itself only for previews);
     (Wagtail's document serve view sends its own ``default-src 'none'``, which is kept.)
     A view's own @csp_update/@csp_replace still wins.
+
+    A response that used no nonce and has no policy of its own gets the headers built once
+    for its side of the site (django-csp builds them anew each time, which costs as much as
+    serving a cached page otherwise does); they are built again when a setting changes.
     """
+
+    # The headers of a plain response (above), by whether it is the admin's; None: not built
+    # once (a policy excludes URL prefixes: each path is decided on its own).
+    _plain: ClassVar[dict[bool, list[tuple[str, str]] | None]] = {}
 
     def process_request(self, request: HttpRequest) -> None:
         super().process_request(request)
@@ -89,7 +100,34 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
                 _csp_request.reset(token)
             except ValueError:  # under ASGI the response may run in another context
                 _csp_request.set(None)
-        return super().process_response(request, response)
+        if getattr(request, "_csp_nonce", None) is not None or any(
+            hasattr(response, own) for own in _OWN_POLICY
+        ):
+            return super().process_response(request, response)
+        admin = request.path_info.startswith(settings.ADMIN_URL_PREFIX)
+        if admin not in self._plain:
+            self._plain[admin] = self._plain_headers(request)
+        headers = self._plain[admin]
+        if headers is None or (settings.DEBUG and response.status_code in (404, 500)):
+            return super().process_response(request, response)
+        for header, value in headers:
+            if header not in response:
+                response[header] = value
+        # As django-csp does: a nonce asked for after the headers were written is an error.
+        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)  # type: ignore[attr-defined]
+        return response
+
+    def _plain_headers(self, request: HttpRequest) -> list[tuple[str, str]] | None:
+        policies = (
+            getattr(settings, "CONTENT_SECURITY_POLICY", None),
+            getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None),
+        )
+        if any((policy or {}).get("EXCLUDE_URL_PREFIXES") for policy in policies):
+            return None
+        blank = super().process_response(request, HttpResponse())
+        return [
+            (header, blank[header]) for header in (HEADER, HEADER_REPORT_ONLY) if header in blank
+        ]
 
     def get_policy_parts(
         self, request: HttpRequest, response: HttpResponseBase, report_only: bool = False
@@ -112,6 +150,21 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
                     update[directive] = [*update.get(directive, []), *sorted(extra)]
                 parts.update = update
         return parts
+
+
+# What a view's @csp_* decorators set on its response: a policy of its own.
+_OWN_POLICY = tuple(
+    f"_csp_{what}{side}"
+    for what in ("config", "update", "replace", "exempt")
+    for side in ("", "_ro")
+)
+
+
+def _forget_plain_policies(**kwargs) -> None:
+    ContentSecurityPolicyMiddleware._plain.clear()
+
+
+setting_changed.connect(_forget_plain_policies, dispatch_uid="csp-plain-policies")
 
 
 def permissions_policy_header(policy: dict[str, list[str]]) -> str:

@@ -261,3 +261,56 @@ def test_request_id_is_kept_from_the_proxy_when_sane(client, db):
     assert response["X-Request-ID"] == "abc-123.def"
     response = client.get("/healthz/", headers={"X-Request-ID": "<script>" + "x" * 200})
     assert re.fullmatch(r"[0-9a-f]{32}", response["X-Request-ID"])
+
+
+def _csp_middleware(response):
+    from marketplace.middleware import ContentSecurityPolicyMiddleware
+
+    return ContentSecurityPolicyMiddleware(lambda request: response)
+
+
+def test_a_page_without_a_nonce_gets_the_policy_built_once(client, db, monkeypatch):
+    """A cached page uses no nonce: its headers are the ones django-csp builds, built once
+    for every such page of the public site (and once for the admin's)."""
+    import csp.middleware
+
+    first = client.get("/healthz/")
+    builds = []
+    real = csp.middleware.build_policy
+    monkeypatch.setattr(
+        csp.middleware, "build_policy", lambda *a, **k: builds.append(1) or real(*a, **k)
+    )
+    again = client.get("/healthz/")
+    assert builds == []
+    assert again["Content-Security-Policy"] == first["Content-Security-Policy"]
+    assert "nonce-" not in again["Content-Security-Policy"]
+    assert again["Content-Security-Policy"] == real()  # the settings' policy, as django-csp's
+
+
+def test_a_view_with_a_policy_of_its_own_and_a_debug_error_page_are_left_to_django_csp(
+    rf, settings
+):
+    from django.http import HttpResponse, HttpResponseNotFound
+
+    _csp_middleware(HttpResponse())(rf.get("/shops/"))  # the plain headers, built once
+    own = HttpResponse()
+    own._csp_update = {"img-src": ["https://images.example"]}
+    headers = _csp_middleware(own)(rf.get("/shops/"))
+    assert "https://images.example" in headers["Content-Security-Policy"]
+
+    settings.DEBUG = True
+    missing = _csp_middleware(HttpResponseNotFound())(rf.get("/nowhere/"))
+    assert "Content-Security-Policy" not in missing  # django-csp leaves DEBUG's pages alone
+
+
+def test_a_nonce_asked_for_after_the_headers_were_written_is_an_error(rf):
+    """As django-csp has it: the policy already sent could not name it."""
+    from django.http import HttpResponse
+
+    from csp.exceptions import CSPNonceError
+
+    _csp_middleware(HttpResponse())(rf.get("/shops/"))  # the plain headers, built once
+    request = rf.get("/shops/")
+    _csp_middleware(HttpResponse())(request)
+    with pytest.raises(CSPNonceError):
+        str(request.csp_nonce)
