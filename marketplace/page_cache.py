@@ -174,11 +174,19 @@ def _still_current(versions: Mapping[str, int], known: Mapping[str, int] | None 
     (only the others are read again)."""
     if not versions:
         return False
-    known = known or {}
-    if any(known.get(tag, version) != version for tag, version in versions.items()):
-        return False
-    unread = {tag: version for tag, version in versions.items() if tag not in known}
-    return not unread or _versions(unread) == unread
+    if known:
+        if any(known.get(tag, version) != version for tag, version in versions.items()):
+            return False
+        versions = {tag: version for tag, version in versions.items() if tag not in known}
+        if not versions:
+            return True
+    # Read as they are: a tag the cache has lost is not at its version (it gets a new one
+    # when what it covers is next read).
+    keys = [VERSION_PREFIX + tag for tag in versions]
+    found = cache.get_many(keys)
+    return len(found) == len(keys) and all(
+        found[key] == version for key, version in zip(keys, versions.values(), strict=True)
+    )
 
 
 def memoised(
