@@ -123,6 +123,19 @@ class KeptNow(tuple):
         return super().__new__(cls, (name,))
 
 
+def on_local_redis(prefix: str, **options) -> ResilientRedisCache:
+    """The production backend on the local Redis (database 15); the test is skipped without."""
+    import redis
+
+    try:
+        redis.Redis.from_url("redis://127.0.0.1:6379/15").ping()
+    except redis.RedisError:
+        pytest.skip("needs the local Redis")
+    return ResilientRedisCache(
+        "redis://127.0.0.1:6379/15", {"KEY_PREFIX": prefix, "OPTIONS": options}
+    )
+
+
 @pytest.fixture(params=["locmem", "redis"])
 def backend(request, settings):
     if request.param == "locmem":
@@ -130,13 +143,7 @@ def backend(request, settings):
 
         cache = ReadAheadLocMemCache("unreadable-test", {})
     else:
-        import redis
-
-        try:
-            redis.Redis.from_url("redis://127.0.0.1:6379/15").ping()
-        except redis.RedisError:
-            pytest.skip("needs the local Redis")
-        cache = ResilientRedisCache("redis://127.0.0.1:6379/15", {"KEY_PREFIX": "unreadable"})
+        cache = on_local_redis("unreadable")
     yield cache
     cache.clear()
 
@@ -187,14 +194,7 @@ def test_redis_adds_many_in_one_round_trip():
     versions in one pipeline, not a round trip each."""
     import redis
 
-    try:
-        redis.Redis.from_url("redis://127.0.0.1:6379/15").ping()
-    except redis.RedisError:
-        pytest.skip("needs the local Redis")
-    backend = ResilientRedisCache(
-        "redis://127.0.0.1:6379/15",
-        {"KEY_PREFIX": "add-many", "OPTIONS": {"EPOCH_CHECK_INTERVAL": 3600}},
-    )
+    backend = on_local_redis("add-many", EPOCH_CHECK_INTERVAL=3600)
     backend.get("epoch read")  # the epoch, read once
     sent = mock.patch.object(redis.Redis, "execute_command", autospec=True)
     piped = mock.patch.object(
@@ -242,14 +242,7 @@ def test_a_tags_version_is_kept_as_a_plain_number_read_back_without_unpickling(s
 
 @pytest.fixture
 def local_redis():
-    """The production backend on the local Redis (database 15), emptied after the test."""
-    import redis
-
-    try:
-        redis.Redis.from_url("redis://127.0.0.1:6379/15").ping()
-    except redis.RedisError:
-        pytest.skip("needs the local Redis")
-    backend = ResilientRedisCache("redis://127.0.0.1:6379/15", {"KEY_PREFIX": "many"})
+    backend = on_local_redis("many")
     yield backend
     backend.clear()
 
