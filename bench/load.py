@@ -58,6 +58,8 @@ KINDS = {"browse": 70, "search": 15, "item": 10, "buy": 5}
 HIT_RATIO_TARGET, P95_TARGET_MS = 0.90, 100
 CART_FORM = re.compile(rb'class="add-to-cart".*?name="item" value="([0-9]+)"', re.S)
 CSRF = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
+# What the cart shows for a piece taken out of it (sold or reserved since it was added).
+WARNING = b'class="message message--warning"'
 SORTS = ["", "newest", "price_asc", "price_desc", "relevance"]
 WORDS = ["silk", "leather", "gold", "cashmere", "black", "navy", "suede", "silver", "ring", "coat"]
 PRICES = [None, 250, 500, 1000, 2000, 5000]
@@ -187,7 +189,7 @@ class Tally:
     parts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     # Search latencies by what was asked and where the page came from (search_kind).
     searches: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    sent_back: int = 0  # checkouts answered with the cart: a piece sold or reserved meanwhile
+    sent_back: int = 0  # purchases stopped by the cart: a piece sold or reserved meanwhile
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, kind: str, request: Request, response: Response, ok: bool) -> None:
@@ -267,13 +269,17 @@ class Shopper:
         cookies, csrf = dict(item.cookies), token.group(1).decode()
         self.post("buy", "/cart/add/", {"item": form.group(1).decode(),
                   "csrfmiddlewaretoken": csrf}, cookies, "/")  # fmt: skip
-        self.get("buy", "/cart/", cookies)
         # A piece sold (a vendor's sale) or reserved (another shopper's checkout) since it was
-        # added sends the shopper back to the cart, which must say so: with a warning when it
-        # is found before the order form, an error when the order is placed.
+        # added is taken out of the cart, which says so (a warning), and the shopper leaves;
+        # found later, it sends the shopper back to the cart, which must say so: with a warning
+        # when it is found before the order form, an error when the order is placed.
+        if WARNING in self.get("buy", "/cart/", cookies).body:
+            with self.tally.lock:
+                self.tally.sent_back += 1
+            return
         form_page = self.get("buy", "/checkout/", cookies, or_to="/cart/")
         if form_page.status == 302:
-            self.sent_back(form_page, cookies, b'class="message message--warning"')
+            self.sent_back(form_page, cookies, WARNING)
             return
         self.orders += 1
         address = {
@@ -384,7 +390,7 @@ def report(
         f"over {changed.get('shops', 0)} shops ({load.changes:g}/s wanted; "
         f"{changed.get('refused', 0)} sales refused as held, {changed.get('errors', '?')} failed, "
         f"p95 {changed.get('p95_ms', 0)} ms each)",
-        f"- checkouts sent back to the cart, a piece sold or reserved since it was added (the "
+        f"- purchases stopped at the cart, a piece sold or reserved since it was added (the "
         f"cart saying so): {tally.sent_back}",
         f"- throughput: {total / elapsed:.0f} requests/s; server CPU {cpu * 1000 / max(total, 1):.2f}"
         f" ms per request",

@@ -104,6 +104,16 @@ def test_make_bench_and_bench_load_find_their_pages_and_get_the_answers_they_exp
     shopper.buy()
     assert tally.sent_back == 2 and not tally.errors
     shopper.get = real_get
+    # Sold between adding it and the cart: the cart says so, and the shopper leaves.
+    catalogue.items = for_sale[3:4]
+    sold_from_add = sold_when(for_sale[3], "/cart/add/")
+    real_post = shopper.post
+    shopper.post = lambda kind, path, form, cookies, location: sold_from_add(
+        real_post(kind, path, form, cookies, location), path
+    )
+    shopper.buy()
+    assert tally.sent_back == 3 and not tally.errors
+    shopper.post = real_post
     done = changes.main(seconds=1, rate=6, shops=2)
 
     assert len(tally.latencies["buy"]) >= 6  # item, add, cart, checkout, place order, pay page
