@@ -556,14 +556,19 @@ def _stored_page(key: str) -> _Page | None:
     versions, page, stored_at = entry
     if not _still_current(versions):
         return None
-    _PAGES.keep(key, _Own(versions, page, "", stored_at + settings.VITRINE_PAGE_CACHE_SECONDS))
+    _keep_own_copy(key, versions, page, stored_at)
     return page
 
 
 def _store_page(key: str, versions: Versions, page: _Page) -> None:
     now = time.time()
     cache.set(key, (versions, page, now), settings.VITRINE_PAGE_CACHE_SECONDS)
-    _PAGES.keep(key, _Own(versions, page, "", now + settings.VITRINE_PAGE_CACHE_SECONDS))
+    _keep_own_copy(key, versions, page, now)
+
+
+def _keep_own_copy(key: str, versions: Versions, page: _Page, stored_at: float) -> None:
+    """This worker's copy of a stored page, expiring when the cache's does."""
+    _PAGES.keep(key, _Own(versions, page, "", stored_at + settings.VITRINE_PAGE_CACHE_SECONDS))
 
 
 # Keys of what every shopper of a page reads alike: tag versions, memoised values, shared
