@@ -23,6 +23,11 @@ REQUEST_ID_HEADER = "X-Request-ID"
 VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
+def request_id_for(incoming: str) -> str:
+    """A request's id: the proxy's (`incoming`) if sane, else a new one."""
+    return incoming if VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+
+
 class RequestIdMiddleware:
     """Give each request an id: the proxy's X-Request-ID if sane, else a new UUID.
 
@@ -34,9 +39,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest):
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        request_id = incoming if VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        request.request_id = request_id
+        request.request_id = request_id = request_id_for(request.headers.get(REQUEST_ID_HEADER, ""))
         token = request_id_var.set(request_id)
         try:
             response = self.get_response(request)

@@ -38,7 +38,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -46,10 +46,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Page as PaginatorPage
+from django.core.signals import setting_changed
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
+
+from .middleware import REQUEST_ID_HEADER, request_id_for
 
 if TYPE_CHECKING:
     from .cache import ReadAhead
@@ -319,10 +322,10 @@ class _Values:
     name: at most `size` of them, and `max_bytes` of those that say their size (`nbytes`)."""
 
     def __init__(self, size: int, max_bytes: int = 256 * 2**20):
-        self.size, self.max_bytes, self.values = size, max_bytes, dict[str, _Own]()
+        self.size, self.max_bytes, self.values = size, max_bytes, dict[Hashable, _Own]()
         self.lock = threading.Lock()  # a threaded server's requests share them
 
-    def get(self, name: str, now: float) -> _Own | None:
+    def get(self, name: Hashable, now: float) -> _Own | None:
         with self.lock:
             own = self.values.pop(name, None)
             if own is None or own.expires <= now:
@@ -334,7 +337,7 @@ class _Values:
         with self.lock:
             self.values.clear()
 
-    def keep(self, name: str, own: _Own) -> None:
+    def keep(self, name: Hashable, own: _Own) -> None:
         with self.lock:
             self.values.pop(name, None)
             self.values[name] = own
@@ -503,9 +506,10 @@ class AnonymousPageCacheMiddleware:
             finally:
                 _shown.reset(token)
         key = _key(request, query)
-        if (page := _stored_page(key)) is not None:
-            response = page.response()
+        if (stored := _stored_page(key)) is not None:
+            response = stored.value.response()
             response["X-Page-Cache"] = "hit"
+            request.environ[_HIT] = stored  # for PageCacheHits, in front of Django
             return response
         token = _shown.set({})
         try:
@@ -543,21 +547,21 @@ class _Page:
         return HttpResponse(self.content, status=self.status, headers=dict(self.headers))
 
 
-def _stored_page(key: str) -> _Page | None:
-    """The page stored under `key` if every tag it was built from is still at the version it
-    was built on. This worker's own copy is tried first: checking it costs one round trip to
-    the cache, reading the cache's two (the page, then its tags' versions)."""
+def _stored_page(key: str) -> _Own | None:
+    """The page stored under `key` (this worker's copy of it: versions, page, expiry) if
+    every tag it was built from is still at the version it was built on. This worker's own
+    copy is tried first: checking it costs one round trip to the cache, reading the cache's
+    two (the page, then its tags' versions)."""
     own = _PAGES.get(key, time.time())
     if own is not None and _still_current(own.versions):
-        return own.value
+        return own
     entry = cache.get(key)  # (versions, page, stored at)
     if entry is None:
         return None
     versions, page, stored_at = entry
     if not _still_current(versions):
         return None
-    _keep_own_copy(key, versions, page, stored_at)
-    return page
+    return _keep_own_copy(key, versions, page, stored_at)
 
 
 def _store_page(key: str, versions: Versions, page: _Page) -> None:
@@ -566,9 +570,120 @@ def _store_page(key: str, versions: Versions, page: _Page) -> None:
     _keep_own_copy(key, versions, page, now)
 
 
-def _keep_own_copy(key: str, versions: Versions, page: _Page, stored_at: float) -> None:
+def _keep_own_copy(key: str, versions: Versions, page: _Page, stored_at: float) -> _Own:
     """This worker's copy of a stored page, expiring when the cache's does."""
-    _PAGES.keep(key, _Own(versions, page, "", stored_at + settings.VITRINE_PAGE_CACHE_SECONDS))
+    own = _Own(versions, page, "", stored_at + settings.VITRINE_PAGE_CACHE_SECONDS)
+    _PAGES.keep(key, own)
+    return own
+
+
+# Set in the WSGI environ by AnonymousPageCacheMiddleware when it answered a hit: the page's
+# `_Own` (its versions and expiry), for PageCacheHits.
+_HIT = "vitrine.page_cache.hit"
+# What the middleware above the page cache (settings.MIDDLEWARE) reads of a request: requests
+# that agree on all of it, and have no cookie and no Authorization, get the same answer from
+# it around the same hit (but their request ids). Django's handler reads SCRIPT_NAME and
+# PATH_INFO; the host, scheme and proxy headers decide the host check, the HTTPS redirect and
+# HSTS (SecurityMiddleware); the path the policy (ContentSecurityPolicyMiddleware); the query
+# string what TrackingParametersMiddleware takes out; and the header that says a proxy was
+# asked over HTTPS (settings.SECURE_PROXY_SSL_HEADER).
+_ALIKE = (
+    "SCRIPT_NAME",
+    "PATH_INFO",
+    "QUERY_STRING",
+    "wsgi.url_scheme",
+    "HTTP_HOST",
+    "SERVER_NAME",
+    "SERVER_PORT",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT",
+    "HTTP_X_FORWARDED_PROTO",
+)
+
+
+class PageCacheHits:
+    """A WSGI layer in front of Django's handler: a page-cache hit answered again without it.
+
+    Once Django has answered a request with a hit (AnonymousPageCacheMiddleware marks it in
+    the environ), this worker keeps its whole answer, as the middleware around the page cache
+    made it: status, headers (the security headers and the policy) and page. A later request
+    alike (a cookie-less GET that agrees on `_ALIKE`) is answered from it, with a request id
+    of its own, while the page's tags are still at the versions it was built on: one round
+    trip to the cache, and no request object, signals or middleware, which cost a hit as
+    much again as the page. It expires with the cache's copy. Anything else, and a request
+    whose check fails (a tag moved on, the cache down), goes to Django."""
+
+    def __init__(self, application: Callable[..., Iterable[bytes]]):
+        self.application = application
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        alike = _alike(environ)
+        if alike is None:
+            return self.application(environ, start_response)
+        own = _ANSWERS.get(alike, time.time())
+        if own is not None and _still_current(own.versions):
+            answer = own.value
+            request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
+            start_response(answer.status, [*answer.headers, (REQUEST_ID_HEADER, request_id)])
+            return [answer.content]
+        started: list = []
+
+        def start(status: str, headers: list, exc_info: Any = None) -> Callable:
+            started[:] = [status, headers]
+            return start_response(status, headers, exc_info)
+
+        body = self.application(environ, start)
+        hit = environ.get(_HIT)
+        # Kept only for the request as it came: not one the middleware rewrote (a campaign
+        # link's query, which would key a copy per campaign).
+        if hit is None or not started or _alike(environ) != alike:
+            return body
+        try:
+            content = b"".join(body)
+        finally:
+            if hasattr(body, "close"):
+                body.close()  # request_finished, as the server would send it
+        status, headers = started
+        if not any(name.lower() == "set-cookie" for name, _ in headers):
+            kept = tuple((name, value) for name, value in headers if name != REQUEST_ID_HEADER)
+            _ANSWERS.keep(
+                alike, _Own(hit.versions, _Answer(status, kept, content), "", hit.expires)
+            )
+        return [content]
+
+
+def _alike(environ: Mapping[str, Any]) -> tuple | None:
+    """What makes requests alike (`_ALIKE`), for a cookie-less GET; None for any other."""
+    if (
+        environ.get("REQUEST_METHOD") != "GET"
+        or "HTTP_COOKIE" in environ
+        or "HTTP_AUTHORIZATION" in environ
+    ):
+        return None
+    proxy_https = settings.SECURE_PROXY_SSL_HEADER
+    return (
+        *(environ.get(name) for name in _ALIKE),
+        environ.get(proxy_https[0]) if proxy_https else None,
+    )
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """A hit's answer, as Django's handler gave it (but its request id)."""
+
+    status: str
+    headers: tuple[tuple[str, str], ...]
+    content: bytes
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.content)
+
+
+# The hits this worker answered last, by what makes requests alike; made under the settings
+# of the time (a test's override changes what the middleware adds).
+_ANSWERS = _Values(size=512, max_bytes=32 * 2**20)
+setting_changed.connect(lambda **kwargs: _ANSWERS.clear(), weak=False, dispatch_uid="page-answers")
 
 
 # Keys of what every shopper of a page reads alike: tag versions, memoised values, shared
