@@ -1,5 +1,10 @@
 """Helpers for the project-level tests."""
 
+import io
+
+from django.core.handlers.wsgi import WSGIHandler
+
+from marketplace.page_cache import PageCacheHits
 from orders.tests.helpers import ADDRESS
 
 # A shopper's details, as the checkout form takes them (the orders tests' address, with an
@@ -37,3 +42,48 @@ class CacheAdds(CacheReads):
     """Counts the calls of `owner`'s add and add_many (`reads`): each a round trip."""
 
     names = ("add", "add_many")
+
+
+class WsgiSite:
+    """The site's WSGI application as marketplace.wsgi builds it, counting what reaches Django."""
+
+    def __init__(self):
+        self.django = WSGIHandler()
+        self.to_django = 0
+        self.application = PageCacheHits(self.counted)
+
+    def counted(self, environ, start_response):
+        self.to_django += 1
+        return self.django(environ, start_response)
+
+    def get(self, path: str, query: str = "", **environ) -> tuple[str, dict[str, str], bytes]:
+        started = []
+        body = self.application(
+            {
+                "REQUEST_METHOD": "GET",
+                "SCRIPT_NAME": "",
+                "PATH_INFO": path,
+                "QUERY_STRING": query,
+                "SERVER_NAME": "testserver",
+                "SERVER_PORT": "80",
+                "HTTP_HOST": "testserver",
+                "SERVER_PROTOCOL": "HTTP/1.1",
+                "wsgi.url_scheme": "http",
+                "wsgi.input": io.BytesIO(),
+                "wsgi.errors": io.StringIO(),
+                **environ,
+            },
+            lambda status, headers, exc_info=None: started.extend([status, headers]),
+        )
+        try:
+            content = b"".join(body)
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+        status, headers = started
+        return status, dict(headers), content
+
+    def answered_by_django(self, path: str, query: str = "", **environ) -> bool:
+        before = self.to_django
+        self.get(path, query, **environ)
+        return self.to_django > before

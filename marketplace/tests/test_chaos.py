@@ -47,7 +47,7 @@ from products.factories import ItemPageFactory
 from tests.servers import NEEDS_POSTGRES, ROOT, database_url
 from vendors.factories import ShopPageFactory
 
-from .helpers import SHOPPER
+from .helpers import SHOPPER, WsgiSite
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 NEEDS_REDIS_SERVER = pytest.mark.skipif(
@@ -301,6 +301,31 @@ def test_a_change_made_while_redis_is_unreachable_is_not_hidden_by_older_cached_
     assert after["X-Page-Cache"] == "miss"
     assert "Closed for the summer" in after.content.decode()
     assert Client().get(shop.url)["X-Page-Cache"] == "hit"
+
+
+def test_an_answer_kept_in_front_of_django_is_not_served_after_a_partition_that_changed_it(
+    redis_cache, catalogue
+):
+    """The same partition, for the answers a worker keeps in front of Django
+    (page_cache.PageCacheHits): checked against Redis, they go with the epoch."""
+    shop, _, _ = catalogue
+    site = WsgiSite()
+    site.get(shop.url)
+    site.get(shop.url)
+    assert not site.answered_by_django(shop.url)  # kept
+
+    redis_cache.pause()
+    try:
+        shop.intro = "Closed for the summer"
+        shop.save_revision().publish()  # its invalidation cannot reach Redis
+        status, _, during = site.get(shop.url)
+        assert status == "200 OK" and b"Closed for the summer" in during
+    finally:
+        redis_cache.resume()
+    back_up()
+
+    _, headers, after = site.get(shop.url)
+    assert headers["X-Page-Cache"] == "miss" and b"Closed for the summer" in after
 
 
 def test_a_session_ended_while_redis_is_unreachable_stays_ended(redis_cache, catalogue):

@@ -1,8 +1,6 @@
 """Page-cache hits answered again in front of Django's handler (marketplace.page_cache.PageCacheHits),
 as gunicorn serves the site: exactly Django's answer, fresh, and only to requests alike."""
 
-import io
-
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.urls import get_script_prefix, set_script_prefix
@@ -10,62 +8,18 @@ from django.urls import get_script_prefix, set_script_prefix
 import pytest
 
 from marketplace import page_cache
+from marketplace.tests.helpers import WsgiSite
 from products.factories import ItemPageFactory
 from vendors.factories import ShopPageFactory
 
 pytestmark = pytest.mark.django_db
 
 
-class Site:
-    """The site's WSGI application as marketplace.wsgi builds it, counting what reaches Django."""
-
-    def __init__(self):
-        self.django = WSGIHandler()
-        self.to_django = 0
-        self.application = page_cache.PageCacheHits(self.counted)
-
-    def counted(self, environ, start_response):
-        self.to_django += 1
-        return self.django(environ, start_response)
-
-    def get(self, path: str, query: str = "", **environ) -> tuple[str, dict[str, str], bytes]:
-        started = []
-        body = self.application(
-            {
-                "REQUEST_METHOD": "GET",
-                "SCRIPT_NAME": "",
-                "PATH_INFO": path,
-                "QUERY_STRING": query,
-                "SERVER_NAME": "testserver",
-                "SERVER_PORT": "80",
-                "HTTP_HOST": "testserver",
-                "SERVER_PROTOCOL": "HTTP/1.1",
-                "wsgi.url_scheme": "http",
-                "wsgi.input": io.BytesIO(),
-                "wsgi.errors": io.StringIO(),
-                **environ,
-            },
-            lambda status, headers, exc_info=None: started.extend([status, headers]),
-        )
-        try:
-            content = b"".join(body)
-        finally:
-            if hasattr(body, "close"):
-                body.close()
-        status, headers = started
-        return status, dict(headers), content
-
-    def answered_by_django(self, path: str, query: str = "", **environ) -> bool:
-        before = self.to_django
-        self.get(path, query, **environ)
-        return self.to_django > before
-
-
 @pytest.fixture
 def site(settings, clear_cache):
     settings.VITRINE_PAGE_CACHE_SECONDS = 300
     prefix = get_script_prefix()
-    yield Site()
+    yield WsgiSite()
     set_script_prefix(prefix)  # Django's handler leaves the last request's (SCRIPT_NAME)
 
 
