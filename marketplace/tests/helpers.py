@@ -3,6 +3,8 @@
 import io
 
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 
 from marketplace.page_cache import PageCacheHits
 from orders.tests.helpers import ADDRESS
@@ -57,6 +59,17 @@ class WsgiSite:
         return self.django(environ, start_response)
 
     def get(self, path: str, query: str = "", **environ) -> tuple[str, dict[str, str], bytes]:
+        # As Django's test client does: the request signals must not close the connection,
+        # which holds the test's transaction.
+        for signal in (request_started, request_finished):
+            signal.disconnect(close_old_connections)
+        try:
+            return self._get(path, query, **environ)
+        finally:
+            for signal in (request_started, request_finished):
+                signal.connect(close_old_connections)
+
+    def _get(self, path: str, query: str, **environ) -> tuple[str, dict[str, str], bytes]:
         started = []
         body = self.application(
             {
