@@ -41,6 +41,7 @@ import uuid
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
+from http.client import responses
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
@@ -529,7 +530,8 @@ class AnonymousPageCacheMiddleware:
 
 @dataclass(frozen=True)
 class _Page:
-    """A stored page: what a hit answers, each time in a response of its own."""
+    """A stored page: what a hit answers, each time in a response of its own. And, kept by
+    PageCacheHits, a hit's whole answer as Django's handler gave it (but its request id)."""
 
     status: int
     headers: tuple[tuple[str, str], ...]
@@ -542,6 +544,11 @@ class _Page:
     @property
     def nbytes(self) -> int:  # _Values bounds the bytes a worker keeps
         return len(self.content)
+
+    @property
+    def status_line(self) -> str:
+        """As Django's handler writes it: a stored page has no reason phrase of its own."""
+        return f"{self.status} {responses.get(self.status, 'Unknown Status Code')}"
 
     def response(self) -> HttpResponse:
         return HttpResponse(self.content, status=self.status, headers=dict(self.headers))
@@ -624,7 +631,7 @@ class PageCacheHits:
         if own is not None and _still_current(own.versions):
             answer = own.value
             request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
-            start_response(answer.status, [*answer.headers, (REQUEST_ID_HEADER, request_id)])
+            start_response(answer.status_line, [*answer.headers, (REQUEST_ID_HEADER, request_id)])
             return [answer.content]
         started: list = []
 
@@ -644,11 +651,11 @@ class PageCacheHits:
             if hasattr(body, "close"):
                 body.close()  # request_finished, as the server would send it
         status, headers = started
-        if not any(name.lower() == "set-cookie" for name, _ in headers):
-            kept = tuple((name, value) for name, value in headers if name != REQUEST_ID_HEADER)
-            _ANSWERS.keep(
-                alike, _Own(hit.versions, _Answer(status, kept, content), "", hit.expires)
-            )
+        kept = tuple((name, value) for name, value in headers if name != REQUEST_ID_HEADER)
+        answer = _Page(int(status.partition(" ")[0]), kept, content)
+        # Its status line as given, and no cookie set.
+        if answer.status_line == status and not any(n.lower() == "set-cookie" for n, _ in kept):
+            _ANSWERS.keep(alike, _Own(hit.versions, answer, "", hit.expires))
         return [content]
 
 
@@ -665,19 +672,6 @@ def _alike(environ: Mapping[str, Any]) -> tuple | None:
         *(environ.get(name) for name in _ALIKE),
         environ.get(proxy_https[0]) if proxy_https else None,
     )
-
-
-@dataclass(frozen=True)
-class _Answer:
-    """A hit's answer, as Django's handler gave it (but its request id)."""
-
-    status: str
-    headers: tuple[tuple[str, str], ...]
-    content: bytes
-
-    @property
-    def nbytes(self) -> int:
-        return len(self.content)
 
 
 # The hits this worker answered last, by what makes requests alike; made under the settings

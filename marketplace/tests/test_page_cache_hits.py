@@ -157,3 +157,32 @@ def test_the_sites_wsgi_application_answers_hits_in_front_of_django():
 
     assert isinstance(application, page_cache.PageCacheHits)
     assert isinstance(application.application, WSGIHandler)
+
+
+@pytest.mark.parametrize(
+    "status, headers",
+    [
+        ("200 OK", [("Set-Cookie", "seen=1; Path=/")]),  # a cookie is each visitor's own
+        ("200 Fine", []),  # a status line the kept answer would not write again as it was
+    ],
+)
+def test_an_answer_that_could_not_be_given_again_as_it_was_is_not_kept(
+    clear_cache, status, headers
+):
+    from django.core.cache import cache
+
+    versions = {page_cache.SITE: 7}
+    cache.set(page_cache.VERSION_PREFIX + page_cache.SITE, 7, None)
+    calls = []
+
+    def django(environ, start_response):  # a hit, with what the middleware around it added
+        calls.append(environ)
+        environ[page_cache._HIT] = page_cache._Own(versions, None, "", 2**40)
+        start_response(status, [("Content-Type", "text/html"), *headers])
+        return [b"<p>page</p>"]
+
+    application = page_cache.PageCacheHits(django)
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/shops/", "HTTP_HOST": "testserver"}
+    for _ in range(2):
+        assert b"".join(application(dict(environ), lambda *args: None)) == b"<p>page</p>"
+    assert len(calls) == 2
