@@ -91,3 +91,28 @@ def test_a_kept_pictures_rendition_urls_are_worked_out_once(image, monkeypatch, 
     rendition = kept.get_rendition("fill-80x100")
     assert rendition.url == url
     assert f'src="{url}"' in rendition.img_tag()
+
+
+def test_pictures_not_kept_are_read_with_their_renditions_in_one_query(image):
+    """A page's pictures and their renditions, when none is kept (a first view, a change):
+    one query, not Wagtail's two (the pictures, then a prefetch of their renditions)."""
+    other = ImageFactory()
+    other.get_rendition("fill-80x100")
+    other.get_rendition("fill-160x200")
+    with CaptureQueriesContext(connection) as queries:
+        found = pictures([image.pk, other.pk])
+        sizes = {pk: sorted(r.filter_spec for r in found[pk].prefetched_renditions) for pk in found}
+    assert len(queries) == 1, [q["sql"] for q in queries]
+    assert sizes == {image.pk: ["fill-80x100"], other.pk: ["fill-160x200", "fill-80x100"]}
+    with CaptureQueriesContext(connection) as queries:  # the renditions are all there: none read
+        assert found[other.pk].get_rendition("fill-160x200").image is found[other.pk]
+    assert len(queries) == 0
+
+
+def test_a_picture_without_renditions_yet_is_read_too(image):
+    fresh = ImageFactory()
+    found = pictures([image.pk, fresh.pk])
+    assert found[fresh.pk] == fresh and found[fresh.pk].prefetched_renditions == []
+    rendition = found[fresh.pk].get_rendition("fill-80x100")  # made now, and kept with it
+    (kept,) = pictures([fresh.pk]).values()
+    assert [r.pk for r in kept.prefetched_renditions] == [rendition.pk]
