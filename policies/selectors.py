@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.core.paginator import Page as PaginatorPage
 from django.core.paginator import Paginator
-from django.db.models import Max, OuterRef, QuerySet, Subquery
+from django.db.models import F, Max, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 
 from wagtail.models import Page
@@ -176,14 +176,16 @@ def testimonials_for_home(*, home: Page, limit: int = 3) -> list[Testimonial]:
     picks, the latest."""
 
     def compute() -> list[Testimonial]:
-        picked = [
-            pick.testimonial
-            for pick in HomePageTestimonial.objects.filter(page=home, testimonial__live=True)
-            .select_related("testimonial__vendor__shop", "testimonial__item")
-            .only(*(f"testimonial__{name}" for name in TESTIMONIAL_CARD))
-            .order_by("sort_order", "pk")[:limit]
-        ]
-        return picked or list(testimonials_published()[:limit])
+        # One query: the published ones, the picks first in their order; picks shown alone.
+        pick = HomePageTestimonial.objects.filter(page=home, testimonial=OuterRef("pk"))
+        first = list(
+            testimonials_published()
+            .annotate(pick=Subquery(pick.order_by("sort_order", "pk").values("sort_order")[:1]))
+            .order_by(F("pick").asc(nulls_last=True), "-date", "-pk")[:limit]
+        )
+        if first and first[0].pick is not None:
+            return [testimonial for testimonial in first if testimonial.pick is not None]
+        return first
 
     # A card shows its piece's and shop's title, link and whether they are live: what a
     # publish or withdrawal changes (LISTED, SHOPS), never a sale.

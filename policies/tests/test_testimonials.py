@@ -58,6 +58,30 @@ def test_home_shows_editors_picks_or_the_latest(client, site_tree):
 
 
 @pytest.mark.django_db
+def test_home_testimonials_are_read_in_one_query_picked_or_not(site_tree):
+    """The picks, in the editors' order, or else the latest: one query either way (a first
+    view of the home page reads it)."""
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    home = site_tree.home
+    latest = [factories.TestimonialFactory(quote=f"Words {n}.") for n in range(4)][::-1]
+    for expected in (latest[:3], [latest[3], latest[1]]):
+        if expected[0] is latest[3]:  # the editors pick two, the oldest first
+            for n, picked in enumerate(expected):
+                home.featured_testimonials.add(
+                    models.HomePageTestimonial(testimonial=picked, sort_order=n)
+                )
+            home.save_revision().publish()
+        cache.clear()
+        with CaptureQueriesContext(connection) as queries:
+            shown = selectors.testimonials_for_home(home=home, limit=3)
+        assert shown == expected
+        assert len(queries) == 1, [q["sql"] for q in queries]
+
+
+@pytest.mark.django_db
 def test_testimonial_cards_link_their_shop_and_piece_with_no_query_of_their_own(site_tree):
     """A card reads only what it shows of its shop and piece (pages of some thirty columns):
     whatever it shows comes with the testimonial, picked or latest, not one query per card."""
