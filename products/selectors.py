@@ -466,10 +466,8 @@ def designer_counts(designer_ids: Iterable[int] | None = None) -> dict[int, tupl
     designer's counts are kept until one of its pieces changes (or which shops are listed):
     after a sale only that designer's are counted again, with an index range scan.
     """
-    if designer_ids is None:
-        designer_ids = memoised(
-            "designer-ids", lambda: list(Designer.objects.values_list("pk", flat=True))
-        )
+    if designer_ids is None:  # every designer's: the names a search reads anyway name them
+        designer_ids = list(designer_names())
 
     def count(ids: list[int]) -> dict[int, tuple[int, int]]:
         return {
