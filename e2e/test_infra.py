@@ -172,3 +172,35 @@ def test_the_live_server_serves_requests_at_once_without_mixing_their_transactio
     for thread in threads:
         thread.join(timeout=60)
     assert failures == []
+
+
+class _Item:
+    """A collected test as tests.fixtures.database reads it."""
+
+    def __init__(self, nodeid, *, marker=None, fixtures=()):
+        self.nodeid, self.marker, self.fixturenames = nodeid, marker, list(fixtures)
+
+    def get_closest_marker(self, name):
+        return self.marker if name == "django_db" else None
+
+
+def test_every_transactional_test_must_restore_what_the_migrations_made() -> None:
+    """A transactional test without a serialized rollback flushes with post_migrate, which
+    remakes the content types, and the next test with one then fails restoring them (the
+    bench's test before a live-server test did): collection refuses it."""
+    from tests.fixtures.database import unserialized_transactional
+
+    serialized = pytest.mark.django_db(transaction=True, serialized_rollback=True).mark
+    items = [
+        _Item("plain", marker=pytest.mark.django_db.mark),
+        _Item("no database"),
+        _Item("journey", marker=serialized, fixtures=["live_server"]),
+        _Item("flushes: marker", marker=pytest.mark.django_db(transaction=True).mark),
+        _Item("flushes: fixture", fixtures=["transactional_db", "live_server"]),
+        _Item("flushes: positional", marker=pytest.mark.django_db(True).mark),
+    ]
+    assert unserialized_transactional(items) == [
+        "flushes: marker",
+        "flushes: fixture",
+        "flushes: positional",
+    ]

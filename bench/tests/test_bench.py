@@ -27,9 +27,11 @@ def test_the_bare_app_renders_20_kb_on_its_own_gunicorn_and_its_cpu_is_counted()
 
 
 @pytest.fixture
-def bench_site(transactional_db, live_server, settings):
+def bench_site(live_server, settings):
     """The site as bench/settings.py changes it (its minimal views, the page cache on) over a
-    tiny generated catalogue; returns the live server's port."""
+    tiny generated catalogue; returns the live server's port. Its test is transactional with
+    a serialized rollback, as every test with a live server: a flush without one would leave
+    the content types remade for the next such test to clash with."""
     settings.ROOT_URLCONF = "bench.urls"
     templates = copy.deepcopy(settings.TEMPLATES)
     templates[0]["DIRS"] = [*templates[0]["DIRS"], settings.BASE_DIR / "bench/bare/templates"]
@@ -39,6 +41,7 @@ def bench_site(transactional_db, live_server, settings):
     return int(live_server.url.rsplit(":", 1)[1])
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_make_bench_and_bench_load_find_their_pages_and_get_the_answers_they_expect(bench_site):
     """One test, one catalogue: building it is most of the time."""
     # make bench: every row, and what it answers
