@@ -5,13 +5,13 @@ catalogue then grows from 10 to 100 items and the page is measured again. A firs
 every cache emptied, is held to a fixed count too (FIRST_VIEW_QUERIES).
 """
 
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 import pytest
 
 from products.factories import CategoryFactory, DesignerFactory, ItemPageFactory
+from tests.fixtures.cache import empty_caches
 from vendors.factories import ShopPageFactory
 
 MAX_QUERIES = 12
@@ -192,11 +192,8 @@ FIRST_VIEW_QUERIES = {"home": 16, "shop": 13, "item": 11, "designers": 11, "desi
 def _first_view_queries(client, url):
     """The queries of a view that finds nothing kept, renditions already made (a file is
     written once, not at every view)."""
-    from marketplace.page_cache import _ANSWERS, _IN_PROCESS, _PAGES
-
     client.get(url)
-    for kept in (cache, _IN_PROCESS, _PAGES, _ANSWERS):
-        kept.clear()
+    empty_caches()
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(url)
     assert response.status_code == 200, url
