@@ -28,7 +28,8 @@ def image_tag(image_id: int) -> str:
 
 
 def pictures(image_ids: Iterable[int]) -> dict[int, CustomImage | None]:
-    """The images `image_ids` with their renditions (one query for those not kept)."""
+    """The images `image_ids` with their renditions (one query for those not kept, a second
+    for any with no rendition yet)."""
     image_ids = sorted(image_ids)
     if not image_ids:
         return {}
