@@ -203,3 +203,40 @@ def test_words_found_among_every_piece_are_the_words_found_in_full(site_tree, te
     assert among.as_of == every.as_of  # a change since is caught up with
     assert "shop_path" not in queries[0]["sql"]  # ids and scores alone
     assert len(queries) == (2 if terms == "silk" else 1)  # the tie, listed since: read in full
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("terms", ["silk scarf", "scarf silk lining", "silk wool"])
+def test_words_intersected_are_the_words_found_together(site_tree, terms):
+    """Each word's matches intersected hold the pieces the words found together hold, every
+    column as they have it; where ranks add up, their scores too, to the last bit, so the
+    order by relevance is the same (products.text_search.ranks_add_up)."""
+    from decimal import Decimal
+
+    from products.factories import ItemPageFactory
+    from products.matches import find, intersection
+    from products.selectors import search_rows
+    from products.text_search import ranks_add_up, words_of
+
+    for n in range(8):  # the words in the title, the description, both, more than once
+        ItemPageFactory(
+            title=f"Silk scarf {n}" if n % 3 else f"Scarf {n}",
+            description="<p>" + "Silk lining, a silk scarf. " * (n % 4) + "</p>",
+            price=Decimal(100 + n % 3),
+        )
+    ItemPageFactory(title="Wool coat", description="<p>Silk lining.</p>")
+    every = find(search_rows(), None)
+    each = [find(search_rows(), word, every=every) for word in words_of(terms)]
+    together = find(search_rows(), terms, every=every)
+    assert every is not None and together is not None and all(each)
+    intersected = intersection(each)  # type: ignore[arg-type]
+    assert len(together) > 0 or terms == "silk wool"
+    if ranks_add_up():
+        assert intersected.rows() == together.rows()  # in price order, every column
+        assert list(intersected.by_relevance) == list(together.by_relevance)
+    else:
+        assert [row[:7] + row[8:] for row in intersected.rows()] == [
+            row[:7] + row[8:] for row in together.rows()
+        ]
+    assert list(intersected.by_newest) == list(together.by_newest)
+    assert intersected.as_of == min(matches.as_of for matches in each)
