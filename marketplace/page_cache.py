@@ -324,30 +324,35 @@ class _Values:
 
     def __init__(self, size: int, max_bytes: int = 256 * 2**20):
         self.size, self.max_bytes, self.values = size, max_bytes, dict[Hashable, _Own]()
+        self.sizes: dict[Hashable, int] = {}  # each value's bytes, as told when last kept or used
         self.lock = threading.Lock()  # a threaded server's requests share them
 
     def get(self, name: Hashable, now: float) -> _Own | None:
         with self.lock:
             own = self.values.pop(name, None)
             if own is None or own.expires <= now:
+                self.sizes.pop(name, None)
                 return None
             self.values[name] = own  # the most recently used last
+            # Told again: a value may grow as it is used (a look-up table worked out once).
+            self.sizes[name] = getattr(own.value, "nbytes", 0)
             return own
 
     def clear(self) -> None:
         with self.lock:
             self.values.clear()
+            self.sizes.clear()
 
     def keep(self, name: Hashable, own: _Own) -> None:
+        size = getattr(own.value, "nbytes", 0)
         with self.lock:
             self.values.pop(name, None)
             self.values[name] = own
-            sizes = {key: getattr(kept.value, "nbytes", 0) for key, kept in self.values.items()}
-            while len(self.values) > 1 and (
-                len(self.values) > self.size or sum(sizes.values()) > self.max_bytes
-            ):
-                del sizes[oldest := next(iter(self.values))]
-                del self.values[oldest]
+            self.sizes[name] = size
+            total = sum(self.sizes.values())
+            while len(self.values) > 1 and (len(self.values) > self.size or total > self.max_bytes):
+                del self.values[oldest := next(iter(self.values))]
+                total -= self.sizes.pop(oldest)
 
 
 _MISSING = object()

@@ -275,6 +275,13 @@ def test_a_worker_keeps_large_values_up_to_a_number_of_bytes():
         if name == "c":
             assert [n for n in "abc" if values.get(n, 0.0)] == ["b", "c"]
     assert [n for n in "abcd" if values.get(n, 0.0)] == ["d"]  # the newest, whatever its size
+    values = page_cache._Values(size=16, max_bytes=100)
+    values.keep("a", page_cache._Own({}, growing := Sized(40), "", expires=100.0))
+    values.keep("b", page_cache._Own({}, Sized(40), "", expires=100.0))
+    growing.nbytes = 70  # grown as it was used
+    values.get("a", 0.0)
+    values.keep("c", page_cache._Own({}, Sized(10), "", expires=100.0))
+    assert [n for n in "abc" if values.get(n, 0.0)] == ["a", "c"]  # 120 bytes: "b" went
 
 
 def test_restricting_a_page_changes_every_page(site_tree, clear_cache):
