@@ -249,9 +249,10 @@ def _kept_matches(terms: str | None, *, or_find: bool = True) -> Matches | None:
             ),
             catch_up_on=[LISTED],
             in_process=True,  # 4 MB for every piece of 100,000; 41 of a million
-            # Caught up exactly on PostgreSQL (rows keep their text); on SQLite the text
-            # index may lag behind a change caught up with (CHANGE_LAG_SECONDS).
-            timeout=KEPT_MATCHES_SECONDS if vectors_kept() else INDEX_LAG_SECONDS,
+            # Caught up exactly on PostgreSQL (rows keep their text), and every piece's
+            # anywhere (no text read); on SQLite the text index may lag behind a change
+            # caught up with (CHANGE_LAG_SECONDS): words' are found again a minute on.
+            timeout=KEPT_MATCHES_SECONDS if terms is None or vectors_kept() else INDEX_LAG_SECONDS,
         )
     except _NotFound:  # nothing memoised: the database counts and sorts meanwhile
         return None
