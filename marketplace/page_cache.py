@@ -356,9 +356,7 @@ class _Values:
 
 
 _MISSING = object()
-# Every piece's search matches, each word's and each combination's (products.search): bounded
-# by their bytes above all.
-_IN_PROCESS = _Values(size=256)
+_IN_PROCESS = _Values(size=16)
 # The stored pages this worker served last (a copy of each, checked as the cache's is).
 _PAGES = _Values(size=512, max_bytes=32 * 2**20)
 

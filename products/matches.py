@@ -424,24 +424,6 @@ def find(
     return matches
 
 
-def intersection(each: Sequence[Matches]) -> Matches:
-    """The matches of several words at once, from each word's own (each current, in the
-    words' order): the pieces all of them hold, each scored by its words' scores added up in
-    that order, which is the words' score together where ranks add up
-    (products.text_search.ranks_add_up), as of the oldest of them. A search for a new
-    combination of words already kept reads no row: a few C-level passes over their ids."""
-    smallest = min(each, key=len)
-    ids = numpy.frombuffer(smallest.ids, "i")
-    held = numpy.ones(len(ids), numpy.bool_)
-    scores = numpy.zeros(len(ids))
-    for matches in each:
-        places = matches._places(ids)
-        held &= places >= 0
-        scores += numpy.frombuffer(matches.scores, "d")[numpy.maximum(places, 0)]
-    found, _listed_since = smallest.among(ids[held], scores[held])  # none: all are its own
-    return dataclasses.replace(found, as_of=min(matches.as_of for matches in each))
-
-
 def caught_up(matches: Matches, rows: QuerySet[ListedItem], terms: str | None) -> Matches | None:
     """`matches` brought up to date: the rows written again since they were found or last
     caught up (products.listing records which) read again, in if they match, out if not, in

@@ -36,7 +36,7 @@ from .matches import Criteria, Matches, Selection, caught_up
 from .matches import find as find_matches
 from .models import ItemPage
 from .selectors import ShopRef
-from .text_search import RankedIds, normalised, ranks_add_up, text_matches, vectors_kept, words_of
+from .text_search import RankedIds, normalised, text_matches, vectors_kept
 
 MAX_QUERY_LENGTH = 200  # longer queries are cut, not refused
 SLUG_RE = re.compile(r"^[-a-z0-9_]{1,120}$")
@@ -267,12 +267,7 @@ def _find_matches(words: str, terms: str | None) -> Matches | None:
     again at most every REFIND_SECONDS (_NotFound: a search a few seconds later finds them
     again): matches lost again and again (a shop published, the cache full) would cost more
     to find than they save. Words' matches take all but their ids and scores from every
-    piece's, when this worker keeps those, current or caught up (never found for them).
-
-    Where ranks add up, several words are each kept on their own and their matches
-    intersected (matches.intersection): a new combination of words shoppers have asked for
-    before reads no row. A word matching nothing, or not kept (too many matches, or found
-    elsewhere just now), leaves the words found together, as where ranks do not add up."""
+    piece's, when this worker keeps those, current or caught up (never found for them)."""
     if terms is None and selectors.live_item_count() > matches_module.MAX_MATCHES:
         return None
     if not shared_cache.add(f"search-matches-found:{words}", True, REFIND_SECONDS):
@@ -280,12 +275,6 @@ def _find_matches(words: str, terms: str | None) -> Matches | None:
     every = None
     if terms is not None and kept_in_process(f"search-matches:{_words_key(None)}"):
         every = _kept_matches(None, or_find=False)
-    if every is not None and terms is not None and ranks_add_up():
-        each_word = words_of(terms)
-        if len(each_word) > 1:
-            each = [_kept_matches(word) for word in each_word]
-            if all(matches is not None and len(matches) for matches in each):
-                return matches_module.intersection(each)  # type: ignore[arg-type]
     return find_matches(selectors.search_rows(), terms, every=every)
 
 

@@ -27,7 +27,7 @@ from .models import ItemPage, ListedItem
 MAX_WORDS = 12
 
 
-def words_of(terms: str) -> list[str]:
+def _words(terms: str) -> list[str]:
     """The shopper's words, stripped of any syntax: nothing they type reaches FTS as syntax."""
     return re.findall(r"\w+", terms.lower())[:MAX_WORDS]
 
@@ -35,7 +35,7 @@ def words_of(terms: str) -> list[str]:
 def normalised(terms: str) -> str:
     """The words a search for `terms` looks for, as one string: what two searches finding
     the same pieces share."""
-    return " ".join(words_of(terms))
+    return " ".join(_words(terms))
 
 
 def _native() -> str | None:
@@ -45,14 +45,6 @@ def _native() -> str | None:
     if connection.vendor == "postgresql" and backend.startswith("Postgres"):
         return "postgresql"
     return None
-
-
-def ranks_add_up() -> bool:
-    """Whether the relevance of several words is the sum of each word's, added in their
-    order: SQLite's bm25 is (a sum over the query's words, each weighed by how rare it is,
-    which does not depend on the other words); PostgreSQL's ts_rank of several words is not
-    (it weighs how close together they are)."""
-    return _native() == "sqlite"
 
 
 def vectors_kept() -> bool:
@@ -133,7 +125,7 @@ def text_matches(rows: QuerySet, terms: str, *, probe: bool = False) -> QuerySet
     if native is None:
         matches = ItemPage.objects.search(terms, operator="and", order_by_relevance=False)
         return rows.filter(pk__in=matches.get_queryset().values("pk"))
-    words = words_of(terms)
+    words = _words(terms)
     if not words:
         return rows.none()
     if native == "postgresql":
@@ -155,7 +147,7 @@ def scored_matches(rows: QuerySet[ListedItem], terms: str) -> tuple[str, list] |
     native = _native()
     if native is None:
         return None
-    words = words_of(terms)
+    words = _words(terms)
     if native == "postgresql" and words:
         query = _query(words)
         rows = rows.filter(document=query).annotate(score=SearchRank(F("document"), query))
@@ -194,7 +186,7 @@ class RankedIds(Sequence[int]):
         """The ids from `start` to `stop` by relevance (ties: the newest, highest id, first):
         one query."""
         native = _native()
-        words = words_of(self.terms)
+        words = _words(self.terms)
         if native == "postgresql":
             # ts_rank weighs each word by where Wagtail's index put it (the title above all).
             rank = SearchRank(F("document"), _query(words))

@@ -568,15 +568,13 @@ def test_words_searched_in_a_worker_keeping_every_piece_read_their_ids_and_score
     client, world
 ):
     """A worker keeping every piece's matches (a search without words made it) reads only
-    new words' ids and scores (where ranks add up, each word's on its own), and takes the
-    rest from them (matches.Matches.among): pages, counts and facets are what a worker
-    without them shows, reading the words' rows in full."""
+    new words' ids and scores, and takes the rest from them (matches.Matches.among): pages,
+    counts and facets are what a worker without them shows, reading the words' rows in full."""
     from django.core.cache import cache
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from marketplace import page_cache
-    from products.text_search import ranks_add_up, words_of
 
     asked = [
         {"q": "leather"},
@@ -596,58 +594,12 @@ def test_words_searched_in_a_worker_keeping_every_piece_read_their_ids_and_score
 
     search(client)  # every piece's, kept
     among, matched = shown()
-    reads = len({w for p in asked for w in words_of(p["q"])}) if ranks_add_up() else len(asked)
-    assert len(matched) == reads and not any("shop_path" in sql for sql in matched)
+    assert len(matched) == len(asked) and not any("shop_path" in sql for sql in matched)
     cache.clear()
     page_cache._IN_PROCESS.clear()  # a worker keeping nothing
     in_full, matched = shown()
     assert len(matched) == len(asked) and all("shop_path" in sql for sql in matched)
     assert among == in_full
-
-
-@pytest.mark.django_db
-def test_a_new_combination_of_kept_words_reads_no_row_where_ranks_add_up(client, world):
-    """Where ranks add up (SQLite), each word of a search is kept on its own: a search for a
-    combination of words already kept reads no search row, and shows what finding the words
-    together shows (the same pieces, in the same order by relevance, the same counts), a piece
-    published since the words were kept included; a word matching nothing finds nothing."""
-    from django.core.cache import cache
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from marketplace import page_cache
-    from products.text_search import ranks_add_up
-
-    if not ranks_add_up():
-        pytest.skip("PostgreSQL's ranks of several words are not the sum of each word's")
-
-    def rows_read(**params) -> tuple[list[str], list, dict]:
-        with CaptureQueriesContext(connection) as queries:
-            response = search(client, **params)
-        read = [q["sql"] for q in queries if "products_listeditem" in q["sql"]]
-        return read, titles(response), response.context["result"].facets
-
-    search(client)  # every piece's, kept
-    for word in ("maison", "aubert", "leather", "silk", "beaded"):
-        assert len(rows_read(q=word)[0]) == 1
-    assert rows_read(q="aubert maison")[0] == []
-    world.draft("Maison leather belt").save_revision().publish()
-    asked = [{"q": "leather maison", "sort": "price_asc"}, {"q": "silk beaded aubert"},
-             {"q": "leather silk"}, {"q": "maison aubert", "designer": world.aubert.slug}]  # fmt: skip
-    kept_apart = []
-    for params in asked:
-        read, *shown = rows_read(**params)
-        # The publish caught up with (every piece's, each word's): the new row alone.
-        assert all('"item_id" IN' in sql for sql in read), params
-        kept_apart.append(tuple(shown))
-    assert "Maison leather belt" in kept_apart[0][0] and kept_apart[2][0] == []
-    assert rows_read(q="beaded leather")[0] == []  # each word caught up already
-    read, shown, _facets = rows_read(q="maison zebrawoodish")  # a word matching nothing
-    assert len(read) == 2 and shown == []  # the word's own, then the words together
-    cache.clear()
-    page_cache._IN_PROCESS.clear()  # a worker keeping nothing: the words found together
-    together = [rows_read(**params)[1:] for params in asked]
-    assert kept_apart == together
 
 
 @pytest.mark.django_db
