@@ -204,3 +204,30 @@ def test_every_transactional_test_must_restore_what_the_migrations_made() -> Non
         "flushes: fixture",
         "flushes: positional",
     ]
+
+
+@pytest.mark.django_db
+def test_the_sessions_a_test_leaves_on_the_tests_database_are_named() -> None:
+    """PostgreSQL drops the tests' database at the end only when no other session uses it
+    (tests.fixtures.database.django_db_setup): a session a test left open (a server's, a
+    thread's) is named, and one that ends within the wait is not."""
+    from django.db import connection
+
+    from tests.fixtures.database import other_sessions
+
+    if connection.vendor != "postgresql":
+        assert other_sessions(wait=1) == []
+        return
+    import psycopg
+
+    settings = connection.settings_dict
+    left = psycopg.connect(
+        dbname=settings["NAME"], user=settings["USER"], host=settings["HOST"] or "127.0.0.1",
+        port=settings["PORT"] or 5432, application_name="left-by-a-test",
+    )  # fmt: skip
+    try:
+        assert "left-by-a-test" in [session[1] for session in other_sessions()]
+        threading.Timer(0.5, left.close).start()  # ends within the wait
+        assert "left-by-a-test" not in [session[1] for session in other_sessions(wait=5)]
+    finally:
+        left.close()
