@@ -13,7 +13,7 @@ import pytest
 pytest_plugins = [
     "tests.fixtures.cache",  # autouse: an empty cache around every test
     "tests.fixtures.clock",  # autouse: pieces dated in creation order, from now
-    "tests.fixtures.database",  # migrated data restored for transactional tests; other sessions waited for at the end
+    "tests.fixtures.database",  # autouse: migrated data restored; at the end, sessions awaited
     "tests.fixtures.live_server",  # live_server: one request at a time on a shared connection
     "tests.fixtures.localstripe",  # localstripe, stripe_settings
     "tests.fixtures.site",  # site_tree
