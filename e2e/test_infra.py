@@ -152,21 +152,26 @@ def test_the_live_server_serves_requests_at_once_without_mixing_their_transactio
     pieces = [ItemPageFactory(parent=shop, title=f"Scarf {n}") for n in range(6)]
     failures: list[str] = []
 
-    def shopper(piece) -> None:
+    def shopper(pk: int, title: str, url: str) -> None:
+        """A shopper over HTTP only: a thread reading the database here would leave its
+        connection open, and PostgreSQL would refuse to drop the tests' database at the end."""
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
         try:
             for _ in range(4):
-                page = opener.open(f"{live_server.url}{piece.url}").read().decode()
+                page = opener.open(f"{live_server.url}{url}").read().decode()
                 token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-                body = urlencode({"item": piece.pk, "csrfmiddlewaretoken": token}).encode()
+                body = urlencode({"item": pk, "csrfmiddlewaretoken": token}).encode()
                 opener.open(f"{live_server.url}/cart/add/", body).read()
-                if piece.title not in opener.open(f"{live_server.url}/cart/").read().decode():
-                    failures.append(f"{piece.title}: not in its cart")
+                if title not in opener.open(f"{live_server.url}/cart/").read().decode():
+                    failures.append(f"{title}: not in its cart")
         except Exception as error:  # a 500, a lost connection
-            failures.append(f"{piece.title}: {error}")
+            failures.append(f"{title}: {error}")
 
-    threads = [threading.Thread(target=shopper, args=(piece,)) for piece in pieces]
+    threads = [
+        threading.Thread(target=shopper, args=(piece.pk, piece.title, piece.url))
+        for piece in pieces
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
