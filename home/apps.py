@@ -8,7 +8,7 @@ class HomeConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_save
 
-        from marketplace import page_cache
+        from marketplace import page_cache, sites
 
         from .models import HOME, HomePage, SiteFooterSettings
 
@@ -17,6 +17,8 @@ class HomeConfig(AppConfig):
             if not created:
                 page_cache.invalidate(page_cache.SITE)
 
+        # The footer's settings come with the memoised site (SiteFooterSettings.of).
+        sites.read_with_site("sitefootersettings")
         post_save.connect(
             footer_changed, sender=SiteFooterSettings, weak=False, dispatch_uid="pagecache-footer"
         )

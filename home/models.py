@@ -7,7 +7,7 @@ from django.http import Http404
 
 from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
-from wagtail.models import Page
+from wagtail.models import Page, Site
 
 from marketplace import page_cache
 from marketplace.page_mixins import SharedPartsMixin, ViewRestrictionShortcutMixin
@@ -170,6 +170,15 @@ class SiteFooterSettings(BaseSiteSetting):
     tagline = models.CharField(
         max_length=200, blank=True, default="Independent designer shops, one checkout."
     )
+
+    @classmethod
+    def of(cls, site: Site) -> "SiteFooterSettings":
+        """The site's footer settings: read with the site where it was memoised
+        (marketplace.sites.read_with_site), else Wagtail's way (made on first use)."""
+        try:
+            return site.sitefootersettings  # type: ignore[attr-defined]
+        except cls.DoesNotExist:
+            return cls.for_site(site)
 
     # Read only when the footer is rendered, which is kept with the site's version: editing
     # these moves it on (home.apps, home/templatetags/footer_tags.py).

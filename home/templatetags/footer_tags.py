@@ -21,7 +21,7 @@ def site_footer(context) -> SafeString:
     site = Site.find_for_request(request) if request is not None else None
 
     def render() -> str:
-        footer = SiteFooterSettings.for_site(site) if site is not None else None
+        footer = SiteFooterSettings.of(site) if site is not None else None
         return render_to_string(
             "components/site_footer.html",
             {"footer": footer, "footer_policies": policies_for_footer()},
