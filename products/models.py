@@ -5,7 +5,6 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F
 from django.db.models.expressions import RawSQL
-from django.http import Http404
 from django.utils import timezone
 from django.utils.functional import cached_property
 
@@ -396,8 +395,6 @@ class DesignerIndexPage(ViewRestrictionShortcutMixin, RoutablePageMixin, Page):
         from . import selectors
 
         designer = selectors.designer_by_slug(slug)
-        if designer is None:
-            raise Http404
         # Not the whole catalogue: this designer's pieces, and which shops are listed.
         page_cache.depends_on(cache.designer_items_tag(designer.pk), cache.SHOPS)
 

@@ -1,5 +1,6 @@
 """Reads of the catalogue. Every function returns querysets/values with a constant query count."""
 
+import copy
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -18,7 +19,8 @@ from django.db.models import (
     Subquery,
 )
 from django.db.models.functions import Length, Substr
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
@@ -27,7 +29,6 @@ from wagtail.models import Page
 from marketplace.models import CustomImage
 from marketplace.page_cache import (
     SHOPS,
-    depends_on,
     memoised,
     memoised_each,
     not_kept,
@@ -35,7 +36,7 @@ from marketplace.page_cache import (
 from marketplace.page_mixins import restricted_paths
 from marketplace.pictures import attach_pictures, pictures
 from vendors.cache import shop_items_tag, shop_tag
-from vendors.models import TAKING_ORDERS, ShopPage, shop_takes_orders, with_vendor_status
+from vendors.models import ShopPage, shop_takes_orders, with_vendor_status
 
 from .cache import ARRIVALS, designer_items_tag, item_tag
 from .models import SOLD_LAST, Category, Designer, ItemImage, ItemPage, ListedItem
@@ -165,9 +166,7 @@ def hidden_sections() -> list[str]:
     saved or a restriction changed (marketplace.page_cache)."""
 
     def compute() -> list[str]:
-        paths = set(
-            ShopPage.objects.exclude(TAKING_ORDERS).order_by().values_list("path", flat=True)
-        )
+        paths = {path for path, shop in every_shop().items() if not shop_takes_orders(shop)}
         return sorted(paths | set(restricted_paths()))
 
     return memoised("hidden-sections", compute, tags=[SHOPS])
@@ -253,32 +252,55 @@ def items_for_designer(*, designer: Designer) -> QuerySet[ItemPage]:
 
 def attach_shops(items: Iterable[ItemPage], *, known: Iterable[ShopPage] = ()) -> list[ItemPage]:
     """Set `item.shop` on each item from its parent path: shops the caller already has are
-    used as they are, the rest are memoised under their own tags (their name, URL and phone
-    show on cards and in carts)."""
+    used as they are, the rest come from `every_shop` (their name, URL and phone show on
+    cards and in carts)."""
     items = list(items)
-    shown = {item.path[:-STEPLEN] for item in items}
-    shops = {shop.path: shop for shop in known}
-    missing = shown - set(shops)
-    # A cached page with these cards shows these shops' names (marketplace.page_cache): the
-    # memoised ones record their tags as they are read, with their rows.
-    depends_on(*(shop_tag(path) for path in shown - missing))
-    if missing:
-        shops.update(
-            memoised_each(
-                "card-shop", sorted(missing), _card_shops, tags_of=lambda path: (shop_tag(path),),
-                default=None,
-            )
-        )  # fmt: skip
-    for item in items:
-        item.shop = shops.get(item.path[:-STEPLEN])
+    known_shops = {shop.path: shop for shop in known}
+    shown = [item.path[:-STEPLEN] for item in items]
+    shops = every_shop() if any(path not in known_shops for path in shown) else {}
+    for item, path in zip(items, shown, strict=True):
+        item.shop = known_shops.get(path) or shops.get(path)
     return items
 
 
-def _card_shops(paths: list[str]) -> dict[str, ShopPage]:
-    # Whether it takes orders too (a cart prunes by it): a vendor's status moves `site` on.
-    fields = ("title", "slug", "url_path", "path", "depth", "live", "phone_number", "phone_orders")
-    shops = with_vendor_status(ShopPage.objects.filter(path__in=paths).only(*fields))
-    return {shop.path: shop for shop in shops}
+# What cards, carts, listings and search read of a shop: its name and URL, its phone, its
+# card's words and pictures (ids), and whether it takes orders (`vendor_status`).
+SHOP_FIELDS = ("title", "slug", "url_path", "path", "depth", "live", "phone_number",
+               "phone_orders", "city", "intro", "logo", "banner")  # fmt: skip
+
+
+def every_shop() -> dict[str, ShopPage]:
+    """Every shop by tree path, listed or not, in title order, read in one query after a
+    shop or a vendor changes (any change to what it holds moves `shops` or `site` on: the
+    shop's publish, its vendor's status) and kept in each worker: which shops are hidden
+    (`hidden_sections`) and listed (`shops_listed_kept`, `shop_refs`), and each card's shop,
+    all come from it. Its shops are shared by the worker's requests: read them, never change them
+    (`_shop_cards` copies those it completes)."""
+    return memoised(
+        "every-shop",
+        lambda: {
+            shop.path: shop
+            for shop in with_vendor_status(ShopPage.objects.order_by("title").only(*SHOP_FIELDS))
+        },
+        tags=[SHOPS],
+        in_process=True,
+    )
+
+
+def shops_listed_kept() -> tuple[ShopPage, ...]:
+    """The shops `shops_listed` gives, by title (live, taking orders, not private), as
+    `every_shop` keeps them and shared in the same way: kept apart from it, so that a page
+    reading both reads each once (a value read ahead is handed out once, marketplace.cache)."""
+
+    def compute() -> tuple[ShopPage, ...]:
+        hidden = hidden_sections()
+        return tuple(
+            shop
+            for shop in every_shop().values()
+            if shop.live and not any(shop.path.startswith(path) for path in hidden)
+        )
+
+    return memoised("listed-shops", compute, tags=[SHOPS], in_process=True)
 
 
 @dataclass(frozen=True)
@@ -508,12 +530,12 @@ def category_names() -> dict[int, tuple[str, str, str | None]]:
     )  # fmt: skip
 
 
-def designer_by_slug(slug: str) -> Designer | None:
-    """A designer's row, kept until a designer changes (`site`)."""
-    pk = id_by_slug(designer_names()).get(slug)
-    if pk is None:
-        return None
-    return memoised(f"designer:{pk}", lambda: Designer.objects.filter(pk=pk).first())
+def designer_by_slug(slug: str) -> Designer:
+    """A designer's row, kept until a designer changes (`site`); Http404 for no designer
+    (nothing kept: any slug may be asked)."""
+    if len(slug) > Designer._meta.get_field("slug").max_length:  # no such slug: a short key
+        raise Http404
+    return memoised(f"designer:{slug}", lambda: get_object_or_404(Designer, slug=slug))
 
 
 def id_by_slug(names: dict[int, tuple]) -> dict[str, int]:
@@ -539,10 +561,7 @@ def shop_refs() -> tuple[ShopRef, ...]:
     return memoised(
         "shop-refs",
         lambda: tuple(
-            ShopRef(*row)
-            for row in shops_listed()
-            .order_by("title")
-            .values_list("slug", "title", "path", "depth")
+            ShopRef(shop.slug, shop.title, shop.path, shop.depth) for shop in shops_listed_kept()
         ),
         tags=[SHOPS],
         in_process=True,  # shared by the worker's requests: a tuple of tuples, never changed
@@ -616,33 +635,25 @@ def _available_counts(shops: list[ShopPage]) -> dict[str, int]:
 
 
 def shops_live(*, limit: int) -> list[ShopPage]:
-    """The first listed shops by title, with their cards' pictures and counts (the home page).
-    Which shops they are is kept until a shop or vendor changes."""
-    shops = memoised(f"shops-live:{limit}", lambda: list(_shops_by_title()[:limit]), tags=[SHOPS])
-    return _shop_cards(shops)
+    """The first listed shops by title, with their cards' pictures and counts (the home
+    page)."""
+    return _shop_cards(list(shops_listed_kept()[:limit]))
 
 
 def shops_page(request: HttpRequest) -> PaginatorPage:
     """A page of the listed shops (live, of active vendors, not private: shops_listed) by
     title, with their cards' pictures and counts: `/shops/`. A page depends on its own shops'
     counts only, so a sale in a shop on another page keeps it cached."""
-    paginator = Paginator(_shops_by_title(), settings.VITRINE_SHOPS_PER_PAGE)
-    # Counted from the memoised list of listed shops, not with a COUNT query each time.
-    paginator.count = len(shop_refs())
+    paginator = Paginator(shops_listed_kept(), settings.VITRINE_SHOPS_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
     page.object_list = _shop_cards(list(page.object_list))
     return page
 
 
-def _shops_by_title() -> QuerySet[ShopPage]:
-    # What a shop's card shows (components/shop_card.html), not its story, address or hours.
-    card = ("title", "url_path", "path", "depth", "city", "intro", "logo", "banner")
-    return shops_listed().only(*card).order_by("title")
-
-
 def _shop_cards(shops: list[ShopPage]) -> list[ShopPage]:
     """Shops with their logo and banner (with renditions) and their number of pieces for
-    sale."""
+    sale: copies, the shops of `every_shop` being shared."""
+    shops = [copy.copy(shop) for shop in shops]
     attach_pictures((shop, field) for shop in shops for field in ("logo", "banner"))
     by_path = {shop.path: shop for shop in shops}
     # Each shop's count is kept until one of its pieces changes (marketplace.page_cache).

@@ -268,3 +268,28 @@ def test_the_shop_list_search_reads_is_kept_in_the_worker_until_a_shop_changes(w
     renamed = shop_refs()
     assert renamed is not first
     assert [shop.title for shop in renamed] == ["Atelier Sud", "Maison Lune"]
+
+
+@pytest.mark.parametrize("url", ["/", "/shops/"])
+def test_the_shops_every_request_shares_are_never_changed_by_one(client, world, url):
+    """Cards, listings and search take their shops from one list kept in each worker
+    (products.selectors.every_shop): a page that completes a shop's card (its pictures, its
+    count of pieces for sale) completes a copy, or the next request would see it."""
+    from products.selectors import every_shop
+
+    before = {path: dict(vars(shop)) for path, shop in every_shop().items()}
+    cached = {path: dict(vars(shop)["_state"].fields_cache) for path, shop in every_shop().items()}
+    html = client.get(url).content.decode()
+    assert "Maison Lune" in html
+    shared = every_shop()
+    assert {path: dict(vars(shop)) for path, shop in shared.items()} == before
+    assert {path: dict(shop._state.fields_cache) for path, shop in shared.items()} == cached
+
+
+def test_a_designer_slug_too_long_for_any_designer_is_not_found(client, world):
+    """Not looked for, nor made a cache key of (over 250 characters: the cache warns)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert client.get(f"/designers/{'a' * 10_000}/").status_code == 404
