@@ -533,7 +533,7 @@ def category_names() -> dict[int, tuple[str, str, str | None]]:
 def designer_by_slug(slug: str) -> Designer:
     """A designer's row, kept until a designer changes (`site`); Http404 for no designer
     (nothing kept: any slug may be asked)."""
-    if len(slug) > Designer._meta.get_field("slug").max_length:  # no such slug: a short key
+    if len(slug) > (Designer._meta.get_field("slug").max_length or 0):  # none: no such key
         raise Http404
     return memoised(f"designer:{slug}", lambda: get_object_or_404(Designer, slug=slug))
 
