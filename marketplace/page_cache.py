@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Page as PaginatorPage
-from django.core.signals import setting_changed
+from django.core.signals import request_finished, request_started, setting_changed
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest, HttpResponse
@@ -218,35 +218,57 @@ def memoised(
     tags = (SITE, *tags)
     # The versions before computing (a change meanwhile leaves it stale), with the entry.
     current, found = _current_shown_and(tags, [f"memo:{name}"])
+    if current is None:  # the cache is failing: nothing can say when the value changes
+        return _computed_in_this_request(name, compute)
     entry = found.get(f"memo:{name}")
     if in_process:
         return _memoised_in_process(
             name, compute, entry, current, timeout, still_good, catch_up, set(catch_up_on)
         )
     value: T | None = None
-    if entry is not None and current is not None:
+    if entry is not None:
         if entry[0] == current and (still_good is None or still_good(entry[1])):
             return entry[1]
         value = _caught_up(entry, current, catch_up, set(catch_up_on))
     if value is None:
         value = compute()
-    if current is not None:
-        cache.set(f"memo:{name}", (current, value), timeout)
+    cache.set(f"memo:{name}", (current, value), timeout)
     return value
+
+
+# While the cache fails, each value `memoised` computes is kept for the rest of the request
+# (one used twice, such as every shop, is read once, as a first view reads it) and no longer:
+# no version can say when it changes. A request's own, set as it starts (`connect`).
+_computed: ContextVar[dict[str, Any] | None] = ContextVar("memo_computed", default=None)
+
+
+def _computed_in_this_request(name: str, compute: Callable[[], T]) -> T:
+    computed = _computed.get()
+    if computed is None:  # outside a request (a task, a command): each use computes it
+        return compute()
+    if name not in computed:
+        computed[name] = compute()
+    return computed[name]
+
+
+def _request_started(**kwargs: Any) -> None:
+    _computed.set({})
+
+
+def _request_finished(**kwargs: Any) -> None:
+    _computed.set(None)
 
 
 def _memoised_in_process(
     name: str,
     compute: Callable[[], T],
     entry: tuple[Versions, str, float] | None,  # the cache's: versions, token, stored at
-    current: Versions | None,
+    current: Versions,
     timeout: int,
     still_good: Callable[[T], bool] | None,
     catch_up: Callable[[T], T | None] | None,
     catch_up_on: set[str],
 ) -> T:
-    if current is None:  # the cache is failing: nothing is kept
-        return compute()
     now = time.time()
     own = _IN_PROCESS.get(name, now)
 
@@ -796,6 +818,9 @@ def connect() -> None:
     """Wagtail's page signals; each app connects what its own models change (their `cache`)."""
     from wagtail.models import Page, PageViewRestriction
     from wagtail.signals import page_published, page_slug_changed, page_unpublished, post_page_move
+
+    request_started.connect(_request_started, dispatch_uid="pagecache-request-started")
+    request_finished.connect(_request_finished, dispatch_uid="pagecache-request-finished")
 
     for signal in (page_published, page_unpublished):
         signal.connect(_page_changed, dispatch_uid=f"pagecache-{signal}")

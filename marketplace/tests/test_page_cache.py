@@ -465,3 +465,42 @@ def test_every_hit_is_a_response_of_its_own(client, site_tree, cached):
     assert len(ids) == 3
     assert first["X-Page-Cache"] == second["X-Page-Cache"] == "hit"
     assert first.content == second.content == stored.content
+
+
+@pytest.mark.parametrize("in_process", [False, True], ids=["in the cache", "in each worker"])
+def test_while_the_cache_fails_a_value_is_computed_once_a_request_and_never_kept_longer(
+    monkeypatch, in_process
+):
+    """With no version to say when a value changes, none is kept from one request to the
+    next; within one request, a value asked twice (every shop) is computed once."""
+    from django.core.signals import request_finished, request_started
+
+    monkeypatch.setattr(page_cache, "_versions_and", lambda tags, entries: (None, {}))
+    computed = []
+
+    def memo() -> int:
+        return page_cache.memoised(
+            "failing", lambda: computed.append(1) or len(computed), in_process=in_process
+        )
+
+    assert (memo(), memo()) == (1, 2)  # outside a request (a task): each use computes it
+    request_started.send(sender=None)
+    assert (memo(), memo()) == (3, 3)
+    request_finished.send(sender=None)
+    assert (memo(), memo()) == (4, 5)  # after it: each use again
+    request_started.send(sender=None)
+    assert memo() == 6  # the next request: computed again
+    request_finished.send(sender=None)
+
+
+def test_a_shop_renamed_while_the_cache_fails_shows_on_the_next_page(
+    client, site_tree, monkeypatch
+):
+    monkeypatch.setattr(page_cache, "_versions_and", lambda tags, entries: (None, {}))
+    shop = ShopPageFactory(title="Atelier Nord")
+    ItemPageFactory(parent=shop, title="Silk scarf")
+    assert "Atelier Nord" in client.get("/search/").content.decode()
+    shop.title = "Atelier Sud"
+    shop.save_revision().publish()
+    html = client.get("/search/").content.decode()
+    assert "Atelier Sud" in html and "Atelier Nord" not in html

@@ -221,3 +221,27 @@ def test_first_views_with_the_cache_emptied_read_a_fixed_number_of_queries(
     _assert_same_and_within(
         small, large, sizes=("10", "100"), capsys=capsys, most=FIRST_VIEW_QUERIES
     )
+
+
+@pytest.mark.django_db
+def test_views_while_the_cache_fails_stay_within_12_queries(
+    client, site_tree, settings, capsys, monkeypatch
+):
+    """While the cache fails nothing is kept from one request to the next, and a value one
+    request uses twice (every shop: which are hidden, which listed, each card's) is computed
+    once in it (marketplace.page_cache.memoised). Search, with no matches kept, counts and
+    sorts in the database."""
+    from marketplace import page_cache
+
+    settings.VITRINE_SITE_MEMO = True
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    catalogue = Catalogue()
+    catalogue.grow_to(10)
+    urls = {**_urls(catalogue), "cart": "/cart/"}
+    client.post("/cart/add/", {"item": catalogue.item.pk})
+    monkeypatch.setattr(page_cache, "_versions_and", lambda tags, entries: (None, {}))
+    counts = {name: _queries(client, url) for name, url in urls.items()}
+    with capsys.disabled():
+        print("\ncache failing: " + "  ".join(f"{n}={len(q)}" for n, q in counts.items()))
+    over = {name: len(queries) for name, queries in counts.items() if len(queries) > MAX_QUERIES}
+    assert over == {}, "\n".join(_report(name, counts[name]) for name in over)
