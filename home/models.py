@@ -11,7 +11,6 @@ from wagtail.models import Page, Site
 
 from marketplace import page_cache
 from marketplace.page_mixins import SharedPartsMixin, ViewRestrictionShortcutMixin
-from marketplace.pictures import attach_pictures
 from policies import selectors as policy_selectors
 from policies.models.pages import TESTIMONIALS
 from policies.permissions import HomePagePermissionTester
@@ -154,9 +153,12 @@ class HomePage(SharedPartsMixin, ViewRestrictionShortcutMixin, Page):
 
     def parts_context(self, request, context):
         context = dict(context)
-        attach_pictures([(self, "hero_image")])  # with its renditions, kept
-        context["latest_items"] = product_selectors.items_latest(limit=8)
-        context["featured_shops"] = product_selectors.shops_live(limit=6)
+        latest = context["latest_items"] = product_selectors.items_latest(limit=8)
+        # Its hero, the shops' pictures and the new pieces' covers, with their renditions:
+        # read at once (one query on a first view), kept.
+        context["featured_shops"] = product_selectors.shops_live(
+            limit=6, pictures_of=[(self, "hero_image")], cards=latest
+        )
         context["featured_designers"] = product_selectors.designers_listed(limit=10)
         context["testimonials"] = policy_selectors.testimonials_for_home(home=self, limit=3)
         return context

@@ -65,13 +65,18 @@ def _with_urls(image_ids: list[int]) -> dict[int, CustomImage]:
     return images
 
 
-def attach_pictures(pictures_of: Iterable[tuple[object, str]]) -> None:
+def attach_pictures(
+    pictures_of: Iterable[tuple[object, str]], *, along: Iterable[int | None] = ()
+) -> dict[int, CustomImage | None]:
     """Give each (object, image field) pair, such as `(designer, "logo")`, its image with its
-    renditions, all in one read of the kept pictures."""
+    renditions, all in one read of the kept pictures, with the pictures `along` (a page's
+    cards' covers: on a first view, one query for every picture of the page); returns every
+    picture read."""
     pairs = [(owner, field, getattr(owner, f"{field}_id")) for owner, field in pictures_of]
-    images = pictures({pk for _owner, _field, pk in pairs if pk})
+    images = pictures({pk for _owner, _field, pk in pairs if pk} | {pk for pk in along if pk})
     for owner, field, pk in pairs:
         setattr(owner, field, images.get(pk) if pk else None)
+    return images
 
 
 def rendition_added(image: CustomImage) -> None:

@@ -59,9 +59,9 @@ class _Pictures:
     none. Each picture is kept under its own tag (marketplace.pictures), so a page shown
     again after a sale reads none of them from the database."""
 
-    def __init__(self, image_ids: set[int]):
+    def __init__(self, image_ids: set[int], images: dict[int, CustomImage | None] | None = None):
         self.image_ids = image_ids
-        self._images: dict[int, CustomImage | None] | None = None
+        self._images = images  # read already, with the page's other pictures (attach_cards)
 
     def get(self, image_id: int | None) -> CustomImage | None:
         if self._images is None:
@@ -109,21 +109,29 @@ def attach_cards(
 
     Pass the `shops` the page already has (a shop's own page, search's shop list). Other
     pictures on the page, as (object, image field) pairs such as `(designer, "logo")`, come
-    at once (marketplace.pictures.attach_pictures): the page shows them, while the cards it
-    has kept need no picture (home.templatetags.cards).
+    at once, and the covers with them (marketplace.pictures.attach_pictures): a first view
+    reads every picture of the page in one query, though a page whose cards are kept
+    (home.templatetags.cards) then reads their covers from the cache for nothing.
     """
-    items = attach_covers(attach_shops(items, known=shops))
-    attach_pictures(pictures_of)
-    return items
+    items = attach_shops(items, known=shops)
+    pairs = list(pictures_of)
+    if not pairs:
+        return attach_covers(items)
+    return attach_covers(items, images=attach_pictures(pairs, along=cover_ids(items)))
 
 
-def attach_covers(items: list[ItemPage]) -> list[ItemPage]:
+def cover_ids(items: Iterable[ItemPage]) -> set[int]:
+    return {item.cover_image_id for item in items if getattr(item, "cover_image_id", None)}
+
+
+def attach_covers(
+    items: list[ItemPage], *, images: dict[int, CustomImage | None] | None = None
+) -> list[ItemPage]:
     """Give each card its cover picture, with its renditions, read for all of `items` the
-    first time one is used. A card cache that renders only a few of a page's
-    cards gives them covers of their own first, so only their pictures are loaded."""
-    pictures = _Pictures(
-        {item.cover_image_id for item in items if getattr(item, "cover_image_id", None)}
-    )
+    first time one is used (or from `images`, read already). A card cache that renders only a
+    few of a page's cards gives them covers of their own first, so only their pictures are
+    loaded."""
+    pictures = _Pictures(cover_ids(items), images)
     for item in items:
         item.cover_images = CoverImages(item, pictures)
     return items
@@ -634,10 +642,16 @@ def _available_counts(shops: list[ShopPage]) -> dict[str, int]:
     return {shop.path: by_path.get(shop.path, 0) for shop in shops}
 
 
-def shops_live(*, limit: int) -> list[ShopPage]:
+def shops_live(
+    *,
+    limit: int,
+    pictures_of: Iterable[tuple[object, str]] = (),
+    cards: Sequence[ItemPage] = (),
+) -> list[ShopPage]:
     """The first listed shops by title, with their cards' pictures and counts (the home
-    page)."""
-    return _shop_cards(list(shops_listed_kept()[:limit]))
+    page), read with the page's other pictures (`pictures_of`, as attach_cards takes them)
+    and the covers of its `cards`: on a first view, one query for every picture."""
+    return _shop_cards(list(shops_listed_kept()[:limit]), pictures_of=pictures_of, cards=cards)
 
 
 def shops_page(request: HttpRequest) -> PaginatorPage:
@@ -650,11 +664,20 @@ def shops_page(request: HttpRequest) -> PaginatorPage:
     return page
 
 
-def _shop_cards(shops: list[ShopPage]) -> list[ShopPage]:
+def _shop_cards(
+    shops: list[ShopPage],
+    *,
+    pictures_of: Iterable[tuple[object, str]] = (),
+    cards: Sequence[ItemPage] = (),
+) -> list[ShopPage]:
     """Shops with their logo and banner (with renditions) and their number of pieces for
-    sale: copies, the shops of `every_shop` being shared."""
+    sale: copies, the shops of `every_shop` being shared. The page's other pictures and its
+    cards' covers are read with their pictures (shops_live)."""
     shops = [copy.copy(shop) for shop in shops]
-    attach_pictures((shop, field) for shop in shops for field in ("logo", "banner"))
+    logos = [(shop, field) for shop in shops for field in ("logo", "banner")]
+    images = attach_pictures([*logos, *pictures_of], along=cover_ids(cards))
+    if cards:
+        attach_covers(list(cards), images=images)
     by_path = {shop.path: shop for shop in shops}
     # Each shop's count is kept until one of its pieces changes (marketplace.page_cache).
     counts = memoised_each(

@@ -18,14 +18,29 @@ MAX_QUERIES = 12
 
 
 class Catalogue:
-    def __init__(self):
-        self.shops = [ShopPageFactory(), ShopPageFactory(phone=True)]
-        self.designers = [DesignerFactory() for _ in range(4)]
+    """Shops with logos and banners, designers with logos, the home page with its hero and
+    testimonials: every picture and link a page shows, as the demo has them."""
+
+    def __init__(self, home=None):
+        from marketplace.factories import ImageFactory
+        from policies.factories import TestimonialFactory
+
+        picture = ImageFactory
+        self.shops = [
+            ShopPageFactory(logo=picture(), banner=picture()),
+            ShopPageFactory(phone=True, logo=picture(), banner=picture()),
+        ]
+        self.designers = [DesignerFactory(logo=picture()) for _ in range(4)]
         parent = CategoryFactory(name="Bags")
         self.categories = [parent, CategoryFactory(name="Clutches", parent=parent)]
         self.count = 0
         # The measured item: its gallery stays the same size while the catalogue grows.
         self.item = self.add(1, gallery=3)[0]
+        if home is not None:
+            home.hero_image = picture()
+            home.save_revision().publish()
+            for shop in self.shops:
+                TestimonialFactory(vendor=shop.vendor, item=self.item)
 
     def add(self, n, **kwargs):
         items = []
@@ -77,7 +92,7 @@ def _urls(catalogue):
 
 @pytest.mark.django_db
 def test_query_counts_constant_and_at_most_12(client, site_tree, capsys):
-    catalogue = Catalogue()
+    catalogue = Catalogue(site_tree.home)
     catalogue.grow_to(10)
     small = {name: _queries(client, url) for name, url in _urls(catalogue).items()}
     catalogue.grow_to(100)
@@ -154,7 +169,7 @@ def test_query_counts_same_for_1000_and_100000_items(client, site_tree, capsys):
         # test's end, 300,000 of them take PostgreSQL minutes.
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    catalogue = Catalogue()
+    catalogue = Catalogue(site_tree.home)
     images = [ImageFactory() for _ in range(3)]
     _bulk_items(catalogue, 1_000, images)
     small = {name: _queries(client, url) for name, url in _urls(catalogue).items()}
@@ -170,7 +185,7 @@ def test_signed_in_shoppers_pages_stay_within_12_queries(client, site_tree, sett
     from accounts.factories import UserFactory
 
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-    catalogue = Catalogue()
+    catalogue = Catalogue(site_tree.home)
     catalogue.grow_to(30)
     client.force_login(UserFactory(verified=True))
     client.post("/saved/add/", {"item": catalogue.item.pk})
@@ -187,7 +202,7 @@ def test_signed_in_shoppers_pages_stay_within_12_queries(client, site_tree, sett
 # footer's settings), the page's route, every shop (which are hidden, listed and on cards),
 # each memoised list and count, the cards' rows and pictures, the footer's policies. Each
 # page's most, measured (`make bench`'s "first view's queries" too): within QUALITY.md's 12.
-FIRST_VIEW_QUERIES = {"home": 12, "shops": 8, "shop": 11, "item": 9, "designers": 9,
+FIRST_VIEW_QUERIES = {"home": 12, "shops": 9, "shop": 11, "item": 9, "designers": 10,
                       "designer": 12, "search": 11, "search_q": 10, "cart": 7}  # fmt: skip
 assert max(FIRST_VIEW_QUERIES.values()) <= MAX_QUERIES
 
@@ -211,7 +226,7 @@ def test_first_views_with_the_cache_emptied_read_a_fixed_number_of_queries(
     and no more than it does now: with production's site memo and session store."""
     settings.VITRINE_SITE_MEMO = True
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-    catalogue = Catalogue()
+    catalogue = Catalogue(site_tree.home)
     catalogue.grow_to(10)
     urls = {**_urls(catalogue), "cart": "/cart/"}
     client.post("/cart/add/", {"item": catalogue.item.pk})
@@ -235,7 +250,7 @@ def test_views_while_the_cache_fails_stay_within_12_queries(
 
     settings.VITRINE_SITE_MEMO = True
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-    catalogue = Catalogue()
+    catalogue = Catalogue(site_tree.home)
     catalogue.grow_to(10)
     urls = {**_urls(catalogue), "cart": "/cart/"}
     client.post("/cart/add/", {"item": catalogue.item.pk})
@@ -245,3 +260,17 @@ def test_views_while_the_cache_fails_stay_within_12_queries(
         print("\ncache failing: " + "  ".join(f"{n}={len(q)}" for n, q in counts.items()))
     over = {name: len(queries) for name, queries in counts.items() if len(queries) > MAX_QUERIES}
     assert over == {}, "\n".join(_report(name, counts[name]) for name in over)
+
+
+@pytest.mark.django_db
+def test_a_first_view_reads_every_picture_of_the_page_in_one_query(client, site_tree):
+    """The home page's hero, its shops' logos and banners and its new pieces' covers; a shop's
+    or a designer's own pictures and their cards' covers: one read of pictures with their
+    renditions, not one per kind (the issue counted three on the home page)."""
+    catalogue = Catalogue(site_tree.home)
+    catalogue.grow_to(10)
+    urls = _urls(catalogue)
+    for name in ("home", "shop", "designer"):
+        queries = _first_view_queries(client, urls[name])
+        pictures = [sql for sql in queries if 'FROM "marketplace_customrendition"' in sql]
+        assert len(pictures) == 1, (name, pictures)
