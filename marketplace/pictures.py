@@ -10,7 +10,7 @@ move the tag on: the kept copy is kept again with it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.cache import cache
@@ -27,16 +27,18 @@ def image_tag(image_id: int) -> str:
     return f"image:{image_id}"
 
 
-def pictures(image_ids: Iterable[int]) -> dict[int, CustomImage | None]:
+def pictures(
+    image_ids: Iterable[int], *, read: Callable[[list[int]], dict[int, CustomImage]] | None = None
+) -> dict[int, CustomImage | None]:
     """The images `image_ids` with their renditions (one query for those not kept, a second
-    for any with no rendition yet)."""
+    for any with no rendition yet); `read` reads those not kept instead (attach_pictures)."""
     image_ids = sorted(image_ids)
     if not image_ids:
         return {}
     return page_cache.memoised_each(
         PREFIX,
         image_ids,
-        _with_urls,
+        read or _with_urls,
         tags_of=lambda pk: (image_tag(pk),),
         default=None,
         timeout=SECONDS,
@@ -67,16 +69,25 @@ def _with_urls(image_ids: list[int]) -> dict[int, CustomImage]:
 
 def attach_pictures(
     pictures_of: Iterable[tuple[object, str]], *, along: Iterable[int | None] = ()
-) -> dict[int, CustomImage | None]:
+) -> dict[int, CustomImage]:
     """Give each (object, image field) pair, such as `(designer, "logo")`, its image with its
-    renditions, all in one read of the kept pictures, with the pictures `along` (a page's
-    cards' covers: on a first view, one query for every picture of the page); returns every
-    picture read."""
+    renditions, all in one read of the kept pictures. When some are not kept (a first view,
+    whose other pictures are not kept either), the pictures `along` (its cards' covers) are
+    read from the database with them, in the same query, and returned (not kept: their tags'
+    versions were not read first); otherwise none is, as the page may not need them."""
     pairs = [(owner, field, getattr(owner, f"{field}_id")) for owner, field in pictures_of]
-    images = pictures({pk for _owner, _field, pk in pairs if pk} | {pk for pk in along if pk})
+    along = {pk for pk in along if pk}
+    read_along: dict[int, CustomImage] = {}
+
+    def read(missing: list[int]) -> dict[int, CustomImage]:
+        images = _with_urls(sorted({*missing, *along}))
+        read_along.update((pk, image) for pk, image in images.items() if pk in along)
+        return images
+
+    images = pictures({pk for _owner, _field, pk in pairs if pk}, read=read)
     for owner, field, pk in pairs:
         setattr(owner, field, images.get(pk) if pk else None)
-    return images
+    return read_along
 
 
 def rendition_added(image: CustomImage) -> None:

@@ -59,14 +59,19 @@ class _Pictures:
     none. Each picture is kept under its own tag (marketplace.pictures), so a page shown
     again after a sale reads none of them from the database."""
 
-    def __init__(self, image_ids: set[int], images: dict[int, CustomImage | None] | None = None):
+    def __init__(self, image_ids: set[int], read: dict[int, CustomImage] | None = None):
         self.image_ids = image_ids
-        self._images = images  # read already, with the page's other pictures (attach_cards)
+        self._read = read or {}  # read already, with the page's own pictures (attach_cards)
+        self._images: dict[int, CustomImage | None] | None = None
 
     def get(self, image_id: int | None) -> CustomImage | None:
+        if not image_id:
+            return None
+        if image_id in self._read:
+            return self._read[image_id]
         if self._images is None:
-            self._images = pictures(self.image_ids - {None})
-        return self._images.get(image_id) if image_id else None
+            self._images = pictures(self.image_ids - self._read.keys())
+        return self._images.get(image_id)
 
 
 class CoverImages(Sequence[ItemImage]):
@@ -109,15 +114,12 @@ def attach_cards(
 
     Pass the `shops` the page already has (a shop's own page, search's shop list). Other
     pictures on the page, as (object, image field) pairs such as `(designer, "logo")`, come
-    at once, and the covers with them (marketplace.pictures.attach_pictures): a first view
-    reads every picture of the page in one query, though a page whose cards are kept
-    (home.templatetags.cards) then reads their covers from the cache for nothing.
+    at once (marketplace.pictures.attach_pictures): the page shows them, while the cards it
+    has kept need no picture (home.templatetags.cards); on a first view, when they are read
+    from the database, the covers are read with them (one query for every picture).
     """
     items = attach_shops(items, known=shops)
-    pairs = list(pictures_of)
-    if not pairs:
-        return attach_covers(items)
-    return attach_covers(items, images=attach_pictures(pairs, along=cover_ids(items)))
+    return attach_covers(items, read=attach_pictures(pictures_of, along=cover_ids(items)))
 
 
 def cover_ids(items: Iterable[ItemPage]) -> set[int]:
@@ -125,13 +127,13 @@ def cover_ids(items: Iterable[ItemPage]) -> set[int]:
 
 
 def attach_covers(
-    items: list[ItemPage], *, images: dict[int, CustomImage | None] | None = None
+    items: list[ItemPage], *, read: dict[int, CustomImage] | None = None
 ) -> list[ItemPage]:
     """Give each card its cover picture, with its renditions, read for all of `items` the
-    first time one is used (or from `images`, read already). A card cache that renders only a
-    few of a page's cards gives them covers of their own first, so only their pictures are
-    loaded."""
-    pictures = _Pictures(cover_ids(items), images)
+    first time one is used (those in `read` were read already). A card cache that renders
+    only a few of a page's cards gives them covers of their own first, so only their
+    pictures are loaded."""
+    pictures = _Pictures(cover_ids(items), read)
     for item in items:
         item.cover_images = CoverImages(item, pictures)
     return items
@@ -675,9 +677,9 @@ def _shop_cards(
     cards' covers are read with their pictures (shops_live)."""
     shops = [copy.copy(shop) for shop in shops]
     logos = [(shop, field) for shop in shops for field in ("logo", "banner")]
-    images = attach_pictures([*logos, *pictures_of], along=cover_ids(cards))
-    if cards:
-        attach_covers(list(cards), images=images)
+    read = attach_pictures([*logos, *pictures_of], along=cover_ids(cards))
+    if read:
+        attach_covers(list(cards), read=read)
     by_path = {shop.path: shop for shop in shops}
     # Each shop's count is kept until one of its pieces changes (marketplace.page_cache).
     counts = memoised_each(

@@ -293,3 +293,32 @@ def test_a_designer_slug_too_long_for_any_designer_is_not_found(client, world):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert client.get(f"/designers/{'a' * 10_000}/").status_code == 404
+
+
+def test_a_listing_rendered_again_with_its_cards_kept_reads_none_of_their_covers(
+    client, world, settings, monkeypatch
+):
+    """A first view reads a shop's own pictures and its cards' covers in one query
+    (marketplace.pictures.attach_pictures); rendered again, the shop's pictures come from the
+    cache and the covers are not read at all while its cards are kept (home.templatetags.cards):
+    each kept picture read back costs a page its unpickling."""
+    from marketplace import page_cache
+    from marketplace.factories import ImageFactory
+
+    settings.VITRINE_FRAGMENT_SECONDS = 0  # the parts rendered each time, the cards kept
+    lune = world["lune"]
+    lune.logo = ImageFactory()
+    lune.save_revision().publish()
+    client.get(lune.url)
+    asked = []
+    each = page_cache.memoised_each
+
+    def spy(prefix, ids, *args, **kwargs):
+        ids = list(ids)
+        if prefix == "picture":
+            asked.extend(ids)
+        return each(prefix, ids, *args, **kwargs)
+
+    monkeypatch.setattr(page_cache, "memoised_each", spy)
+    assert client.get(lune.url).status_code == 200
+    assert asked == [lune.logo_id]

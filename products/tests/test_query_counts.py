@@ -218,18 +218,25 @@ def _first_view_queries(client, url):
     return [q["sql"] for q in ctx.captured_queries]
 
 
-@pytest.mark.django_db
-def test_first_views_with_the_cache_emptied_read_a_fixed_number_of_queries(
-    client, site_tree, settings, capsys
-):
-    """A view that finds nothing kept reads the same queries whatever the catalogue's size,
-    and no more than it does now: with production's site memo and session store."""
+@pytest.fixture
+def shopper_with_a_cart(client, site_tree, settings):
+    """A catalogue of 10 pieces, every public page's URL and the cart's, and a shopper with a
+    piece in their cart: with production's site memo and session store."""
     settings.VITRINE_SITE_MEMO = True
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     catalogue = Catalogue(site_tree.home)
     catalogue.grow_to(10)
-    urls = {**_urls(catalogue), "cart": "/cart/"}
     client.post("/cart/add/", {"item": catalogue.item.pk})
+    return catalogue, {**_urls(catalogue), "cart": "/cart/"}
+
+
+@pytest.mark.django_db
+def test_first_views_with_the_cache_emptied_read_a_fixed_number_of_queries(
+    client, shopper_with_a_cart, capsys
+):
+    """A view that finds nothing kept reads the same queries whatever the catalogue's size,
+    and no more than it does now."""
+    catalogue, urls = shopper_with_a_cart
     small = {name: _first_view_queries(client, url) for name, url in urls.items()}
     catalogue.grow_to(100)
     large = {name: _first_view_queries(client, url) for name, url in urls.items()}
@@ -240,7 +247,7 @@ def test_first_views_with_the_cache_emptied_read_a_fixed_number_of_queries(
 
 @pytest.mark.django_db
 def test_views_while_the_cache_fails_stay_within_12_queries(
-    client, site_tree, settings, capsys, monkeypatch
+    client, shopper_with_a_cart, capsys, monkeypatch
 ):
     """While the cache fails nothing is kept from one request to the next, and a value one
     request uses twice (every shop: which are hidden, which listed, each card's) is computed
@@ -248,12 +255,7 @@ def test_views_while_the_cache_fails_stay_within_12_queries(
     sorts in the database."""
     from marketplace import page_cache
 
-    settings.VITRINE_SITE_MEMO = True
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-    catalogue = Catalogue(site_tree.home)
-    catalogue.grow_to(10)
-    urls = {**_urls(catalogue), "cart": "/cart/"}
-    client.post("/cart/add/", {"item": catalogue.item.pk})
+    _, urls = shopper_with_a_cart
     monkeypatch.setattr(page_cache, "_versions_and", lambda tags, entries: (None, {}))
     counts = {name: _queries(client, url) for name, url in urls.items()}
     with capsys.disabled():
