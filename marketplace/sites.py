@@ -6,8 +6,8 @@ keeps the answer only on that request). The answer depends on the `Site` rows an
 root page's place in the tree, so it is memoised under the page cache's `site` version:
 saving or deleting a `Site` moves that version on (`connect`), and so do the root page's
 publish, unpublish, move and slug change (marketplace.page_cache). Each request gets its own
-unpickled copy. Of the root page only the tree's columns are kept (`_with_tree_columns`); the home page
-itself is read afresh when it is the page served (HomePage.route).
+unpickled copy. Of the root page only the tree's columns are kept (`_with_tree_columns`); the
+home page itself is read afresh when it is the page served (HomePage.route).
 
 A first view (the memo empty: after a deploy, or every view while the cache is down) reads
 every site in one query, with its root page and what else an app registered to be read with
