@@ -322,3 +322,22 @@ def test_a_listing_rendered_again_with_its_cards_kept_reads_none_of_their_covers
     monkeypatch.setattr(page_cache, "memoised_each", spy)
     assert client.get(lune.url).status_code == 200
     assert asked == [lune.logo_id]
+
+
+def test_a_card_made_from_its_kept_row_is_the_piece_as_the_orm_reads_it(world):
+    from products.selectors import CARD_FIELDS, cards_of, with_card_data
+
+    scarf = world["pieces"][0]
+    ItemPage.objects.filter(pk=scarf.pk).update(held_until=timezone.now() + timedelta(minutes=5))
+    for _ in range(2):  # read from the database, then from the kept row
+        (card,) = cards_of([scarf.pk])
+        orm = with_card_data(ItemPage.objects.filter(pk=scarf.pk)).only(*CARD_FIELDS).get()
+        for field in ("pk", "title", "url_path", "path", "depth", "live", "price", "quantity",
+                      "held_until", "cover_image_id", "cover_alt", "is_reserved"):  # fmt: skip
+            assert getattr(card, field) == getattr(orm, field), field
+        assert (card.designer.name, card.designer.slug) == ("Hermès", "hermes")
+        assert card.shop == world["lune"] and card.cover_images[0].image.pk == orm.cover_image_id
+        assert card.get_deferred_fields() == orm.get_deferred_fields()
+        with CaptureQueriesContext(connection) as queries:  # any other field: read when asked
+            assert card.slug == scarf.slug
+        assert len(queries) == 1
