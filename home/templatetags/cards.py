@@ -21,7 +21,7 @@ from functools import cache as once
 
 from django import template
 from django.core.cache import cache
-from django.template.loader import get_template
+from django.template import engines
 from django.utils.safestring import SafeString, mark_safe
 
 from marketplace import fragments, page_cache
@@ -31,16 +31,21 @@ from saved.templatetags.saved_tags import save_button_html
 
 register = template.Library()
 
-CARD_TEMPLATE = "components/item_card.html"
+CARD_TEMPLATE = "components/item_card.html"  # Jinja2's (home/jinja2/): rendered most often
 # Where the heart goes; item titles and names are escaped, so no data can contain it.
 SAVE_SLOT = "<!--save-button-->"
 CARD_TIMEOUT = 3600  # seconds; bounds how long an edited picture's old alt text could show
 
 
 @once
+def _card_template():
+    return engines["jinja2"].get_template(CARD_TEMPLATE)
+
+
+@once
 def _template_digest() -> str:
-    source = get_template(CARD_TEMPLATE).template.source
-    return hashlib.blake2b(source.encode(), digest_size=6).hexdigest()
+    with open(_card_template().template.filename, encoding="utf-8") as source:
+        return hashlib.blake2b(source.read().encode(), digest_size=6).hexdigest()
 
 
 def _fingerprint(item, picture_version: int | None) -> str:
@@ -63,7 +68,7 @@ def _fingerprint(item, picture_version: int | None) -> str:
 
 
 def _render(item, request) -> tuple[str, str]:
-    html = get_template(CARD_TEMPLATE).render(
+    html = _card_template().render(
         {"item": item, "request": request, "save_slot": mark_safe(SAVE_SLOT)}  # noqa: S308
     )
     head, _, tail = html.partition(SAVE_SLOT)

@@ -186,6 +186,12 @@ TEMPLATES = [
             ],
         },
     },
+    {  # the templates rendered most often: the item card (marketplace.jinja_env)
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [],
+        "APP_DIRS": True,  # each app's jinja2/ directory
+        "OPTIONS": {"environment": "marketplace.jinja_env.environment"},
+    },
 ]
 
 # SQLite is the embedded default; DATABASE_URL (postgres://...) switches to PostgreSQL.
