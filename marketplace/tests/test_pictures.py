@@ -116,3 +116,25 @@ def test_a_picture_without_renditions_yet_is_read_too(image):
     rendition = found[fresh.pk].get_rendition("fill-80x100")  # made now, and kept with it
     (kept,) = pictures([fresh.pk]).values()
     assert [r.pk for r in kept.prefetched_renditions] == [rendition.pk]
+
+
+def test_a_picture_read_with_its_renditions_is_the_orms_whole(image, clear_cache):
+    """Read by compiled SQL (marketplace.reads), a picture and its renditions have every field
+    the ORM reads, none left to read, and make new sizes as a picture read by the ORM does."""
+    from marketplace.models import CustomImage
+
+    (found,) = pictures([image.pk]).values()
+    orm = CustomImage.objects.get(pk=image.pk)
+    assert found.get_deferred_fields() == set()
+    for field in CustomImage._meta.concrete_fields:
+        assert getattr(found, field.attname) == getattr(orm, field.attname), field.name
+    assert (found.file.url, found.width, found.get_focal_point()) == (
+        orm.file.url,
+        orm.width,
+        orm.get_focal_point(),
+    )
+    (rendition,) = found.prefetched_renditions
+    assert rendition.get_deferred_fields() == set() and rendition.image is found
+    assert rendition.url == orm.get_rendition("fill-80x100").url
+    made = found.get_rendition("fill-40x40")  # from the picture's own file
+    assert made.width == 40 and made.url.endswith(".fill-40x40.png")
