@@ -41,6 +41,9 @@ class ReadByIds:
         if compiled is None:
             return list(self.build(ids))
         compiler, sql = compiled
+        # This thread's connection runs it; the compiler (of whichever thread compiled it)
+        # only converts the values, reading its connection's settings (time zone), never
+        # its state.
         with connections[compiler.using].cursor() as cursor:
             cursor.execute(sql, ids)
             rows = cursor.fetchall()
