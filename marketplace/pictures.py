@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.cache import cache
+from django.db.models.fields.files import FieldFile
 from django.db.models.signals import post_delete, post_save
 
 from . import page_cache
@@ -36,14 +37,60 @@ def pictures(
     image_ids = sorted(image_ids)
     if not image_ids:
         return {}
-    return page_cache.memoised_each(
+    fresh: dict[int, CustomImage] = {}  # read now: used as they are
+
+    def compute(missing: list[int]) -> dict[int, Kept]:
+        fresh.update((read or _with_urls)(missing))
+        return {pk: _kept(image) for pk, image in fresh.items()}
+
+    found = page_cache.memoised_each(
         PREFIX,
         image_ids,
-        read or _with_urls,
+        compute,
         tags_of=lambda pk: (image_tag(pk),),
         default=None,
         timeout=SECONDS,
     )
+    return {
+        pk: fresh.get(pk) or (None if kept is None else _picture(kept))
+        for pk, kept in found.items()
+    }
+
+
+# A picture as kept: its fields' values, and each rendition's with its URL. Plain values: a
+# picture kept as instances cost a model unpickle each for it and every rendition (an item's
+# gallery, a dozen), more than rendering the page's parts around them.
+Kept = tuple[tuple, tuple[tuple, ...]]
+
+
+def _values(instance: Any, fields: list[str]) -> tuple:
+    """`instance`'s values of `fields` as the database holds them (a file: its name)."""
+    return tuple(
+        value.name if isinstance(value := getattr(instance, field), FieldFile) else value
+        for field in fields
+    )
+
+
+def _kept(image: CustomImage) -> Kept:
+    return _values(image, _IMAGE_FIELDS), tuple(
+        (*_values(rendition, _RENDITION_FIELDS), rendition.url)
+        for rendition in image.prefetched_renditions
+    )
+
+
+def _picture(kept: Kept) -> CustomImage:
+    """The picture `_kept` gave, with its renditions and their URLs."""
+    values, renditions = kept
+    image = loaded(CustomImage, dict(zip(_IMAGE_FIELDS, values, strict=True)))
+    image.prefetched_renditions = []
+    for *rendition_values, url in renditions:
+        rendition = loaded(
+            CustomRendition, dict(zip(_RENDITION_FIELDS, rendition_values, strict=True))
+        )
+        rendition.__dict__["url"] = url  # its cached_property, worked out when it was read
+        rendition.image = image
+        image.prefetched_renditions.append(rendition)
+    return image
 
 
 # A rendition's row with its image's, every column of both (by attribute name).
@@ -118,7 +165,7 @@ def rendition_added(image: CustomImage) -> None:
     if getattr(image, "prefetched_renditions", None) is None:
         cache.delete(key)
     else:  # under the versions it was kept with: if the picture changed, it is stale anyway
-        cache.set(key, (entry[0], image), SECONDS)
+        cache.set(key, (entry[0], _kept(image)), SECONDS)
 
 
 def _picture_changed(*, instance: Any, **kwargs: Any) -> None:

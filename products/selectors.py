@@ -254,19 +254,17 @@ def _card_rows(ids: list[int]) -> dict[int, tuple]:
 
 def _card(row: tuple) -> ItemPage:
     """The card's piece, as `only(*CARD_FIELDS)` with its designer and cover would read it."""
-    pk, designer_id, *fields, designer_name, designer_slug, cover_image_id, cover_alt = row
-    designer = loaded(Designer, {"id": designer_id, "name": designer_name, "slug": designer_slug})
-    item = loaded(
-        ItemPage,
+    values = dict(zip(_CARD_COLUMNS, row, strict=True))
+    pk = values.pop("pk")
+    designer = loaded(
+        Designer,
         {
-            "id": pk,
-            "page_ptr_id": pk,
-            "designer_id": designer_id,
-            **dict(zip(CARD_FIELDS[:-2], fields, strict=True)),
-            "cover_image_id": cover_image_id,
-            "cover_alt": cover_alt,
+            "id": values["designer_id"],
+            "name": values.pop("designer__name"),
+            "slug": values.pop("designer__slug"),
         },
     )
+    item = loaded(ItemPage, {"id": pk, "page_ptr_id": pk, **values})
     item._state.fields_cache["designer"] = designer
     return item
 

@@ -138,3 +138,22 @@ def test_a_picture_read_with_its_renditions_is_the_orms_whole(image, clear_cache
     assert rendition.url == orm.get_rendition("fill-80x100").url
     made = found.get_rendition("fill-40x40")  # from the picture's own file
     assert made.width == 40 and made.url.endswith(".fill-40x40.png")
+
+
+def test_a_kept_picture_is_read_back_without_unpickling_a_model(image, monkeypatch):
+    """The guard on the gain: a kept picture and its renditions are plain values, made into
+    instances as they are read (an item's gallery is a dozen of them)."""
+    from django.db.models import base
+
+    (first,) = pictures([image.pk]).values()
+
+    def refused(*args, **kwargs):
+        raise AssertionError("a kept picture was unpickled as a model")
+
+    monkeypatch.setattr(base, "model_unpickle", refused)
+    with CaptureQueriesContext(connection) as queries:
+        (kept,) = pictures([image.pk]).values()
+        rendition = kept.get_rendition("fill-80x100")
+    assert len(queries) == 0
+    assert (kept.pk, kept.file.name, kept.width) == (first.pk, first.file.name, first.width)
+    assert rendition.image is kept and rendition.url == first.get_rendition("fill-80x100").url
