@@ -40,8 +40,8 @@ def pictures(
     fresh: dict[int, CustomImage] = {}  # read now: used as they are
 
     def compute(missing: list[int]) -> dict[int, Kept]:
-        fresh.update((read or _with_urls)(missing))
-        return {pk: _kept(image) for pk, image in fresh.items()}
+        fresh.update((read or _with_urls)(missing))  # `read` may give others too: not kept
+        return {pk: _kept(fresh[pk]) for pk in missing if pk in fresh}
 
     found = page_cache.memoised_each(
         PREFIX,
