@@ -378,7 +378,9 @@ class _Values:
 
 
 _MISSING = object()
-_IN_PROCESS = _Values(size=16)
+# Dozens: a search for several words keeps each word's matches besides its own (the bytes
+# bound them: a common word's are megabytes at a million pieces).
+_IN_PROCESS = _Values(size=64)
 # The stored pages this worker served last (a copy of each, checked as the cache's is).
 _PAGES = _Values(size=512, max_bytes=32 * 2**20)
 

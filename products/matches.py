@@ -301,6 +301,26 @@ class Matches:
         return Selection(self, criteria)
 
 
+def conjunction(each: Sequence[Matches]) -> Matches:
+    """The pieces in all of `each` (each word's matches, in the words' order), scored by the
+    sum of their scores, in that order: what a search for the words together finds and
+    scores (products.text_search sums each word's score), read from the words' matches, kept,
+    and not from a row. Their columns are the fewest matches'; as of the oldest of them."""
+    fewest = min(range(len(each)), key=lambda i: len(each[i]))
+    ids = numpy.frombuffer(each[fewest].ids, "i").astype("i8")
+    inside = numpy.ones(len(ids), bool)
+    scores = numpy.zeros(len(ids))
+    for n, matches in enumerate(each):
+        if n == fewest:
+            places = numpy.arange(len(ids))
+        else:
+            places = matches._places(ids)
+            inside &= places >= 0
+        scores += numpy.frombuffer(matches.scores, "d")[numpy.where(places >= 0, places, 0)]
+    joined, _ = each[fewest].among(ids[inside], scores[inside])
+    return dataclasses.replace(joined, as_of=min(matches.as_of for matches in each))
+
+
 class Selection:
     """The matches passing a search's filters: their number, the facet counts (each facet
     through every other filter) and their ids in any sort's order. The price range is a run

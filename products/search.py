@@ -30,7 +30,7 @@ from django.http import HttpRequest, QueryDict
 from marketplace.page_cache import SHOPS, kept_in_process, memoised
 
 from . import matches as matches_module
-from . import selectors
+from . import selectors, text_search
 from .cache import LISTED
 from .matches import Criteria, Matches, Selection, caught_up
 from .matches import find as find_matches
@@ -266,12 +266,26 @@ def _find_matches(words: str, terms: str | None) -> Matches | None:
     """The matches of `terms` (None: every piece) to keep (None: too many to keep). Found
     again at most every REFIND_SECONDS (_NotFound: a search a few seconds later finds them
     again): matches lost again and again (a shop published, the cache full) would cost more
-    to find than they save. Words' matches take all but their ids and scores from every
-    piece's, when this worker keeps those, current or caught up (never found for them)."""
+    to find than they save. Several words' are joined from each word's own, kept (found
+    once, then shared by every search using the word: a new search for common words reads
+    no row). A word's take all but their ids and scores from every piece's, when this
+    worker keeps those, current or caught up (never found for them)."""
     if terms is None and selectors.live_item_count() > matches_module.MAX_MATCHES:
         return None
     if not shared_cache.add(f"search-matches-found:{words}", True, REFIND_SECONDS):
         raise _NotFound
+    wanted = [] if terms is None else text_search.words(terms)
+    if len(wanted) > 1:  # each word's matches, kept (found once), joined: no row read
+        each = []
+        for word in wanted:
+            matches = _kept_matches(word)
+            # None: too many to keep, or found seconds ago; none: a word matching nothing, or
+            # one the text search ignores (PostgreSQL's stop words). The database decides.
+            if not matches:
+                break
+            each.append(matches)
+        else:
+            return matches_module.conjunction(each)
     every = None
     if terms is not None and kept_in_process(f"search-matches:{_words_key(None)}"):
         every = _kept_matches(None, or_find=False)

@@ -9,15 +9,18 @@ at 100,000 items). Ranking runs in the database, one page at a time. Other datab
 Wagtail's search as it is.
 """
 
+import operator
 import re
 from collections.abc import Sequence
+from functools import reduce
 from typing import overload
 
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import BooleanField, F, QuerySet
+from django.db.models import BooleanField, Expression, F, FloatField, QuerySet
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast
 
 from wagtail.search.backends import get_search_backend
 from wagtail.search.models import IndexEntry
@@ -27,15 +30,16 @@ from .models import ItemPage, ListedItem
 MAX_WORDS = 12
 
 
-def _words(terms: str) -> list[str]:
-    """The shopper's words, stripped of any syntax: nothing they type reaches FTS as syntax."""
-    return re.findall(r"\w+", terms.lower())[:MAX_WORDS]
+def words(terms: str) -> list[str]:
+    """The shopper's words, each once, stripped of any syntax: nothing they type reaches FTS
+    as syntax."""
+    return list(dict.fromkeys(re.findall(r"\w+", terms.lower())))[:MAX_WORDS]
 
 
 def normalised(terms: str) -> str:
     """The words a search for `terms` looks for, as one string: what two searches finding
     the same pieces share."""
-    return " ".join(_words(terms))
+    return " ".join(words(terms))
 
 
 def _native() -> str | None:
@@ -53,12 +57,13 @@ def vectors_kept() -> bool:
 
 
 class _Fts:
-    """SQLite: the SQL that finds `words` in FTS5's rows of Wagtail's index entries (`ie`)."""
+    """SQLite: the SQL that finds the `wanted` words in FTS5's rows of Wagtail's index entries
+    (`ie`)."""
 
-    def __init__(self, words: list[str]):
+    def __init__(self, wanted: list[str]):
         self.entries = IndexEntry._meta.db_table
         self.fts = f"{self.entries}_fts"
-        self.query = "{title body} : (" + " AND ".join(f'"{word}"' for word in words) + ")"
+        self.query = "{title body} : (" + " AND ".join(f'"{word}"' for word in wanted) + ")"
         self.content_type = ContentType.objects.get_for_model(ItemPage).pk
         # SQLite runs the uncorrelated FTS5 subquery once and keeps its rows for every probe.
         self.match = f"ie.id IN (SELECT rowid FROM {self.fts} WHERE {self.fts} MATCH %s)"
@@ -105,11 +110,21 @@ class _Fts:
         return sql, [*rows_params, self.query, self.content_type]
 
 
-def _query(words: list[str]) -> SearchQuery:
+def _query(wanted: list[str]) -> SearchQuery:
     """PostgreSQL: every word, in the title or the body, in the backend's text configuration
     (settings.WAGTAILSEARCH_BACKENDS): named, the query is parsed once, not once per row."""
     config = get_search_backend().config
-    return SearchQuery(" & ".join(f"'{word}'" for word in words), search_type="raw", config=config)
+    return SearchQuery(" & ".join(f"'{word}'" for word in wanted), search_type="raw", config=config)
+
+
+def _rank(wanted: list[str]) -> Expression:
+    """PostgreSQL: a match's relevance, the sum of each word's ts_rank (which weighs a word by
+    where Wagtail's index put it, the title above all). A sum over the words, as SQLite's bm25
+    is: the words' matches kept apart make the scores of any search joining them
+    (products.matches.conjunction)."""
+    # Each in double precision, as the words' own are read (ts_rank's is single): the same sum.
+    ranks = (Cast(SearchRank(F("document"), _query([word])), FloatField()) for word in wanted)
+    return reduce(operator.add, ranks)
 
 
 def text_matches(rows: QuerySet, terms: str, *, probe: bool = False) -> QuerySet:
@@ -125,14 +140,14 @@ def text_matches(rows: QuerySet, terms: str, *, probe: bool = False) -> QuerySet
     if native is None:
         matches = ItemPage.objects.search(terms, operator="and", order_by_relevance=False)
         return rows.filter(pk__in=matches.get_queryset().values("pk"))
-    words = _words(terms)
-    if not words:
+    wanted = words(terms)
+    if not wanted:
         return rows.none()
     if native == "postgresql":
         if rows.model is ListedItem:
-            return rows.filter(document=_query(words))
-        return rows.filter(pk__in=ListedItem.objects.filter(document=_query(words)).values("pk"))
-    fts = _Fts(words)
+            return rows.filter(document=_query(wanted))
+        return rows.filter(pk__in=ListedItem.objects.filter(document=_query(wanted)).values("pk"))
+    fts = _Fts(wanted)
     if probe:
         meta = rows.model._meta
         quote = connection.ops.quote_name
@@ -147,18 +162,17 @@ def scored_matches(rows: QuerySet[ListedItem], terms: str) -> tuple[str, list] |
     native = _native()
     if native is None:
         return None
-    words = _words(terms)
-    if native == "postgresql" and words:
-        query = _query(words)
-        rows = rows.filter(document=query).annotate(score=SearchRank(F("document"), query))
+    wanted = words(terms)
+    if native == "postgresql" and wanted:
+        rows = rows.filter(document=_query(wanted)).annotate(score=_rank(wanted))
     sql, params = rows.query.sql_with_params()
-    if not words:
+    if not wanted:
         return f"SELECT candidates.*, 0 AS score FROM ({sql}) AS candidates WHERE 1 = 0", list(
             params
         )
     if native == "postgresql":
         return sql, list(params)
-    return _Fts(words).scored(sql, params)
+    return _Fts(wanted).scored(sql, params)
 
 
 class RankedIds(Sequence[int]):
@@ -186,16 +200,14 @@ class RankedIds(Sequence[int]):
         """The ids from `start` to `stop` by relevance (ties: the newest, highest id, first):
         one query."""
         native = _native()
-        words = _words(self.terms)
+        wanted = words(self.terms)
         if native == "postgresql":
-            # ts_rank weighs each word by where Wagtail's index put it (the title above all).
-            rank = SearchRank(F("document"), _query(words))
-            ranked = self.rows.annotate(rank=rank).order_by("-rank", "-pk")
+            ranked = self.rows.annotate(rank=_rank(wanted)).order_by("-rank", "-pk")
             return list(ranked.values_list("pk", flat=True)[start:stop])
         if native == "sqlite":
             items_sql, params = self.rows.order_by().values("pk").query.sql_with_params()
             with connection.cursor() as cursor:
-                cursor.execute(*_Fts(words).ranked(items_sql, params, start, stop - start))
+                cursor.execute(*_Fts(wanted).ranked(items_sql, params, start, stop - start))
                 return [int(pk) for (pk,) in cursor.fetchall()]
         # Wagtail's search orders its matches by relevance itself.
         matches = ItemPage.objects.filter(pk__in=self.rows.values("pk")).search(

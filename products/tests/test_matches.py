@@ -203,3 +203,66 @@ def test_words_found_among_every_piece_are_the_words_found_in_full(site_tree, te
     assert among.as_of == every.as_of  # a change since is caught up with
     assert "shop_path" not in queries[0]["sql"]  # ids and scores alone
     assert len(queries) == (2 if terms == "silk" else 1)  # the tie, listed since: read in full
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_words_joined_are_the_pieces_in_each_scored_by_the_sum(seed):
+    """Several words' matches joined (matches.conjunction) hold the pieces every word
+    matches, with each word's columns and the sum of the words' scores, in the words' order,
+    in every order a search walks; as of the oldest."""
+    from products.matches import Matches, conjunction
+
+    rng = random.Random(seed)
+
+    def piece(pk: int) -> tuple:  # a Row: id, designer, category, its parent, condition, ...
+        return (pk, rng.randrange(4), 2, None, "good", f"shop-{rng.randrange(3)}",
+                rng.choice([900, 1000, 2500]), 0.0, rng.choice([10, 20, 30]))  # fmt: skip
+
+    pieces = {pk: piece(pk) for pk in range(1, 400)}
+    each, scores = [], []
+    for _word in range(rng.choice([2, 3, 4])):
+        matched = rng.sample(sorted(pieces), rng.randrange(1, 300))
+        scores.append({pk: rng.choice([0.1, 0.2, 0.7, 1.3]) for pk in matched})
+        rows = [(*pieces[pk][:7], scores[-1][pk], pieces[pk][8]) for pk in matched]
+        each.append(Matches.of(rows, as_of=rng.choice([5.0, 6.0, 7.0])))
+    joined = conjunction(each)
+    common = set.intersection(*(set(s) for s in scores))
+    summed = {pk: sum((s[pk] for s in scores), 0.0) for pk in common}  # in the words' order
+    expected = Matches.of([(*pieces[pk][:7], summed[pk], pieces[pk][8]) for pk in common], 0)
+    assert joined.rows() == expected.rows()
+    assert list(joined.by_relevance) == list(expected.by_relevance)
+    assert list(joined.by_newest) == list(expected.by_newest)
+    assert joined.as_of == min(matches.as_of for matches in each)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("terms", ["silk scarf", "scarf silk", "navy silk scarf", "silk moon"])
+def test_each_words_matches_joined_are_the_words_found_together(site_tree, terms):
+    """What the words' own matches make joined is what the database finds and scores for the
+    words together, to the last bit of every score (each database sums the words' scores:
+    products.text_search), so that a search made of kept words and one read in full agree."""
+    from decimal import Decimal
+
+    from products.factories import ItemPageFactory
+    from products.matches import conjunction, find
+    from products.selectors import search_rows
+    from products.text_search import words
+
+    texts = [
+        ("Silk scarf", "<p>A navy silk scarf, hand rolled.</p>"),
+        ("Navy scarf", "<p>Silk and cashmere; a scarf for navy coats.</p>"),
+        ("Scarf", "<p>Silk.</p>"),
+        ("Silk silk silk", "<p>Scarf, navy, navy.</p>"),
+        ("Navy silk scarf", "<p>Silk scarf.</p>"),
+        ("Wool coat", "<p>Silk lining, navy.</p>"),
+        ("Scarf", "<p>Wool.</p>"),
+    ]
+    for n, (title, description) in enumerate(texts):
+        ItemPageFactory(title=title, description=description, price=Decimal(100 + n % 3))
+    rows = search_rows()
+    together = find(rows, terms)
+    joined = conjunction([find(rows, word) for word in words(terms)])
+    assert together is not None and len(together) >= (0 if "moon" in terms else 4)
+    assert joined.rows() == together.rows()
+    assert list(joined.by_relevance) == list(together.by_relevance)
+    assert list(joined.by_newest) == list(together.by_newest)

@@ -536,9 +536,10 @@ def test_a_sale_keeps_the_search_counts_and_a_publish_renews_them(world, search_
 
 @pytest.mark.django_db
 def test_searches_for_the_same_words_read_their_matches_once(client, world):
-    """The first search for some words reads their matches in one query; any other filter,
-    price range, sort or page over the same words (in any letter case or punctuation) then
-    reads no search row, until a piece is published."""
+    """The first search for some words reads each word's matches, one query a word; any
+    other filter, price range, sort or page over the same words (in any letter case or
+    punctuation) then reads no search row, until a piece is published; and new words joined
+    with them read only the new word's."""
     from django.core.cache import cache
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -550,7 +551,7 @@ def test_searches_for_the_same_words_read_their_matches_once(client, world):
             search(client, **params)
         return sum("products_listeditem" in q["sql"] for q in queries)
 
-    assert rows_read(q="Maison aubert") == 1
+    assert rows_read(q="Maison aubert") == 2
     for params in [
         {"designer": world.aubert.slug},
         {"min_price": "100", "max_price": "700.5", "sort": "price_desc"},
@@ -558,6 +559,7 @@ def test_searches_for_the_same_words_read_their_matches_once(client, world):
         {"shop": "nowhere", "page": "2"},
     ]:
         assert rows_read(q="maison, AUBERT!", **params) == 0, params
+    assert rows_read(q="aubert leather maison") == 1  # leather's
     world.draft("Aubert belt").save_revision().publish()
     cache.delete(f"search-matches-found:{_words_key('maison aubert')}")  # 10 s later
     assert rows_read(q="maison aubert", designer=world.aubert.slug) == 1
@@ -575,6 +577,7 @@ def test_words_searched_in_a_worker_keeping_every_piece_read_their_ids_and_score
     from django.test.utils import CaptureQueriesContext
 
     from marketplace import page_cache
+    from products import text_search
 
     asked = [
         {"q": "leather"},
@@ -592,14 +595,45 @@ def test_words_searched_in_a_worker_keeping_every_piece_read_their_ids_and_score
         matched = [q["sql"] for q in queries if "products_listeditem" in q["sql"]]
         return pages, matched
 
+    words = sum(len(text_search.words(params["q"])) for params in asked)  # each read once
     search(client)  # every piece's, kept
     among, matched = shown()
-    assert len(matched) == len(asked) and not any("shop_path" in sql for sql in matched)
+    assert len(matched) == words and not any("shop_path" in sql for sql in matched)
     cache.clear()
     page_cache._IN_PROCESS.clear()  # a worker keeping nothing
     in_full, matched = shown()
-    assert len(matched) == len(asked) and all("shop_path" in sql for sql in matched)
+    assert len(matched) == words and all("shop_path" in sql for sql in matched)
     assert among == in_full
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("q", ["the leather tote", "tote nothingatall", "Leather, leather"])
+def test_words_joined_from_their_own_matches_show_what_the_database_finds(
+    client, world, monkeypatch, q
+):
+    """A search for several words made of each word's kept matches shows, in every sort,
+    the pieces and counts the database finds for the words together; a word matching
+    nothing, or one the text search ignores (PostgreSQL's stop words), included."""
+    from django.core.cache import cache
+    from django.db import connection
+
+    from marketplace import page_cache
+    from products import matches
+    from products.search import SORTS
+
+    def shown() -> list:
+        return [
+            (titles(response), response.context["result"].facets)
+            for response in (search(client, q=q, sort=sort) for sort in SORTS)
+        ]
+
+    joined = shown()
+    cache.clear()
+    page_cache._IN_PROCESS.clear()
+    monkeypatch.setattr(matches, "MAX_MATCHES", 0)  # counted and sorted in the database
+    assert joined == shown()
+    if q == "the leather tote" and connection.vendor == "postgresql":
+        assert joined[0][0] == [world.tote.title]  # "the": ignored
 
 
 @pytest.mark.django_db
