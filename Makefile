@@ -11,6 +11,11 @@ MANAGE := $(PYTHON) manage.py
 # Settings used by `make test` for `check` and `makemigrations --check` (pytest reads pyproject).
 TEST_SETTINGS := marketplace.settings.test
 PYTEST_ARGS ?=
+# The suite runs on every core (pytest-xdist; each worker has its own test database, browser and
+# localstripe); tests sharing one outside resource name it with `xdist_group`. PYTEST_WORKERS=0:
+# one process, as when debugging.
+PYTEST_WORKERS ?= auto
+PYTEST_XDIST := -n $(PYTEST_WORKERS) --dist loadgroup
 
 # `make run`: the dev site talks to a local fake Stripe (localstripe) with dummy test keys.
 LOCALSTRIPE_PORT ?= 8420
@@ -60,7 +65,7 @@ test: venv ## Lint, Django checks, migration check, mypy, import layers, then py
 	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(MANAGE) makemigrations --check --dry-run
 	$(MYPY)
 	$(LINT_IMPORTS)
-	@DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(PYTEST) $(PYTEST_ARGS) || { rc=$$?; \
+	@DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(PYTEST) $(PYTEST_XDIST) $(PYTEST_ARGS) || { rc=$$?; \
 		if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): failing" >&2; fi; \
 		exit $$rc; }
 

@@ -21,6 +21,10 @@ ROOT = Path(__file__).resolve().parents[1]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 START_TIMEOUT = 60
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+# The local Redis's database for tests of the production cache, which empty it (FLUSHDB): the
+# tests using it run on one xdist worker, one at a time.
+TEST_REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/15"
+USES_TEST_REDIS = pytest.mark.xdist_group("test-redis-db")
 
 
 def postgres_configured() -> bool:

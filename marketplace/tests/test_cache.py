@@ -7,6 +7,9 @@ from unittest import mock
 import pytest
 
 from marketplace.cache import ResilientRedisCache
+from tests.servers import TEST_REDIS_URL, USES_TEST_REDIS
+
+pytestmark = USES_TEST_REDIS
 
 UNREACHABLE = "redis://127.0.0.1:1/0"  # nothing listens on port 1: refused at once
 
@@ -128,12 +131,10 @@ def on_local_redis(prefix: str, **options) -> ResilientRedisCache:
     import redis
 
     try:
-        redis.Redis.from_url("redis://127.0.0.1:6379/15").ping()
+        redis.Redis.from_url(TEST_REDIS_URL).ping()
     except redis.RedisError:
         pytest.skip("needs the local Redis")
-    return ResilientRedisCache(
-        "redis://127.0.0.1:6379/15", {"KEY_PREFIX": prefix, "OPTIONS": options}
-    )
+    return ResilientRedisCache(TEST_REDIS_URL, {"KEY_PREFIX": prefix, "OPTIONS": options})
 
 
 @pytest.fixture(params=["locmem", "redis"])
@@ -216,7 +217,7 @@ def test_a_tags_version_is_kept_as_a_plain_number_read_back_without_unpickling(s
 
     from marketplace import page_cache
 
-    client = redis.Redis.from_url("redis://127.0.0.1:6379/15")
+    client = redis.Redis.from_url(TEST_REDIS_URL)
     try:
         client.ping()
     except redis.RedisError:
@@ -224,7 +225,7 @@ def test_a_tags_version_is_kept_as_a_plain_number_read_back_without_unpickling(s
     settings.CACHES = {
         "default": {
             "BACKEND": "marketplace.cache.ResilientRedisCache",
-            "LOCATION": "redis://127.0.0.1:6379/15",
+            "LOCATION": TEST_REDIS_URL,
             "KEY_PREFIX": "versions",
         }
     }

@@ -6,6 +6,7 @@ import pytest
 
 from marketplace.cache import ResilientRedisCache
 from marketplace.release import digest, release
+from tests.servers import TEST_REDIS_URL, USES_TEST_REDIS
 
 
 def _tree(root):
@@ -48,16 +49,17 @@ def test_the_deploy_can_name_the_release(settings):
     assert release() == digest(settings.BASE_DIR)
 
 
+@USES_TEST_REDIS
 def test_a_release_never_reads_what_another_release_cached():
     import redis
 
     try:
-        redis.Redis.from_url("redis://127.0.0.1:6379/15").ping()
+        redis.Redis.from_url(TEST_REDIS_URL).ping()
     except redis.RedisError:
         pytest.skip("needs the local Redis")
 
     def backend(name: str) -> ResilientRedisCache:
-        cache = ResilientRedisCache("redis://127.0.0.1:6379/15", {"KEY_PREFIX": "release-test"})
+        cache = ResilientRedisCache(TEST_REDIS_URL, {"KEY_PREFIX": "release-test"})
         cache.release = name  # what marketplace.release says for that code
         return cache
 
