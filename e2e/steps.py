@@ -1,5 +1,6 @@
 """Steps a person takes, shared by the browser journeys."""
 
+import os
 import re
 from pathlib import Path
 
@@ -43,3 +44,11 @@ def admin_login(browser, base: str, username: str, password: str = PASSWORD):
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r"/admin/$"))
     return context, page
+
+
+def keep_screenshot(request, shown, name: str, **options) -> None:
+    """With --screenshots (or E2E_SCREENSHOTS=1), save a picture of `shown` (a page or a part
+    of it) as `name`, for a person to look at; failing tests save theirs anyway (conftest)."""
+    if request.config.getoption("--screenshots") or os.environ.get("E2E_SCREENSHOTS") == "1":
+        SCREENSHOT_DIR.mkdir(exist_ok=True)
+        shown.screenshot(path=str(SCREENSHOT_DIR / name), **options)

@@ -10,7 +10,7 @@ from django.utils import timezone
 import pytest
 from playwright.sync_api import expect
 
-from .steps import PASSWORD
+from .steps import PASSWORD, keep_screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -87,7 +87,7 @@ def test_shop_dashboard_shows_its_weekly_sales_chart(page, live_server, sales, r
     # The bars take the admin theme's colour from the stylesheet (not black, not none).
     fill = bars.nth(8).evaluate("bar => getComputedStyle(bar).fill")
     assert fill not in ("rgb(0, 0, 0)", "none")
-    _keep(request, panel, "sales_chart_vendor_panel.png")
+    keep_screenshot(request, panel, "sales_chart_vendor_panel.png")
 
 
 def test_staff_see_every_shop_and_the_site(page, live_server, sales, request):
@@ -105,16 +105,5 @@ def test_staff_see_every_shop_and_the_site(page, live_server, sales, request):
         page.get_by_role("img", name="Second Salon: sales per week, last 12 weeks")
     ).to_be_visible()
     expect(page.locator(".sales-overview .sales-totals")).to_contain_text("£18,850.00")
-    _keep(request, page.locator(".sales-overview"), "sales_chart_staff_site.png")
-    _keep(request, page.locator("table.sales-shops"), "sales_chart_staff_shops.png")
-
-
-def _keep(request, locator, name: str) -> None:
-    """With --screenshots (or E2E_SCREENSHOTS=1), also save just the chart's part of the page."""
-    import os
-
-    from .steps import SCREENSHOT_DIR
-
-    if request.config.getoption("--screenshots") or os.environ.get("E2E_SCREENSHOTS") == "1":
-        SCREENSHOT_DIR.mkdir(exist_ok=True)
-        locator.screenshot(path=str(SCREENSHOT_DIR / name))
+    keep_screenshot(request, page.locator(".sales-overview"), "sales_chart_staff_site.png")
+    keep_screenshot(request, page.locator("table.sales-shops"), "sales_chart_staff_shops.png")

@@ -8,14 +8,14 @@ import pytest
 
 from accounts.factories import UserFactory
 
-from .steps import SCREENSHOT_DIR
+from .steps import keep_screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 PASSWORD = "correct horse battery staple"
 
 
-def test_anonymous_saves_then_finds_them_in_the_account(page, live_server, marketplace):
+def test_anonymous_saves_then_finds_them_in_the_account(page, live_server, marketplace, request):
     base = live_server.url
     UserFactory(username="ada", email="ada@example.com", password=PASSWORD, verified=True)
     tote, lune = marketplace["tote"], marketplace["lune"]
@@ -44,8 +44,7 @@ def test_anonymous_saves_then_finds_them_in_the_account(page, live_server, marke
     grid = page.locator(".saved-grid")
     assert grid.get_by_role("link", name="Cognac leather tote").is_visible()
     assert grid.get_by_role("link", name="Ivory silk clutch").is_visible()
-    SCREENSHOT_DIR.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT_DIR / "saved_anonymous.png"), full_page=True)
+    keep_screenshot(request, page, "saved_anonymous.png", full_page=True)
 
     page.get_by_role("main").get_by_role("link", name="Sign in").click()
     page.get_by_label("Email or username").fill("ada")
@@ -59,4 +58,4 @@ def test_anonymous_saves_then_finds_them_in_the_account(page, live_server, marke
     page.wait_for_url(re.compile(rf"/account/saved/#save-{tote.pk}$"))
     toggle = page.get_by_role("button", name=re.compile(r"Email me if the price drops.*Cognac"))
     assert toggle.get_attribute("aria-pressed") == "true"
-    page.screenshot(path=str(SCREENSHOT_DIR / "saved_account.png"), full_page=True)
+    keep_screenshot(request, page, "saved_account.png", full_page=True)

@@ -305,6 +305,23 @@ def _memoised_in_process(
     return value
 
 
+def kept_behind(
+    name: str, *, tags: Iterable[str], behind_on: Iterable[str]
+) -> tuple[Any, bool] | None:
+    """This worker's own value memoised `in_process` as `name` (under `tags`) and whether it is
+    current, as it is: when only tags among `behind_on` moved on since, the caller brings
+    what it makes of it up to date itself (several such values, once); the value stays as it
+    is, here and in the cache. None: it has none, or one only computing it again would do."""
+    own = _IN_PROCESS.get(name, time.time())
+    if own is None:
+        return None
+    current, _ = _current_shown_and((SITE, *tags), [])
+    if current is None:  # the cache is failing: nothing can say what moved
+        return None
+    moved = {tag for tag, version in current.items() if own.versions.get(tag) != version}
+    return (own.value, not moved) if moved <= set(behind_on) else None
+
+
 def kept_in_process(name: str) -> bool:
     """Whether this worker keeps a value of its own memoised `in_process` as `name` (current,
     or one memoised would catch up or compute again)."""

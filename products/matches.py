@@ -430,17 +430,29 @@ def find(
     None when there are more than MAX_MATCHES of them, or when this database's text search
     cannot score them in SQL. `every`: every row's matches, caught up: only the words' ids
     and scores are read, the rest taken from them (Matches.among)."""
+    return find_each(rows, [terms], every=every)[0]
+
+
+def find_each(
+    rows: QuerySet[ListedItem], each: Sequence[str | None], *, every: Matches | None = None
+) -> list[Matches | None]:
+    """`find` for each of `each` (words, or None), in one query."""
     as_of = time.time()  # before reading: a change meanwhile is read again (caught_up)
-    select = _SCORES if every is not None and terms is not None else _ROWS
-    found = _read(rows, terms, limit=MAX_MATCHES + 1, select=select)
-    if found is None or len(found[0]) > MAX_MATCHES:
-        return None
-    if select is _ROWS:
-        return Matches.of_columns(found, as_of)
-    assert every is not None  # (for mypy: select says so)
-    matches, listed_since = every.among(*found)
-    if len(listed_since):  # listed since `every` was caught up: read in full, and spliced in
-        return _read_again(matches, rows, terms, set(listed_since.tolist()), matches.as_of)
+    scores_alone = every is not None and None not in each
+    found = _read_each(rows, each, limit=MAX_MATCHES + 1, select=_SCORES if scores_alone else _ROWS)
+    matches: list[Matches | None] = []
+    for terms, columns in zip(each, found, strict=True):
+        if columns is None or len(columns[0]) > MAX_MATCHES:
+            matches.append(None)
+        elif every is None or not scores_alone:
+            matches.append(Matches.of_columns(columns, as_of))
+        else:
+            among, listed_since = every.among(*columns)
+            if len(listed_since):  # listed since `every` was caught up: read in full, spliced in
+                changed = set(listed_since.tolist())
+                matches.append(_read_again(among, rows, terms, changed, among.as_of))
+            else:
+                matches.append(among)
     return matches
 
 
@@ -494,43 +506,71 @@ def _rows(columns: Columns) -> list[Row]:
     return [(*row[:3], row[3] or None, *row[4:]) for row in rows]
 
 
-def _read(
+def _read(rows: QuerySet[ListedItem], terms: str | None, *, limit: int | None) -> Columns | None:
+    """The matching rows' columns (a Row's), at most `limit` rows; None where the text
+    search cannot score them in SQL."""
+    return _read_each(rows, [terms], limit=limit, select=_ROWS)[0]
+
+
+def _read_each(
     rows: QuerySet[ListedItem],
-    terms: str | None,
+    each: Sequence[str | None],
     *,
     limit: int | None,
-    select: _Select | None = None,
-) -> Columns | None:
-    """The matching rows' columns (`select`'s: a Row's by default), at most `limit` rows;
-    None where the text search cannot score them in SQL."""
-    select = select or _ROWS
+    select: _Select,
+) -> list[Columns | None]:
+    """For each of `each` (words, or None: every row), the matching rows' columns
+    (`select`'s), at most `limit` rows, all in one query; None for words the text search
+    cannot score in SQL."""
     values = rows.order_by().values(*select.fields)
-    if terms is None:
-        sql, params = values.query.sql_with_params()
-        scored: tuple[str, list] | None = (
-            f"SELECT candidates.*, 0 AS score FROM ({sql}) AS candidates",
-            list(params),
-        )
-    else:
-        scored = scored_matches(values, terms)
-    if scored is None:
-        return None
-    sql, params = scored
-    if limit is not None:
-        sql, params = f"SELECT * FROM ({sql}) AS limited LIMIT %s", [*params, limit]
     postgresql = connection.vendor == "postgresql"
     columns = select.postgresql if postgresql else select.sqlite
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(columns)} FROM ({sql}) AS scored", params)
-        if not postgresql:
-            return tuple(zip(*cursor.fetchall(), strict=True)) or ((),) * len(columns)
-        # One row of arrays, in PostgreSQL's binary form: numbers reach numpy without a Python
-        # object each (a million rows read and built in 1.2 s of CPU, not 3.7; 12,500 in 15
-        # ms, not 33).
-        return tuple(
-            _column(value, kind)
-            for value, kind in zip(cursor.fetchone(), select.kinds, strict=True)
+    parts: list[tuple[str, list]] = []
+    scored_at: list[int | None] = []  # each one's place among the parts
+    for terms in each:
+        if terms is None:
+            sql, params = values.query.sql_with_params()
+            scored: tuple[str, list] | None = (
+                f"SELECT candidates.*, 0 AS score FROM ({sql}) AS candidates",
+                list(params),
+            )
+        else:
+            scored = scored_matches(values, terms)
+        if scored is None:
+            scored_at.append(None)
+            continue
+        sql, params = scored
+        if limit is not None:
+            sql, params = f"SELECT * FROM ({sql}) AS limited LIMIT %s", [*params, limit]
+        scored_at.append(len(parts))
+        # Each part numbered: its rows (SQLite), or its row of arrays (PostgreSQL), told apart.
+        parts.append(
+            (f"SELECT {len(parts)} AS part, {', '.join(columns)} FROM ({sql}) AS scored", params)
         )
+    found: dict[int, Columns] = {}
+    if parts:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                " UNION ALL ".join(sql for sql, _ in parts),
+                [param for _, params in parts for param in params],
+            )
+            if postgresql:
+                # One row of arrays a part, in PostgreSQL's binary form: numbers reach numpy
+                # without a Python object each (a million rows read and built in 1.2 s of CPU,
+                # not 3.7; 12,500 in 15 ms, not 33).
+                for part, *arrays in cursor.fetchall():
+                    found[part] = tuple(
+                        _column(value, kind)
+                        for value, kind in zip(arrays, select.kinds, strict=True)
+                    )
+            else:
+                by_part: dict[int, list] = {}
+                for part, *row in cursor.fetchall():
+                    by_part.setdefault(part, []).append(row)
+                for part in range(len(parts)):
+                    rows_found = by_part.get(part, [])
+                    found[part] = tuple(zip(*rows_found, strict=True)) or ((),) * len(columns)
+    return [None if part is None else found[part] for part in scored_at]
 
 
 # When a piece was first listed, in microseconds since 1970 (never listed: -1, the oldest),

@@ -14,7 +14,7 @@ import hashlib
 import operator
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache, reduce
@@ -27,13 +27,14 @@ from django.db import connection
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet, Value
 from django.http import HttpRequest, QueryDict
 
-from marketplace.page_cache import SHOPS, kept_in_process, memoised
+from marketplace.page_cache import SHOPS, kept_behind, kept_in_process, memoised
 
 from . import matches as matches_module
 from . import selectors, text_search
 from .cache import LISTED
 from .matches import Criteria, Matches, Selection, caught_up
 from .matches import find as find_matches
+from .matches import find_each as find_matches_each
 from .models import ItemPage
 from .selectors import ShopRef
 from .text_search import RankedIds, normalised, text_matches, vectors_kept
@@ -228,23 +229,34 @@ def _criteria(
     )
 
 
-def _kept_matches(terms: str | None, *, or_find: bool = True) -> Matches | None:
+def _kept_matches(
+    terms: str | None,
+    *,
+    or_find: bool = True,
+    found: Callable[[], Matches | None] | None = None,
+) -> Matches | None:
     """The matches of `terms` (None: every piece), kept once per words and caught up with
     each publish; None when there are too many to keep, or they were last found less than
-    REFIND_SECONDS ago (_find_matches), or (`or_find` False) they are not kept."""
+    REFIND_SECONDS ago (_find_matches), or (`or_find` False) they are not kept. `found`:
+    what finding them gives, read already (with other words'): a value kept but behind is
+    not caught up but replaced by it."""
     words = _words_key(terms)
 
     def find() -> Matches | None:
+        if found is not None:
+            return found()
         if not or_find:
             raise _NotFound
         return _find_matches(words, terms)
 
     try:
         return memoised(
-            f"search-matches:{words}",
+            _MATCHES_PREFIX + words,
             find,
-            tags=[LISTED, SHOPS],
-            catch_up=lambda kept: (
+            tags=_MATCHES_TAGS,
+            catch_up=None
+            if found is not None
+            else lambda kept: (
                 None if kept is None else caught_up(kept, selectors.search_rows(), terms)
             ),
             catch_up_on=[LISTED],
@@ -258,6 +270,10 @@ def _kept_matches(terms: str | None, *, or_find: bool = True) -> Matches | None:
         return None
 
 
+_MATCHES_PREFIX = "search-matches:"
+_MATCHES_TAGS = [LISTED, SHOPS]
+
+
 class _NotFound(Exception):
     """Raised instead of finding matches: nothing is memoised."""
 
@@ -266,30 +282,74 @@ def _find_matches(words: str, terms: str | None) -> Matches | None:
     """The matches of `terms` (None: every piece) to keep (None: too many to keep). Found
     again at most every REFIND_SECONDS (_NotFound: a search a few seconds later finds them
     again): matches lost again and again (a shop published, the cache full) would cost more
-    to find than they save. Several words' are joined from each word's own, kept (found
-    once, then shared by every search using the word: a new search for common words reads
-    no row). A word's take all but their ids and scores from every piece's, when this
-    worker keeps those, current or caught up (never found for them)."""
+    to find than they save. Several words' are joined from each word's own (_joined). A
+    word's take all but their ids and scores from every piece's, when this worker keeps
+    those, current or caught up (never found for them)."""
     if terms is None and selectors.live_item_count() > matches_module.MAX_MATCHES:
         return None
-    if not shared_cache.add(f"search-matches-found:{words}", True, REFIND_SECONDS):
+    if not _may_find(words):
         raise _NotFound
     wanted = [] if terms is None else text_search.words(terms)
-    if len(wanted) > 1:  # each word's matches, kept (found once), joined: no row read
-        each = []
-        for word in wanted:
-            matches = _kept_matches(word)
-            # None: too many to keep, or found seconds ago; none: a word matching nothing, or
-            # one the text search ignores (PostgreSQL's stop words). The database decides.
-            if not matches:
-                break
-            each.append(matches)
-        else:
-            return matches_module.conjunction(each)
-    every = None
-    if terms is not None and kept_in_process(f"search-matches:{_words_key(None)}"):
-        every = _kept_matches(None, or_find=False)
-    return find_matches(selectors.search_rows(), terms, every=every)
+    if terms is not None and len(wanted) > 1 and (joined := _joined(terms, wanted)) is not None:
+        return joined
+    return find_matches(selectors.search_rows(), terms, every=_every_piece())
+
+
+def _joined(terms: str, wanted: list[str]) -> Matches | None:
+    """The matches of several words, joined from each word's own (matches.conjunction), in
+    at most four queries whatever the number of words: those this worker keeps taken as
+    they are, their joining caught up once with the publishes since; the others found
+    together in one query, and kept. A new search for common words, each asked before,
+    reads no row. None: a word's are not to be had (too many to keep, found seconds ago
+    elsewhere) or match nothing (also PostgreSQL's stop words, which match nothing alone):
+    the database finds the words together."""
+    each: dict[str, Matches | None] = {}
+    behind = False
+    for word in wanted:
+        kept = kept_behind(_MATCHES_PREFIX + _words_key(word), tags=_MATCHES_TAGS,
+                           behind_on=[LISTED])  # fmt: skip
+        each[word] = None if kept is None else kept[0]
+        behind |= kept is not None and not kept[1]
+    joined = _join(each)
+    if joined is not None and behind:
+        joined = caught_up(joined, selectors.search_rows(), terms)
+        if joined is None:  # too many changes since the words were found: found again
+            joined = _join(dict.fromkeys(wanted))
+    return joined
+
+
+def _join(each: dict[str, Matches | None]) -> Matches | None:
+    """The words' matches, `each` (None: to be found, all in one query, and kept), joined;
+    None where a word's are not to be had or match nothing (_joined)."""
+    missing = [word for word, matches in each.items() if matches is None]
+    if missing:
+        if not all(_may_find(_words_key(word)) for word in missing):
+            return None
+
+        @cache
+        def read() -> dict[str, Matches | None]:  # the first word not in the cache reads all
+            rows, every = selectors.search_rows(), _every_piece()
+            return dict(zip(missing, find_matches_each(rows, missing, every=every), strict=True))
+
+        for word in missing:
+            each[word] = _kept_matches(word, found=lambda word=word: read()[word])
+    if not all(each.values()):
+        return None
+    return matches_module.conjunction(list(each.values()))  # type: ignore[arg-type]
+
+
+def _may_find(words: str) -> bool:
+    """Whether this worker may find the matches of `words` (a _words_key) now: each is found
+    at most every REFIND_SECONDS, by whichever worker asks first."""
+    return shared_cache.add(f"search-matches-found:{words}", True, REFIND_SECONDS)
+
+
+def _every_piece() -> Matches | None:
+    """Every piece's matches, when this worker keeps them (current or caught up), for words'
+    to take all but their ids and scores from; never found for them."""
+    if not kept_in_process(_MATCHES_PREFIX + _words_key(None)):
+        return None
+    return _kept_matches(None, or_find=False)
 
 
 def _words_key(terms: str | None) -> str:

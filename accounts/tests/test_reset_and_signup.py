@@ -3,7 +3,6 @@ time, the mail goes through the task queue) nor let anyone flood an inbox (throt
 address and per IP address, in the database)."""
 
 import re
-import statistics
 import time
 
 from django.core import mail
@@ -110,10 +109,11 @@ def test_reset_answers_known_and_unknown_addresses_alike_in_body_and_time(settin
             assert response.status_code == 302 and response["Location"] == SENT
             bodies.add(without_nonces(client.get(SENT)))
     assert len(bodies) == 1
-    known_median = statistics.median(timings["known"])
-    unknown_median = statistics.median(timings["unknown"])
-    # A mail sent in the request (SMTP) would take tens of milliseconds for known addresses only.
-    assert abs(known_median - unknown_median) < max(0.005, 0.25 * unknown_median), timings
+    # Each kind's fastest answer: what the work costs, without the time other processes took
+    # from it meanwhile (the suite runs on every core). A mail sent in the request (SMTP)
+    # would add tens of milliseconds to every known address's, the fastest included.
+    fastest_known, fastest_unknown = min(timings["known"]), min(timings["unknown"])
+    assert abs(fastest_known - fastest_unknown) < max(0.005, 0.25 * fastest_unknown), timings
     assert not mail.outbox  # queued, not sent in the request
 
 

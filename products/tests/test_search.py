@@ -536,7 +536,7 @@ def test_a_sale_keeps_the_search_counts_and_a_publish_renews_them(world, search_
 
 @pytest.mark.django_db
 def test_searches_for_the_same_words_read_their_matches_once(client, world):
-    """The first search for some words reads each word's matches, one query a word; any
+    """The first search for some words reads each word's matches, all in one query; any
     other filter, price range, sort or page over the same words (in any letter case or
     punctuation) then reads no search row, until a piece is published; and new words joined
     with them read only the new word's."""
@@ -551,7 +551,7 @@ def test_searches_for_the_same_words_read_their_matches_once(client, world):
             search(client, **params)
         return sum("products_listeditem" in q["sql"] for q in queries)
 
-    assert rows_read(q="Maison aubert") == 2
+    assert rows_read(q="Maison aubert") == 1
     for params in [
         {"designer": world.aubert.slug},
         {"min_price": "100", "max_price": "700.5", "sort": "price_desc"},
@@ -577,7 +577,6 @@ def test_words_searched_in_a_worker_keeping_every_piece_read_their_ids_and_score
     from django.test.utils import CaptureQueriesContext
 
     from marketplace import page_cache
-    from products import text_search
 
     asked = [
         {"q": "leather"},
@@ -595,14 +594,13 @@ def test_words_searched_in_a_worker_keeping_every_piece_read_their_ids_and_score
         matched = [q["sql"] for q in queries if "products_listeditem" in q["sql"]]
         return pages, matched
 
-    words = sum(len(text_search.words(params["q"])) for params in asked)  # each read once
     search(client)  # every piece's, kept
     among, matched = shown()
-    assert len(matched) == words and not any("shop_path" in sql for sql in matched)
+    assert len(matched) == len(asked) and not any("shop_path" in sql for sql in matched)
     cache.clear()
     page_cache._IN_PROCESS.clear()  # a worker keeping nothing
     in_full, matched = shown()
-    assert len(matched) == words and all("shop_path" in sql for sql in matched)
+    assert len(matched) == len(asked) and all("shop_path" in sql for sql in matched)
     assert among == in_full
 
 
@@ -634,6 +632,59 @@ def test_words_joined_from_their_own_matches_show_what_the_database_finds(
     assert joined == shown()
     if q == "the leather tote" and connection.vendor == "postgresql":
         assert joined[0][0] == [world.tote.title]  # "the": ignored
+
+
+@pytest.mark.django_db
+def test_a_new_search_joining_words_kept_behind_a_publish_reads_the_rows_once(client, world):
+    """Words this worker keeps, behind a publish, are joined as they are and what they make
+    caught up once: a new search for five of them reads the search rows once, not once a
+    word, and shows the piece just published (and the one withdrawn) as the database does."""
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from marketplace import page_cache
+
+    def rows_read(q: str) -> tuple[int, list[str]]:
+        with CaptureQueriesContext(connection) as queries:
+            shown = titles(search(client, q=q))
+        return sum("products_listeditem" in q["sql"] for q in queries), shown
+
+    assert rows_read("cognac leather tote maison aubert") == (1, [world.tote.title])
+    world.draft("Cognac leather tote, large").save_revision().publish()
+    world.tote.unpublish()
+    assert rows_read("aubert cognac leather maison tote") == (1, ["Cognac leather tote, large"])
+    assert rows_read("tote cognac leather maison aubert")[1] == ["Cognac leather tote, large"]
+    cache.clear()
+    page_cache._IN_PROCESS.clear()  # a worker keeping nothing: the words found together
+    assert rows_read("maison aubert tote leather cognac") == (1, ["Cognac leather tote, large"])
+
+
+@pytest.mark.django_db
+def test_words_kept_too_far_behind_to_catch_up_are_found_again_together(client, world, monkeypatch):
+    """When more has changed since a worker found its words' matches than a catch-up reads,
+    a search joining them finds them again, together in one query, and keeps them: the next
+    new search for them reads no row."""
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from products import matches
+    from products.search import _words_key
+
+    def rows_read(q: str) -> tuple[int, list[str]]:
+        with CaptureQueriesContext(connection) as queries:
+            shown = sorted(titles(search(client, q=q)))
+        return sum("products_listeditem" in q["sql"] for q in queries), shown
+
+    rows_read("cognac leather tote")
+    world.draft("Cognac leather tote, large").save_revision().publish()
+    monkeypatch.setattr(matches, "MAX_CHANGES", 0)  # more changed than a catch-up reads
+    for word in ("cognac", "leather", "tote"):  # found more than REFIND_SECONDS ago
+        cache.delete(f"search-matches-found:{_words_key(word)}")
+    both = ["Cognac leather tote", "Cognac leather tote, large"]
+    assert rows_read("tote leather cognac") == (1, both)
+    assert rows_read("leather cognac tote") == (0, both)
 
 
 @pytest.mark.django_db
