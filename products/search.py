@@ -234,12 +234,13 @@ def _kept_matches(
     *,
     or_find: bool = True,
     found: Callable[[], Matches | None] | None = None,
+    catch_up: bool = True,
 ) -> Matches | None:
     """The matches of `terms` (None: every piece), kept once per words and caught up with
     each publish; None when there are too many to keep, or they were last found less than
     REFIND_SECONDS ago (_find_matches), or (`or_find` False) they are not kept. `found`:
-    what finding them gives, read already (with other words'): a value kept but behind is
-    not caught up but replaced by it."""
+    what finding them gives, read already (with other words'). `catch_up` False: a value
+    kept but behind is not caught up, but found again (or, not to be found, None)."""
     words = _words_key(terms)
 
     def find() -> Matches | None:
@@ -249,16 +250,15 @@ def _kept_matches(
             raise _NotFound
         return _find_matches(words, terms)
 
+    def caught_up_now(kept: Matches | None) -> Matches | None:
+        return None if kept is None else caught_up(kept, selectors.search_rows(), terms)
+
     try:
         return memoised(
             _MATCHES_PREFIX + words,
             find,
             tags=_MATCHES_TAGS,
-            catch_up=None
-            if found is not None
-            else lambda kept: (
-                None if kept is None else caught_up(kept, selectors.search_rows(), terms)
-            ),
+            catch_up=caught_up_now if catch_up else None,
             catch_up_on=[LISTED],
             in_process=True,  # 4 MB for every piece of 100,000; 41 of a million
             # Caught up exactly on PostgreSQL (rows keep their text), and every piece's
@@ -297,10 +297,10 @@ def _find_matches(words: str, terms: str | None) -> Matches | None:
 
 def _joined(terms: str, wanted: list[str]) -> Matches | None:
     """The matches of several words, joined from each word's own (matches.conjunction), in
-    at most four queries whatever the number of words: those this worker keeps taken as
-    they are, their joining caught up once with the publishes since; the others found
-    together in one query, and kept. A new search for common words, each asked before,
-    reads no row. None: a word's are not to be had (too many to keep, found seconds ago
+    a few queries whatever the number of words: those this worker keeps taken as they are,
+    their joining caught up once with the publishes since; the others taken from the cache,
+    or found together in one query, and kept. A new search for common words, each asked
+    before, reads no row. None: a word's are not to be had (too many to keep, found seconds ago
     elsewhere) or match nothing (also PostgreSQL's stop words, which match nothing alone):
     the database finds the words together."""
     each: dict[str, Matches | None] = {}
@@ -319,20 +319,20 @@ def _joined(terms: str, wanted: list[str]) -> Matches | None:
 
 
 def _join(each: dict[str, Matches | None]) -> Matches | None:
-    """The words' matches, `each` (None: to be found, all in one query, and kept), joined;
-    None where a word's are not to be had or match nothing (_joined)."""
+    """The words' matches, `each` (None: taken from the cache when another worker kept them
+    current, or else found, all in one query, and kept), joined; None where a word's are not
+    to be had or match nothing (_joined)."""
+    for word, matches in each.items():
+        if matches is None:
+            each[word] = _kept_matches(word, or_find=False, catch_up=False)
     missing = [word for word, matches in each.items() if matches is None]
     if missing:
         if not all(_may_find(_words_key(word)) for word in missing):
             return None
-
-        @cache
-        def read() -> dict[str, Matches | None]:  # the first word not in the cache reads all
-            rows, every = selectors.search_rows(), _every_piece()
-            return dict(zip(missing, find_matches_each(rows, missing, every=every), strict=True))
-
+        rows, every = selectors.search_rows(), _every_piece()
+        found = dict(zip(missing, find_matches_each(rows, missing, every=every), strict=True))
         for word in missing:
-            each[word] = _kept_matches(word, found=lambda word=word: read()[word])
+            each[word] = _kept_matches(word, found=lambda word=word: found[word], catch_up=False)
     if not all(each.values()):
         return None
     return matches_module.conjunction(list(each.values()))  # type: ignore[arg-type]

@@ -128,6 +128,17 @@ def titles(response) -> list[str]:
     return [item.title for item in response.context["result"].page.object_list]
 
 
+def rows_read_and_shown(client, q: str) -> tuple[int, list[str]]:
+    """The queries of a search for `q` that read the search rows, and the titles it shows
+    (in title order)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        shown = sorted(titles(search(client, q=q)))
+    return sum("products_listeditem" in query["sql"] for query in queries), shown
+
+
 def facet(response, name) -> dict[str, int]:
     return {row["value"]: row["count"] for row in response.context["result"].facets[name]}
 
@@ -640,24 +651,32 @@ def test_a_new_search_joining_words_kept_behind_a_publish_reads_the_rows_once(cl
     caught up once: a new search for five of them reads the search rows once, not once a
     word, and shows the piece just published (and the one withdrawn) as the database does."""
     from django.core.cache import cache
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     from marketplace import page_cache
 
-    def rows_read(q: str) -> tuple[int, list[str]]:
-        with CaptureQueriesContext(connection) as queries:
-            shown = titles(search(client, q=q))
-        return sum("products_listeditem" in q["sql"] for q in queries), shown
-
-    assert rows_read("cognac leather tote maison aubert") == (1, [world.tote.title])
-    world.draft("Cognac leather tote, large").save_revision().publish()
+    large = ["Cognac leather tote, large"]
+    assert rows_read_and_shown(client, "cognac leather tote maison aubert") == (
+        1,
+        [world.tote.title],
+    )
+    world.draft(large[0]).save_revision().publish()
     world.tote.unpublish()
-    assert rows_read("aubert cognac leather maison tote") == (1, ["Cognac leather tote, large"])
-    assert rows_read("tote cognac leather maison aubert")[1] == ["Cognac leather tote, large"]
+    assert rows_read_and_shown(client, "aubert cognac leather maison tote") == (1, large)
+    assert rows_read_and_shown(client, "tote cognac leather maison aubert")[1] == large
     cache.clear()
     page_cache._IN_PROCESS.clear()  # a worker keeping nothing: the words found together
-    assert rows_read("maison aubert tote leather cognac") == (1, ["Cognac leather tote, large"])
+    assert rows_read_and_shown(client, "maison aubert tote leather cognac") == (1, large)
+
+
+@pytest.mark.django_db
+def test_a_worker_joins_words_another_worker_found_reading_no_row(client, world, monkeypatch):
+    """Words another worker found moments ago (and this one may not find again for
+    REFIND_SECONDS) are taken from the cache: a new search joining them reads no row."""
+    from marketplace import page_cache
+
+    assert rows_read_and_shown(client, "cognac leather tote") == (1, [world.tote.title])
+    monkeypatch.setattr(page_cache, "_IN_PROCESS", page_cache._Values(size=64))  # another worker
+    assert rows_read_and_shown(client, "tote cognac leather") == (0, [world.tote.title])
 
 
 @pytest.mark.django_db
@@ -666,25 +685,18 @@ def test_words_kept_too_far_behind_to_catch_up_are_found_again_together(client, 
     a search joining them finds them again, together in one query, and keeps them: the next
     new search for them reads no row."""
     from django.core.cache import cache
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     from products import matches
     from products.search import _words_key
 
-    def rows_read(q: str) -> tuple[int, list[str]]:
-        with CaptureQueriesContext(connection) as queries:
-            shown = sorted(titles(search(client, q=q)))
-        return sum("products_listeditem" in q["sql"] for q in queries), shown
-
-    rows_read("cognac leather tote")
+    rows_read_and_shown(client, "cognac leather tote")
     world.draft("Cognac leather tote, large").save_revision().publish()
     monkeypatch.setattr(matches, "MAX_CHANGES", 0)  # more changed than a catch-up reads
     for word in ("cognac", "leather", "tote"):  # found more than REFIND_SECONDS ago
         cache.delete(f"search-matches-found:{_words_key(word)}")
     both = ["Cognac leather tote", "Cognac leather tote, large"]
-    assert rows_read("tote leather cognac") == (1, both)
-    assert rows_read("leather cognac tote") == (0, both)
+    assert rows_read_and_shown(client, "tote leather cognac") == (1, both)
+    assert rows_read_and_shown(client, "leather cognac tote") == (0, both)
 
 
 @pytest.mark.django_db
