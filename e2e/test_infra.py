@@ -179,6 +179,27 @@ def test_the_live_server_serves_requests_at_once_without_mixing_their_transactio
     assert failures == []
 
 
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # as every journey
+def test_the_live_server_answers_only_while_a_test_uses_it(live_server, site_tree) -> None:
+    """A request arriving between tests (a beacon the last test's closing pages sent) would
+    run beside the next test's database set-up, on SQLite on the same connection: between
+    tests the live server answers 503 and reads nothing (tests.fixtures.live_server)."""
+    from urllib.error import HTTPError
+
+    from tests.fixtures.live_server import GATE
+
+    assert urlopen(f"{live_server.url}/shops/").status == 200
+    GATE.set(open=False)  # as between two tests
+    try:
+        with pytest.raises(HTTPError) as refused:
+            urlopen(f"{live_server.url}/shops/")
+        assert refused.value.code == 503
+    finally:
+        GATE.set(open=True)
+    assert urlopen(f"{live_server.url}/shops/").status == 200
+
+
 class _Item:
     """A collected test as tests.fixtures.database reads it."""
 

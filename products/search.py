@@ -333,9 +333,8 @@ def _join(each: dict[str, Matches | None]) -> Matches | None:
         found = dict(zip(missing, find_matches_each(rows, missing, every=every), strict=True))
         for word in missing:
             each[word] = _kept_matches(word, found=lambda word=word: found[word], catch_up=False)
-    if not all(each.values()):
-        return None
-    return matches_module.conjunction(list(each.values()))  # type: ignore[arg-type]
+    joinable = [matches for matches in each.values() if matches]
+    return matches_module.conjunction(joinable) if len(joinable) == len(each) else None
 
 
 def _may_find(words: str) -> bool:
