@@ -82,13 +82,13 @@ ADDRESS = {
 # then with a third word (each matches some hundreds to thousands of generated pieces).
 _COLOURS = ["black", "cognac", "ivory", "navy", "burgundy", "olive", "rose", "emerald"]
 _MATERIALS = ["calf", "lambskin", "twill", "crepe", "suede", "cashmere", "sterling", "wool"]
-# Each word of NEW_WORDS, once: asked alone before the row that joins them anew.
-NEW_WORD_SET = [*_COLOURS, *_MATERIALS, "piece", "generated"]
 NEW_WORDS = [
     *(f"{c}+{m}" for c in _COLOURS for m in _MATERIALS),
     *(f"{m}+{c}" for c in _COLOURS for m in _MATERIALS),
     *(f"{c}+{m}+{w}" for c in _COLOURS for m in _MATERIALS for w in ("piece", "generated")),
 ]
+# Each word of NEW_WORDS, once: asked alone before the row that joins them anew.
+NEW_WORD_SET = list(dict.fromkeys(word for words in NEW_WORDS for word in words.split("+")))
 
 
 def links(body: bytes, pattern: str) -> list[str]:

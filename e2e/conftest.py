@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .steps import PASSWORD, SCREENSHOT_DIR
+from .steps import PASSWORD, SCREENSHOT_DIR, screenshots_asked
 
 # Playwright's sync API runs an event loop in the test thread; Django's async-safety check
 # would then refuse ORM calls made by the test itself (fixtures, assertions).
@@ -95,10 +95,7 @@ def page(browser, request: pytest.FixtureRequest) -> Iterator:
     finally:
         report = getattr(request.node, "rep_call", None)
         failed = report is not None and report.failed
-        always = (
-            request.config.getoption("--screenshots") or os.environ.get("E2E_SCREENSHOTS") == "1"
-        )
-        if failed or always:
+        if failed or screenshots_asked(request):
             SCREENSHOT_DIR.mkdir(exist_ok=True)
             target = SCREENSHOT_DIR / _screenshot_name(request.node)
             try:

@@ -46,9 +46,15 @@ def admin_login(browser, base: str, username: str, password: str = PASSWORD):
     return context, page
 
 
+def screenshots_asked(request) -> bool:
+    """Whether the run asked for every browser test's screenshots (--screenshots or
+    E2E_SCREENSHOTS=1), not only failing ones'."""
+    return request.config.getoption("--screenshots") or os.environ.get("E2E_SCREENSHOTS") == "1"
+
+
 def keep_screenshot(request, shown, name: str, **options) -> None:
-    """With --screenshots (or E2E_SCREENSHOTS=1), save a picture of `shown` (a page or a part
-    of it) as `name`, for a person to look at; failing tests save theirs anyway (conftest)."""
-    if request.config.getoption("--screenshots") or os.environ.get("E2E_SCREENSHOTS") == "1":
+    """When screenshots are asked for, save a picture of `shown` (a page or a part of it) as
+    `name`, for a person to look at; failing tests save theirs anyway (conftest)."""
+    if screenshots_asked(request):
         SCREENSHOT_DIR.mkdir(exist_ok=True)
         shown.screenshot(path=str(SCREENSHOT_DIR / name), **options)
